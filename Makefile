@@ -1,0 +1,49 @@
+# Two commands do all set-up: `make run` (the whole system) and `make test` (the whole suite).
+# Both create the virtual environment and train the model when needed.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL := models/current.tar.gz
+BOT_SOURCES := config.yml domain.yml $(shell find bot/data -type f 2>/dev/null)
+
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test train say validate lint clean
+
+run: $(MODEL)
+	@$(PY) -m stack.run
+
+test: $(MODEL) lint validate
+	$(PY) -m pytest
+
+train: $(MODEL)
+
+# Usage: make say MSG="where is my order 1001" [FROM=15551230001] [NAME="Ana Lima"]
+say: $(VENV)/.installed
+	@$(PY) -m cloud_api_standin.say
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+
+validate: $(VENV)/.installed
+	$(RASA) data validate --fail-on-warnings --data bot/data --domain domain.yml --config config.yml
+
+$(VENV)/.installed: requirements.lock
+	@python=$$(stack/find-python310.sh) || exit 1; \
+	if [ ! -x $(PY) ]; then \
+	  echo "creating $(VENV) with $$python"; \
+	  $$python -m venv $(VENV) || { echo "could not create $(VENV) with $$python (Debian: apt-get install python3.10-venv)"; exit 1; }; \
+	fi
+	$(PY) -m pip install --quiet --upgrade pip==24.0
+	$(PY) -m pip install --quiet -r requirements.lock
+	@touch $@
+
+$(MODEL): $(VENV)/.installed $(BOT_SOURCES)
+	$(RASA) train --quiet --data bot/data --domain domain.yml --config config.yml \
+	  --out models --fixed-model-name current
+
+clean:
+	rm -rf models results .pytest_cache

@@ -1,0 +1,159 @@
+"""A local stand-in for Meta's Cloud API, so the whole system runs without a Meta account.
+
+It answers the send endpoint as the Graph API does (same validation, same error envelope,
+same response with a wamid), refuses free-form messages outside the 24-hour window as Meta
+does (131047), records what the business sent, and plays customers: their messages reach
+the bot as signed webhooks in Meta's envelope.
+"""
+
+import os
+import secrets
+import threading
+import time
+from typing import Any, Dict, Mapping, Optional
+
+import jsonschema
+import requests
+from flask import Flask, jsonify, request
+
+from cloud_api_standin import webhooks
+from cloud_api_standin.outbox import Outbox
+from cloud_api_standin.send_schema import MARK_READ, SEND_MESSAGE
+
+WINDOW_SECONDS = 24 * 3600
+# Meta accepts these outside the customer service window; everything else needs an open window.
+ALLOWED_OUTSIDE_WINDOW = {"template"}
+
+_send_validator = jsonschema.Draft7Validator(SEND_MESSAGE)
+_mark_read_validator = jsonschema.Draft7Validator(MARK_READ)
+
+
+def meta_error(http_status: int, code: int, message: str, details: str = "") -> Any:
+    error: Dict[str, Any] = {
+        "message": f"(#{code}) {message}",
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": secrets.token_urlsafe(12),
+    }
+    if details:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+    return jsonify({"error": error}), http_status
+
+
+def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
+    env = os.environ if environ is None else environ
+    app = Flask(__name__)
+    settings = {
+        "access_token": env["WHATSAPP_ACCESS_TOKEN"],
+        "app_secret": env["WHATSAPP_APP_SECRET"],
+        "phone_number_id": env["WHATSAPP_PHONE_NUMBER_ID"],
+        "webhook_url": env["STANDIN_WEBHOOK_URL"],
+        "display_phone_number": env.get("STANDIN_DISPLAY_PHONE_NUMBER", "15550100000"),
+        "waba_id": env.get("STANDIN_WABA_ID", "100000000000002"),
+    }
+    outbox = Outbox()
+    last_inbound: Dict[str, int] = {}  # wa_id -> timestamp of the customer's last message
+    lock = threading.Lock()
+    app.extensions["standin_outbox"] = outbox
+
+    @app.get("/health")
+    def health() -> Any:
+        return jsonify(status="ok", service="cloud-api-standin", sent=outbox.last_seq)
+
+    @app.post("/<version>/<phone_number_id>/messages")
+    def send(version: str, phone_number_id: str) -> Any:
+        auth = request.headers.get("Authorization", "")
+        if not secrets.compare_digest(auth, f"Bearer {settings['access_token']}"):
+            return meta_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        if phone_number_id != settings["phone_number_id"]:
+            return meta_error(
+                400, 100,
+                f"Unsupported post request. Object with ID '{phone_number_id}' does not exist",
+            )
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return meta_error(400, 100, "Invalid parameter", "request body must be a JSON object")
+
+        if "status" in body:
+            problem = _first_problem(_mark_read_validator, body)
+            if problem:
+                return meta_error(400, 100, "Invalid parameter", problem)
+            return jsonify(success=True)
+
+        problem = _first_problem(_send_validator, body)
+        if problem is None and body["type"] == "interactive" and body["interactive"]["type"] == "list":
+            rows = sum(len(s["rows"]) for s in body["interactive"]["action"]["sections"])
+            if rows > 10:
+                problem = "a list message has at most 10 rows in all sections"
+        if problem:
+            return meta_error(400, 100, "Invalid parameter", problem)
+
+        to = body.get("to") or body.get("recipient")
+        wa_id = "".join(ch for ch in to if ch.isdigit()) or to
+        with lock:
+            last = last_inbound.get(wa_id)
+        if body["type"] not in ALLOWED_OUTSIDE_WINDOW and (last is None or time.time() - last > WINDOW_SECONDS):
+            return meta_error(
+                400, 131047, "Re-engagement message",
+                "Message failed to send because more than 24 hours have passed since the "
+                "customer last replied to this number.",
+            )
+        wamid = webhooks.new_wamid()
+        outbox.add(wamid, wa_id, body)
+        return jsonify(
+            messaging_product="whatsapp",
+            contacts=[{"input": to, "wa_id": wa_id}],
+            messages=[{"id": wamid}],
+        )
+
+    @app.post("/_standin/customers/<wa_id>/messages")
+    def customer_writes(wa_id: str) -> Any:
+        """Play the customer: {"text": ...} or {"button_reply": {"id", "title"}, "context": wamid}."""
+        data = request.get_json(silent=True) or {}
+        timestamp = data.get("timestamp")
+        if "text" in data and str(data["text"]).strip():
+            message = webhooks.text_message(wa_id, str(data["text"]), timestamp)
+        elif "button_reply" in data:
+            reply = data["button_reply"]
+            message = webhooks.button_reply_message(
+                wa_id, reply["id"], reply.get("title", reply["id"]), data.get("context", ""), timestamp
+            )
+        else:
+            return jsonify(error='send {"text": "..."} or {"button_reply": {...}}'), 400
+        with lock:
+            last_inbound[wa_id] = max(int(message["timestamp"]), last_inbound.get(wa_id, 0))
+        envelope = webhooks.message_envelope(
+            waba_id=settings["waba_id"],
+            phone_number_id=settings["phone_number_id"],
+            display_phone_number=settings["display_phone_number"],
+            wa_id=wa_id,
+            profile_name=data.get("name") or "Customer",
+            message=message,
+        )
+        try:
+            answer = webhooks.deliver(settings["webhook_url"], envelope, settings["app_secret"])
+        except requests.RequestException as exc:
+            return jsonify(error=f"the bot's webhook {settings['webhook_url']} is unreachable: {exc}"), 502
+        return jsonify(
+            wamid=message["id"],
+            webhook_status=answer.status_code,
+            webhook_answer=answer.text[:500],
+            outbox_seq=outbox.last_seq,
+        ), (200 if answer.status_code == 200 else 502)
+
+    @app.get("/_standin/outbox")
+    def read_outbox() -> Any:
+        after = request.args.get("after", default=0, type=int)
+        wait = min(request.args.get("wait", default=0.0, type=float), 30.0)
+        records = outbox.after(after, to=request.args.get("to"), wait=wait)
+        return jsonify(messages=records, last_seq=outbox.last_seq)
+
+    return app
+
+
+def _first_problem(validator: jsonschema.Draft7Validator, body: Dict[str, Any]) -> Optional[str]:
+    error = jsonschema.exceptions.best_match(validator.iter_errors(body))
+    if error is None:
+        return None
+    where = "".join(f"[{p!r}]" for p in error.absolute_path) or "body"
+    return f"{where}: {error.message}"

@@ -1,0 +1,143 @@
+"""`make run`: check the machine, print where each part listens, start everything under honcho.
+
+Ctrl-C (or SIGTERM) stops every process: honcho forwards the signal to each of them.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional
+
+import requests
+
+from stack import redis_server, settings
+
+ROOT = settings.ROOT
+HEALTH = {
+    "rasa": "{RASA_URL}/webhooks/whatsapp/",
+    "actions": "{ACTIONS_URL}/health",
+    "handoff": "{HANDOFF_URL}/health",
+    "standin": "{STANDIN_URL}/health",
+}
+PORT_OF = {
+    "redis": "REDIS_PORT",
+    "rasa": "RASA_PORT",
+    "actions": "ACTIONS_PORT",
+    "handoff": "HANDOFF_PORT",
+    "standin": "STANDIN_PORT",
+}
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def preflight(env: Mapping[str, str], names: List[str]) -> None:
+    """Raise ConfigError with one clear line for the first thing that would stop the stack."""
+    model_dir = Path(env["MODEL_PATH"])
+    if not model_dir.exists() or not any(model_dir.glob("*.tar.gz")):
+        raise settings.ConfigError(f"no trained model in {model_dir}/: run `make train` (make run trains for you)")
+    host = "0.0.0.0" if env["BIND_HOST"] in ("", "0.0.0.0") else env["BIND_HOST"]
+    for name in names:
+        key = PORT_OF[name]
+        port = int(env[key])
+        if port_in_use(host, port):
+            raise settings.ConfigError(
+                f"port {port} ({key}, used by {name}) is in use: stop whatever holds it "
+                f"(`ss -ltnp 'sport = :{port}'`) or set {key} to a free port in .env"
+            )
+    if "redis" in names:
+        try:
+            redis_server.executable()
+        except redis_server.RedisUnavailable as exc:
+            raise settings.ConfigError(str(exc)) from exc
+
+
+def describe(env: Mapping[str, str], names: List[str]) -> str:
+    lines = ["WhatsApp customer-care bot: starting " + ", ".join(names)]
+    if "redis" in names:
+        lines.append(f"  redis      {env['REDIS_URL']}  (append-only file in {env['VAR_DIR']}/redis)")
+    else:
+        lines.append(f"  redis      {env['REDIS_URL']}  (REDIS_URL is set: using it, starting none)")
+    lines += [
+        f"  rasa       {env['RASA_URL']}  HTTP API token: RASA_API_TOKEN in {env['VAR_DIR']}/local.env",
+        f"  webhook    {env['WHATSAPP_WEBHOOK_URL']}  (Meta's callback URL)",
+        f"  actions    {env['ACTIONS_URL']}/webhook",
+        f"  handoff    {env['HANDOFF_URL']}",
+    ]
+    if "standin" in names:
+        lines.append(f"  cloud api  {env['STANDIN_URL']}  local stand-in: no Meta account configured")
+        lines.append('  try it:    make say MSG="hi"   (in another terminal)')
+    else:
+        lines.append(f"  cloud api  {env['WHATSAPP_API_BASE_URL']}  (phone number id {env['WHATSAPP_PHONE_NUMBER_ID']})")
+    lines.append("  Ctrl-C stops everything.")
+    return "\n".join(lines)
+
+
+def wait_until_healthy(env: Mapping[str, str], names: List[str], timeout: float) -> Optional[List[str]]:
+    """None when every HTTP service answers its health check, else the ones that did not."""
+    pending = {n: HEALTH[n].format(**env) for n in names if n in HEALTH}
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for name, url in list(pending.items()):
+            try:
+                if requests.get(url, timeout=2).status_code == 200:
+                    del pending[name]
+            except requests.RequestException:
+                pass
+        if pending:
+            time.sleep(0.5)
+    return sorted(pending) or None
+
+
+def main() -> int:
+    try:
+        env = settings.resolve()
+        env.setdefault("MODEL_PATH", str(ROOT / "models"))
+        names = settings.processes(env)
+        preflight(env, names)
+    except settings.ConfigError as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        return 2
+
+    print(describe(env, names), flush=True)
+    child_env: Dict[str, str] = {**env, "PYTHONUNBUFFERED": "1", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    child_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    honcho = subprocess.Popen(
+        [sys.executable, "-m", "honcho", "-e", os.devnull, "-f", str(ROOT / "Procfile"), "start", *names],
+        cwd=ROOT,
+        env=child_env,
+    )
+
+    def forward(signum: int, _frame: object) -> None:
+        honcho.send_signal(signum)
+
+    # Ctrl-C reaches honcho directly (same process group); SIGTERM is passed on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, forward)
+
+    def announce() -> None:
+        missing = wait_until_healthy(env, names, float(env.get("STARTUP_TIMEOUT", "180")))
+        if honcho.poll() is None:
+            if missing:
+                print(f"make run: still not answering: {', '.join(missing)}", file=sys.stderr, flush=True)
+            else:
+                print("make run: all services are up", flush=True)
+
+    threading.Thread(target=announce, daemon=True).start()
+    return honcho.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

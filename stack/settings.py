@@ -1,0 +1,139 @@
+"""Every setting of the running system, resolved in one place.
+
+Order (later wins): built-in defaults, secrets generated once into var/local.env, the
+operator's .env file, the process environment. Without WHATSAPP_ACCESS_TOKEN the system runs
+on embedded defaults and talks to the local Cloud API stand-in; with it, to the configured
+Graph API (Meta's by default, or any harness's via WHATSAPP_API_BASE_URL).
+"""
+
+import os
+import secrets
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional
+from urllib.parse import urlparse
+
+from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS = {
+    "BIND_HOST": "127.0.0.1",
+    "RASA_PORT": "5005",
+    "ACTIONS_PORT": "5055",
+    "HANDOFF_PORT": "5060",
+    "STANDIN_PORT": "5070",
+    "REDIS_PORT": "6390",
+    "WHATSAPP_API_VERSION": DEFAULT_API_VERSION,
+    "STANDIN_PHONE_NUMBER_ID": "100000000000001",
+}
+
+# Generated on first start and kept, so restarts keep the same local identities.
+GENERATED_SECRETS = ("RASA_API_TOKEN", "STANDIN_ACCESS_TOKEN", "STANDIN_APP_SECRET", "STANDIN_VERIFY_TOKEN")
+
+PORT_KEYS = ("RASA_PORT", "ACTIONS_PORT", "HANDOFF_PORT", "STANDIN_PORT", "REDIS_PORT")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def read_env_file(path: Path) -> Dict[str, str]:
+    values: Dict[str, str] = {}
+    if not path.exists():
+        return values
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def _local_secrets(var_dir: Path) -> Dict[str, str]:
+    path = var_dir / "local.env"
+    values = read_env_file(path)
+    missing = [k for k in GENERATED_SECRETS if not values.get(k)]
+    if missing:
+        values.update({k: secrets.token_urlsafe(24) for k in missing})
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{k}={values[k]}\n" for k in GENERATED_SECRETS))
+        path.chmod(0o600)
+    return values
+
+
+def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """The full environment every process of the stack runs with."""
+    process_env = dict(os.environ if environ is None else environ)
+    var_dir = Path(process_env.get("VAR_DIR") or ROOT / "var")
+    env = dict(DEFAULTS)
+    env.update(_local_secrets(var_dir))
+    env.update(read_env_file(Path(process_env.get("ENV_FILE") or ROOT / ".env")))
+    env.update({k: v for k, v in process_env.items() if v != "" or k not in env})
+    env["VAR_DIR"] = str(var_dir)
+
+    for key in PORT_KEYS:
+        if not env[key].isdigit() or not 0 < int(env[key]) < 65536:
+            raise ConfigError(f"{key}={env[key]!r} is not a port number; set it to 1-65535 in .env")
+
+    host = env["BIND_HOST"]
+    local = lambda port_key: f"http://{_client_host(host)}:{env[port_key]}"  # noqa: E731
+    env["RASA_URL"] = local("RASA_PORT")
+    env["ACTIONS_URL"] = local("ACTIONS_PORT")
+    env["HANDOFF_URL"] = local("HANDOFF_PORT")
+    env["WHATSAPP_WEBHOOK_URL"] = env["RASA_URL"] + "/webhooks/whatsapp/webhook"
+
+    env["USE_STANDIN"] = "0" if env.get("WHATSAPP_ACCESS_TOKEN") else "1"
+    if env["USE_STANDIN"] == "1":
+        env["STANDIN_URL"] = local("STANDIN_PORT")
+        env["STANDIN_WEBHOOK_URL"] = env["WHATSAPP_WEBHOOK_URL"]
+        env["WHATSAPP_ACCESS_TOKEN"] = env["STANDIN_ACCESS_TOKEN"]
+        env["WHATSAPP_API_BASE_URL"] = env["STANDIN_URL"]
+        env["WHATSAPP_APP_SECRET"] = env["STANDIN_APP_SECRET"]
+        env["WHATSAPP_VERIFY_TOKEN"] = env.get("WHATSAPP_VERIFY_TOKEN") or env["STANDIN_VERIFY_TOKEN"]
+        env["WHATSAPP_PHONE_NUMBER_ID"] = env["STANDIN_PHONE_NUMBER_ID"]
+    else:
+        env["WHATSAPP_API_BASE_URL"] = env.get("WHATSAPP_API_BASE_URL") or DEFAULT_API_BASE_URL
+        missing = [
+            k for k in ("WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_PHONE_NUMBER_ID")
+            if not env.get(k)
+        ]
+        if missing:
+            raise ConfigError(
+                f"WHATSAPP_ACCESS_TOKEN is set, so the Cloud API is used, but {', '.join(missing)} "
+                "is missing: set it in .env (see .env.example)"
+            )
+    env.setdefault("WHATSAPP_APP_SECRET_PREVIOUS", "")
+
+    env["START_REDIS"] = "0" if env.get("REDIS_URL") else "1"
+    if env["START_REDIS"] == "1":
+        env["REDIS_URL"] = f"redis://{_client_host(host)}:{env['REDIS_PORT']}/0"
+    redis = urlparse(env["REDIS_URL"])
+    if redis.scheme != "redis" or not redis.hostname:
+        raise ConfigError(f"REDIS_URL={env['REDIS_URL']!r} is not a redis:// URL")
+    # Rasa's endpoints.yml takes the parts, not the URL.
+    env["REDIS_HOST"] = redis.hostname
+    env["REDIS_SERVER_PORT"] = str(redis.port or 6379)
+    env["REDIS_DB"] = (redis.path or "/0").lstrip("/") or "0"
+    env["REDIS_PASSWORD"] = redis.password or ""
+
+    env.setdefault("DATABASE_URL", f"sqlite:///{var_dir / 'app.db'}")
+    return env
+
+
+def processes(env: Mapping[str, str]) -> List[str]:
+    """The Procfile entries this configuration starts."""
+    names = ["rasa", "actions", "handoff"]
+    if env["START_REDIS"] == "1":
+        names.insert(0, "redis")
+    if env["USE_STANDIN"] == "1":
+        names.append("standin")
+    return names
+
+
+def _client_host(bind_host: str) -> str:
+    return "127.0.0.1" if bind_host in ("0.0.0.0", "") else bind_host

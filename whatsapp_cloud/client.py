@@ -1,0 +1,126 @@
+"""The one Graph API client: every message the platform sends to WhatsApp goes through here.
+
+`GraphApiClient` is async (the Rasa channel runs on Sanic's event loop and must never block
+it); `SyncGraphApiClient` serves the Flask handoff service. Both share request building and
+answer parsing, so a payload means the same thing whoever sends it.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+import httpx
+
+from whatsapp_cloud.config import CloudApiConfig
+from whatsapp_cloud.errors import GraphApiError
+
+
+@dataclass(frozen=True)
+class SendResult:
+    wamid: str
+    wa_id: Optional[str]
+    message_status: Optional[str]  # accepted | held_for_quality_assessment | paused, when Meta says
+
+
+def text_payload(to: str, body: str, preview_url: bool = False) -> Dict[str, Any]:
+    return {
+        "recipient_type": "individual",
+        "to": to,
+        "type": "text",
+        "text": {"body": body, "preview_url": preview_url},
+    }
+
+
+def mark_read_payload(message_id: str, typing_indicator: bool = False) -> Dict[str, Any]:
+    payload: Dict[str, Any] = {"status": "read", "message_id": message_id}
+    if typing_indicator:
+        payload["typing_indicator"] = {"type": "text"}
+    return payload
+
+
+class _GraphApiBase:
+    def __init__(self, config: CloudApiConfig) -> None:
+        if not config.access_token or not config.phone_number_id:
+            raise ValueError("the Graph API client needs an access token and a phone number id")
+        self.config = config
+        self._headers = {"Authorization": f"Bearer {config.access_token}"}
+
+    @staticmethod
+    def _body(payload: Dict[str, Any]) -> Dict[str, Any]:
+        return {"messaging_product": "whatsapp", **payload}
+
+    @staticmethod
+    def _parse(response: httpx.Response) -> Dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code != 200 or not isinstance(body, dict) or "error" in body:
+            raise GraphApiError.from_response(response.status_code, body)
+        return body
+
+    @classmethod
+    def _send_result(cls, response: httpx.Response) -> SendResult:
+        body = cls._parse(response)
+        try:
+            message = body["messages"][0]
+        except (KeyError, IndexError, TypeError):
+            raise GraphApiError("Graph API answered 200 without a message id", http_status=200)
+        contacts = body.get("contacts") or [{}]
+        return SendResult(message["id"], contacts[0].get("wa_id"), message.get("message_status"))
+
+    @staticmethod
+    def _network_error(exc: httpx.HTTPError) -> GraphApiError:
+        return GraphApiError(f"Graph API unreachable: {exc.__class__.__name__}: {exc}")
+
+
+class GraphApiClient(_GraphApiBase):
+    """Async client with one pooled connection set per process."""
+
+    def __init__(self, config: CloudApiConfig, http: Optional[httpx.AsyncClient] = None) -> None:
+        super().__init__(config)
+        self._http = http or httpx.AsyncClient(timeout=config.timeout_seconds)
+
+    async def _post(self, payload: Dict[str, Any]) -> httpx.Response:
+        try:
+            return await self._http.post(
+                self.config.messages_url, json=self._body(payload), headers=self._headers
+            )
+        except httpx.HTTPError as exc:
+            raise self._network_error(exc) from exc
+
+    async def send(self, payload: Dict[str, Any]) -> SendResult:
+        return self._send_result(await self._post(payload))
+
+    async def send_text(self, to: str, body: str, preview_url: bool = False) -> SendResult:
+        return await self.send(text_payload(to, body, preview_url))
+
+    async def mark_read(self, message_id: str, typing_indicator: bool = False) -> None:
+        self._parse(await self._post(mark_read_payload(message_id, typing_indicator)))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+class SyncGraphApiClient(_GraphApiBase):
+    """Blocking twin of `GraphApiClient` for WSGI code."""
+
+    def __init__(self, config: CloudApiConfig, http: Optional[httpx.Client] = None) -> None:
+        super().__init__(config)
+        self._http = http or httpx.Client(timeout=config.timeout_seconds)
+
+    def _post(self, payload: Dict[str, Any]) -> httpx.Response:
+        try:
+            return self._http.post(
+                self.config.messages_url, json=self._body(payload), headers=self._headers
+            )
+        except httpx.HTTPError as exc:
+            raise self._network_error(exc) from exc
+
+    def send(self, payload: Dict[str, Any]) -> SendResult:
+        return self._send_result(self._post(payload))
+
+    def send_text(self, to: str, body: str, preview_url: bool = False) -> SendResult:
+        return self.send(text_payload(to, body, preview_url))
+
+    def close(self) -> None:
+        self._http.close()
