@@ -112,7 +112,14 @@ def main() -> int:
         return 2
 
     print(describe(env, names), flush=True)
-    child_env: Dict[str, str] = {**env, "PYTHONUNBUFFERED": "1", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    child_env: Dict[str, str] = {
+        "PYTHONUNBUFFERED": "1",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        # Rasa 3.6's dependencies print pages of deprecation warnings at start-up.
+        "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::UserWarning,ignore::FutureWarning",
+        **env,
+    }
     child_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     honcho = subprocess.Popen(
         [sys.executable, "-m", "honcho", "-e", os.devnull, "-f", str(ROOT / "Procfile"), "start", *names],
@@ -120,12 +127,17 @@ def main() -> int:
         env=child_env,
     )
 
-    def forward(signum: int, _frame: object) -> None:
+    stopping = threading.Event()
+
+    def on_ctrl_c(_signum: int, _frame: object) -> None:
+        stopping.set()  # honcho, in the same process group, got the same Ctrl-C and stops everything
+
+    def on_term(signum: int, _frame: object) -> None:
+        stopping.set()
         honcho.send_signal(signum)
 
-    # Ctrl-C reaches honcho directly (same process group); SIGTERM is passed on.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    signal.signal(signal.SIGTERM, on_term)
 
     def announce() -> None:
         missing = wait_until_healthy(env, names, float(env.get("STARTUP_TIMEOUT", "180")))
@@ -136,7 +148,8 @@ def main() -> int:
                 print("make run: all services are up", flush=True)
 
     threading.Thread(target=announce, daemon=True).start()
-    return honcho.wait()
+    code = honcho.wait()
+    return 0 if stopping.is_set() else code
 
 
 if __name__ == "__main__":
