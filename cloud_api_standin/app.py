@@ -81,7 +81,10 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
             return jsonify(success=True)
 
         problem = _first_problem(_send_validator, body)
-        if problem is None and body["type"] == "interactive" and body["interactive"]["type"] == "list":
+        if problem is None and not (body.get("to") or body.get("recipient")):
+            problem = "The parameter to is required."
+        kind = body.get("type", "text")
+        if problem is None and kind == "interactive" and body["interactive"]["type"] == "list":
             rows = sum(len(s["rows"]) for s in body["interactive"]["action"]["sections"])
             if rows > 10:
                 problem = "a list message has at most 10 rows in all sections"
@@ -92,7 +95,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         wa_id = "".join(ch for ch in to if ch.isdigit()) or to
         with lock:
             last = last_inbound.get(wa_id)
-        if body["type"] not in ALLOWED_OUTSIDE_WINDOW and (last is None or time.time() - last > WINDOW_SECONDS):
+        if kind not in ALLOWED_OUTSIDE_WINDOW and (last is None or time.time() - last > WINDOW_SECONDS):
             return meta_error(
                 400, 131047, "Re-engagement message",
                 "Message failed to send because more than 24 hours have passed since the "

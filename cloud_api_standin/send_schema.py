@@ -189,7 +189,8 @@ MESSAGE_TYPES = {
 
 SEND_MESSAGE = {
     "type": "object",
-    "required": ["messaging_product", "type"],
+    # `type` may be left out: Meta then treats the message as text.
+    "required": ["messaging_product"],
     "properties": {
         "messaging_product": {"const": "whatsapp"},
         "recipient_type": {"enum": ["individual", "group"]},
@@ -204,11 +205,11 @@ SEND_MESSAGE = {
         "biz_opaque_callback_data": {"type": "string", "maxLength": 512},
         **MESSAGE_TYPES,
     },
-    "anyOf": [{"required": ["to"]}, {"required": ["recipient"]}],
     "allOf": [
-        {"if": {"properties": {"type": {"const": t}}}, "then": {"required": [t]}}
+        {"if": {"properties": {"type": {"const": t}}, "required": ["type"]}, "then": {"required": [t]}}
         for t in MESSAGE_TYPES
-    ],
+    ]
+    + [{"if": {"not": {"required": ["type"]}}, "then": {"required": ["text"]}}],
 }
 
 MARK_READ = {
