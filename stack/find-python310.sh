@@ -1,7 +1,7 @@
 #!/bin/sh
 # Print the path of a Python 3.10 interpreter (Rasa 3.6 supports 3.8-3.10), or say how to get one.
 is310() { "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; }
-for candidate in "$PYTHON310" python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do
+for candidate in "$PYTHON310" python3.10; do
   [ -n "$candidate" ] || continue
   if is310 "$candidate"; then command -v "$candidate"; exit 0; fi
 done

@@ -58,10 +58,26 @@ def preflight(env: Mapping[str, str], names: List[str]) -> None:
                 f"(`ss -ltnp 'sport = :{port}'`) or set {key} to a free port in .env"
             )
     if "redis" in names:
+        data_dir = Path(env["VAR_DIR"]) / "redis"
         try:
-            redis_server.executable()
+            data_dir.mkdir(parents=True, exist_ok=True)
+            probe = data_dir / ".writable"
+            probe.touch()
+            probe.unlink()
+        except OSError as exc:
+            raise settings.ConfigError(
+                f"Redis cannot keep its data in {data_dir} ({exc.strerror}): make it a writable "
+                "directory or set VAR_DIR to one"
+            ) from exc
+        try:
+            redis_server.version()
         except redis_server.RedisUnavailable as exc:
             raise settings.ConfigError(str(exc)) from exc
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise settings.ConfigError(
+                f"redis-server ({redis_server.executable()}) does not run: {exc}; reinstall it "
+                "(apt-get install redis-server, or rm -r .venv and run make again)"
+            ) from exc
 
 
 def describe(env: Mapping[str, str], names: List[str]) -> str:

@@ -1,0 +1,165 @@
+"""The whole system as `make run` starts it: real processes, real Redis, real HTTP.
+
+A customer's text goes to the stand-in, arrives at Rasa as a signed webhook in Meta's
+envelope, runs through NLU, the action server and the Redis tracker store, and the bot's
+reply comes back through the Graph API client to the stand-in.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import psutil
+import pytest
+import redis
+import requests
+
+from stack import settings
+from tests.helpers import free_port
+from whatsapp_cloud import signature
+
+ROOT = settings.ROOT
+pytestmark = pytest.mark.e2e
+START_TIMEOUT = 300
+
+
+class RunningStack:
+    def __init__(self, env: Dict[str, str]) -> None:
+        self.env = env
+        self.lines: List[str] = []
+        self.up = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "stack.run"], cwd=ROOT, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip())
+            if "all services are up" in line:
+                self.up.set()
+
+    def wait_until_up(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self.up.wait(1):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("the stack did not come up:\n" + "\n".join(self.lines[-60:]))
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+    def say(self, text: str, wa_id: str, name: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "cloud_api_standin.say", "--from", wa_id, "--name", name, text],
+            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60,
+        )
+
+    def resolved(self) -> Dict[str, str]:
+        return settings.resolve(self.env)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    var_dir = tmp_path_factory.mktemp("var")
+    env = {**os.environ, "VAR_DIR": str(var_dir), "ENV_FILE": str(var_dir / "no.env"),
+           "MODEL_PATH": str(ROOT / "models")}
+    env.update({key: str(free_port()) for key in settings.PORT_KEYS})
+    for key in ("REDIS_URL", "WHATSAPP_ACCESS_TOKEN"):
+        env.pop(key, None)
+    running = RunningStack(env)
+    try:
+        running.wait_until_up()
+        yield running
+    finally:
+        running.stop()
+
+
+def test_start_up_prints_where_each_part_listens(stack: RunningStack) -> None:
+    env = stack.resolved()
+    banner = "\n".join(stack.lines[:15])
+    for url in (env["REDIS_URL"], env["RASA_URL"], env["WHATSAPP_WEBHOOK_URL"], env["ACTIONS_URL"],
+                env["HANDOFF_URL"], env["STANDIN_URL"]):
+        assert url in banner
+
+
+def test_customer_message_gets_the_bots_reply_through_whatsapp(stack: RunningStack) -> None:
+    result = stack.say("hello there", wa_id="15550001111", name="Ana Lima")
+    assert result.returncode == 0, result.stderr
+    # The greeting comes from the action server and uses the WhatsApp profile name from the webhook.
+    assert "bot: Hi Ana!" in result.stdout
+
+
+def test_entities_reach_the_reply(stack: RunningStack) -> None:
+    result = stack.say("where is my order 1001", wa_id="15550002222", name="Ben")
+    assert result.returncode == 0, result.stderr
+    assert "order 1001" in result.stdout
+
+
+def test_conversation_is_kept_in_redis_with_whatsapp_metadata(stack: RunningStack) -> None:
+    env = stack.resolved()
+    assert stack.say("hi", wa_id="15550003333", name="Cleo").returncode == 0
+    store = redis.Redis.from_url(env["REDIS_URL"])
+    assert store.exists("wabot:tracker:15550003333")
+    tracker = requests.get(f"{env['RASA_URL']}/conversations/15550003333/tracker",
+                           params={"token": env["RASA_API_TOKEN"]}, timeout=10).json()
+    [user_event] = [e for e in tracker["events"] if e["event"] == "user"]
+    assert user_event["metadata"]["wamid"].startswith("wamid.")
+    assert user_event["metadata"]["wa_profile_name"] == "Cleo"
+    assert user_event["input_channel"] == "whatsapp"
+
+
+def test_rasa_http_api_needs_the_token(stack: RunningStack) -> None:
+    env = stack.resolved()
+    answer = requests.get(f"{env['RASA_URL']}/conversations/15550003333/tracker", timeout=10)
+    assert answer.status_code == 401
+
+
+def test_webhook_handshake_and_signature_over_real_http(stack: RunningStack) -> None:
+    env = stack.resolved()
+    url = env["WHATSAPP_WEBHOOK_URL"]
+    ok = requests.get(url, params={"hub.mode": "subscribe", "hub.challenge": "42",
+                                   "hub.verify_token": env["WHATSAPP_VERIFY_TOKEN"]}, timeout=10)
+    assert ok.status_code == 200 and ok.text == "42"
+    assert requests.get(url, params={"hub.mode": "subscribe", "hub.challenge": "42",
+                                     "hub.verify_token": "wrong"}, timeout=10).status_code == 403
+    envelope = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        "field": "messages", "value": {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "1"},
+        "messages": [{"from": "15550004444", "id": "wamid.forged", "timestamp": str(int(time.time())),
+                      "type": "text", "text": {"body": "hi"}}]}}]}]}).encode()
+    forged = requests.post(url, data=envelope, timeout=10,
+                           headers={signature.HEADER: signature.sign(envelope, "not-the-app-secret")})
+    assert forged.status_code == 403
+    tracker = requests.get(f"{env['RASA_URL']}/conversations/15550004444/tracker",
+                           params={"token": env["RASA_API_TOKEN"]}, timeout=10).json()
+    assert not [e for e in tracker["events"] if e["event"] == "user"]
+
+
+def test_every_service_answers_its_health_check(stack: RunningStack) -> None:
+    env = stack.resolved()
+    for url in (f"{env['RASA_URL']}/webhooks/whatsapp/", f"{env['ACTIONS_URL']}/health",
+                f"{env['HANDOFF_URL']}/health", f"{env['STANDIN_URL']}/health"):
+        assert requests.get(url, timeout=10).status_code == 200, url
+    assert requests.get(f"{env['HANDOFF_URL']}/health", timeout=10).json()["redis"] == "ok"
+
+
+def test_stopping_leaves_no_process_behind(stack: RunningStack) -> None:
+    env = stack.resolved()
+    started = psutil.Process(stack.process.pid).children(recursive=True)
+    assert len(started) >= 5  # honcho and the services it runs
+    assert stack.stop() == 0
+    gone, alive = psutil.wait_procs(started, timeout=10)
+    assert alive == [], [p.info for p in alive]
+    for key in settings.PORT_KEYS:
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", int(env[key]))) != 0, f"{key} still answers"
+    assert list(Path(env["VAR_DIR"], "redis").glob("appendonly*"))

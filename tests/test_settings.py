@@ -1,0 +1,58 @@
+from pathlib import Path
+from typing import Dict
+
+import pytest
+
+from stack import settings
+
+
+def resolve(tmp_path: Path, **env: str) -> Dict[str, str]:
+    return settings.resolve({"VAR_DIR": str(tmp_path / "var"), "ENV_FILE": str(tmp_path / ".env"), **env})
+
+
+def test_defaults_run_everything_locally_with_generated_secrets(tmp_path: Path) -> None:
+    env = resolve(tmp_path)
+    assert env["USE_STANDIN"] == "1" and env["START_REDIS"] == "1"
+    assert env["WHATSAPP_API_BASE_URL"] == env["STANDIN_URL"] == "http://127.0.0.1:5070"
+    assert env["REDIS_URL"] == "redis://127.0.0.1:6390/0"
+    assert env["WHATSAPP_WEBHOOK_URL"] == "http://127.0.0.1:5005/webhooks/whatsapp/webhook"
+    assert len(env["RASA_API_TOKEN"]) >= 24 and env["WHATSAPP_APP_SECRET"] == env["STANDIN_APP_SECRET"]
+    assert settings.processes(env) == ["redis", "rasa", "actions", "handoff", "standin"]
+    # Generated once, then kept across restarts.
+    assert resolve(tmp_path)["RASA_API_TOKEN"] == env["RASA_API_TOKEN"]
+    assert (tmp_path / "var" / "local.env").stat().st_mode & 0o777 == 0o600
+
+
+def test_an_access_token_means_the_real_cloud_api_and_no_standin(tmp_path: Path) -> None:
+    env = resolve(tmp_path, WHATSAPP_ACCESS_TOKEN="EAAG", WHATSAPP_APP_SECRET="s",
+                  WHATSAPP_VERIFY_TOKEN="v", WHATSAPP_PHONE_NUMBER_ID="123")
+    assert env["USE_STANDIN"] == "0" and "standin" not in settings.processes(env)
+    assert env["WHATSAPP_API_BASE_URL"] == "https://graph.facebook.com"
+    assert env["WHATSAPP_API_VERSION"] >= "v24.0"
+    harness = resolve(tmp_path, WHATSAPP_ACCESS_TOKEN="t", WHATSAPP_APP_SECRET="s", WHATSAPP_VERIFY_TOKEN="v",
+                      WHATSAPP_PHONE_NUMBER_ID="123", WHATSAPP_API_BASE_URL="http://127.0.0.1:8999")
+    assert harness["WHATSAPP_API_BASE_URL"] == "http://127.0.0.1:8999"
+
+
+def test_cloud_api_without_its_secrets_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(settings.ConfigError, match="WHATSAPP_APP_SECRET.*missing"):
+        resolve(tmp_path, WHATSAPP_ACCESS_TOKEN="EAAG", WHATSAPP_VERIFY_TOKEN="v", WHATSAPP_PHONE_NUMBER_ID="1")
+
+
+def test_redis_url_means_use_that_redis_and_start_none(tmp_path: Path) -> None:
+    env = resolve(tmp_path, REDIS_URL="redis://:pw@redis.internal:6380/3")
+    assert env["START_REDIS"] == "0" and "redis" not in settings.processes(env)
+    assert (env["REDIS_HOST"], env["REDIS_SERVER_PORT"], env["REDIS_DB"], env["REDIS_PASSWORD"]) == (
+        "redis.internal", "6380", "3", "pw")
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text('# comment\nRASA_PORT=6005\nexport HANDOFF_PORT="6060"\n')
+    env = resolve(tmp_path, HANDOFF_PORT="7060")
+    assert env["RASA_PORT"] == "6005" and env["HANDOFF_PORT"] == "7060"
+
+
+@pytest.mark.parametrize("bad", [{"RASA_PORT": "http"}, {"REDIS_PORT": "70000"}, {"REDIS_URL": "localhost:6379"}])
+def test_bad_values_are_config_errors(tmp_path: Path, bad: Dict[str, str]) -> None:
+    with pytest.raises(settings.ConfigError):
+        resolve(tmp_path, **bad)
