@@ -96,7 +96,8 @@ def describe(env: Mapping[str, str], names: List[str]) -> str:
         lines.append(f"  cloud api  {env['STANDIN_URL']}  local stand-in: no Meta account configured")
         lines.append('  try it:    make say MSG="hi"   (in another terminal)')
     else:
-        lines.append(f"  cloud api  {env['WHATSAPP_API_BASE_URL']}  (phone number id {env['WHATSAPP_PHONE_NUMBER_ID']})")
+        number = env["WHATSAPP_PHONE_NUMBER_ID"]
+        lines.append(f"  cloud api  {env['WHATSAPP_API_BASE_URL']}  (phone number id {number})")
     lines.append("  Ctrl-C stops everything.")
     return "\n".join(lines)
 

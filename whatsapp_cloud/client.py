@@ -63,8 +63,8 @@ class _GraphApiBase:
         body = cls._parse(response)
         try:
             message = body["messages"][0]
-        except (KeyError, IndexError, TypeError):
-            raise GraphApiError("Graph API answered 200 without a message id", http_status=200)
+        except (KeyError, IndexError, TypeError) as exc:
+            raise GraphApiError("Graph API answered 200 without a message id", http_status=200) from exc
         contacts = body.get("contacts") or [{}]
         return SendResult(message["id"], contacts[0].get("wa_id"), message.get("message_status"))
 
