@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 MODEL := models/current.tar.gz
+SPACY_MODEL := models/spacy-en/meta.json
 BOT_SOURCES := config.yml domain.yml $(shell find bot/data -type f 2>/dev/null)
 
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -28,7 +29,7 @@ say: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 
-validate: $(VENV)/.installed
+validate: $(SPACY_MODEL)
 	$(RASA) data validate --fail-on-warnings --data bot/data --domain domain.yml --config config.yml
 
 $(VENV)/.installed: requirements.lock
@@ -41,7 +42,10 @@ $(VENV)/.installed: requirements.lock
 	$(PY) -m pip install --quiet -r requirements.lock
 	@touch $@
 
-$(MODEL): $(VENV)/.installed $(BOT_SOURCES)
+$(SPACY_MODEL): $(VENV)/.installed bot/nlp/spacy_pipeline.py
+	$(PY) -m bot.nlp.spacy_pipeline models/spacy-en
+
+$(MODEL): $(SPACY_MODEL) $(BOT_SOURCES)
 	$(RASA) train --quiet --data bot/data --domain domain.yml --config config.yml \
 	  --out models --fixed-model-name current
 
