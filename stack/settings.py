@@ -25,6 +25,7 @@ DEFAULTS = {
     "REDIS_PORT": "6390",
     "WHATSAPP_API_VERSION": DEFAULT_API_VERSION,
     "STANDIN_PHONE_NUMBER_ID": "100000000000001",
+    "WHATSAPP_CONSUMER_NAME": "rasa-1",
 }
 
 # Generated on first start and kept, so restarts keep the same local identities.

@@ -24,7 +24,7 @@ class RedisProcess:
     def start(self) -> "RedisProcess":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            redis_server.command(self.port, self.data_dir), stdout=subprocess.DEVNULL
+            redis_server.command(self.port, self.data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         wait_for_port(self.port)
         return self

@@ -5,19 +5,23 @@ import json
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
+import redis.asyncio as aioredis
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
+from bot.channels.webhook_stream import WebhookStream
 from bot.channels.whatsapp_connector import WhatsAppInput, WhatsAppOutput, split_text
 from cloud_api_standin.app import create_app
-from tests.helpers import payload, serve_wsgi
+from tests.helpers import free_port, payload, serve_wsgi
 from whatsapp_cloud import signature
+from whatsapp_cloud.delivery_status import DeliveryStatus
 
 SECRET = "app-secret"
 OLD_SECRET = "old-app-secret"
 VERIFY = "verify-me"
 PHONE_ID = "106540352242922"
 CUSTOMER = "16505551234"
+REDIS_URL = ""
 
 
 @pytest.fixture()
@@ -31,22 +35,36 @@ def graph() -> Iterator[Tuple[str, Any]]:
         yield url, app
 
 
-def make_channel(graph_url: str) -> WhatsAppInput:
+@pytest.fixture(autouse=True)
+def _redis(redis_url: str) -> None:
+    global REDIS_URL
+    REDIS_URL = redis_url
+
+
+def make_channel(graph_url: str, **extra: Any) -> WhatsAppInput:
     return WhatsAppInput.from_credentials({
         "verify_token": VERIFY, "app_secret": SECRET, "app_secret_previous": OLD_SECRET,
         "access_token": "tok", "phone_number_id": PHONE_ID, "api_base_url": graph_url, "api_version": "v26.0",
+        "redis_url": REDIS_URL, **extra,
     })
 
 
-def run(graph_url: str, requests: List[Dict[str, Any]]) -> Tuple[List[Any], List[UserMessage]]:
-    """Send requests to a fresh Sanic app with the channel mounted; wait for the turns they start."""
-    channel = make_channel(graph_url)
+def run(
+    graph_url: str, requests: List[Dict[str, Any]], consume: bool = True, turn_delay: float = 0.0, **extra: Any
+) -> Tuple[List[Any], List[UserMessage]]:
+    """Send requests to a fresh Sanic app with the channel mounted (a fresh Rasa process, as far as
+    the channel can tell); then, if `consume`, work off the webhook stream."""
+    channel = make_channel(graph_url, **extra)
     received: List[UserMessage] = []
 
     async def on_new_message(message: UserMessage) -> None:
         received.append(message)
+        if turn_delay and len(received) == 1:
+            await asyncio.sleep(turn_delay)  # a slow first turn must not let the second overtake it
         await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
 
+    if not consume:  # a process that dies right after answering 200: nothing consumes
+        channel.start_consumer = lambda _on_new_message: None  # type: ignore[assignment]
     app = Sanic(f"test_{id(channel)}")
     app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/whatsapp")
 
@@ -55,12 +73,30 @@ def run(graph_url: str, requests: List[Dict[str, Any]]) -> Tuple[List[Any], List
         for spec in requests:
             _, answer = await getattr(app.asgi_client, spec["method"])(spec["url"], **spec.get("kwargs", {}))
             answers.append(answer)
-        while channel._turns:
-            await asyncio.gather(*list(channel._turns))
+        await channel.stop_consumer()  # the ASGI client's lifespan may have started one
+        if consume:
+            consumer = channel.start_consumer(on_new_message)
+            await wait_until_stream_is_done(channel)
+            await consumer.drain()
+            await channel.stop_consumer()
         await channel.client.aclose()
+        await channel.store.close()
         return answers
 
     return asyncio.run(scenario()), received
+
+
+async def wait_until_stream_is_done(channel: WhatsAppInput, timeout: float = 10.0) -> None:
+    stream = channel.stream
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        length = await channel.store.xlen(stream.stream)
+        groups = await channel.store.xinfo_groups(stream.stream) if length else []
+        if not length or (groups and groups[0]["pending"] == 0 and groups[0]["last-delivered-id"].decode()
+                          == (await channel.store.xinfo_stream(stream.stream))["last-generated-id"].decode()):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the webhook stream was not worked off")
 
 
 def signed_post(body: bytes, secret: str = SECRET) -> Dict[str, Any]:
@@ -163,8 +199,152 @@ def test_split_text_keeps_short_text_whole_and_cuts_unbroken_text() -> None:
     assert [len(p) for p in split_text("x" * 5000)] == [4096, 904]
 
 
-def test_channel_refuses_to_start_without_secret_or_verify_token() -> None:
-    with pytest.raises(ValueError):
-        WhatsAppInput.from_credentials({"verify_token": VERIFY, "access_token": "t", "phone_number_id": "1"})
-    with pytest.raises(ValueError):
-        WhatsAppInput.from_credentials({"app_secret": SECRET, "access_token": "t", "phone_number_id": "1"})
+def test_channel_refuses_to_start_without_secret_verify_token_or_redis(monkeypatch: Any) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    base = {"access_token": "t", "phone_number_id": "1", "redis_url": REDIS_URL}
+    with pytest.raises(ValueError, match="app_secret"):
+        WhatsAppInput.from_credentials({**base, "verify_token": VERIFY})
+    with pytest.raises(ValueError, match="verify_token"):
+        WhatsAppInput.from_credentials({**base, "app_secret": SECRET})
+    with pytest.raises(ValueError, match="redis_url"):
+        WhatsAppInput.from_credentials({**base, "app_secret": SECRET, "verify_token": VERIFY, "redis_url": ""})
+
+
+def text_webhook(wamid: str, text: str, sender: str = CUSTOMER, timestamp: int = 1749416383) -> bytes:
+    raw = payload("meta_openapi_webhook_text.json")
+    message = raw["entry"][0]["changes"][0]["value"]["messages"][0]
+    message.update(id=wamid, text={"body": text}, timestamp=str(timestamp))
+    message["from"] = sender
+    raw["entry"][0]["changes"][0]["value"]["contacts"][0]["wa_id"] = sender
+    return json.dumps(raw).encode()
+
+
+def test_duplicate_webhooks_start_one_turn(graph: Tuple[str, Any]) -> None:
+    body = text_webhook("wamid.DUP1", "where is my order")
+    answers, received = run(graph[0], [signed_post(body), signed_post(body)])
+    assert [a.status for a in answers] == [200, 200]
+    assert [m.message_id for m in received] == ["wamid.DUP1"]
+    # Meta retrying days later, to another process: still no second turn.
+    (late,), again = run(graph[0], [signed_post(body)])
+    assert late.status == 200 and again == []
+    assert len(graph[1].extensions["standin_outbox"].after(0)) == 1
+
+
+def test_a_message_acknowledged_before_a_crash_is_answered_after_restart(graph: Tuple[str, Any]) -> None:
+    body = text_webhook("wamid.CRASH1", "hello?")
+    (answer,), received = run(graph[0], [signed_post(body)], consume=False)  # 200, then the process "dies"
+    assert answer.status == 200 and received == []
+    _, after_restart = run(graph[0], [])
+    assert [m.message_id for m in after_restart] == ["wamid.CRASH1"]
+    _, once_more = run(graph[0], [])
+    assert once_more == []
+
+
+def test_entries_abandoned_by_another_consumer_are_taken_over(graph: Tuple[str, Any], redis_url: str) -> None:
+    async def abandon() -> None:
+        store = aioredis.Redis.from_url(redis_url)
+        stream = WebhookStream(store, "rasa-crashed")
+        await stream.ensure_group()
+        await stream.append(text_webhook("wamid.ORPHAN", "anyone?"))
+        assert len(await stream.new_entries(block_ms=10)) == 1  # taken, never acknowledged
+        await store.close()
+
+    asyncio.run(abandon())
+    _, received = run(graph[0], [], consumer_name="rasa-2", reclaim_idle_ms=0)
+    assert [m.message_id for m in received] == ["wamid.ORPHAN"]
+
+
+def test_one_customers_messages_are_handled_in_order(graph: Tuple[str, Any]) -> None:
+    first = text_webhook("wamid.ORD1", "first", timestamp=100)
+    second = text_webhook("wamid.ORD2", "second", timestamp=101)
+    _, received = run(graph[0], [signed_post(first), signed_post(second)], turn_delay=0.5)
+    assert [m.text for m in received] == ["first", "second"]
+    sent = [r["message"]["text"]["body"] for r in graph[1].extensions["standin_outbox"].after(0)]
+    assert sent == ["echo: first", "echo: second"]
+
+
+def test_a_batch_with_a_broken_item_keeps_the_valid_message(graph: Tuple[str, Any]) -> None:
+    raw = json.loads(text_webhook("wamid.BATCH", "still here"))
+    value = raw["entry"][0]["changes"][0]["value"]
+    value["messages"].insert(0, {"type": "text"})
+    raw["entry"].append({"changes": [{"field": "messages", "value": "garbage"}]})
+    (answer,), received = run(graph[0], [signed_post(json.dumps(raw).encode())])
+    assert answer.status == 200 and [m.message_id for m in received] == ["wamid.BATCH"]
+
+
+def test_oversized_bodies_are_refused_before_anything_else(graph: Tuple[str, Any]) -> None:
+    body = text_webhook("wamid.BIG", "x" * 2000)
+    (answer,), received = run(graph[0], [signed_post(body)], max_body_bytes=1024)
+    assert answer.status == 413 and received == []
+
+
+def test_three_megabyte_payloads_are_accepted(graph: Tuple[str, Any]) -> None:
+    raw = json.loads(text_webhook("wamid.HUGE", "big batch"))
+    raw["entry"][0]["changes"][0]["value"]["padding"] = "x" * (3 * 1024 * 1024 - 2000)
+    (answer,), received = run(graph[0], [signed_post(json.dumps(raw).encode())])
+    assert answer.status == 200 and [m.message_id for m in received] == ["wamid.HUGE"]
+
+
+def test_content_type_does_not_matter_only_the_signed_body(graph: Tuple[str, Any]) -> None:
+    post = signed_post(text_webhook("wamid.CT", "hi"))
+    post["kwargs"]["headers"]["Content-Type"] = "text/plain"
+    (answer,), received = run(graph[0], [post])
+    assert answer.status == 200 and len(received) == 1
+
+
+def test_webhook_is_refused_with_503_when_redis_is_down(graph: Tuple[str, Any]) -> None:
+    body = text_webhook("wamid.NOREDIS", "hi")
+    (answer,), received = run(graph[0], [signed_post(body)], consume=False,
+                              redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    assert answer.status == 503  # not stored, so not acknowledged: Meta will deliver it again
+
+
+def test_non_text_messages_become_intents_or_records(graph: Tuple[str, Any]) -> None:
+    bodies = [json.dumps(payload(name)).encode() for name in (
+        "meta_openapi_webhook_location.json", "pywa_webhook_unsupported_with_type.json",
+        "meta_openapi_webhook_reaction.json")]
+    _, received = run(graph[0], [signed_post(b) for b in bodies])
+    texts = [m.text for m in received]
+    assert texts[0].startswith("/share_location{") and texts[1] == '/unsupported_message{"wa_type":"pool"}'
+    assert len(texts) == 2  # the reaction is recorded, not answered
+
+
+def test_status_callbacks_move_delivery_state_forward_only(graph: Tuple[str, Any], redis_url: str) -> None:
+    def status(name: str, state: str, ts: int) -> bytes:
+        raw = payload(name)
+        item = raw["entry"][0]["changes"][0]["value"]["statuses"][0]
+        item.update(id="wamid.OUT1", status=state, timestamp=str(ts))
+        return json.dumps(raw).encode()
+
+    sent = status("pywa_status_sent_cbp_with_conversation_pricing.json", "sent", 10)
+    read = status("pywa_status_read.json", "read", 12)
+    late_delivered = status("pywa_status_delivered.json", "delivered", 11)
+    answers, received = run(graph[0], [signed_post(b) for b in (sent, read, late_delivered, read)])
+    assert all(a.status == 200 for a in answers) and received == []
+
+    async def state() -> Dict[str, str]:
+        store = aioredis.Redis.from_url(redis_url)
+        try:
+            return await DeliveryStatus(store).get("wamid.OUT1")
+        finally:
+            await store.close()
+
+    record = asyncio.run(state())
+    assert record["status"] == "read" and record["status_at"] == "12"
+    assert record["delivered_at"] == "11" and record["sent_at"] == "10"
+    assert record["pricing_category"] and record["conversation_id"]
+
+
+def test_failed_status_records_the_error(graph: Tuple[str, Any], redis_url: str) -> None:
+    run(graph[0], [signed_post(json.dumps(payload("pywa_status_failed_with_errors.json")).encode())])
+
+    async def state() -> Dict[str, str]:
+        store = aioredis.Redis.from_url(redis_url)
+        try:
+            return await DeliveryStatus(store).get("wamid.xyzxyz")
+        finally:
+            await store.close()
+
+    record = asyncio.run(state())
+    assert record["status"] == "failed" and record["error_code"] == "130472"
+    assert "experiment" in record["error_details"]

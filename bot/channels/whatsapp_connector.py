@@ -1,29 +1,39 @@
 """Rasa input and output channel for WhatsApp's Cloud API.
 
 Inbound: the webhook at /webhooks/whatsapp/webhook answers Meta's GET handshake, checks
-every POST's signature over the raw body, acknowledges at once and runs the dialogue turn
-in the background (Meta retries slow answers, which would duplicate turns).
+every POST's signature over the raw body, appends the body to a durable Redis Stream and
+answers 200 at once (Meta retries slow answers). A background consumer turns each entry into
+dialogue turns, exactly once per message and in order per customer (webhook_consumer.py).
 Outbound: every Rasa response goes out through the shared Graph API client.
 """
 
 import asyncio
 import logging
+import os
 import secrets
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
+import redis.asyncio as aioredis
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.webhook_consumer import WebhookConsumer
+from bot.channels.webhook_stream import MessageClaims, WebhookStream
 from whatsapp_cloud import inbound, signature
 from whatsapp_cloud.client import GraphApiClient
 from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, CloudApiConfig
+from whatsapp_cloud.delivery_status import DeliveryStatus
 from whatsapp_cloud.errors import GraphApiError
+from whatsapp_cloud.event_log import EventLog
 
 logger = logging.getLogger(__name__)
 
 TEXT_LIMIT = 4096
+# Meta's payloads are at most 3 MB; anything much larger is not from Meta.
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 BUTTON_TITLE_LIMIT = 20
 MAX_REPLY_BUTTONS = 3
 
@@ -110,15 +120,34 @@ class WhatsAppOutput(OutputChannel):
 class WhatsAppInput(InputChannel):
     """Receives WhatsApp webhooks and feeds them to Rasa."""
 
-    def __init__(self, config: CloudApiConfig, mark_read: bool = True) -> None:
+    def __init__(
+        self,
+        config: CloudApiConfig,
+        redis_url: str,
+        consumer_name: str = "rasa-1",
+        mark_read: bool = True,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        reclaim_idle_ms: Optional[int] = None,
+    ) -> None:
         if not config.app_secrets:
             raise ValueError("the WhatsApp channel needs app_secret to check webhook signatures")
         if not config.verify_token:
             raise ValueError("the WhatsApp channel needs verify_token for Meta's handshake")
+        if not redis_url:
+            raise ValueError("the WhatsApp channel needs redis_url for its durable webhook stream")
         self.config = config
         self.mark_read = mark_read
+        self.max_body_bytes = max_body_bytes
+        self.store = aioredis.Redis.from_url(redis_url)
+        self.stream = WebhookStream(self.store, consumer_name)
+        if reclaim_idle_ms is not None:
+            self.stream.reclaim_idle_ms = reclaim_idle_ms
+        self.consumer_name = consumer_name
+        self.events = EventLog(self.store)
+        self.statuses = DeliveryStatus(self.store)
+        self.consumer: Optional[WebhookConsumer] = None
+        self._consumer_task: Optional[asyncio.Task] = None
         self._client: Optional[GraphApiClient] = None
-        self._turns: Set[asyncio.Task] = set()
 
     @classmethod
     def name(cls) -> Text:
@@ -137,8 +166,14 @@ class WhatsAppInput(InputChannel):
             verify_token=str(credentials.get("verify_token") or ""),
             app_secrets=tuple(str(s) for s in secrets_ if s),
         )
-        mark_read = str(credentials.get("mark_read", True)).lower() not in ("false", "0", "no")
-        return cls(config, mark_read=mark_read)
+        return cls(
+            config,
+            redis_url=str(credentials.get("redis_url") or os.environ.get("REDIS_URL", "")),
+            consumer_name=str(credentials.get("consumer_name") or "rasa-1"),
+            mark_read=str(credentials.get("mark_read", True)).lower() not in ("false", "0", "no"),
+            max_body_bytes=int(credentials.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES),
+            reclaim_idle_ms=credentials.get("reclaim_idle_ms"),
+        )
 
     @property
     def client(self) -> GraphApiClient:
@@ -150,14 +185,54 @@ class WhatsAppInput(InputChannel):
     def get_output_channel(self) -> Optional[OutputChannel]:
         return WhatsAppOutput(self.client)
 
+    def start_consumer(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> WebhookConsumer:
+        """Start processing the webhook stream in the background (once per process)."""
+        if self.consumer is None:
+            self.consumer = WebhookConsumer(
+                self.stream,
+                MessageClaims(self.store, self.consumer_name),
+                self.statuses,
+                self.events,
+                handle_message=lambda message: self._handle(on_new_message, message),
+            )
+            self._consumer_task = asyncio.create_task(self.consumer.run())
+        return self.consumer
+
+    async def stop_consumer(self) -> None:
+        """Stop reading; let the turns already started finish (their entries are then acknowledged)."""
+        if self.consumer is None or self._consumer_task is None:
+            return
+        self.consumer.stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._consumer_task), timeout=5)
+            await asyncio.wait_for(self.consumer.drain(), timeout=30)
+        except asyncio.TimeoutError:
+            # Unacknowledged entries stay pending in Redis and are handled after the restart.
+            self._consumer_task.cancel()
+        self._consumer_task = None
+        self.consumer = None
+
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         hook = Blueprint("whatsapp_webhook", __name__)
 
+        @hook.listener("after_server_start")
+        async def start(app: Any, loop: Any) -> None:
+            self.start_consumer(on_new_message)
+
+        @hook.listener("before_server_stop")
+        async def stop(app: Any, loop: Any) -> None:
+            await self.stop_consumer()
+
         @hook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok", "channel": self.name()})
+            try:
+                await self.store.ping()
+            except RedisError as exc:
+                return response.json({"status": "degraded", "redis": f"unreachable: {exc}"}, status=503)
+            running = self._consumer_task is not None and not self._consumer_task.done()
+            return response.json({"status": "ok", "channel": self.name(), "consumer": running})
 
         @hook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
@@ -171,6 +246,8 @@ class WhatsAppInput(InputChannel):
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             raw = request.body or b""
+            if len(raw) > self.max_body_bytes:
+                return response.json({"error": f"body over {self.max_body_bytes} bytes"}, status=413)
             header = request.headers.get(signature.HEADER)
             if not header:
                 return response.json({"error": f"missing {signature.HEADER} header"}, status=401)
@@ -178,44 +255,36 @@ class WhatsAppInput(InputChannel):
                 logger.warning("rejected a webhook with a bad signature")
                 return response.json({"error": "signature does not match"}, status=403)
             try:
-                payload = inbound.load(raw)
+                inbound.load(raw)
             except inbound.MalformedWebhook as exc:
                 return response.json({"error": str(exc)}, status=400)
-            for message in inbound.messages(payload):
-                self._start_turn(on_new_message, message)
+            try:
+                await self.stream.append(raw)
+            except RedisError as exc:
+                # Not stored, so not acknowledged: Meta delivers it again later.
+                logger.error("could not store a webhook: %s", exc)
+                return response.json({"error": "temporarily unavailable"}, status=503)
             return response.json({"status": "received"})
 
         return hook
 
-    def _start_turn(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]], message: inbound.InboundMessage
-    ) -> None:
-        task = asyncio.create_task(self._run_turn(on_new_message, message))
-        # Keep a reference until done: the event loop holds tasks only weakly.
-        self._turns.add(task)
-        task.add_done_callback(self._turns.discard)
-
-    async def _run_turn(
+    async def _handle(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]], message: inbound.InboundMessage
     ) -> None:
         if self.mark_read:
             try:
-                await self.client.mark_read(message.wamid, typing_indicator=message.text is not None)
+                await self.client.mark_read(message.wamid, typing_indicator=message.starts_turn)
             except GraphApiError as exc:
                 logger.warning("could not mark %s as read: %s", message.wamid, exc)
-        if message.text is None:
-            logger.info("no text in %s message %s; not handled yet", message.type, message.wamid)
+        if not message.starts_turn:
             return
-        try:
-            await on_new_message(
-                UserMessage(
-                    text=message.text,
-                    output_channel=WhatsAppOutput(self.client),
-                    sender_id=message.sender,
-                    input_channel=self.name(),
-                    message_id=message.wamid,
-                    metadata=message.metadata(),
-                )
+        await on_new_message(
+            UserMessage(
+                text=message.text,
+                output_channel=WhatsAppOutput(self.client),
+                sender_id=message.sender,
+                input_channel=self.name(),
+                message_id=message.wamid,
+                metadata=message.metadata(),
             )
-        except Exception:  # one failed turn must not take the webhook down
-            logger.exception("dialogue turn for %s failed", message.wamid)
+        )

@@ -1,0 +1,142 @@
+"""Durable intake of webhooks: a Redis Stream between Meta's POST and the dialogue turn.
+
+The webhook handler appends the raw body and answers 200; consumers (one per Rasa process,
+in a consumer group) process entries and acknowledge them only when every message in them
+is handled. An entry whose consumer died stays pending and is taken over: by the same
+consumer name after a restart at once, by any other consumer once it has been idle long
+enough. Claims per wamid make each customer message start exactly one bot turn, across
+processes, restarts and Meta's duplicate deliveries.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Set, Tuple
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from whatsapp_cloud import redis_keys
+
+logger = logging.getLogger(__name__)
+
+DONE = "done"
+CLAIM_SECONDS = 120  # longer than a dialogue turn; a crashed handler's claim lapses after this
+DONE_SECONDS = 8 * 24 * 3600  # Meta retries a webhook for up to 7 days
+STREAM_MAX_LENGTH = 1_000_000
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    body: bytes
+    received_at: float
+
+
+class WebhookStream:
+    def __init__(
+        self,
+        store: aioredis.Redis,
+        consumer: str,
+        stream: str = redis_keys.WEBHOOK_STREAM,
+        group: str = redis_keys.WEBHOOK_GROUP,
+        reclaim_idle_ms: int = (CLAIM_SECONDS + 30) * 1000,
+    ) -> None:
+        self.store = store
+        self.consumer = consumer
+        self.stream = stream
+        self.group = group
+        self.reclaim_idle_ms = reclaim_idle_ms
+        self._reclaim_cursor = "0-0"
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.store.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def append(self, body: bytes) -> str:
+        entry_id = await self.store.xadd(
+            self.stream,
+            {"body": body, "received_at": repr(time.time())},
+            maxlen=STREAM_MAX_LENGTH,
+            approximate=True,
+        )
+        return _decode(entry_id)
+
+    async def own_pending(self, count: int = 100) -> List[Entry]:
+        """Entries this consumer name took before and never acknowledged (e.g. before a crash)."""
+        return await self._read("0", count, block_ms=None)
+
+    async def new_entries(self, count: int = 100, block_ms: int = 1000) -> List[Entry]:
+        return await self._read(">", count, block_ms)
+
+    async def reclaim(self, count: int = 100) -> List[Entry]:
+        """Take over entries other consumers left pending for too long."""
+        result = await self.store.xautoclaim(
+            self.stream, self.group, self.consumer, self.reclaim_idle_ms, self._reclaim_cursor, count=count
+        )
+        self._reclaim_cursor = _decode(result[0])
+        return [_entry(entry_id, fields) for entry_id, fields in result[1] if fields]
+
+    async def ack(self, entry_id: str) -> None:
+        await self.store.xack(self.stream, self.group, entry_id)
+
+    async def _read(self, start: str, count: int, block_ms: Optional[int]) -> List[Entry]:
+        reply = await self.store.xreadgroup(
+            self.group, self.consumer, {self.stream: start}, count=count, block=block_ms
+        )
+        entries: List[Entry] = []
+        for _stream, items in reply or []:
+            entries.extend(_entry(entry_id, fields) for entry_id, fields in items if fields)
+        return entries
+
+
+class MessageClaims:
+    """Exactly-once guard per inbound wamid: claim, handle, mark done."""
+
+    def __init__(self, store: aioredis.Redis, owner: str) -> None:
+        self.store = store
+        self.owner = owner
+        self._here: Set[str] = set()  # being handled by this process right now
+
+    async def claim(self, wamid: str) -> Tuple[bool, str]:
+        """(True, "") when this process should handle the message, else (False, why not)."""
+        if wamid in self._here:
+            return False, "in progress here"
+        ok, why = await self._claim(wamid)
+        if ok:
+            self._here.add(wamid)
+        return ok, why
+
+    async def release(self, wamid: str) -> None:
+        """Give a claim back so the message is tried again (the turn failed on a transient fault)."""
+        self._here.discard(wamid)
+        await self.store.delete(redis_keys.inbound_claim(wamid))
+
+    async def _claim(self, wamid: str) -> Tuple[bool, str]:
+        key = redis_keys.inbound_claim(wamid)
+        if await self.store.set(key, self.owner, nx=True, ex=CLAIM_SECONDS):
+            return True, ""
+        holder = _decode(await self.store.get(key) or b"")
+        if holder == self.owner:
+            return True, ""  # ours from before a restart: take it up again
+        if holder == DONE:
+            return False, "duplicate"
+        if not holder:  # the claim lapsed between the two calls
+            return await self._claim(wamid)
+        return False, f"in progress at {holder}"
+
+    async def done(self, wamid: str) -> None:
+        await self.store.set(redis_keys.inbound_claim(wamid), DONE, ex=DONE_SECONDS)
+        self._here.discard(wamid)
+
+
+def _entry(entry_id: object, fields: Dict[bytes, bytes]) -> Entry:
+    received = fields.get(b"received_at") or b"0"
+    return Entry(_decode(entry_id), fields.get(b"body", b""), float(_decode(received)))
+
+
+def _decode(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

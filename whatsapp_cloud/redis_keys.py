@@ -1,0 +1,19 @@
+"""Every Redis key the platform writes, named in one place."""
+
+WEBHOOK_STREAM = "wa:webhooks"  # raw signed webhook bodies, acknowledged to Meta, not yet processed
+WEBHOOK_GROUP = "rasa"  # consumer group of the Rasa processes
+EVENT_STREAM = "wa:events"  # what happened, for analytics and audits
+
+
+def inbound_claim(wamid: str) -> str:
+    """Who is handling an inbound message, then "done": the exactly-once guard."""
+    return f"wa:in:{wamid}"
+
+
+def status_seen(wamid: str, status: str) -> str:
+    return f"wa:status-seen:{wamid}:{status}"
+
+
+def outbound_message(wamid: str) -> str:
+    """Hash with an outbound message's delivery state and pricing."""
+    return f"wa:out:{wamid}"
