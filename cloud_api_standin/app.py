@@ -52,6 +52,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         "waba_id": env.get("STANDIN_WABA_ID", "100000000000002"),
     }
     outbox = Outbox()
+    faults: list = []  # injected refusals, served before any real answer (tests of retries)
     last_inbound: Dict[str, int] = {}  # wa_id -> timestamp of the customer's last message
     lock = threading.Lock()
     app.extensions["standin_outbox"] = outbox
@@ -79,6 +80,14 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
             if problem:
                 return meta_error(400, 100, "Invalid parameter", problem)
             return jsonify(success=True)
+
+        with lock:
+            fault = faults.pop(0) if faults else None
+        if fault is not None:
+            if fault.get("code") is None:
+                return "<html><body>Service unavailable</body></html>", fault.get("http_status", 500)
+            return meta_error(fault.get("http_status", 400), fault["code"], fault.get("message", "Injected fault"),
+                              fault.get("details", ""))
 
         problem = _first_problem(_send_validator, body)
         if problem is None and not (body.get("to") or body.get("recipient")):
@@ -143,6 +152,16 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
             webhook_answer=answer.text[:500],
             outbox_seq=outbox.last_seq,
         ), (200 if answer.status_code == 200 else 502)
+
+    @app.post("/_standin/faults")
+    def inject_faults() -> Any:
+        """Refuse the next sends: [{"code": 130429, "http_status": 400}, {"http_status": 500}, ...]."""
+        data = request.get_json(silent=True)
+        if not isinstance(data, list) or not all(isinstance(f, dict) for f in data):
+            return jsonify(error="send a list of faults"), 400
+        with lock:
+            faults.extend(data)
+        return jsonify(queued=len(faults))
 
     @app.get("/_standin/outbox")
     def read_outbox() -> Any:

@@ -169,29 +169,59 @@ def test_button_reply_payload_is_what_rasa_reads(graph: Tuple[str, Any]) -> None
     assert [m.text for m in received] == [expected]
 
 
-def test_output_channel_maps_buttons_and_long_text(graph: Tuple[str, Any]) -> None:
-    url, standin = graph
-    channel = make_channel(url)
+def send_responses(graph_url: str, responses: List[Dict[str, Any]]) -> None:
+    channel = make_channel(graph_url)
 
     async def send() -> None:
         out = channel.get_output_channel()
         assert isinstance(out, WhatsAppOutput)
-        await out.send_response(CUSTOMER, {"text": "Cancel it?", "buttons": [
-            {"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
-            "utter_action": "utter_ask_cancel"})
-        await out.send_response(CUSTOMER, {"text": "Pick one", "buttons": [
-            {"title": f"Option {i}", "payload": f"/choose{{\"n\":{i}}}"} for i in range(5)]})
-        await out.send_text_message(CUSTOMER, "word " * 1000)
+        for message in responses:
+            await out.send_response(CUSTOMER, dict(message))
         await channel.client.aclose()
+        await channel.store.close()
 
     asyncio.run(send())
+
+
+def test_output_channel_maps_buttons_lists_and_long_text(graph: Tuple[str, Any]) -> None:
+    url, standin = graph
+    send_responses(url, [
+        {"text": "Cancel it?", "buttons": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+         "utter_action": "utter_ask_cancel"},
+        {"text": "Which order?", "buttons": [
+            {"title": f"Order 100{i} - shipped yesterday", "payload": f'/order_status{{"order_id":"100{i}"}}'}
+            for i in range(5)]},
+        {"text": "Pick one", "buttons": [{"title": f"Option {i}", "payload": f"/choose{i}"} for i in range(12)]},
+        {"text": "word " * 1000},
+    ])
     sent = [r["message"] for r in standin.extensions["standin_outbox"].after(0)]
     buttons = sent[0]["interactive"]["action"]["buttons"]
     assert [(b["reply"]["id"], b["reply"]["title"]) for b in buttons] == [("/affirm", "Yes"), ("/deny", "No")]
-    assert sent[1]["type"] == "text" and "5. Option 4" in sent[1]["text"]["body"]
-    long_parts = [m["text"]["body"] for m in sent[2:]]
+    rows = sent[1]["interactive"]["action"]["sections"][0]["rows"]
+    assert sent[1]["interactive"]["type"] == "list" and len(rows) == 5
+    assert rows[0]["id"] == '/order_status{"order_id":"1000"}' and len(rows[0]["title"]) <= 24
+    assert rows[0]["description"] == "Order 1000 - shipped yesterday"
+    assert sent[2]["type"] == "text" and "12. Option 11" in sent[2]["text"]["body"]
+    long_parts = [m["text"]["body"] for m in sent[3:]]
     assert len(long_parts) == 2 and all(len(p) <= 4096 for p in long_parts)
     assert " ".join(long_parts).split() == ["word"] * 1000
+
+
+def test_output_channel_sends_media_and_custom_payloads(graph: Tuple[str, Any]) -> None:
+    url, standin = graph
+    location = payload("meta_openapi_send_location_request.json")
+    location.pop("to"), location.pop("messaging_product")
+    send_responses(url, [
+        {"image": "https://example.com/parcel.jpg"},
+        {"attachment": "1234567890"},
+        {"attachment": {"type": "document", "link": "https://example.com/invoice.pdf", "filename": "invoice.pdf"}},
+        {"custom": location},
+    ])
+    sent = [r["message"] for r in standin.extensions["standin_outbox"].after(0)]
+    assert sent[0]["image"] == {"link": "https://example.com/parcel.jpg"}
+    assert sent[1]["document"] == {"id": "1234567890"}
+    assert sent[2]["document"]["filename"] == "invoice.pdf"
+    assert sent[3]["type"] == "location" and sent[3]["location"] == location["location"]
 
 
 def test_split_text_keeps_short_text_whole_and_cuts_unbroken_text() -> None:

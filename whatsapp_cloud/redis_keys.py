@@ -17,3 +17,18 @@ def status_seen(wamid: str, status: str) -> str:
 def outbound_message(wamid: str) -> str:
     """Hash with an outbound message's delivery state and pricing."""
     return f"wa:out:{wamid}"
+
+DEAD_LETTERS = "wa:dead-letters"  # outbound messages that could not be sent, with the reason
+
+
+def number_bucket(phone_number_id: str) -> str:
+    return f"wa:bucket:{phone_number_id}"
+
+
+def pair_bucket(phone_number_id: str, recipient: str) -> str:
+    return f"wa:bucket:{phone_number_id}:{recipient}"
+
+
+def outbound_idempotency(key: str) -> str:
+    """The wamid a logical outbound message got, so a retried turn never sends it twice."""
+    return f"wa:sent:{key}"

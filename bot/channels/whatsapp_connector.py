@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import secrets
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text, Tuple
 
 import redis.asyncio as aioredis
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -28,10 +28,16 @@ from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, Clo
 from whatsapp_cloud.delivery_status import DeliveryStatus
 from whatsapp_cloud.errors import GraphApiError
 from whatsapp_cloud.event_log import EventLog
+from whatsapp_cloud.sender import OutboundSender, SenderSettings
 
 logger = logging.getLogger(__name__)
 
 TEXT_LIMIT = 4096
+BODY_LIMIT = 1024  # interactive message body
+MAX_LIST_ROWS = 10
+ROW_TITLE_LIMIT = 24
+ROW_DESCRIPTION_LIMIT = 72
+ROW_ID_LIMIT = 200
 # Meta's payloads are at most 3 MB; anything much larger is not from Meta.
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 BUTTON_TITLE_LIMIT = 20
@@ -55,66 +61,107 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> List[str]:
 
 
 class WhatsAppOutput(OutputChannel):
-    """Sends Rasa responses as WhatsApp messages."""
+    """Sends Rasa responses as WhatsApp messages, through the outbound governor."""
 
-    def __init__(self, client: GraphApiClient) -> None:
-        self.client = client
+    def __init__(self, sender: OutboundSender, turn_key: Optional[str] = None) -> None:
+        self.sender = sender
+        # Replies of one turn are numbered under the inbound wamid, so a turn that runs again
+        # (after a crash) does not send what already went out.
+        self.turn_key = turn_key
+        self._sent_in_turn = 0
 
     @classmethod
     def name(cls) -> Text:
         return "whatsapp"
 
-    async def _send(self, recipient_id: Text, payload: Dict[str, Any]) -> None:
-        try:
-            await self.client.send({"recipient_type": "individual", "to": recipient_id, **payload})
-        except GraphApiError as exc:
-            logger.error("whatsapp send to %s failed: %s", recipient_id, exc)
+    async def _send(self, recipient_id: Text, payload: Dict[str, Any], **kwargs: Any) -> None:
+        key = None
+        if self.turn_key:
+            self._sent_in_turn += 1
+            key = f"{self.turn_key}:{self._sent_in_turn}"
+        label = str(kwargs.get("utter_action") or "")
+        await self.sender.send({"recipient_type": "individual", "to": recipient_id, **payload}, key=key, label=label)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         for piece in split_text(text):
-            await self._send(recipient_id, {"type": "text", "text": {"body": piece}})
+            await self._send(recipient_id, {"type": "text", "text": {"body": piece}}, **kwargs)
 
     async def send_text_with_buttons(
         self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
     ) -> None:
-        fits = len(buttons) <= MAX_REPLY_BUTTONS and all(
-            len(b.get("title", "")) <= BUTTON_TITLE_LIMIT for b in buttons
-        )
-        if not fits:
-            numbered = "\n".join(f"{i}. {b.get('title', '')}" for i, b in enumerate(buttons, 1))
-            await self.send_text_message(recipient_id, f"{text}\n\n{numbered}")
+        choices = [(str(b.get("payload") or b.get("title", "")), str(b.get("title", ""))) for b in buttons]
+        if len(text) > BODY_LIMIT:  # interactive bodies are short: the text goes first on its own
+            await self.send_text_message(recipient_id, text, **kwargs)
+            text = "Please choose:"
+        if len(choices) <= MAX_REPLY_BUTTONS and all(len(t) <= BUTTON_TITLE_LIMIT for _, t in choices):
+            interactive = reply_buttons(text, choices)
+        elif len(choices) <= MAX_LIST_ROWS:
+            interactive = list_message(text, choices)
+        else:
+            numbered = "\n".join(f"{i}. {title}" for i, (_, title) in enumerate(choices, 1))
+            await self.send_text_message(recipient_id, f"{text}\n\n{numbered}", **kwargs)
             return
-        await self._send(
-            recipient_id,
-            {
-                "type": "interactive",
-                "interactive": {
-                    "type": "button",
-                    "body": {"text": text},
-                    "action": {
-                        "buttons": [
-                            {
-                                "type": "reply",
-                                "reply": {"id": b.get("payload") or b["title"], "title": b["title"]},
-                            }
-                            for b in buttons
-                        ]
-                    },
-                },
-            },
-        )
+        await self._send(recipient_id, {"type": "interactive", "interactive": interactive}, **kwargs)
+
+    async def send_quick_replies(
+        self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        await self.send_text_with_buttons(recipient_id, text, quick_replies, **kwargs)
 
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
-        await self._send(recipient_id, {"type": "image", "image": {"link": image}})
+        await self._send(recipient_id, {"type": "image", "image": media_reference(image)}, **kwargs)
 
-    async def send_attachment(self, recipient_id: Text, attachment: Text, **kwargs: Any) -> None:
-        await self._send(recipient_id, {"type": "document", "document": {"link": attachment}})
+    async def send_attachment(self, recipient_id: Text, attachment: Any, **kwargs: Any) -> None:
+        if isinstance(attachment, dict):  # {"type": "document", "link"/"id": ..., "filename": ...}
+            kind = attachment.get("type", "document")
+            body = {k: v for k, v in attachment.items() if k != "type"}
+        else:
+            kind, body = "document", media_reference(str(attachment))
+        await self._send(recipient_id, {"type": kind, kind: body}, **kwargs)
+
+    async def send_elements(self, recipient_id: Text, elements: Iterable[Dict[Text, Any]], **kwargs: Any) -> None:
+        for element in elements:
+            lines = [element.get("title", ""), element.get("subtitle", "")]
+            await self.send_text_with_buttons(
+                recipient_id, "\n".join(line for line in lines if line), element.get("buttons", []), **kwargs
+            )
 
     async def send_custom_json(
         self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any
     ) -> None:
         # A `custom:` response is a Cloud API message body (template, location, CTA URL, ...).
-        await self._send(recipient_id, dict(json_message))
+        await self._send(recipient_id, dict(json_message), **kwargs)
+
+
+def reply_buttons(text: str, choices: List[Tuple[str, str]]) -> Dict[str, Any]:
+    return {
+        "type": "button",
+        "body": {"text": text},
+        "action": {"buttons": [{"type": "reply", "reply": {"id": p, "title": t}} for p, t in choices]},
+    }
+
+
+def list_message(text: str, choices: List[Tuple[str, str]]) -> Dict[str, Any]:
+    rows = []
+    for payload, title in choices:
+        row = {"id": payload[:ROW_ID_LIMIT], "title": _shorten(title, ROW_TITLE_LIMIT)}
+        if len(title) > ROW_TITLE_LIMIT:
+            row["description"] = _shorten(title, ROW_DESCRIPTION_LIMIT)
+        rows.append(row)
+    return {
+        "type": "list",
+        "body": {"text": text},
+        "action": {"button": "Choose", "sections": [{"rows": rows}]},
+    }
+
+
+def media_reference(value: str) -> Dict[str, str]:
+    """A link when it looks like one, else an uploaded media id."""
+    return {"link": value} if value.startswith(("http://", "https://")) else {"id": value}
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class WhatsAppInput(InputChannel):
@@ -128,6 +175,7 @@ class WhatsAppInput(InputChannel):
         mark_read: bool = True,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         reclaim_idle_ms: Optional[int] = None,
+        sender_settings: Optional[SenderSettings] = None,
     ) -> None:
         if not config.app_secrets:
             raise ValueError("the WhatsApp channel needs app_secret to check webhook signatures")
@@ -148,6 +196,8 @@ class WhatsAppInput(InputChannel):
         self.consumer: Optional[WebhookConsumer] = None
         self._consumer_task: Optional[asyncio.Task] = None
         self._client: Optional[GraphApiClient] = None
+        self._sender: Optional[OutboundSender] = None
+        self.sender_settings = sender_settings or SenderSettings()
 
     @classmethod
     def name(cls) -> Text:
@@ -173,6 +223,10 @@ class WhatsAppInput(InputChannel):
             mark_read=str(credentials.get("mark_read", True)).lower() not in ("false", "0", "no"),
             max_body_bytes=int(credentials.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES),
             reclaim_idle_ms=credentials.get("reclaim_idle_ms"),
+            sender_settings=SenderSettings(**{
+                name: float(value) if name != "max_attempts" else int(value)
+                for name, value in (credentials.get("outbound") or {}).items()
+            }),
         )
 
     @property
@@ -182,8 +236,15 @@ class WhatsAppInput(InputChannel):
             self._client = GraphApiClient(self.config)
         return self._client
 
+    @property
+    def sender(self) -> OutboundSender:
+        if self._sender is None:
+            self._sender = OutboundSender(self.client, self.store, self.sender_settings, self.statuses, self.events)
+        return self._sender
+
     def get_output_channel(self) -> Optional[OutputChannel]:
-        return WhatsAppOutput(self.client)
+        # Used by Rasa's HTTP API (trigger_intent, tracker events with side effects).
+        return WhatsAppOutput(self.sender)
 
     def start_consumer(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> WebhookConsumer:
         """Start processing the webhook stream in the background (once per process)."""
@@ -281,7 +342,7 @@ class WhatsAppInput(InputChannel):
         await on_new_message(
             UserMessage(
                 text=message.text,
-                output_channel=WhatsAppOutput(self.client),
+                output_channel=WhatsAppOutput(self.sender, turn_key=message.wamid),
                 sender_id=message.sender,
                 input_channel=self.name(),
                 message_id=message.wamid,
