@@ -18,9 +18,14 @@ from flask import Flask, jsonify, request
 
 from cloud_api_standin import webhooks
 from cloud_api_standin.outbox import Outbox
+from cloud_api_standin.rate_limits import RateLimits
 from cloud_api_standin.send_schema import MARK_READ, SEND_MESSAGE
+from cloud_api_standin.statuses import StatusReporter, status_envelope
+from whatsapp_cloud import inbound
 
 WINDOW_SECONDS = 24 * 3600
+REENGAGEMENT_DETAILS = ("Message failed to send because more than 24 hours have passed since the "
+                        "customer last replied to this number.")
 # Meta accepts these outside the customer service window; everything else needs an open window.
 ALLOWED_OUTSIDE_WINDOW = {"template"}
 
@@ -53,6 +58,28 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     }
     outbox = Outbox()
     faults: list = []  # injected refusals, served before any real answer (tests of retries)
+    limits = RateLimits(
+        per_second=float(env.get("STANDIN_THROUGHPUT", "80")),
+        pair_burst=int(env.get("STANDIN_PAIR_BURST", "45")),
+        pair_window_seconds=float(env.get("STANDIN_PAIR_WINDOW", "6")),
+    )
+    # "sync": refuse free-form messages outside the window at once (131047); "async": accept
+    # them and report a failed status later, as Meta often does.
+    window_mode = {"value": env.get("STANDIN_WINDOW_MODE", "sync")}
+
+    def deliver_signed(envelope: Dict[str, Any]) -> Any:
+        return webhooks.deliver(settings["webhook_url"], envelope, settings["app_secret"])
+
+    reporter = StatusReporter(
+        deliver_signed,
+        lambda recipient, item: status_envelope(
+            settings["waba_id"], settings["phone_number_id"], settings["display_phone_number"], recipient, item
+        ),
+        delay=float(env.get("STANDIN_STATUS_DELAY", "0.2")),
+    )
+    if env.get("STANDIN_STATUSES", "on") == "off":
+        reporter.sent = lambda *args, **kwargs: None  # type: ignore[assignment]
+    app.extensions["standin_reporter"] = reporter
     last_inbound: Dict[str, int] = {}  # wa_id -> timestamp of the customer's last message
     lock = threading.Lock()
     app.extensions["standin_outbox"] = outbox
@@ -102,16 +129,25 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
 
         to = body.get("to") or body.get("recipient")
         wa_id = "".join(ch for ch in to if ch.isdigit()) or to
+        refusal = limits.check(wa_id)
+        if refusal == "throughput":
+            return meta_error(400, 130429, "Rate limit hit", "Cloud API message throughput has been reached.")
+        if refusal == "pair":
+            return meta_error(400, 131056, "(Business Account, Consumer Account) pair rate limit hit",
+                              "Too many messages sent from the sender phone number to the same recipient "
+                              "phone number in a short period of time.")
         with lock:
             last = last_inbound.get(wa_id)
-        if kind not in ALLOWED_OUTSIDE_WINDOW and (last is None or time.time() - last > WINDOW_SECONDS):
-            return meta_error(
-                400, 131047, "Re-engagement message",
-                "Message failed to send because more than 24 hours have passed since the "
-                "customer last replied to this number.",
-            )
+        outside_window = kind not in ALLOWED_OUTSIDE_WINDOW and (
+            last is None or time.time() - last > WINDOW_SECONDS)
+        if outside_window and window_mode["value"] == "sync":
+            return meta_error(400, 131047, "Re-engagement message", REENGAGEMENT_DETAILS)
         wamid = webhooks.new_wamid()
-        outbox.add(wamid, wa_id, body)
+        if outside_window:
+            reporter.failed(wamid, wa_id, 131047, "Re-engagement message", REENGAGEMENT_DETAILS)
+        else:
+            outbox.add(wamid, wa_id, body)
+            reporter.sent(wamid, wa_id, kind)
         return jsonify(
             messaging_product="whatsapp",
             contacts=[{"input": to, "wa_id": wa_id}],
@@ -152,6 +188,28 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
             webhook_answer=answer.text[:500],
             outbox_seq=outbox.last_seq,
         ), (200 if answer.status_code == 200 else 502)
+
+    @app.post("/_standin/modes")
+    def set_modes() -> Any:
+        """{"statuses": "normal|read_without_delivered|out_of_order|duplicated", "window": "sync|async"}."""
+        data = request.get_json(silent=True) or {}
+        if data.get("statuses") in ("normal", "read_without_delivered", "out_of_order", "duplicated"):
+            reporter.mode = data["statuses"]
+        if data.get("window") in ("sync", "async"):
+            window_mode["value"] = data["window"]
+        return jsonify(statuses=reporter.mode, window=window_mode["value"])
+
+    @app.post("/_standin/replay")
+    def replay() -> Any:
+        """Deliver any webhook body (e.g. a file from tests/fixtures/payloads), signed, to the bot."""
+        envelope = request.get_json(silent=True)
+        if not isinstance(envelope, dict):
+            return jsonify(error="send a webhook body as JSON"), 400
+        with lock:  # customers who write open their window, whichever way their message came
+            for message in inbound.messages(envelope):
+                last_inbound[message.sender] = max(message.timestamp, last_inbound.get(message.sender, 0))
+        answer = deliver_signed(envelope)
+        return jsonify(webhook_status=answer.status_code, webhook_answer=answer.text[:500])
 
     @app.post("/_standin/faults")
     def inject_faults() -> Any:

@@ -118,6 +118,41 @@ def test_conversation_is_kept_in_redis_with_whatsapp_metadata(stack: RunningStac
     assert user_event["input_channel"] == "whatsapp"
 
 
+def test_delivery_statuses_of_the_bots_replies_are_recorded(stack: RunningStack) -> None:
+    env = stack.resolved()
+    assert stack.say("hi", wa_id="15550005555", name="Dee").returncode == 0
+    [reply] = requests.get(f"{env['STANDIN_URL']}/_standin/outbox", params={"to": "15550005555"},
+                           timeout=10).json()["messages"]
+    store = redis.Redis.from_url(env["REDIS_URL"], decode_responses=True)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and store.hget(f"wa:out:{reply['wamid']}", "status") != "read":
+        time.sleep(0.2)
+    record = store.hgetall(f"wa:out:{reply['wamid']}")
+    assert record["status"] == "read" and record["pricing_type"] == "free_customer_service"
+    assert record["type"] == "text" and record["recipient"] == "15550005555"
+
+
+def test_a_webhook_delivered_twice_is_answered_once(stack: RunningStack) -> None:
+    env = stack.resolved()
+    wa_id = "15550006666"
+    envelope = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100000", "phone_number_id": env["WHATSAPP_PHONE_NUMBER_ID"]},
+            "contacts": [{"profile": {"name": "Eve"}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": "wamid.E2E-DUPLICATE", "timestamp": str(int(time.time())),
+                          "type": "text", "text": {"body": "are you a bot?"}}]}}]}]}
+    # The customer "writes" first so the window is open, then Meta delivers one message twice.
+    for _ in range(2):
+        answer = requests.post(f"{env['STANDIN_URL']}/_standin/replay", json=envelope, timeout=10)
+        assert answer.json()["webhook_status"] == 200
+    outbox = f"{env['STANDIN_URL']}/_standin/outbox"
+    first = requests.get(outbox, params={"to": wa_id, "wait": 20}, timeout=30).json()["messages"]
+    assert len(first) == 1
+    later = requests.get(outbox, params={"to": wa_id, "after": first[0]["seq"], "wait": 3}, timeout=10).json()
+    assert later["messages"] == []
+
+
 def test_rasa_http_api_needs_the_token(stack: RunningStack) -> None:
     env = stack.resolved()
     answer = requests.get(f"{env['RASA_URL']}/conversations/15550003333/tracker", timeout=10)

@@ -1,6 +1,7 @@
 """The Cloud API stand-in answers like Meta's Graph API and delivers customers' messages as signed webhooks."""
 
 import json
+import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -10,6 +11,7 @@ from flask import Flask, request
 from cloud_api_standin.app import create_app
 from tests.helpers import PAYLOADS, payload, serve_wsgi
 from whatsapp_cloud import inbound, signature
+from whatsapp_cloud.inbound import StatusUpdate
 
 CUSTOMER = "16505551234"
 TOKEN = "test-token"
@@ -39,18 +41,20 @@ def receiver() -> Iterator[tuple]:
         yield hook, url + "/webhook"
 
 
+def make_standin(webhook_url: str, **env: str) -> Any:
+    return create_app({
+        "WHATSAPP_ACCESS_TOKEN": TOKEN,
+        "WHATSAPP_APP_SECRET": SECRET,
+        "WHATSAPP_PHONE_NUMBER_ID": PHONE_ID,
+        "STANDIN_WEBHOOK_URL": webhook_url,
+        "STANDIN_STATUS_DELAY": "0",
+        **env,
+    }).test_client()
+
+
 @pytest.fixture()
 def standin(receiver: tuple) -> Any:
-    _, webhook_url = receiver
-    app = create_app(
-        {
-            "WHATSAPP_ACCESS_TOKEN": TOKEN,
-            "WHATSAPP_APP_SECRET": SECRET,
-            "WHATSAPP_PHONE_NUMBER_ID": PHONE_ID,
-            "STANDIN_WEBHOOK_URL": webhook_url,
-        }
-    )
-    return app.test_client()
+    return make_standin(receiver[1], STANDIN_STATUSES="off")
 
 
 def send_samples() -> List[Path]:
@@ -185,3 +189,81 @@ def test_customer_message_to_an_unreachable_bot_says_so(receiver: tuple) -> None
     }).test_client()
     answer = app.post(f"/_standin/customers/{CUSTOMER}/messages", json={"text": "hi"})
     assert answer.status_code == 502 and "unreachable" in answer.get_json()["error"]
+
+
+def wait_for_statuses(hook: WebhookReceiver, count: int, timeout: float = 5.0) -> List[Dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = []
+        for delivery in hook.received:
+            assert signature.is_valid(delivery["body"], delivery["headers"][signature.HEADER], [SECRET])
+            found += [e for e in inbound.events(json.loads(delivery["body"])) if isinstance(e, StatusUpdate)]
+        if len(found) >= count:
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"expected {count} statuses, got {len(found)}")
+
+
+def send_text(client: Any, body: str = "hello", to: str = CUSTOMER) -> Any:
+    return client.post(URL, json={"messaging_product": "whatsapp", "to": to, "type": "text", "text": {"body": body}},
+                       headers=AUTH)
+
+
+@pytest.mark.parametrize("mode, expected", [
+    ("normal", ["sent", "delivered", "read"]),
+    ("read_without_delivered", ["sent", "read"]),
+    ("out_of_order", ["sent", "read", "delivered"]),
+    ("duplicated", ["sent", "sent", "delivered", "delivered", "read", "read"]),
+])
+def test_status_webhooks_follow_each_sent_message(receiver: tuple, mode: str, expected: List[str]) -> None:
+    hook, url = receiver
+    client = make_standin(url)
+    open_window(client)
+    client.post("/_standin/modes", json={"statuses": mode})
+    wamid = send_text(client).get_json()["messages"][0]["id"]
+    statuses = wait_for_statuses(hook, len(expected))
+    assert [s.status for s in statuses] == expected and {s.wamid for s in statuses} == {wamid}
+    assert statuses[0].pricing == {"billable": False, "pricing_model": "PMP", "type": "free_customer_service",
+                                   "category": "service"}
+
+
+def test_async_window_mode_accepts_then_reports_131047(receiver: tuple) -> None:
+    hook, url = receiver
+    client = make_standin(url, STANDIN_WINDOW_MODE="async")
+    answer = send_text(client, "nobody wrote to us")
+    assert answer.status_code == 200
+    [failed] = wait_for_statuses(hook, 1)
+    assert failed.status == "failed" and failed.error_codes == [131047]
+    assert failed.wamid == answer.get_json()["messages"][0]["id"]
+
+
+def test_throughput_and_pair_rate_limits(receiver: tuple) -> None:
+    _, url = receiver
+    client = make_standin(url, STANDIN_STATUSES="off", STANDIN_PAIR_BURST="2", STANDIN_THROUGHPUT="1000")
+    for wa_id in (CUSTOMER, "15550009999"):
+        client.post(f"/_standin/customers/{wa_id}/messages", json={"text": "hi"})
+    assert [send_text(client).status_code for _ in range(2)] == [200, 200]
+    assert send_text(client).get_json()["error"]["code"] == 131056
+    assert send_text(client, to="15550009999").status_code == 200
+    busy = make_standin(url, STANDIN_STATUSES="off", STANDIN_THROUGHPUT="2")
+    open_window(busy)
+    codes = [send_text(busy).get_json().get("error", {}).get("code") for _ in range(3)]
+    assert codes == [None, None, 130429]
+
+
+def test_any_fixture_can_be_replayed_signed(standin: Any, receiver: tuple) -> None:
+    hook, _ = receiver
+    body = payload("pywa_webhook_user_preferences_resume.json")
+    answer = standin.post("/_standin/replay", json=body)
+    assert answer.status_code == 200 and answer.get_json()["webhook_status"] == 200
+    [delivery] = hook.received
+    assert json.loads(delivery["body"]) == body
+    assert signature.is_valid(delivery["body"], delivery["headers"][signature.HEADER], [SECRET])
+
+
+def test_injected_faults_are_served_first(standin: Any) -> None:
+    open_window(standin)
+    standin.post("/_standin/faults", json=[{"http_status": 500}, {"code": 130429}])
+    assert send_text(standin).status_code == 500
+    assert send_text(standin).get_json()["error"]["code"] == 130429
+    assert send_text(standin).status_code == 200
