@@ -12,7 +12,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test train say validate lint clean
+.PHONY: run test train say validate lint clean bench
 
 run: $(MODEL)
 	@$(PY) -m stack.run
@@ -51,3 +51,6 @@ $(MODEL): $(SPACY_MODEL) $(BOT_SOURCES)
 
 clean:
 	rm -rf models results .pytest_cache
+
+bench: $(MODEL)
+	$(PY) -m bench.webhook_bench

@@ -26,6 +26,7 @@ DEFAULTS = {
     "WHATSAPP_API_VERSION": DEFAULT_API_VERSION,
     "STANDIN_PHONE_NUMBER_ID": "100000000000001",
     "WHATSAPP_CONSUMER_NAME": "rasa-1",
+    "RASA_CREDENTIALS": "credentials.yml",
 }
 
 # Generated on first start and kept, so restarts keep the same local identities.

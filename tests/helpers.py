@@ -10,13 +10,11 @@ from typing import Any, Dict, Iterator
 
 from werkzeug.serving import make_server
 
+from stack.background import free_port
+
+__all__ = ["free_port", "payload", "serve_wsgi", "wait_for_port", "PAYLOADS"]
+
 PAYLOADS = Path(__file__).parent / "fixtures" / "payloads"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def payload(name: str) -> Dict[str, Any]:

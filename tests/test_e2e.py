@@ -6,15 +6,12 @@ reply comes back through the Graph API client to the stand-in.
 """
 
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Iterator
 
 import psutil
 import pytest
@@ -22,7 +19,7 @@ import redis
 import requests
 
 from stack import settings
-from tests.helpers import free_port
+from stack.background import BackgroundStack
 from whatsapp_cloud import signature
 
 ROOT = settings.ROOT
@@ -30,55 +27,19 @@ pytestmark = pytest.mark.e2e
 START_TIMEOUT = 300
 
 
-class RunningStack:
-    def __init__(self, env: Dict[str, str]) -> None:
-        self.env = env
-        self.lines: List[str] = []
-        self.up = threading.Event()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "stack.run"], cwd=ROOT, env=env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip())
-            if "all services are up" in line:
-                self.up.set()
-
-    def wait_until_up(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self.up.wait(1):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("the stack did not come up:\n" + "\n".join(self.lines[-60:]))
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
-
+class RunningStack(BackgroundStack):
     def say(self, text: str, wa_id: str, name: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "cloud_api_standin.say", "--from", wa_id, "--name", name, text],
             cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60,
         )
 
-    def resolved(self) -> Dict[str, str]:
-        return settings.resolve(self.env)
-
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    var_dir = tmp_path_factory.mktemp("var")
-    env = {**os.environ, "VAR_DIR": str(var_dir), "ENV_FILE": str(var_dir / "no.env"),
-           "MODEL_PATH": str(ROOT / "models")}
-    env.update({key: str(free_port()) for key in settings.PORT_KEYS})
-    for key in ("REDIS_URL", "WHATSAPP_ACCESS_TOKEN"):
-        env.pop(key, None)
-    running = RunningStack(env)
+    running = RunningStack(tmp_path_factory.mktemp("var"))
+    running.start(timeout=START_TIMEOUT)
     try:
-        running.wait_until_up()
         yield running
     finally:
         running.stop()
