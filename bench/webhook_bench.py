@@ -14,6 +14,7 @@ It starts the whole stack as `make run` does (free ports, a temporary var/), the
 import argparse
 import asyncio
 import json
+import signal
 import statistics
 import tempfile
 import time
@@ -159,6 +160,8 @@ def main() -> None:
     parser.add_argument("--per-customer", type=int, default=10)
     parser.add_argument("--settle", type=float, default=300.0, help="longest wait for the burst's turns")
     args = parser.parse_args()
+    # SIGTERM ends the run like Ctrl-C, so the stack below is always stopped.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     with tempfile.TemporaryDirectory() as var_dir:
         stack = BackgroundStack(Path(var_dir), RASA_CREDENTIALS="bench/credentials.yml",
                                 STANDIN_STATUSES="off", STANDIN_THROUGHPUT="100000")

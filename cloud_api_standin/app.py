@@ -6,6 +6,8 @@ does (131047), records what the business sent, and plays customers: their messag
 the bot as signed webhooks in Meta's envelope.
 """
 
+import base64
+import hashlib
 import os
 import secrets
 import threading
@@ -81,6 +83,8 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         reporter.sent = lambda *args, **kwargs: None  # type: ignore[assignment]
     app.extensions["standin_reporter"] = reporter
     last_inbound: Dict[str, int] = {}  # wa_id -> timestamp of the customer's last message
+    media: Dict[str, Dict[str, Any]] = {}  # media id -> what a customer uploaded
+    app.extensions["standin_media"] = media
     lock = threading.Lock()
     app.extensions["standin_outbox"] = outbox
 
@@ -154,12 +158,53 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
             messages=[{"id": wamid}],
         )
 
+    @app.get("/<version>/<media_id>")
+    def media_info(version: str, media_id: str) -> Any:
+        if not secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {settings['access_token']}"):
+            return meta_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        with lock:
+            stored = media.get(media_id)
+        if stored is None:
+            return meta_error(400, 100, f"Unsupported get request. Object with ID '{media_id}' does not exist")
+        return jsonify(messaging_product="whatsapp", id=media_id, mime_type=stored["mime_type"],
+                       sha256=stored["sha256"], file_size=len(stored["data"]),
+                       url=f"{request.host_url.rstrip('/')}/_standin/media/{media_id}")
+
+    @app.get("/_standin/media/<media_id>")
+    def media_file(media_id: str) -> Any:
+        # Like Meta's lookaside URL: without the bearer token there is nothing.
+        if not secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {settings['access_token']}"):
+            return "", 401
+        with lock:
+            stored = media.get(media_id)
+        if stored is None:
+            return "", 404
+        return stored["data"], 200, {"Content-Type": stored["mime_type"]}
+
     @app.post("/_standin/customers/<wa_id>/messages")
     def customer_writes(wa_id: str) -> Any:
-        """Play the customer: {"text": ...} or {"button_reply": {"id", "title"}, "context": wamid}."""
+        """Play the customer: {"text": ...}, {"button_reply": {"id", "title"}, "context": wamid},
+        or {"media": {"type": "image", "data_base64": ..., "mime_type": ..., "caption": ...}}."""
         data = request.get_json(silent=True) or {}
         timestamp = data.get("timestamp")
-        if "text" in data and str(data["text"]).strip():
+        if isinstance(data.get("media"), dict):
+            upload = data["media"]
+            kind = upload.get("type", "image")
+            try:
+                content = base64.b64decode(upload["data_base64"], validate=True)
+            except (KeyError, ValueError):
+                return jsonify(error="media needs data_base64"), 400
+            media_id = str(secrets.randbelow(10**15) + 10**15)
+            mime_type = upload.get("mime_type", "application/octet-stream")
+            with lock:
+                media[media_id] = {"data": content, "mime_type": mime_type,
+                                   "sha256": hashlib.sha256(content).hexdigest()}
+            message = webhooks.media_message(wa_id, kind, {
+                "id": media_id, "mime_type": mime_type, "sha256": media[media_id]["sha256"],
+                **({"caption": upload["caption"]} if upload.get("caption") else {}),
+                **({"filename": upload["filename"]} if upload.get("filename") else {}),
+            }, timestamp)
+        elif "text" in data and str(data["text"]).strip():
             message = webhooks.text_message(wa_id, str(data["text"]), timestamp)
         elif "button_reply" in data:
             reply = data["button_reply"]

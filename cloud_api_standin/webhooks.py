@@ -59,6 +59,16 @@ def text_message(wa_id: str, body: str, timestamp: Optional[int] = None) -> Dict
     }
 
 
+def media_message(wa_id: str, kind: str, media: Dict[str, Any], timestamp: Optional[int] = None) -> Dict[str, Any]:
+    return {
+        "from": wa_id,
+        "id": new_wamid(),
+        "timestamp": str(int(time.time() if timestamp is None else timestamp)),
+        "type": kind,
+        kind: media,
+    }
+
+
 def button_reply_message(
     wa_id: str, reply_id: str, title: str, context_wamid: str, timestamp: Optional[int] = None
 ) -> Dict[str, Any]:

@@ -1,9 +1,12 @@
 """The shared Graph API client against the stand-in, over real HTTP."""
 
 import asyncio
+import base64
+import hashlib
 from typing import Iterator, Tuple
 
 import pytest
+import requests
 from flask import Flask
 
 from cloud_api_standin.app import create_app
@@ -104,3 +107,38 @@ def test_retry_classification_follows_meta(code: int, retryable: bool) -> None:
 def test_client_refuses_to_start_without_credentials() -> None:
     with pytest.raises(ValueError):
         SyncGraphApiClient(CloudApiConfig(access_token="", phone_number_id=PHONE_ID))
+
+
+def test_inbound_media_is_downloaded_on_demand(graph: Tuple[str, object]) -> None:
+    url, app = graph
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    client = app.test_client()
+    sent = client.post(f"/_standin/customers/{CUSTOMER}/messages", json={"media": {
+        "type": "image", "mime_type": "image/png", "caption": "it arrived broken",
+        "data_base64": base64.b64encode(png).decode()}})
+    assert sent.status_code == 502  # the fixture's webhook URL is dead; the upload is stored anyway
+    media_id = next(iter(app.extensions["standin_media"]))
+
+    async def go() -> Tuple[bytes, str, dict]:
+        api = GraphApiClient(config(url))
+        try:
+            info = await api.media_info(media_id)
+            return (*await api.download_media(media_id), info)
+        finally:
+            await api.aclose()
+
+    data, mime_type, info = asyncio.run(go())
+    assert data == png and mime_type == "image/png"
+    assert info["sha256"] == hashlib.sha256(png).hexdigest() and info["file_size"] == len(png)
+    assert requests.get(info["url"], timeout=5).status_code == 401  # the URL needs the token
+
+    async def unknown() -> None:
+        api = GraphApiClient(config(url))
+        try:
+            await api.media_info("999")
+        finally:
+            await api.aclose()
+
+    with pytest.raises(GraphApiError) as err:
+        asyncio.run(unknown())
+    assert err.value.code == 100

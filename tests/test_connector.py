@@ -339,6 +339,17 @@ def test_non_text_messages_become_intents_or_records(graph: Tuple[str, Any]) -> 
     assert len(texts) == 2  # the reaction is recorded, not answered
 
 
+def delivery_record(redis_url: str, wamid: str) -> Dict[str, str]:
+    async def read() -> Dict[str, str]:
+        store = aioredis.Redis.from_url(redis_url)
+        try:
+            return await DeliveryStatus(store).get(wamid)
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
 def test_status_callbacks_move_delivery_state_forward_only(graph: Tuple[str, Any], redis_url: str) -> None:
     def status(name: str, state: str, ts: int) -> bytes:
         raw = payload(name)
@@ -351,15 +362,7 @@ def test_status_callbacks_move_delivery_state_forward_only(graph: Tuple[str, Any
     late_delivered = status("pywa_status_delivered.json", "delivered", 11)
     answers, received = run(graph[0], [signed_post(b) for b in (sent, read, late_delivered, read)])
     assert all(a.status == 200 for a in answers) and received == []
-
-    async def state() -> Dict[str, str]:
-        store = aioredis.Redis.from_url(redis_url)
-        try:
-            return await DeliveryStatus(store).get("wamid.OUT1")
-        finally:
-            await store.close()
-
-    record = asyncio.run(state())
+    record = delivery_record(redis_url, "wamid.OUT1")
     assert record["status"] == "read" and record["status_at"] == "12"
     assert record["delivered_at"] == "11" and record["sent_at"] == "10"
     assert record["pricing_category"] and record["conversation_id"]
@@ -367,14 +370,6 @@ def test_status_callbacks_move_delivery_state_forward_only(graph: Tuple[str, Any
 
 def test_failed_status_records_the_error(graph: Tuple[str, Any], redis_url: str) -> None:
     run(graph[0], [signed_post(json.dumps(payload("pywa_status_failed_with_errors.json")).encode())])
-
-    async def state() -> Dict[str, str]:
-        store = aioredis.Redis.from_url(redis_url)
-        try:
-            return await DeliveryStatus(store).get("wamid.xyzxyz")
-        finally:
-            await store.close()
-
-    record = asyncio.run(state())
+    record = delivery_record(redis_url, "wamid.xyzxyz")
     assert record["status"] == "failed" and record["error_code"] == "130472"
     assert "experiment" in record["error_details"]

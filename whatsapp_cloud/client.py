@@ -6,7 +6,7 @@ answer parsing, so a payload means the same thing whoever sends it.
 """
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import httpx
 
@@ -68,6 +68,9 @@ class _GraphApiBase:
         contacts = body.get("contacts") or [{}]
         return SendResult(message["id"], contacts[0].get("wa_id"), message.get("message_status"))
 
+    def _media_url(self, media_id: str) -> str:
+        return f"{self.config.api_base_url.rstrip('/')}/{self.config.api_version}/{media_id}"
+
     @staticmethod
     def _network_error(exc: httpx.HTTPError) -> GraphApiError:
         return GraphApiError(f"Graph API unreachable: {exc.__class__.__name__}: {exc}")
@@ -96,6 +99,26 @@ class GraphApiClient(_GraphApiBase):
 
     async def mark_read(self, message_id: str, typing_indicator: bool = False) -> None:
         self._parse(await self._post(mark_read_payload(message_id, typing_indicator)))
+
+    async def media_info(self, media_id: str) -> Dict[str, Any]:
+        """Where an inbound media file can be fetched: {url, mime_type, sha256, file_size, id}.
+        The url is valid for about 5 minutes."""
+        try:
+            answer = await self._http.get(self._media_url(media_id), headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise self._network_error(exc) from exc
+        return self._parse(answer)
+
+    async def download_media(self, media_id: str) -> Tuple[bytes, str]:
+        """The bytes and MIME type of an inbound media file (image, voice note, document, ...)."""
+        info = await self.media_info(media_id)
+        try:
+            answer = await self._http.get(info["url"], headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise self._network_error(exc) from exc
+        if answer.status_code != 200:
+            raise GraphApiError(f"media download answered HTTP {answer.status_code}", http_status=answer.status_code)
+        return answer.content, str(info.get("mime_type") or answer.headers.get("content-type", ""))
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -61,7 +61,9 @@ class WebhookConsumer:
         handle_message: MessageHandler,
         on_status: Optional[StatusHandler] = None,
         max_in_flight: int = 500,
+        max_concurrent_turns: int = 2,
         retry_every: float = 5.0,
+        yield_seconds: float = 10.0,
     ) -> None:
         self.stream = stream
         self.claims = claims
@@ -74,6 +76,13 @@ class WebhookConsumer:
         self.in_order = InOrder()
         self._in_flight: Dict[str, asyncio.Task] = {}  # stream entry id -> its acknowledging task
         self._stopping = asyncio.Event()
+        # Rasa's NLU runs on the event loop that also answers Meta's webhooks: a few turns at a
+        # time keep acknowledgements fast under a burst; the rest stay pending in the stream.
+        self._turn_slots = asyncio.Semaphore(max_concurrent_turns)
+        # While webhooks are arriving, a new turn waits (up to `yield_seconds`) for a pause, so
+        # Meta gets its 200s first and the turns run right after the burst.
+        self.yield_seconds = yield_seconds
+        self._last_webhook = 0.0
 
     async def run(self) -> None:
         """Process until stopped; survives Redis outages by waiting and retrying."""
@@ -94,6 +103,14 @@ class WebhookConsumer:
                 logger.warning("webhook stream unavailable (%s); retrying", exc)
                 await asyncio.sleep(1)
                 last_retry = 0.0
+
+    def webhook_arrived(self) -> None:
+        self._last_webhook = time.monotonic()
+
+    async def _after_webhooks_pause(self) -> None:
+        quiet, deadline = 0.02, time.monotonic() + self.yield_seconds
+        while time.monotonic() - self._last_webhook < quiet and time.monotonic() < deadline:
+            await asyncio.sleep(quiet)
 
     def stop(self) -> None:
         """Finish the current read (at most one block interval) and leave the loop."""
@@ -153,7 +170,9 @@ class WebhookConsumer:
             sent_at=message.timestamp, referral="1" if message.referral else "",
         )
         try:
-            await self.handle_message(message)
+            async with self._turn_slots:
+                await self._after_webhooks_pause()
+                await self.handle_message(message)
         except (TransientFailure, RedisError, ConnectionError) as exc:
             await _quietly(self.claims.release(message.wamid))
             raise TransientFailure(f"{message.wamid}: {exc}") from exc

@@ -319,6 +319,8 @@ class WhatsAppInput(InputChannel):
                 inbound.load(raw)
             except inbound.MalformedWebhook as exc:
                 return response.json({"error": str(exc)}, status=400)
+            if self.consumer is not None:
+                self.consumer.webhook_arrived()
             try:
                 await self.stream.append(raw)
             except RedisError as exc:
