@@ -152,6 +152,11 @@ async def measure(env: Dict[str, str], args: argparse.Namespace) -> None:
           f"ratio WhatsApp/REST {whatsapp / rest:.2f}")
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    """SIGTERM ends the run like Ctrl-C, so the stack is always stopped."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=250.0, help="webhooks per second in the burst")
@@ -160,8 +165,7 @@ def main() -> None:
     parser.add_argument("--per-customer", type=int, default=10)
     parser.add_argument("--settle", type=float, default=300.0, help="longest wait for the burst's turns")
     args = parser.parse_args()
-    # SIGTERM ends the run like Ctrl-C, so the stack below is always stopped.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     with tempfile.TemporaryDirectory() as var_dir:
         stack = BackgroundStack(Path(var_dir), RASA_CREDENTIALS="bench/credentials.yml",
                                 STANDIN_STATUSES="off", STANDIN_THROUGHPUT="100000")
