@@ -6,6 +6,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client import REGISTRY
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
@@ -373,3 +374,27 @@ def test_failed_status_records_the_error(graph: Tuple[str, Any], redis_url: str)
     record = delivery_record(redis_url, "wamid.xyzxyz")
     assert record["status"] == "failed" and record["error_code"] == "130472"
     assert "experiment" in record["error_details"]
+
+
+def test_a_number_answers_options_sent_as_numbered_text(graph: Tuple[str, Any]) -> None:
+    url, _ = graph
+    send_responses(url, [{"text": "Pick one", "buttons": [
+        {"title": f"Option {i}", "payload": f'/choose{{"n":{i}}}'} for i in range(12)]}])
+    _, received = run(url, [signed_post(text_webhook("wamid.NUM1", "3")), signed_post(text_webhook("wamid.NUM2", "3"))])
+    # The first "3" picks option 3; the choice is then used up, so the second "3" is just text.
+    assert [m.text for m in received] == ['/choose{"n":2}', "3"]
+
+
+def test_refused_webhooks_are_counted_in_metrics(graph: Tuple[str, Any]) -> None:
+    def count(outcome: str) -> float:
+        return REGISTRY.get_sample_value("whatsapp_webhooks_total", {"outcome": outcome}) or 0.0
+
+    before = {o: count(o) for o in ("bad_signature", "missing_signature", "accepted")}
+    body = text_webhook("wamid.METRICS", "hi")
+    unsigned = {"method": "post", "url": "/webhooks/whatsapp/webhook", "kwargs": {"content": body}}
+    answers, _ = run(graph[0], [signed_post(body, "attacker"), unsigned, signed_post(body),
+                                {"method": "get", "url": "/webhooks/whatsapp/metrics"}])
+    assert count("bad_signature") == before["bad_signature"] + 1
+    assert count("missing_signature") == before["missing_signature"] + 1
+    assert count("accepted") == before["accepted"] + 1
+    assert 'whatsapp_webhooks_total{outcome="bad_signature"}' in answers[3].text

@@ -1,9 +1,12 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import spacy
 
 from bot.nlp.spacy_pipeline import build
+from stack.settings import ROOT
 
 
 @pytest.mark.parametrize(
@@ -26,3 +29,11 @@ def test_pipeline_round_trips_through_disk_as_rasa_loads_it(tmp_path: Path) -> N
     build().to_disk(tmp_path / "spacy-en")
     loaded = spacy.load(tmp_path / "spacy-en")
     assert [(e.text, e.label_) for e in loaded("order 1001").ents] == [("1001", "order_id")]
+
+
+def test_the_build_command_creates_missing_folders(tmp_path: Path) -> None:
+    target = tmp_path / "models" / "spacy-en"
+    result = subprocess.run([sys.executable, "-m", "bot.nlp.spacy_pipeline", str(target)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert [(e.text, e.label_) for e in spacy.load(target)("order 1001").ents] == [("1001", "order_id")]

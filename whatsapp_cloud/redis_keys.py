@@ -32,3 +32,8 @@ def pair_bucket(phone_number_id: str, recipient: str) -> str:
 def outbound_idempotency(key: str) -> str:
     """The wamid a logical outbound message got, so a retried turn never sends it twice."""
     return f"wa:sent:{key}"
+
+
+def numbered_choices(recipient: str) -> str:
+    """Payloads of the options last sent to a customer as numbered text ("reply with 1-12")."""
+    return f"wa:choices:{recipient}"

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional
 import redis.asyncio as aioredis
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from whatsapp_cloud import redis_keys
+from whatsapp_cloud import metrics, redis_keys
 from whatsapp_cloud.client import GraphApiClient, SendResult
 from whatsapp_cloud.delivery_status import DeliveryStatus
 from whatsapp_cloud.errors import GraphApiError
@@ -68,17 +68,20 @@ class OutboundSender:
         if key:
             already = await self.store.get(redis_keys.outbound_idempotency(key))
             if already:
+                metrics.OUTBOUND.labels("duplicate_skipped", "").inc()
                 await self.events.record("outbound_duplicate_skipped", key=key, recipient=recipient)
                 return SendResult(_decode(already), recipient, None)
         try:
             result = await self._send_with_retries(payload, recipient)
         except GraphApiError as exc:
+            metrics.OUTBOUND.labels("dead", "" if exc.code is None else str(exc.code)).inc()
             await self.dead_letters.add(payload, exc, key=key, label=label)
             await self.events.record("outbound_dead", recipient=recipient, code=exc.code, label=label)
             logger.error("message to %s not sent (%s): %s", recipient, label or payload.get("type"), exc)
             return None
         if key:
             await self.store.set(redis_keys.outbound_idempotency(key), result.wamid, ex=IDEMPOTENCY_SECONDS)
+        metrics.OUTBOUND.labels("sent", "").inc()
         await self.statuses.record_sent(result.wamid, recipient, type=str(payload.get("type", "text")), label=label)
         await self.events.record("outbound", wamid=result.wamid, recipient=recipient,
                                  type=payload.get("type", "text"), label=label)
@@ -93,6 +96,7 @@ class OutboundSender:
         )
         async for attempt in retrying:
             with attempt:
+                metrics.OUTBOUND_ATTEMPTS.inc()
                 await self._pace(recipient)
                 return await self.client.send(payload)
         raise AssertionError("unreachable: tenacity reraises the last error")

@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 from redis.exceptions import RedisError
 
 from bot.channels.webhook_stream import Entry, MessageClaims, WebhookStream
-from whatsapp_cloud import inbound
+from whatsapp_cloud import inbound, metrics
 from whatsapp_cloud.delivery_status import DeliveryStatus
 from whatsapp_cloud.event_log import EventLog
 
@@ -163,6 +163,7 @@ class WebhookConsumer:
     async def _handle(self, message: inbound.InboundMessage) -> None:
         ok, why = await self.claims.claim(message.wamid)
         if not ok:
+            metrics.INBOUND.labels(message.type, "duplicate").inc()
             await self.events.record("inbound_duplicate", wamid=message.wamid, sender=message.sender, reason=why)
             return
         await self.events.record(
@@ -174,18 +175,23 @@ class WebhookConsumer:
                 await self._after_webhooks_pause()
                 await self.handle_message(message)
         except (TransientFailure, RedisError, ConnectionError) as exc:
+            metrics.INBOUND.labels(message.type, "retry").inc()
             await _quietly(self.claims.release(message.wamid))
             raise TransientFailure(f"{message.wamid}: {exc}") from exc
         except Exception:
             # A bug or bad data: retrying would fail the same way. Record it and move on.
             logger.exception("handling %s failed", message.wamid)
+            metrics.INBOUND.labels(message.type, "failed").inc()
             await self.events.record("inbound_failed", wamid=message.wamid, sender=message.sender)
+        else:
+            metrics.INBOUND.labels(message.type, "turn" if message.starts_turn else "recorded").inc()
         await self.claims.done(message.wamid)
 
     async def _status(self, update: inbound.StatusUpdate) -> None:
         if not await self.statuses.first_time(update):
             return
         moved = await self.statuses.apply(update)
+        metrics.STATUSES.labels(update.status).inc()
         await self.events.record(
             "status", wamid=update.wamid, status=update.status, recipient=update.recipient,
             moved="1" if moved else "", error_codes=",".join(map(str, update.error_codes)),

@@ -8,11 +8,14 @@ Outbound: every Rasa response goes out through the shared Graph API client.
 """
 
 import asyncio
+import json
 import logging
 import os
 import secrets
+import time
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text, Tuple
 
+import prometheus_client
 import redis.asyncio as aioredis
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from redis.exceptions import RedisError
@@ -22,7 +25,8 @@ from sanic.response import HTTPResponse
 
 from bot.channels.webhook_consumer import WebhookConsumer
 from bot.channels.webhook_stream import MessageClaims, WebhookStream
-from whatsapp_cloud import inbound, signature
+from whatsapp_cloud import inbound, redis_keys, signature
+from whatsapp_cloud import metrics as metrics_
 from whatsapp_cloud.client import GraphApiClient
 from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, CloudApiConfig
 from whatsapp_cloud.delivery_status import DeliveryStatus
@@ -69,6 +73,7 @@ class WhatsAppOutput(OutputChannel):
         # (after a crash) does not send what already went out.
         self.turn_key = turn_key
         self._sent_in_turn = 0
+        self.choices = NumberedChoices(sender.store)
 
     @classmethod
     def name(cls) -> Text:
@@ -98,9 +103,12 @@ class WhatsAppOutput(OutputChannel):
         elif len(choices) <= MAX_LIST_ROWS:
             interactive = list_message(text, choices)
         else:
+            # Too many for WhatsApp's widgets: numbered text, and the customer's "3" means option 3.
+            await self.choices.remember(recipient_id, [payload for payload, _ in choices])
             numbered = "\n".join(f"{i}. {title}" for i, (_, title) in enumerate(choices, 1))
-            await self.send_text_message(recipient_id, f"{text}\n\n{numbered}", **kwargs)
+            await self.send_text_message(recipient_id, f"{text}\n\n{numbered}\n\nReply with a number.", **kwargs)
             return
+        await self.choices.forget(recipient_id)
         await self._send(recipient_id, {"type": "interactive", "interactive": interactive}, **kwargs)
 
     async def send_quick_replies(
@@ -131,6 +139,34 @@ class WhatsAppOutput(OutputChannel):
     ) -> None:
         # A `custom:` response is a Cloud API message body (template, location, CTA URL, ...).
         await self._send(recipient_id, dict(json_message), **kwargs)
+
+
+class NumberedChoices:
+    """Options sent as numbered text, so a bare number from the customer can become its payload."""
+
+    KEEP_SECONDS = 24 * 3600
+
+    def __init__(self, store: aioredis.Redis) -> None:
+        self.store = store
+
+    async def remember(self, recipient: str, payloads: List[str]) -> None:
+        await self.store.set(redis_keys.numbered_choices(recipient), json.dumps(payloads), ex=self.KEEP_SECONDS)
+
+    async def forget(self, recipient: str) -> None:
+        await self.store.delete(redis_keys.numbered_choices(recipient))
+
+    async def resolve(self, recipient: str, text: str) -> str:
+        """The payload of option `text` if it is a number we offered, else `text` unchanged."""
+        number = text.strip().rstrip(".")
+        if not number.isdigit():
+            return text
+        stored = await self.store.get(redis_keys.numbered_choices(recipient))
+        payloads = json.loads(stored) if stored else []
+        index = int(number) - 1
+        if 0 <= index < len(payloads):
+            await self.forget(recipient)
+            return payloads[index]
+        return text
 
 
 def reply_buttons(text: str, choices: List[Tuple[str, str]]) -> Dict[str, Any]:
@@ -304,21 +340,26 @@ class WhatsAppInput(InputChannel):
                 return response.text(challenge)
             return response.text("Forbidden", status=403)
 
+        @hook.route("/metrics", methods=["GET"])
+        async def metrics(request: Request) -> HTTPResponse:
+            return response.raw(prometheus_client.generate_latest(), content_type=prometheus_client.CONTENT_TYPE_LATEST)
+
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            started = time.perf_counter()
             raw = request.body or b""
             if len(raw) > self.max_body_bytes:
-                return response.json({"error": f"body over {self.max_body_bytes} bytes"}, status=413)
+                return refuse("too_large", f"body over {self.max_body_bytes} bytes", 413)
             header = request.headers.get(signature.HEADER)
             if not header:
-                return response.json({"error": f"missing {signature.HEADER} header"}, status=401)
+                return refuse("missing_signature", f"missing {signature.HEADER} header", 401)
             if not signature.is_valid(raw, header, self.config.app_secrets):
                 logger.warning("rejected a webhook with a bad signature")
-                return response.json({"error": "signature does not match"}, status=403)
+                return refuse("bad_signature", "signature does not match", 403)
             try:
                 inbound.load(raw)
             except inbound.MalformedWebhook as exc:
-                return response.json({"error": str(exc)}, status=400)
+                return refuse("malformed", str(exc), 400)
             if self.consumer is not None:
                 self.consumer.webhook_arrived()
             try:
@@ -326,8 +367,14 @@ class WhatsAppInput(InputChannel):
             except RedisError as exc:
                 # Not stored, so not acknowledged: Meta delivers it again later.
                 logger.error("could not store a webhook: %s", exc)
-                return response.json({"error": "temporarily unavailable"}, status=503)
+                return refuse("unavailable", "temporarily unavailable", 503)
+            metrics_.WEBHOOKS.labels("accepted").inc()
+            metrics_.WEBHOOK_ACK_SECONDS.observe(time.perf_counter() - started)
             return response.json({"status": "received"})
+
+        def refuse(outcome: str, reason: str, status: int) -> HTTPResponse:
+            metrics_.WEBHOOKS.labels(outcome).inc()
+            return response.json({"error": reason}, status=status)
 
         return hook
 
@@ -341,9 +388,12 @@ class WhatsAppInput(InputChannel):
                 logger.warning("could not mark %s as read: %s", message.wamid, exc)
         if not message.starts_turn:
             return
+        text = message.text
+        if message.type == "text":
+            text = await NumberedChoices(self.store).resolve(message.sender, text)
         await on_new_message(
             UserMessage(
-                text=message.text,
+                text=text,
                 output_channel=WhatsAppOutput(self.sender, turn_key=message.wamid),
                 sender_id=message.sender,
                 input_channel=self.name(),

@@ -49,6 +49,7 @@ def build() -> Language:
 
 def main() -> None:
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "models/spacy-en")
+    target.parent.mkdir(parents=True, exist_ok=True)
     build().to_disk(target)
     print(f"spaCy pipeline written to {target}")
 

@@ -1,0 +1,26 @@
+"""Prometheus metrics of the WhatsApp side: what came in, what went out, what was refused."""
+
+from prometheus_client import Counter, Histogram
+
+WEBHOOKS = Counter(
+    "whatsapp_webhooks_total",
+    "Webhook POSTs by outcome (accepted, bad_signature, missing_signature, too_large, malformed, unavailable)",
+    ["outcome"],
+)
+WEBHOOK_ACK_SECONDS = Histogram(
+    "whatsapp_webhook_ack_seconds",
+    "Time to answer an accepted webhook",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+INBOUND = Counter(
+    "whatsapp_inbound_messages_total",
+    "Inbound messages by type and what became of them (turn, recorded, duplicate, failed, retry)",
+    ["type", "result"],
+)
+STATUSES = Counter("whatsapp_status_updates_total", "Status webhooks applied, by status", ["status"])
+OUTBOUND = Counter(
+    "whatsapp_outbound_messages_total",
+    "Outbound messages by result (sent, dead, duplicate_skipped) and Meta error code",
+    ["result", "code"],
+)
+OUTBOUND_ATTEMPTS = Counter("whatsapp_outbound_attempts_total", "Send attempts, retries included")
