@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.inbound import StatusUpdate
+from whatsapp_cloud.redis_values import as_text
 
 RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 9}
 KEEP_SECONDS = 30 * 24 * 3600
@@ -76,7 +77,7 @@ class DeliveryStatus:
 
     async def get(self, wamid: str) -> Dict[str, str]:
         raw = await self.store.hgetall(redis_keys.outbound_message(wamid))
-        return {_decode(k): _decode(v) for k, v in raw.items()}
+        return {as_text(k): as_text(v) for k, v in raw.items()}
 
     async def record_sent(self, wamid: str, recipient: str, **fields: Optional[str]) -> None:
         """The API accepted a message: it exists before its first status webhook."""
@@ -96,6 +97,3 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     return str(value)
 
-
-def _decode(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

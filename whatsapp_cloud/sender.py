@@ -22,6 +22,7 @@ from whatsapp_cloud.client import GraphApiClient, SendResult
 from whatsapp_cloud.delivery_status import DeliveryStatus
 from whatsapp_cloud.errors import GraphApiError
 from whatsapp_cloud.event_log import EventLog
+from whatsapp_cloud.redis_values import as_text
 from whatsapp_cloud.throttle import TokenBucket
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class OutboundSender:
             if already:
                 metrics.OUTBOUND.labels("duplicate_skipped", "").inc()
                 await self.events.record("outbound_duplicate_skipped", key=key, recipient=recipient)
-                return SendResult(_decode(already), recipient, None)
+                return SendResult(as_text(already), recipient, None)
         try:
             result = await self._send_with_retries(payload, recipient)
         except GraphApiError as exc:
@@ -144,11 +145,11 @@ class DeadLetters:
             "label": label,
             "at": repr(time.time()),
         }
-        return _decode(await self.store.xadd(redis_keys.DEAD_LETTERS, entry))
+        return as_text(await self.store.xadd(redis_keys.DEAD_LETTERS, entry))
 
     async def list(self, count: int = 100) -> List[Dict[str, str]]:
         entries = await self.store.xrange(redis_keys.DEAD_LETTERS, count=count)
-        return [{"id": _decode(entry_id), **{_decode(k): _decode(v) for k, v in fields.items()}}
+        return [{"id": as_text(entry_id), **{as_text(k): as_text(v) for k, v in fields.items()}}
                 for entry_id, fields in entries]
 
     async def resend(self, entry_id: str, sender: OutboundSender) -> Optional[SendResult]:
@@ -156,11 +157,8 @@ class DeadLetters:
         entries = await self.store.xrange(redis_keys.DEAD_LETTERS, min=entry_id, max=entry_id)
         if not entries:
             raise KeyError(f"no dead letter {entry_id}")
-        fields = {_decode(k): _decode(v) for k, v in entries[0][1].items()}
+        fields = {as_text(k): as_text(v) for k, v in entries[0][1].items()}
         await self.store.xdel(redis_keys.DEAD_LETTERS, entry_id)
         result = await sender.send(json.loads(fields["payload"]), key=fields["key"] or None, label=fields["label"])
         return result
 
-
-def _decode(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

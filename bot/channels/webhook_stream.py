@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from whatsapp_cloud import redis_keys
+from whatsapp_cloud.redis_values import as_text
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class WebhookStream:
             maxlen=STREAM_MAX_LENGTH,
             approximate=True,
         )
-        return _decode(entry_id)
+        return as_text(entry_id)
 
     async def own_pending(self, count: int = 100) -> List[Entry]:
         """Entries this consumer name took before and never acknowledged (e.g. before a crash)."""
@@ -77,7 +78,7 @@ class WebhookStream:
         result = await self.store.xautoclaim(
             self.stream, self.group, self.consumer, self.reclaim_idle_ms, self._reclaim_cursor, count=count
         )
-        self._reclaim_cursor = _decode(result[0])
+        self._reclaim_cursor = as_text(result[0])
         return [_entry(entry_id, fields) for entry_id, fields in result[1] if fields]
 
     async def ack(self, entry_id: str) -> None:
@@ -119,7 +120,7 @@ class MessageClaims:
         key = redis_keys.inbound_claim(wamid)
         if await self.store.set(key, self.owner, nx=True, ex=CLAIM_SECONDS):
             return True, ""
-        holder = _decode(await self.store.get(key) or b"")
+        holder = as_text(await self.store.get(key) or b"")
         if holder == self.owner:
             return True, ""  # ours from before a restart: take it up again
         if holder == DONE:
@@ -135,8 +136,5 @@ class MessageClaims:
 
 def _entry(entry_id: object, fields: Dict[bytes, bytes]) -> Entry:
     received = fields.get(b"received_at") or b"0"
-    return Entry(_decode(entry_id), fields.get(b"body", b""), float(_decode(received)))
+    return Entry(as_text(entry_id), fields.get(b"body", b""), float(as_text(received)))
 
-
-def _decode(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
