@@ -24,6 +24,7 @@ from typing import Dict, List
 import httpx
 import redis.asyncio as aioredis
 
+from stack import settings
 from stack.background import BackgroundStack
 from whatsapp_cloud import redis_keys, signature
 
@@ -167,7 +168,10 @@ def main() -> None:
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _interrupt)
     with tempfile.TemporaryDirectory() as var_dir:
-        stack = BackgroundStack(Path(var_dir), RASA_CREDENTIALS="bench/credentials.yml",
+        # The project's channels plus Rasa's built-in REST channel, for the comparison.
+        credentials = Path(var_dir) / "credentials.yml"
+        credentials.write_text((settings.ROOT / "credentials.yml").read_text() + "\nrest:\n")
+        stack = BackgroundStack(Path(var_dir), RASA_CREDENTIALS=str(credentials),
                                 STANDIN_STATUSES="off", STANDIN_THROUGHPUT="100000")
         print("starting the stack (loads the Rasa model) ...", flush=True)
         stack.start()

@@ -27,6 +27,7 @@ DEFAULTS = {
     "STANDIN_PHONE_NUMBER_ID": "100000000000001",
     "WHATSAPP_CONSUMER_NAME": "rasa-1",
     "RASA_CREDENTIALS": "credentials.yml",
+    "WHATSAPP_CONSUME": "true",
 }
 
 # Generated on first start and kept, so restarts keep the same local identities.

@@ -141,6 +141,10 @@ class WhatsAppOutput(OutputChannel):
         await self._send(recipient_id, dict(json_message), **kwargs)
 
 
+def _flag(value: Any) -> bool:
+    return str(value).strip().lower() not in ("false", "0", "no", "off")
+
+
 class NumberedChoices:
     """Options sent as numbered text, so a bare number from the customer can become its payload."""
 
@@ -212,6 +216,7 @@ class WhatsAppInput(InputChannel):
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         reclaim_idle_ms: Optional[int] = None,
         sender_settings: Optional[SenderSettings] = None,
+        consume: bool = True,
     ) -> None:
         if not config.app_secrets:
             raise ValueError("the WhatsApp channel needs app_secret to check webhook signatures")
@@ -221,6 +226,8 @@ class WhatsAppInput(InputChannel):
             raise ValueError("the WhatsApp channel needs redis_url for its durable webhook stream")
         self.config = config
         self.mark_read = mark_read
+        # False: this process only acknowledges webhooks into the stream; others answer them.
+        self.consume = consume
         self.max_body_bytes = max_body_bytes
         self.store = aioredis.Redis.from_url(redis_url)
         self.stream = WebhookStream(self.store, consumer_name)
@@ -256,7 +263,8 @@ class WhatsAppInput(InputChannel):
             config,
             redis_url=str(credentials.get("redis_url") or os.environ.get("REDIS_URL", "")),
             consumer_name=str(credentials.get("consumer_name") or "rasa-1"),
-            mark_read=str(credentials.get("mark_read", True)).lower() not in ("false", "0", "no"),
+            mark_read=_flag(credentials.get("mark_read", True)),
+            consume=_flag(credentials.get("consume", True)),
             max_body_bytes=int(credentials.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES),
             reclaim_idle_ms=credentials.get("reclaim_idle_ms"),
             sender_settings=SenderSettings(**{
@@ -316,7 +324,8 @@ class WhatsAppInput(InputChannel):
 
         @hook.listener("after_server_start")
         async def start(app: Any, loop: Any) -> None:
-            self.start_consumer(on_new_message)
+            if self.consume:
+                self.start_consumer(on_new_message)
 
         @hook.listener("before_server_stop")
         async def stop(app: Any, loop: Any) -> None:
