@@ -13,7 +13,7 @@ from sanic import Sanic
 from bot.channels.webhook_stream import WebhookStream
 from bot.channels.whatsapp_connector import WhatsAppInput, WhatsAppOutput, split_text
 from cloud_api_standin.app import create_app
-from tests.helpers import free_port, payload, serve_wsgi
+from tests.helpers import PAYLOADS, free_port, payload, serve_wsgi
 from whatsapp_cloud import signature
 from whatsapp_cloud.delivery_status import DeliveryStatus
 
@@ -398,3 +398,15 @@ def test_refused_webhooks_are_counted_in_metrics(graph: Tuple[str, Any]) -> None
     assert count("missing_signature") == before["missing_signature"] + 1
     assert count("accepted") == before["accepted"] + 1
     assert 'whatsapp_webhooks_total{outcome="bad_signature"}' in answers[3].text
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PAYLOADS.glob("meta_openapi_send_*_request.json")))
+def test_every_meta_send_example_goes_out_unchanged_as_a_custom_response(graph: Tuple[str, Any], name: str) -> None:
+    url, standin = graph
+    example = json.loads((PAYLOADS / name).read_text().replace("{{Recipient-Phone-Number}}", CUSTOMER)
+                         .replace("<http(s)://document-url>", "https://example.com/doc.pdf"))
+    custom = {k: v for k, v in example.items() if k not in ("to", "messaging_product")}
+    send_responses(url, [{"custom": custom}])
+    [record] = standin.extensions["standin_outbox"].after(0)
+    expected = {**example, "recipient_type": example.get("recipient_type", "individual")}
+    assert record["message"] == expected
