@@ -410,3 +410,10 @@ def test_every_meta_send_example_goes_out_unchanged_as_a_custom_response(graph: 
     [record] = standin.extensions["standin_outbox"].after(0)
     expected = {**example, "recipient_type": example.get("recipient_type", "individual")}
     assert record["message"] == expected
+
+
+def test_turn_settings_come_from_credentials(graph: Tuple[str, Any]) -> None:
+    channel = make_channel(graph[0], max_concurrent_turns=3, turn_yield_seconds=0.5,
+                           outbound={"max_attempts": 2, "pair_burst": 10})
+    assert (channel.max_concurrent_turns, channel.turn_yield_seconds) == (3, 0.5)
+    assert (channel.sender_settings.max_attempts, channel.sender_settings.pair_burst) == (2, 10.0)

@@ -83,3 +83,11 @@ def test_a_redis_that_cannot_keep_its_data_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert "Redis cannot keep its data in" in line and "VAR_DIR" in line
+
+
+def test_say_without_a_running_system_says_to_start_it(tmp_path: Path) -> None:
+    env = stack_env(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "cloud_api_standin.say", "hi"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "start the system with `make run` first" in result.stderr and "Traceback" not in result.stderr

@@ -59,6 +59,8 @@ class WhatsAppInput(InputChannel):
         reclaim_idle_ms: Optional[int] = None,
         sender_settings: Optional[SenderSettings] = None,
         consume: bool = True,
+        max_concurrent_turns: int = 2,
+        turn_yield_seconds: float = 10.0,
     ) -> None:
         if not config.app_secrets:
             raise ValueError("the WhatsApp channel needs app_secret to check webhook signatures")
@@ -70,6 +72,8 @@ class WhatsAppInput(InputChannel):
         self.mark_read = mark_read
         # False: this process only acknowledges webhooks into the stream; others answer them.
         self.consume = consume
+        self.max_concurrent_turns = max_concurrent_turns
+        self.turn_yield_seconds = turn_yield_seconds
         self.max_body_bytes = max_body_bytes
         self.store = aioredis.Redis.from_url(redis_url)
         self.stream = WebhookStream(self.store, consumer_name)
@@ -109,6 +113,8 @@ class WhatsAppInput(InputChannel):
             consume=_flag(credentials.get("consume", True)),
             max_body_bytes=int(credentials.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES),
             reclaim_idle_ms=credentials.get("reclaim_idle_ms"),
+            max_concurrent_turns=int(credentials.get("max_concurrent_turns") or 2),
+            turn_yield_seconds=float(credentials.get("turn_yield_seconds") or 10.0),
             sender_settings=SenderSettings(**{
                 name: float(value) if name != "max_attempts" else int(value)
                 for name, value in (credentials.get("outbound") or {}).items()
@@ -141,6 +147,8 @@ class WhatsAppInput(InputChannel):
                 self.statuses,
                 self.events,
                 handle_message=lambda message: self._handle(on_new_message, message),
+                max_concurrent_turns=self.max_concurrent_turns,
+                yield_seconds=self.turn_yield_seconds,
             )
             self._consumer_task = asyncio.create_task(self.consumer.run())
         return self.consumer
