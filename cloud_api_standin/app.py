@@ -26,6 +26,7 @@ from cloud_api_standin.statuses import StatusReporter, status_envelope
 from whatsapp_cloud import inbound
 
 WINDOW_SECONDS = 24 * 3600
+INVALID_TOKEN = "Invalid OAuth access token - Cannot parse access token"
 REENGAGEMENT_DETAILS = ("Message failed to send because more than 24 hours have passed since the "
                         "customer last replied to this number.")
 # Meta accepts these outside the customer service window; everything else needs an open window.
@@ -88,15 +89,17 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     lock = threading.Lock()
     app.extensions["standin_outbox"] = outbox
 
+    def authorized() -> bool:
+        return secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {settings['access_token']}")
+
     @app.get("/health")
     def health() -> Any:
         return jsonify(status="ok", service="cloud-api-standin", sent=outbox.last_seq)
 
     @app.post("/<version>/<phone_number_id>/messages")
     def send(version: str, phone_number_id: str) -> Any:
-        auth = request.headers.get("Authorization", "")
-        if not secrets.compare_digest(auth, f"Bearer {settings['access_token']}"):
-            return meta_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        if not authorized():
+            return meta_error(401, 190, INVALID_TOKEN)
         if phone_number_id != settings["phone_number_id"]:
             return meta_error(
                 400, 100,
@@ -160,8 +163,8 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
 
     @app.get("/<version>/<media_id>")
     def media_info(version: str, media_id: str) -> Any:
-        if not secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {settings['access_token']}"):
-            return meta_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+        if not authorized():
+            return meta_error(401, 190, INVALID_TOKEN)
         with lock:
             stored = media.get(media_id)
         if stored is None:
@@ -173,7 +176,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     @app.get("/_standin/media/<media_id>")
     def media_file(media_id: str) -> Any:
         # Like Meta's lookaside URL: without the bearer token there is nothing.
-        if not secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {settings['access_token']}"):
+        if not authorized():
             return "", 401
         with lock:
             stored = media.get(media_id)
@@ -199,7 +202,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
             with lock:
                 media[media_id] = {"data": content, "mime_type": mime_type,
                                    "sha256": hashlib.sha256(content).hexdigest()}
-            message = webhooks.media_message(wa_id, kind, {
+            message = webhooks.inbound_message(wa_id, kind, {
                 "id": media_id, "mime_type": mime_type, "sha256": media[media_id]["sha256"],
                 **({"caption": upload["caption"]} if upload.get("caption") else {}),
                 **({"filename": upload["filename"]} if upload.get("filename") else {}),

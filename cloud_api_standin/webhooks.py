@@ -49,37 +49,30 @@ def message_envelope(
     }
 
 
-def text_message(wa_id: str, body: str, timestamp: Optional[int] = None) -> Dict[str, Any]:
-    return {
-        "from": wa_id,
-        "id": new_wamid(),
-        "timestamp": str(int(time.time() if timestamp is None else timestamp)),
-        "type": "text",
-        "text": {"body": body},
-    }
-
-
-def media_message(wa_id: str, kind: str, media: Dict[str, Any], timestamp: Optional[int] = None) -> Dict[str, Any]:
-    return {
+def inbound_message(
+    wa_id: str, kind: str, body: Any, timestamp: Optional[int] = None, context: Optional[Dict[str, Any]] = None
+) -> Dict[str, Any]:
+    """One `messages[]` item as Meta sends it: `{"from", "id", "timestamp", "type", <type>: body}`."""
+    message: Dict[str, Any] = {"context": context} if context else {}
+    message.update({
         "from": wa_id,
         "id": new_wamid(),
         "timestamp": str(int(time.time() if timestamp is None else timestamp)),
         "type": kind,
-        kind: media,
-    }
+        kind: body,
+    })
+    return message
+
+
+def text_message(wa_id: str, body: str, timestamp: Optional[int] = None) -> Dict[str, Any]:
+    return inbound_message(wa_id, "text", {"body": body}, timestamp)
 
 
 def button_reply_message(
     wa_id: str, reply_id: str, title: str, context_wamid: str, timestamp: Optional[int] = None
 ) -> Dict[str, Any]:
-    return {
-        "context": {"from": wa_id, "id": context_wamid},
-        "from": wa_id,
-        "id": new_wamid(),
-        "timestamp": str(int(time.time() if timestamp is None else timestamp)),
-        "type": "interactive",
-        "interactive": {"type": "button_reply", "button_reply": {"id": reply_id, "title": title}},
-    }
+    reply = {"type": "button_reply", "button_reply": {"id": reply_id, "title": title}}
+    return inbound_message(wa_id, "interactive", reply, timestamp, context={"from": wa_id, "id": context_wamid})
 
 
 def deliver(url: str, envelope: Dict[str, Any], app_secret: str, timeout: float = 10.0) -> requests.Response:

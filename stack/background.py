@@ -52,11 +52,15 @@ class BackgroundStack:
             if "all services are up" in line:
                 self._up.set()
 
-    def stop(self) -> int:
+    def stop(self, how: int = signal.SIGTERM) -> int:
+        """Stop the stack; SIGINT goes to the whole process group, as Ctrl-C in a terminal does."""
         if self.process is None:
             return 0
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            if how == signal.SIGINT:
+                os.killpg(self.process.pid, signal.SIGINT)
+            else:
+                self.process.send_signal(how)
         return self.process.wait(timeout=60)
 
     def resolved(self) -> Dict[str, str]:

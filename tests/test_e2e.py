@@ -6,6 +6,7 @@ reply comes back through the Graph API client to the stand-in.
 """
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -148,11 +149,11 @@ def test_every_service_answers_its_health_check(stack: RunningStack) -> None:
     assert requests.get(f"{env['HANDOFF_URL']}/health", timeout=10).json()["redis"] == "ok"
 
 
-def test_stopping_leaves_no_process_behind(stack: RunningStack) -> None:
+def test_ctrl_c_stops_everything_and_leaves_no_process_behind(stack: RunningStack) -> None:
     env = stack.resolved()
     started = psutil.Process(stack.process.pid).children(recursive=True)
     assert len(started) >= 5  # honcho and the services it runs
-    assert stack.stop() == 0
+    assert stack.stop(signal.SIGINT) == 0
     gone, alive = psutil.wait_procs(started, timeout=10)
     assert alive == [], [p.info for p in alive]
     for key in settings.PORT_KEYS:

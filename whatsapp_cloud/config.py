@@ -1,8 +1,7 @@
-"""Cloud API connection settings, read from the environment in one place."""
+"""Cloud API connection settings (filled from credentials.yml by the channel)."""
 
-import os
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Tuple
+from typing import Tuple
 
 DEFAULT_API_BASE_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v26.0"
@@ -23,16 +22,3 @@ class CloudApiConfig:
     @property
     def messages_url(self) -> str:
         return f"{self.api_base_url.rstrip('/')}/{self.api_version}/{self.phone_number_id}/messages"
-
-    @classmethod
-    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "CloudApiConfig":
-        env = os.environ if environ is None else environ
-        secrets = (env.get("WHATSAPP_APP_SECRET", ""), env.get("WHATSAPP_APP_SECRET_PREVIOUS", ""))
-        return cls(
-            access_token=env.get("WHATSAPP_ACCESS_TOKEN", ""),
-            phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID", ""),
-            api_base_url=env.get("WHATSAPP_API_BASE_URL") or DEFAULT_API_BASE_URL,
-            api_version=env.get("WHATSAPP_API_VERSION") or DEFAULT_API_VERSION,
-            verify_token=env.get("WHATSAPP_VERIFY_TOKEN", ""),
-            app_secrets=tuple(s for s in secrets if s),
-        )
