@@ -24,3 +24,8 @@ OUTBOUND = Counter(
     ["result", "code"],
 )
 OUTBOUND_ATTEMPTS = Counter("whatsapp_outbound_attempts_total", "Send attempts, retries included")
+PRICING_MISMATCHES = Counter(
+    "whatsapp_pricing_mismatches_total",
+    "Status pricing objects that disagree with the computed charge, by field (category, type, billable, model)",
+    ["field"],
+)
