@@ -99,7 +99,10 @@ class _Core:
     def load(self, wa_id: str, raw: Any) -> CustomerState:
         if raw is None:
             return CustomerState(wa_id)
-        return pricing.state_from_dict(json.loads(as_text(raw)))
+        try:
+            return pricing.state_from_dict(json.loads(as_text(raw)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PricingInputError(f"the pricing state of {wa_id} in Redis is unreadable: {exc}") from exc
 
     def decide(self, state: CustomerState, event: Event, allowance_used: int) -> Outcome:
         return pricing.apply(state, event, self.config, self.rates, allowance_used)
