@@ -153,6 +153,11 @@ class Conversation:
     def open_at(self, at: datetime) -> bool:
         return self.opened_at <= at < self.expires_at
 
+    def covers(self, at: datetime) -> bool:
+        """A delivery that arrives late, timed before this conversation opened, still belongs to it:
+        conversations of one category never overlap."""
+        return at < self.expires_at
+
     @property
     def billable(self) -> bool:
         return self.amount_micros > 0
@@ -355,10 +360,10 @@ def _decide_per_message(state: CustomerState, message: SentMessage, at: datetime
 
 
 def _decide_conversation(state: CustomerState, message: SentMessage, at: datetime, config: PricingConfig) -> _Decision:
-    open_now = state.open_conversations(at)
+    covering = sorted((c for c in state.conversations.values() if c.covers(at)), key=lambda c: c.opened_at)
     if state.windows.free_entry_open(at):
         referral = state.conversations.get(REFERRAL)
-        if referral is not None and referral.open_at(at):
+        if referral is not None and referral.covers(at):
             return _Decision(REFERRAL, None, "free_entry_point", chargeable=False, conversation=referral)
         until = state.windows.free_entry_until
         assert until is not None  # free_entry_open() says there is an end
@@ -367,12 +372,12 @@ def _decide_conversation(state: CustomerState, message: SentMessage, at: datetim
     if message.kind == "template":
         category = message.pricing_category
         current = state.conversations.get(category)
-        if current is not None and current.open_at(at):
+        if current is not None and current.covers(at):
             return _Decision(category, None, "open_conversation", chargeable=False, conversation=current)
         return _Decision(category, None, "conversation", chargeable=True, opens=True,
                          conversation=_new_conversation(state, category, at, at + config.conversation_length))
-    if open_now:  # a free-form message rides on any open conversation, a service one first
-        current = next((c for c in open_now if c.category == SERVICE), open_now[0])
+    if covering:  # a free-form message rides on any open conversation, a service one first
+        current = next((c for c in covering if c.category == SERVICE), covering[0])
         return _Decision(current.category, None, "open_conversation", chargeable=False, conversation=current)
     opened = _new_conversation(state, SERVICE, at, at + config.conversation_length)
     if at >= config.cbp_service_free_from:
