@@ -15,9 +15,9 @@ from prometheus_client import REGISTRY
 from whatsapp_cloud import inbound, redis_keys
 from whatsapp_cloud.inbound import InboundMessage, StatusUpdate
 from whatsapp_cloud.policy import pricing
-from whatsapp_cloud.policy.cost_ledger import CostLedger, SyncCostLedger, kind_of, replay
+from whatsapp_cloud.policy.cost_ledger import CostLedger, SyncCostLedger, kind_of, pricing_from_env, replay
 from whatsapp_cloud.policy.pricing import CBP, PMP, UTC, CategoryTotal, PricingConfig, PricingInputError
-from whatsapp_cloud.policy.rate_card import RateCard
+from whatsapp_cloud.policy.rate_card import RateCard, RateCardError
 
 PAYLOADS = Path(__file__).parent / "fixtures" / "payloads"
 CUSTOMER = "15551230001"
@@ -246,3 +246,17 @@ def test_kind_of_send_bodies() -> None:
     assert [kind_of({"type": t}) for t in ("template", "reaction", "text", "interactive", "image")] == [
         "template", "reaction", "free_form", "free_form", "free_form"]
     assert kind_of({}) == "free_form"  # the Cloud API's default type is text
+
+
+def test_pricing_model_and_rate_card_from_the_environment(tmp_path: Path) -> None:
+    config, card = pricing_from_env({})
+    assert config.model == PMP and card == RateCard.load()
+    custom = tmp_path / "card.yml"
+    custom.write_text("currency: eur\ndefault: {marketing: 0.05, utility: 0.01, authentication: 0.01, "
+                      "authentication_international: 0.02, service: 0.01}\n")
+    config, card = pricing_from_env({"WHATSAPP_PRICING_MODEL": " cbp ", "WHATSAPP_RATE_CARD": str(custom)})
+    assert config.model == CBP and card.currency == "EUR" and card.markets == {}
+    with pytest.raises(PricingInputError, match="CBP or PMP"):
+        pricing_from_env({"WHATSAPP_PRICING_MODEL": "per-conversation"})
+    with pytest.raises(RateCardError, match="cannot read"):
+        pricing_from_env({"WHATSAPP_RATE_CARD": str(tmp_path / "none.yml")})

@@ -485,3 +485,23 @@ def test_config_dates_are_the_reference_dates() -> None:
     assert config.model == PMP
     assert config.service_charged_from == config.utility_in_window_free_until == datetime(2026, 10, 1, tzinfo=UTC)
     assert replace(config, model=CBP).cbp_service_free_from == datetime(2024, 11, 1, tzinfo=UTC)
+
+
+def test_summary_quotes_the_next_message_for_agents(rates: RateCard) -> None:
+    chat = Chat(cbp(rates, cbp_service_allowance=0), CBP_START)
+    chat.template(0, "marketing")
+    chat.customer_writes(4)
+    quotes = chat.summary(5).as_dict()["next_message"]
+    assert quotes["free_form"] == {"allowed": True, "amount": "0.000000", "reason": "open_conversation",
+                                   "free_within_monthly_allowance": False}
+    assert quotes["marketing"]["amount"] == "0.000000"  # the marketing conversation is open
+    assert (quotes["utility"]["amount"], quotes["utility"]["reason"]) == ("0.003400", "conversation")
+    assert chat.summary(25).as_dict()["next_message"]["free_form"]["amount"] == "0.003400"
+
+    october = Chat(pmp(rates), datetime(2026, 10, 12, tzinfo=UTC))
+    october.customer_writes(0)
+    reply = {q.message: q for q in october.summary(1).next_message}["free_form"]
+    assert (reply.allowed, reply.amount_micros, reply.within_allowance_free) == (True, SERVICE, True)
+    closed = {q.message: q for q in october.summary(25).next_message}
+    assert not closed["free_form"].allowed and closed["utility"].allowed
+    assert closed["authentication_international"].amount_micros == rates.rate("1", "authentication_international")

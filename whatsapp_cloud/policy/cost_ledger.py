@@ -28,12 +28,16 @@ Entry points, the same on `CostLedger` (redis.asyncio: the Rasa channel, the out
   conversations with their end times, and the customer's totals;
 - `totals(month=None)`, `top_customers(count)`: for the analytics dashboard.
 
+`pricing_from_env()` reads the deployment's choice: `WHATSAPP_PRICING_MODEL` (`PMP`, the default,
+or `CBP`) and `WHATSAPP_RATE_CARD` (a path; `rate_card.yml` by default).
+
 Each `record_*` returns the engine's `Outcome` (the charge, if any). `at` defaults to the ledger's
 clock (passed in; UTC now by default); webhook events carry Meta's own timestamps.
 """
 
 import json
 import logging
+import os
 from datetime import datetime
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -43,7 +47,7 @@ from redis.exceptions import WatchError
 
 from whatsapp_cloud import event_log, metrics, redis_keys
 from whatsapp_cloud.inbound import InboundMessage, StatusUpdate
-from whatsapp_cloud.policy import pricing
+from whatsapp_cloud.policy import pricing, rate_card
 from whatsapp_cloud.policy.pricing import (
     BusinessMessage,
     CategoryTotal,
@@ -64,6 +68,12 @@ logger = logging.getLogger(__name__)
 
 ALLOWANCE_KEEP_SECONDS = 62 * 24 * 3600  # a month's count outlives its month
 TOTAL_FIELDS = ("messages", "charged", "micros")
+
+
+def pricing_from_env(env: Mapping[str, str] = os.environ) -> Tuple[PricingConfig, RateCard]:
+    model = (env.get("WHATSAPP_PRICING_MODEL") or pricing.PMP).strip().upper()
+    card = env.get("WHATSAPP_RATE_CARD") or rate_card.DEFAULT_PATH
+    return PricingConfig(model=model), RateCard.load(card)
 
 
 def utc_now() -> datetime:

@@ -306,7 +306,7 @@ def _status(
     decision = _decide(state, message, event.at, config)
     market = rates.market(state.wa_id)
     covered = decision.allowance is not None and service_used < _allowance(config)
-    amount = rates.rate(market, _rated_category(decision)) if decision.chargeable and not covered else 0
+    amount = rates.rate(market, decision.category) if decision.chargeable and not covered else 0
     type_, reason = (FREE_CUSTOMER_SERVICE, "service_allowance") if covered else (decision.type, decision.reason)
     conversation, opened = decision.conversation, None
     if decision.opens and conversation is not None:
@@ -360,7 +360,6 @@ def _decide_per_message(state: CustomerState, message: SentMessage, at: datetime
 
 
 def _decide_conversation(state: CustomerState, message: SentMessage, at: datetime, config: PricingConfig) -> _Decision:
-    covering = sorted((c for c in state.conversations.values() if c.covers(at)), key=lambda c: c.opened_at)
     if state.windows.free_entry_open(at):
         referral = state.conversations.get(REFERRAL)
         if referral is not None and referral.covers(at):
@@ -376,6 +375,7 @@ def _decide_conversation(state: CustomerState, message: SentMessage, at: datetim
             return _Decision(category, None, "open_conversation", chargeable=False, conversation=current)
         return _Decision(category, None, "conversation", chargeable=True, opens=True,
                          conversation=_new_conversation(state, category, at, at + config.conversation_length))
+    covering = sorted((c for c in state.conversations.values() if c.covers(at)), key=lambda c: c.opened_at)
     if covering:  # a free-form message rides on any open conversation, a service one first
         current = next((c for c in covering if c.category == SERVICE), covering[0])
         return _Decision(current.category, None, "open_conversation", chargeable=False, conversation=current)
@@ -388,10 +388,6 @@ def _decide_conversation(state: CustomerState, message: SentMessage, at: datetim
 
 def _new_conversation(state: CustomerState, category: str, at: datetime, expires_at: datetime) -> Conversation:
     return Conversation(f"{state.wa_id}:{category}:{int(at.timestamp())}", category, at, expires_at, 0)
-
-
-def _rated_category(decision: _Decision) -> str:
-    return SERVICE if decision.category == REFERRAL else decision.category
 
 
 def _allowance(config: PricingConfig) -> int:
@@ -529,6 +525,17 @@ class PricingBook:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """What a message of one kind would cost if it were delivered now."""
+
+    message: str  # free_form, or a template category
+    allowed: bool  # free-form messages need an open service window
+    amount_micros: int  # the charge beyond any monthly allowance
+    reason: str
+    within_allowance_free: bool  # free while the number's monthly service allowance lasts
+
+
+@dataclass(frozen=True)
 class ChatPricingSummary:
     """The windows and conversations open in one chat at `at`, and what the customer has cost."""
 
@@ -543,6 +550,7 @@ class ChatPricingSummary:
     free_entry_reply_by: Optional[datetime]  # reply before this to open the free entry point window
     conversations: Tuple[Conversation, ...]  # CBP: open at `at`
     totals: Mapping[str, CategoryTotal]
+    next_message: Tuple[Quote, ...] = ()  # a free-form reply and each template category, if sent now
 
     @property
     def total_micros(self) -> int:
@@ -570,6 +578,11 @@ class ChatPricingSummary:
                 for category, t in sorted(self.totals.items())
             },
             "total": format_micros(self.total_micros),
+            "next_message": {
+                q.message: {"allowed": q.allowed, "amount": format_micros(q.amount_micros), "reason": q.reason,
+                            "free_within_monthly_allowance": q.within_allowance_free}
+                for q in self.next_message
+            },
         }
 
 
@@ -590,7 +603,17 @@ def summarize(state: CustomerState, at: datetime, config: PricingConfig, rates: 
         free_entry_reply_by=reply_by,
         conversations=tuple(state.open_conversations(at)) if config.model == CBP else (),
         totals=dict(state.totals),
+        next_message=tuple(quote(state, at, message, config, rates) for message in ("free_form", *TEMPLATE_CATEGORIES)),
     )
+
+
+def quote(state: CustomerState, at: datetime, message: str, config: PricingConfig, rates: RateCard) -> Quote:
+    """The price of a free-form message (`free_form`) or a template of a category, delivered at `at`."""
+    kind, category = ("free_form", None) if message == "free_form" else ("template", normalize_category(message))
+    decision = _decide(state, SentMessage(kind, category, at), at, config)
+    amount = rates.rate(rates.market(state.wa_id), decision.category) if decision.chargeable else 0
+    allowed = kind == "template" or state.windows.service_open(at)
+    return Quote(message, allowed, amount, decision.reason, decision.allowance is not None)
 
 
 def format_micros(micros: int) -> str:
