@@ -43,9 +43,10 @@ CONTACT_PATTERNS: List[Pattern] = [
     },
 ]
 
-# "sat" and "sun" are left out as abbreviations: too often ordinary words.
-WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-            "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri"]
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+# Abbreviations only count after "next", "this"...: alone they are too often other words.
+# "sat", "sun" and "wed" (the tokenizer reads "we'd") are left out altogether.
+WEEKDAY_ABBREVIATIONS = ["mon", "tue", "tues", "thu", "thur", "thurs", "fri"]
 # "may" is only a month next to a day number, which every month pattern below requires.
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
           "october", "november", "december",
@@ -55,6 +56,7 @@ YEAR = r"^(19|20)\d{2}$"
 DAY_OR_MONTH = r"(0?[1-9]|[12]\d|3[01])"
 
 WEEKDAY = {"LOWER": {"IN": WEEKDAYS}}
+ANY_WEEKDAY = {"LOWER": {"IN": WEEKDAYS + WEEKDAY_ABBREVIATIONS}}
 MONTH = {"LOWER": {"IN": MONTHS}}
 DAY = {"TEXT": {"REGEX": DAY_NUMBER}}
 YEAR_TOKEN = {"TEXT": {"REGEX": YEAR}}
@@ -71,7 +73,7 @@ DATE_PATTERNS: List[Pattern] = _dates(
     [{"LOWER": "the", "OP": "?"}, {"LOWER": "day"}, {"LOWER": {"IN": ["after", "before"]}},
      {"LOWER": {"IN": ["tomorrow", "yesterday"]}}],
     [WEEKDAY],
-    [RELATIVE, WEEKDAY],
+    [RELATIVE, ANY_WEEKDAY],
     [RELATIVE, {"LOWER": {"IN": ["week", "weekend", "month", "year"]}}],
     [{"LOWER": "in"}, {"TEXT": {"REGEX": r"^\d{1,2}$"}}, {"LOWER": {"IN": ["day", "days", "week", "weeks"]}}],
     # 12/03, 12/03/2026, 3.3.2026, 2026/03/12
