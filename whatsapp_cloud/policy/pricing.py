@@ -589,7 +589,7 @@ class ChatPricingSummary:
 def summarize(state: CustomerState, at: datetime, config: PricingConfig, rates: RateCard) -> ChatPricingSummary:
     _check_aware(at)
     w = state.windows
-    reply_by = w.referral_reply_by if w.referral_reply_by is not None and at <= w.referral_reply_by else None
+    reply_by = w.referral_reply_by if w.referral_reply_pending(at) else None
     market = rates.market(state.wa_id)
     return ChatPricingSummary(
         wa_id=state.wa_id,
