@@ -505,3 +505,29 @@ def test_summary_quotes_the_next_message_for_agents(rates: RateCard) -> None:
     closed = {q.message: q for q in october.summary(25).next_message}
     assert not closed["free_form"].allowed and closed["utility"].allowed
     assert closed["authentication_international"].amount_micros == rates.rate("1", "authentication_international")
+
+
+def test_status_webhook_before_the_send_record(rates: RateCard) -> None:
+    """Meta's `sent` status can beat the sender's own record: the record still opens the free entry window."""
+    book = pmp(rates)
+    book.record(CustomerMessage(CUSTOMER, PMP_START, from_referral=True))
+    reply_at = PMP_START + timedelta(hours=1)
+    meta = {"billable": False, "pricing_model": "PMP", "type": "free_entry_point", "category": "marketing"}
+    early = book.record(MessageStatus(CUSTOMER, "wamid.f", "sent", reply_at, NUMBER, meta))
+    assert early.state.undelivered["wamid.f"].from_status
+    book.record(BusinessMessage(CUSTOMER, "wamid.f", reply_at, "template", "marketing", NUMBER))
+    assert book.customers[CUSTOMER].windows.free_entry_until == reply_at + timedelta(hours=72)
+    delivered = book.record(MessageStatus(CUSTOMER, "wamid.f", "delivered", reply_at, NUMBER))
+    assert (delivered.charge.type, delivered.charge.amount_micros, delivered.mismatches) == ("free_entry_point", 0, ())
+
+
+def test_delivery_stamped_before_the_send_is_dated_at_the_send(rates: RateCard) -> None:
+    """Meta's clock and ours differ by seconds: a delivery is never dated before its send, nor counted
+    in the month before it."""
+    book = pmp(rates)
+    sent_at = datetime(2026, 11, 1, 0, 0, 1, tzinfo=UTC)
+    book.record(CustomerMessage(CUSTOMER, sent_at - timedelta(hours=1)))
+    book.record(BusinessMessage(CUSTOMER, "wamid.g", sent_at, "free_form", None, NUMBER))
+    outcome = book.record(MessageStatus(CUSTOMER, "wamid.g", "delivered", sent_at - timedelta(seconds=2), NUMBER))
+    assert outcome.charge.at == sent_at
+    assert outcome.allowance == pricing.AllowanceDraw(NUMBER, "2026-11")

@@ -172,6 +172,7 @@ class SentMessage:
     sent_at: datetime
     phone_number_id: str = ""
     meta_pricing: Optional[Mapping[str, Any]] = None
+    from_status: bool = False  # known only from a status webhook's pricing: the send record, if it comes, wins
 
     @property
     def pricing_category(self) -> str:
@@ -261,7 +262,7 @@ def allowance_draw(state: CustomerState, event: Event, config: PricingConfig) ->
     delivery = _delivery(state, event)
     if delivery is None:
         return None
-    return _decide(state, delivery, event.at, config).allowance
+    return _decide(state, delivery, _delivered_at(delivery, event), config).allowance
 
 
 def apply(
@@ -279,12 +280,21 @@ def apply(
         windows = win.after_inbound(state.windows, event.at, event.from_referral, config.windows)
         return Outcome(replace(state, windows=windows))
     if isinstance(event, BusinessMessage):
-        if event.wamid in state.undelivered or event.wamid in state.delivered:
-            return Outcome(state, ignored="already recorded")
-        sent = SentMessage(event.kind, event.category, event.at, event.phone_number_id)
-        windows = win.after_business_message(state.windows, event.at, config.windows)
-        return Outcome(replace(state, windows=windows, undelivered={**state.undelivered, event.wamid: sent}))
+        return _business_message(state, event, config)
     return _status(state, event, config, rates, service_used)
+
+
+def _business_message(state: CustomerState, event: BusinessMessage, config: PricingConfig) -> Outcome:
+    # Windows move even when a status webhook got here first: the reply may open the free entry window.
+    state = replace(state, windows=win.after_business_message(state.windows, event.at, config.windows))
+    if event.wamid in state.delivered:
+        return Outcome(state, ignored="already delivered")
+    known = state.undelivered.get(event.wamid)
+    if known is not None and not known.from_status:
+        return Outcome(state, ignored="already recorded")
+    sent = SentMessage(event.kind, event.category, event.at, event.phone_number_id,
+                       known.meta_pricing if known is not None else None)
+    return Outcome(replace(state, undelivered={**state.undelivered, event.wamid: sent}))
 
 
 def _status(
@@ -303,7 +313,8 @@ def _status(
     if event.status not in DELIVERY_STATUSES:
         return Outcome(replace(state, undelivered={**state.undelivered, event.wamid: message}))
 
-    decision = _decide(state, message, event.at, config)
+    at = _delivered_at(message, event)
+    decision = _decide(state, message, at, config)
     market = rates.market(state.wa_id)
     covered = decision.allowance is not None and service_used < _allowance(config)
     amount = rates.rate(market, decision.category) if decision.chargeable and not covered else 0
@@ -314,7 +325,7 @@ def _status(
     charge = Charge(
         wamid=event.wamid,
         wa_id=state.wa_id,
-        at=event.at,
+        at=at,
         pricing_model=config.model,
         category=decision.category,
         billable=conversation.billable if conversation is not None else type_ == REGULAR,
@@ -331,7 +342,7 @@ def _status(
         state,
         conversations={**state.conversations, opened.category: opened} if opened else state.conversations,
         undelivered={k: v for k, v in state.undelivered.items() if k != event.wamid},
-        delivered={**state.delivered, event.wamid: event.at},
+        delivered={**state.delivered, event.wamid: at},
         totals={**state.totals, charge.category: total},
     )
     return Outcome(new_state, charge, opened, decision.allowance, reconcile(charge, message.meta_pricing))
@@ -394,6 +405,11 @@ def _allowance(config: PricingConfig) -> int:
     return config.service_allowance if config.model == PMP else config.cbp_service_allowance
 
 
+def _delivered_at(message: SentMessage, event: MessageStatus) -> datetime:
+    """Meta's delivery time, never before the send: the two come from different clocks."""
+    return max(event.at, message.sent_at)
+
+
 def _delivery(state: CustomerState, event: Event) -> Optional[SentMessage]:
     """The message this event delivers (and so prices), if it delivers one."""
     if not isinstance(event, MessageStatus) or event.status not in DELIVERY_STATUSES:
@@ -407,9 +423,9 @@ def _message_from_pricing(event: MessageStatus) -> Optional[SentMessage]:
     """A message sent without passing through the ledger, known only from Meta's pricing object."""
     category = normalize_category(str((event.pricing or {}).get("category") or ""))
     if category == SERVICE:
-        return SentMessage("free_form", None, event.at, event.phone_number_id)
+        return SentMessage("free_form", None, event.at, event.phone_number_id, from_status=True)
     if category in TEMPLATE_CATEGORIES:
-        return SentMessage("template", category, event.at, event.phone_number_id)
+        return SentMessage("template", category, event.at, event.phone_number_id, from_status=True)
     return None
 
 
@@ -666,7 +682,7 @@ def state_to_dict(state: CustomerState) -> Dict[str, Any]:
         },
         "undelivered": {
             k: {"kind": m.kind, "category": m.category, "sent_at": _iso(m.sent_at),
-                "phone_number_id": m.phone_number_id, "meta_pricing": m.meta_pricing}
+                "phone_number_id": m.phone_number_id, "meta_pricing": m.meta_pricing, "from_status": m.from_status}
             for k, m in state.undelivered.items()
         },
         "delivered": {k: _iso(at) for k, at in state.delivered.items()},
@@ -686,7 +702,7 @@ def state_from_dict(data: Mapping[str, Any]) -> CustomerState:
         },
         undelivered={
             k: SentMessage(m["kind"], m.get("category"), _parse_time(m["sent_at"]), m.get("phone_number_id", ""),
-                           m.get("meta_pricing"))
+                           m.get("meta_pricing"), bool(m.get("from_status")))
             for k, m in data.get("undelivered", {}).items()
         },
         delivered={k: _parse_time(v) for k, v in data.get("delivered", {}).items()},
