@@ -501,7 +501,7 @@ def test_summary_quotes_the_next_message_for_agents(rates: RateCard) -> None:
     october = Chat(pmp(rates), datetime(2026, 10, 12, tzinfo=UTC))
     october.customer_writes(0)
     reply = {q.message: q for q in october.summary(1).next_message}["free_form"]
-    assert (reply.allowed, reply.amount_micros, reply.within_allowance_free) == (True, SERVICE, True)
+    assert (reply.allowed, reply.amount_micros, reply.free_within_allowance) == (True, SERVICE, True)
     closed = {q.message: q for q in october.summary(25).next_message}
     assert not closed["free_form"].allowed and closed["utility"].allowed
     assert closed["authentication_international"].amount_micros == rates.rate("1", "authentication_international")

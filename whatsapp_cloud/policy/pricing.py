@@ -20,8 +20,10 @@ Both of Meta's pricing models are implemented; `PricingConfig.model` picks one:
   point window.
 
 A message is priced when it is delivered (a `delivered`, or a `read`/`played` that came without
-one), at the delivery time: Meta charges only delivered messages. Window rules (the 24 h service
-window, the 72 h free entry point) live in `whatsapp_cloud.policy.windows`.
+one), at the delivery time (never before its send): Meta charges only delivered messages. The
+`pricing` object of its status webhooks is then compared with the computed charge (`reconcile`).
+Window rules (the 24 h service window, the 72 h free entry point, Meta's own end of a free entry
+point conversation) live in `whatsapp_cloud.policy.windows`.
 """
 
 from dataclasses import dataclass, field, fields, replace
@@ -185,6 +187,9 @@ class CategoryTotal:
     charged: int = 0  # of which carried a charge (a message under PMP, a conversation under CBP)
     micros: int = 0
 
+    def __add__(self, other: "CategoryTotal") -> "CategoryTotal":
+        return CategoryTotal(self.messages + other.messages, self.charged + other.charged, self.micros + other.micros)
+
 
 @dataclass(frozen=True)
 class CustomerState:
@@ -336,8 +341,7 @@ def _status(
         reason=reason,
         conversation_id=conversation.id if conversation is not None else None,
     )
-    total = state.totals.get(charge.category, CategoryTotal())
-    total = CategoryTotal(total.messages + 1, total.charged + (amount > 0), total.micros + amount)
+    total = state.totals.get(charge.category, CategoryTotal()) + CategoryTotal(1, int(amount > 0), amount)
     new_state = replace(
         state,
         conversations={**state.conversations, opened.category: opened} if opened else state.conversations,
@@ -531,9 +535,7 @@ class PricingBook:
         result: Dict[str, CategoryTotal] = {}
         for state in self.customers.values():
             for category, total in state.totals.items():
-                before = result.get(category, CategoryTotal())
-                result[category] = CategoryTotal(before.messages + total.messages, before.charged + total.charged,
-                                                 before.micros + total.micros)
+                result[category] = result.get(category, CategoryTotal()) + total
         return result
 
 
@@ -548,7 +550,7 @@ class Quote:
     allowed: bool  # free-form messages need an open service window
     amount_micros: int  # the charge beyond any monthly allowance
     reason: str
-    within_allowance_free: bool  # free while the number's monthly service allowance lasts
+    free_within_allowance: bool  # free while the number's monthly service allowance lasts
 
 
 @dataclass(frozen=True)
@@ -596,7 +598,7 @@ class ChatPricingSummary:
             "total": format_micros(self.total_micros),
             "next_message": {
                 q.message: {"allowed": q.allowed, "amount": format_micros(q.amount_micros), "reason": q.reason,
-                            "free_within_monthly_allowance": q.within_allowance_free}
+                            "free_within_monthly_allowance": q.free_within_allowance}
                 for q in self.next_message
             },
         }
