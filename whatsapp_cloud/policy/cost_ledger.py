@@ -9,7 +9,8 @@ writes everything in one Redis transaction (WATCH/MULTI; a concurrent writer mak
 - `wa:pricing:allowance:{phone_number_id}:{YYYY-MM}`: service messages counted against the number's
   free monthly allowance (the first 1,000 are free);
 - `wa:pricing:log`: every event with its charge, in commit order. `replay()` runs it through the
-  engine again and gets the same charges: analytics rebuild totals from it;
+  engine again and gets the same charges: analytics rebuild totals from it. It is never trimmed
+  here (a trimmed log no longer rebuilds the totals): archive it before trimming;
 - `wa:pricing:totals` and `wa:pricing:totals:{YYYY-MM}`: per category `{category}:messages`,
   `{category}:charged`, `{category}:micros`; `wa:pricing:spend`: customers by amount charged;
 - a `pricing_mismatch` event in `wa:events` when Meta's status `pricing` object disagrees with the
@@ -18,21 +19,25 @@ writes everything in one Redis transaction (WATCH/MULTI; a concurrent writer mak
 Entry points, the same on `CostLedger` (redis.asyncio: the Rasa channel, the outbound sender) and
 `SyncCostLedger` (redis: the Flask handoff service):
 
-- `record_inbound(message)`: an `inbound.InboundMessage` (any type) from the customer;
+- `record_inbound(message)`: an `inbound.InboundMessage` the customer sent (its own timestamp and
+  referral move the windows);
 - `record_outbound(wa_id, wamid, kind, category=None, phone_number_id="", at=None)`: the Cloud API
   accepted a message. `kind` is `template` (then `category` is the template's category),
   `free_form` or `reaction`; `kind_of(payload)` reads it from a send body;
 - `record_status(update)`: an `inbound.StatusUpdate`; delivery (or a read without one) prices the
   message and Meta's pricing object is reconciled;
 - `summary(wa_id, at=None)`: a `ChatPricingSummary` (`.as_dict()` for JSON): open windows and
-  conversations with their end times, and the customer's totals;
+  conversations with their end times, the customer's totals, and what a free-form reply or a
+  template of each category would cost now;
 - `totals(month=None)`, `top_customers(count)`: for the analytics dashboard.
 
 `pricing_from_env()` reads the deployment's choice: `WHATSAPP_PRICING_MODEL` (`PMP`, the default,
 or `CBP`) and `WHATSAPP_RATE_CARD` (a path; `rate_card.yml` by default).
 
-Each `record_*` returns the engine's `Outcome` (the charge, if any). `at` defaults to the ledger's
-clock (passed in; UTC now by default); webhook events carry Meta's own timestamps.
+Each `record_*` returns the engine's `Outcome` (the charge, if any) and raises `PricingInputError`
+for an event it cannot price, having written nothing; callers on the message path log it and go
+on. `at` defaults to the ledger's clock (passed in; UTC now by default); webhook events carry
+Meta's own timestamps.
 """
 
 import json
