@@ -10,8 +10,10 @@ from typing import Any, Dict, List, Optional
 import pytest
 import redis
 import redis.asyncio as aioredis
+from hypothesis import HealthCheck, given, settings
 from prometheus_client import REGISTRY
 
+from tests import test_pricing_properties as properties
 from whatsapp_cloud import inbound, redis_keys
 from whatsapp_cloud.inbound import InboundMessage, StatusUpdate
 from whatsapp_cloud.policy import pricing
@@ -260,3 +262,23 @@ def test_pricing_model_and_rate_card_from_the_environment(tmp_path: Path) -> Non
         pricing_from_env({"WHATSAPP_PRICING_MODEL": "per-conversation"})
     with pytest.raises(RateCardError, match="cannot read"):
         pricing_from_env({"WHATSAPP_RATE_CARD": str(tmp_path / "none.yml")})
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(config=properties.configs, history=properties.histories)
+def test_ledger_charges_what_the_engine_charges(redis_url: str, config: PricingConfig, history) -> None:
+    """Random histories through Redis: the same charges as in memory, totals that match, a log that replays."""
+    store = sync_store(redis_url)
+    store.flushdb()
+    events = properties.events_of(*history)
+    ledger = SyncCostLedger(store, config, RateCard.load())
+    charges = [outcome.charge for outcome in map(ledger.record, events) if outcome.charge is not None]
+    book = properties.run(config, events)
+    assert charges == book.charges
+    assert ledger.totals() == book.totals()
+    for wa_id, state in book.customers.items():
+        assert ledger.state(wa_id) == state
+    log = [fields for _, fields in store.xrange(redis_keys.PRICING_LOG)]
+    assert len(log) == len(events)
+    assert replay(log, config, RateCard.load()).charges == charges
