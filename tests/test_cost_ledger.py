@@ -279,6 +279,21 @@ def test_ledger_charges_what_the_engine_charges(redis_url: str, config: PricingC
     assert ledger.totals() == book.totals()
     for wa_id, state in book.customers.items():
         assert ledger.state(wa_id) == state
-    log = [fields for _, fields in store.xrange(redis_keys.PRICING_LOG)]
+    log = ledger.log()
     assert len(log) == len(events)
     assert replay(log, config, RateCard.load()).charges == charges
+
+
+def test_replay_refuses_an_unreadable_log_entry() -> None:
+    config, card = PricingConfig(), RateCard.load()
+    with pytest.raises(PricingInputError, match="without a readable event"):
+        replay([{"charge": "{}"}], config, card)
+    with pytest.raises(PricingInputError, match="without a readable event"):
+        replay([{"event": "{truncated"}], config, card)
+    with pytest.raises(PricingInputError, match="unknown pricing event"):
+        replay([{"event": json.dumps({"event": "refund", "at": T0.isoformat()})}], config, card)
+
+
+def test_summary_needs_an_aware_time(redis_url: str) -> None:
+    with pytest.raises(PricingInputError, match="timezone-aware"):
+        SyncCostLedger(sync_store(redis_url), PricingConfig()).summary(CUSTOMER, datetime(2026, 1, 1))

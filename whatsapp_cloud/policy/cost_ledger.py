@@ -29,7 +29,7 @@ Entry points, the same on `CostLedger` (redis.asyncio: the Rasa channel, the out
 - `summary(wa_id, at=None)`: a `ChatPricingSummary` (`.as_dict()` for JSON): open windows and
   conversations with their end times, the customer's totals, and what a free-form reply or a
   template of each category would cost now;
-- `totals(month=None)`, `top_customers(count)`: for the analytics dashboard.
+- `totals(month=None)`, `top_customers(count)`, `log()` (for `replay`): for the analytics dashboard.
 
 `pricing_from_env()` reads the deployment's choice: `WHATSAPP_PRICING_MODEL` (`PMP`, the default,
 or `CBP`) and `WHATSAPP_RATE_CARD` (a path; `rate_card.yml` by default).
@@ -282,6 +282,10 @@ class SyncCostLedger:
     def top_customers(self, count: int = 20) -> List[Tuple[str, int]]:
         rows = self.store.zrevrange(redis_keys.PRICING_SPEND, 0, count - 1, withscores=True)
         return [(as_text(wa_id), int(score)) for wa_id, score in rows]
+
+    def log(self) -> List[Dict[str, str]]:
+        rows = self.store.xrange(redis_keys.PRICING_LOG)
+        return [{as_text(k): as_text(v) for k, v in fields.items()} for _, fields in rows]
 
 
 def parse_totals(raw: Mapping[Any, Any]) -> Dict[str, CategoryTotal]:
