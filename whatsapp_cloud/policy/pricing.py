@@ -113,10 +113,6 @@ class BusinessMessage:
         elif self.category:
             raise PricingInputError(f"only templates have a category; a {self.kind} message is a service message")
 
-    @property
-    def pricing_category(self) -> str:
-        return self.category or SERVICE
-
 
 @dataclass(frozen=True)
 class MessageStatus:
