@@ -298,7 +298,11 @@ def parse_totals(raw: Mapping[Any, Any]) -> Dict[str, CategoryTotal]:
 
 
 def replay(log_entries: Iterable[Mapping[str, str]], config: PricingConfig, rates: RateCard) -> PricingBook:
-    """Run the recorded events through the engine again: the same charges, rebuilt from the log."""
+    """Run the recorded events through the engine again: the same charges, rebuilt from the log.
+
+    Amounts come from `rates`: with a newer rate card they are what the history would cost now.
+    Each log entry's `charge` keeps the amount charged at the time.
+    """
     book = PricingBook(config, rates)
     for entry in log_entries:
         try:
