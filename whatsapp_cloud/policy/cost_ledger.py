@@ -197,8 +197,10 @@ class CostLedger:
                     draw = pricing.allowance_draw(state, event, self.core.config)
                     if draw is not None:
                         allowance_key = redis_keys.service_allowance(draw.phone_number_id, draw.month)
-                        await pipe.watch(allowance_key)
                         used = int(await pipe.get(allowance_key) or 0)
+                        if used < self.core.config.monthly_allowance:  # the exact count decides: guard it
+                            await pipe.watch(allowance_key)
+                            used = int(await pipe.get(allowance_key) or 0)
                     outcome = self.core.decide(state, event, used)
                     pipe.multi()
                     self.core.queue_writes(pipe, event, outcome)
@@ -257,8 +259,10 @@ class SyncCostLedger:
                     draw = pricing.allowance_draw(state, event, self.core.config)
                     if draw is not None:
                         allowance_key = redis_keys.service_allowance(draw.phone_number_id, draw.month)
-                        pipe.watch(allowance_key)
                         used = int(pipe.get(allowance_key) or 0)
+                        if used < self.core.config.monthly_allowance:  # the exact count decides: guard it
+                            pipe.watch(allowance_key)
+                            used = int(pipe.get(allowance_key) or 0)
                     outcome = self.core.decide(state, event, used)
                     pipe.multi()
                     self.core.queue_writes(pipe, event, outcome)
