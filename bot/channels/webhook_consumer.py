@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 MessageHandler = Callable[[inbound.InboundMessage], Awaitable[None]]
 StatusHandler = Callable[[inbound.StatusUpdate], Awaitable[None]]
+EventHandler = Callable[[inbound.Event], Awaitable[None]]
 
 
 class TransientFailure(Exception):
@@ -60,6 +61,7 @@ class WebhookConsumer:
         events: EventLog,
         handle_message: MessageHandler,
         on_status: Optional[StatusHandler] = None,
+        on_event: Optional[EventHandler] = None,
         max_in_flight: int = 500,
         max_concurrent_turns: int = 2,
         retry_every: float = 5.0,
@@ -71,6 +73,7 @@ class WebhookConsumer:
         self.events = events
         self.handle_message = handle_message
         self.on_status = on_status
+        self.on_event = on_event  # preferences, template status and other non-message changes
         self.max_in_flight = max_in_flight
         self.retry_every = retry_every
         self.in_order = InOrder()
@@ -211,6 +214,8 @@ class WebhookConsumer:
             await self.events.record("webhook_error", code=str(event.code), details=event.details)
         elif isinstance(event, inbound.OtherChange):
             await self.events.record("change", field=event.field)
+        if self.on_event is not None:
+            await self.on_event(event)
 
 
 async def _quietly(work: Awaitable[Any]) -> None:
