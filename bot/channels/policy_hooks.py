@@ -50,7 +50,7 @@ class PolicyHooks:
             message.sender, status, scopes, source, KEYWORD_WORDING.format(text=message.text), at=sent_at)
         await self.events.record("consent", recipient=message.sender, status=status, source=source,
                                  scopes=",".join(changed))
-        return intent, {"wa_consent_changed": list(changed)}
+        return intent, {"wa_consent_changed": list(changed), "wa_consent_text": message.text}
 
     async def on_status(self, update: inbound.StatusUpdate) -> None:
         codes = update.error_codes
