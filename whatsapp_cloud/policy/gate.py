@@ -33,7 +33,7 @@ def template_use(registry: TemplateRegistry, template_object: Dict[str, Any], sn
         template = current.check(template_object)
     except TemplateError as exc:
         known = current.get(name, language)
-        return TemplateUse(name, language, known.category if known else "UTILITY", template_object, exc.message)
+        return TemplateUse(name, language, known.category if known else "UTILITY", template_object, str(exc))
     return TemplateUse(name, language, snapshot.template_category.get(key, template.category), template_object)
 
 
