@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import redis
 import redis.asyncio as aioredis
-
-from bot.actions.consent import ActionOptIn, ActionOptOut
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.consent import ActionOptIn, ActionOptOut
 from stack import settings
 from tests.conftest import RedisProcess
 from whatsapp_cloud import redis_keys
@@ -73,7 +73,8 @@ def test_deferred_messages_survive_a_redis_restart(tmp_path: Path):
         asyncio.run(defer())
         server.stop()
         server.start()
-        assert SyncPolicyStore(server.client(), config).deferred(CUSTOMER) == [{"payload": {"type": "text"}, "key": "k"}]
+        waiting = SyncPolicyStore(server.client(), config).deferred(CUSTOMER)
+        assert waiting == [{"payload": {"type": "text"}, "key": "k"}]
     finally:
         server.stop()
 
