@@ -303,13 +303,16 @@ def message(text_: str, hours_ago: float = 0, kind: str = "text", referral: bool
 def test_exact_keywords_become_consent_intents_and_are_recorded_at_once(graph, redis_url, said, intent, status):
     async def work(h: Harness) -> None:
         now = (await h.state.now()).timestamp()
-        text_, metadata = await h.hooks.on_inbound(message(said, now=now))
+        stop = message(said, now=now)
+        await h.hooks.on_inbound(stop)
+        text_, metadata = h.hooks.turn_text(stop)
         assert text_ == intent and metadata["wa_consent_changed"] == ["utility", "marketing"]
         consent = await h.state.consent(CUSTOMER)
         assert all(consent.records[s].status == status and consent.records[s].source == "keyword" for s in SCOPES)
         # The same keyword again changes nothing: the bot will not confirm twice.
-        _, again = await h.hooks.on_inbound(message(said, now=now + 1))
-        assert again["wa_consent_changed"] == []
+        repeated = message(said, now=now + 1)
+        await h.hooks.on_inbound(repeated)
+        assert h.hooks.turn_text(repeated)[1]["wa_consent_changed"] == []
         log = await h.sender.store.xrange(redis_keys.CONSENT_LOG)
         assert len(log) == 1 and said in log[0][1][b"wording"].decode()
 
@@ -319,9 +322,13 @@ def test_exact_keywords_become_consent_intents_and_are_recorded_at_once(graph, r
 def test_ordinary_messages_and_the_opt_out_button(graph, redis_url):
     async def work(h: Harness) -> None:
         now = (await h.state.now()).timestamp()
-        assert await h.hooks.on_inbound(message("please stop sending the wrong size", now=now)) == (
-            "please stop sending the wrong size", {})
-        text_, metadata = await h.hooks.on_inbound(message("STOP_PROMOTIONS", kind="button", now=now))
+        ordinary = message("please stop sending the wrong size", now=now)
+        await h.hooks.on_inbound(ordinary)
+        assert h.hooks.turn_text(ordinary) == ("please stop sending the wrong size", {})
+        assert (await h.state.consent(CUSTOMER)).records == {}
+        button = message("STOP_PROMOTIONS", kind="button", now=now)
+        await h.hooks.on_inbound(button)
+        text_, metadata = h.hooks.turn_text(button)
         assert text_ == "/opt_out" and metadata["wa_consent_changed"] == ["marketing"]
 
     scenario(graph, redis_url, work)

@@ -12,7 +12,7 @@
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from whatsapp_cloud import inbound
 from whatsapp_cloud.policy.consent import SCOPES
@@ -34,15 +34,16 @@ class PolicyHooks:
         self.state = sender.policy.state
         self.keywords = sender.policy.config.keywords
         self.events = sender.events
+        self._consent_changes: Dict[str, List[str]] = {}  # wamid -> scopes it changed, until its turn
 
-    async def on_inbound(self, message: inbound.InboundMessage) -> Tuple[Optional[str], Dict[str, Any]]:
-        """Before the turn: the text Rasa reads and metadata to add (a consent change made here)."""
+    async def on_inbound(self, message: inbound.InboundMessage) -> None:
+        """Every customer message, whoever answers it (bot or agent): windows, what waited, consent keywords."""
         sent_at = utc(message.timestamp) if message.timestamp > 0 else await self.state.now()
         await self.state.record_inbound(message.sender, sent_at, from_referral=message.referral is not None)
         await self.sender.flush(message.sender)
         intent = self.keywords.intent_for(message.text, message.type)
         if intent is None:
-            return message.text, {}
+            return
         status = "out" if intent == "/opt_out" else "in"
         source = "keyword" if message.type == "text" else "button"
         scopes = SCOPES if source == "keyword" else ("marketing",)  # the button stops promotions only
@@ -50,7 +51,16 @@ class PolicyHooks:
             message.sender, status, scopes, source, KEYWORD_WORDING.format(text=message.text), at=sent_at)
         await self.events.record("consent", recipient=message.sender, status=status, source=source,
                                  scopes=",".join(changed))
-        return intent, {"wa_consent_changed": list(changed), "wa_consent_text": message.text}
+        self._consent_changes[message.wamid] = list(changed)
+
+    def turn_text(self, message: inbound.InboundMessage) -> Tuple[Optional[str], Dict[str, Any]]:
+        """What Rasa reads for a message (a consent keyword becomes its intent) and metadata to add: whether
+        this very message changed the customer's consent, so the bot confirms once per change."""
+        intent = self.keywords.intent_for(message.text, message.type)
+        if intent is None:
+            return message.text, {}
+        changed = self._consent_changes.pop(message.wamid, [])
+        return intent, {"wa_consent_changed": changed, "wa_consent_text": message.text}
 
     async def on_status(self, update: inbound.StatusUpdate) -> None:
         codes = update.error_codes

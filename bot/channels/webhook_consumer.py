@@ -62,6 +62,7 @@ class WebhookConsumer:
         handle_message: MessageHandler,
         on_status: Optional[StatusHandler] = None,
         on_event: Optional[EventHandler] = None,
+        on_inbound: Optional[MessageHandler] = None,
         max_in_flight: int = 500,
         max_concurrent_turns: int = 2,
         retry_every: float = 5.0,
@@ -74,6 +75,7 @@ class WebhookConsumer:
         self.handle_message = handle_message
         self.on_status = on_status
         self.on_event = on_event  # preferences, template status and other non-message changes
+        self.on_inbound = on_inbound  # every customer message, before its turn (windows, consent)
         self.max_in_flight = max_in_flight
         self.retry_every = retry_every
         self.in_order = InOrder()
@@ -174,6 +176,8 @@ class WebhookConsumer:
             sent_at=message.timestamp, referral="1" if message.referral else "",
         )
         try:
+            if self.on_inbound is not None:
+                await self.on_inbound(message)
             async with self._turn_slots:
                 await self._after_webhooks_pause()
                 await self.handle_message(message)

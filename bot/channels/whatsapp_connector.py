@@ -173,6 +173,7 @@ class WhatsAppInput(InputChannel):
                 handle_message=lambda message: self._handle(on_new_message, message),
                 on_status=self.policy_hooks.on_status,
                 on_event=self.policy_hooks.on_event,
+                on_inbound=self.policy_hooks.on_inbound,
                 max_concurrent_turns=self.max_concurrent_turns,
                 yield_seconds=self.turn_yield_seconds,
             )
@@ -279,9 +280,9 @@ class WhatsAppInput(InputChannel):
                 await self.client.mark_read(message.wamid, typing_indicator=message.starts_turn)
             except GraphApiError as exc:
                 logger.warning("could not mark %s as read: %s", message.wamid, exc)
-        text, policy_metadata = await self.policy_hooks.on_inbound(message)
         if not message.starts_turn:
             return
+        text, policy_metadata = self.policy_hooks.turn_text(message)
         if message.type == "text" and not policy_metadata:
             text = await NumberedChoices(self.store).resolve(message.sender, text)
         await on_new_message(
