@@ -3,7 +3,9 @@
 from bot.actions.cancel import ActionCancelOrder, ActionConfirmCancel, ActionKeepOrder
 from bot.actions.documents import ActionGetInvoice
 from bot.actions.forms import (
+    ActionAskOrderChange,
     ActionAskOrderId,
+    ActionAskShippingAddress,
     ActionSubmitAddressChange,
     ActionSubmitOrderChange,
     ValidateChangeOrderForm,
@@ -16,7 +18,9 @@ from bot.actions.refunds import ActionGetRefund, ActionRefundUpdate, ActionTrack
 from bot.actions.support import ActionClarify, ActionComplaint, ActionPaymentIssue, ActionStoreCsat
 
 __all__ = [
+    "ActionAskOrderChange",
     "ActionAskOrderId",
+    "ActionAskShippingAddress",
     "ActionCancelOrder",
     "ActionClarify",
     "ActionComplaint",

@@ -7,6 +7,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import ShopAction, customer_id, describe, mentioned_order, resolve_order
+from bot.actions.messages import say
 from bot.shop.models import CHANGEABLE_STATES
 from bot.shop.orders import money
 from bot.shop.service import Shop
@@ -30,13 +31,12 @@ class ActionCancelOrder(ShopAction):
         if order is None:
             return events + [SlotSet("pending_cancel", None)]
         if order.status == "cancelled":
-            dispatcher.utter_message(response="utter_already_cancelled", order_id=order.number)
+            say(dispatcher, "already_cancelled", order_id=order.number)
             return events + [SlotSet("pending_cancel", None)]
         if not order.changeable:
-            dispatcher.utter_message(response="utter_cancel_too_late", order_status=describe(order))
+            say(dispatcher, "cancel_too_late", order_status=describe(order))
             return events + [SlotSet("pending_cancel", None)]
-        dispatcher.utter_message(
-            response="utter_confirm_cancel",
+        say(dispatcher, "confirm_cancel",
             order_id=order.number,
             order_total=money(order.total_cents, order.currency),
             buttons=CONFIRM_BUTTONS,
@@ -53,22 +53,22 @@ class ActionConfirmCancel(ShopAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, shop: Shop) -> List[Dict[Text, Any]]:
         number = tracker.get_slot("pending_cancel")
         if not number:
-            dispatcher.utter_message(response="utter_nothing_to_cancel")
+            say(dispatcher, "nothing_to_cancel")
             return []
         outcome = shop.cancel(customer_id(tracker), number)
         if outcome.result == "cancelled":
-            dispatcher.utter_message(response="utter_cancelled", order_id=number)
+            say(dispatcher, "cancelled", order_id=number)
             if outcome.refund is not None:
-                dispatcher.utter_message(
-                    response="utter_cancel_refund",
+                say(dispatcher, "cancel_refund",
                     refund_amount=money(outcome.refund.amount_cents, outcome.refund.currency),
                 )
+            dispatcher.utter_message(response="utter_ask_csat")
         elif outcome.result == "already_cancelled":
-            dispatcher.utter_message(response="utter_already_cancelled", order_id=number)
+            say(dispatcher, "already_cancelled", order_id=number)
         elif outcome.result == "too_late" and outcome.order is not None:
-            dispatcher.utter_message(response="utter_cancel_too_late", order_status=describe(outcome.order))
+            say(dispatcher, "cancel_too_late", order_status=describe(outcome.order))
         else:
-            dispatcher.utter_message(response="utter_order_not_found", order_id=number)
+            say(dispatcher, "order_not_found", order_id=number)
         return [SlotSet("pending_cancel", None), SlotSet("csat_topic", "cancel_order")]
 
 
@@ -81,5 +81,5 @@ class ActionKeepOrder(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        dispatcher.utter_message(response="utter_cancel_kept", order_id=tracker.get_slot("pending_cancel") or "")
+        say(dispatcher, "cancel_kept", order_id=tracker.get_slot("pending_cancel") or "")
         return [SlotSet("pending_cancel", None)]

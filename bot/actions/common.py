@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions.messages import say
 from bot.shop.db import ShopUnavailable
 from bot.shop.orders import STATE_LABELS, normalize_order_number
 from bot.shop.service import OrderView, Shop
@@ -37,7 +38,9 @@ class ShopAction(Action):
 
 def backend_down(dispatcher: CollectingDispatcher, exc: Exception) -> None:
     logger.error("backend unavailable: %s", exc)
-    dispatcher.utter_message(response="utter_backend_down")
+    say(dispatcher, "backend_down", buttons=[
+        {"title": "Talk to a person", "payload": '/human_handoff{"handoff_reason":"backend_failure"}'}
+    ])
 
 
 def customer_id(tracker: Tracker) -> str:
@@ -108,14 +111,14 @@ def resolve_order(
     if number:
         order = shop.order(wa_id, number)
         if order is None:
-            dispatcher.utter_message(response="utter_order_not_found", order_id=number)
+            say(dispatcher, "order_not_found", order_id=number)
             return None, [SlotSet("order_id", None)]
         return order, [SlotSet("order_id", order.number)]
     orders = shop.orders(wa_id, states=states, limit=MAX_CHOICES)
     if not orders:
-        dispatcher.utter_message(response="utter_no_orders" if states is None else "utter_no_matching_orders")
+        say(dispatcher, "no_orders" if states is None else "no_matching_orders")
         return None, []
     if len(orders) == 1:
         return orders[0], [SlotSet("order_id", orders[0].number)]
-    dispatcher.utter_message(response="utter_which_order", buttons=order_choice_buttons(intent, orders))
+    say(dispatcher, "which_order", buttons=order_choice_buttons(intent, orders))
     return None, []

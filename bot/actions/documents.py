@@ -6,6 +6,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import ShopAction, backend_down, customer_id, mentioned_order, resolve_order
+from bot.actions.messages import say
 from bot.shop.invoice_pdf import public_media_url, write_invoice
 from bot.shop.service import Shop
 
@@ -23,7 +24,7 @@ class ActionGetInvoice(ShopAction):
             return events
         outcome = shop.invoice(customer_id(tracker), order.number)
         if outcome.result != "ready" or outcome.order is None:
-            dispatcher.utter_message(response="utter_invoice_not_paid", order_id=order.number)
+            say(dispatcher, "invoice_not_paid", order_id=order.number)
             return events
         try:
             name = write_invoice(outcome.order)

@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from bot.actions.common import ShopAction, backend_down, customer_id, describe, wamid
 from bot.actions.dates import parse_date
+from bot.actions.messages import say
 from bot.shop.db import ShopUnavailable
 from bot.shop.models import CHANGEABLE_STATES
 from bot.shop.orders import normalize_order_number
@@ -44,7 +45,7 @@ class ChangeFormValidation(FormValidationAction):
         if len(changeable) == 1:
             return {"order_id": changeable[0].number}
         if not changeable:
-            dispatcher.utter_message(response="utter_nothing_changeable")
+            say(dispatcher, "nothing_changeable")
             return {"change_blocked": True}
         return {}
 
@@ -58,10 +59,10 @@ class ChangeFormValidation(FormValidationAction):
             backend_down(dispatcher, exc)
             return {"order_id": None, "change_blocked": True}
         if order is None:
-            dispatcher.utter_message(response="utter_order_not_found", order_id=number or str(value))
+            say(dispatcher, "order_not_found", order_id=number or str(value))
             return {"order_id": None}
         if not order.changeable:
-            dispatcher.utter_message(response="utter_change_too_late", order_status=describe(order))
+            say(dispatcher, "change_too_late", order_status=describe(order))
             return {"order_id": None}
         return {"order_id": order.number}
 
@@ -75,7 +76,7 @@ class ValidateChangeShippingAddressForm(ChangeFormValidation):
     ) -> Dict[Text, Any]:
         address = " ".join(str(value or "").split())
         if not 10 <= len(address) <= 300 or not any(c.isdigit() for c in address):
-            dispatcher.utter_message(response="utter_address_invalid")
+            say(dispatcher, "address_invalid")
             return {"shipping_address": None}
         return {"shipping_address": address}
 
@@ -89,14 +90,14 @@ class ValidateChangeOrderForm(ChangeFormValidation):
     ) -> Dict[Text, Any]:
         details = " ".join(str(value or "").split())
         if len(details) < 4:
-            dispatcher.utter_message(response="utter_order_change_too_short")
+            say(dispatcher, "order_change_too_short")
             return {"order_change": None}
         wanted = parse_date(tracker.get_slot("delivery_date")) or parse_date(details)
         if wanted is None:
             return {"order_change": details, "delivery_date": None}
         problem = delivery_date_problem(wanted)
         if problem:
-            dispatcher.utter_message(response="utter_delivery_date_invalid", delivery_date=f"{wanted:%a %d %b}",
+            say(dispatcher, "delivery_date_invalid", delivery_date=f"{wanted:%a %d %b}",
                                      reason=problem)
             return {"order_change": None, "delivery_date": None}
         return {"order_change": details, "delivery_date": wanted.isoformat()}
@@ -129,7 +130,7 @@ class ActionAskOrderId(Action):
             {"title": f"Order {o.number}"[:20], "payload": f"/{intent}{json.dumps({'order_id': o.number})}"}
             for o in orders[:10]
         ]
-        dispatcher.utter_message(response="utter_ask_order_id", buttons=buttons)
+        say(dispatcher, "ask_order_id", buttons=buttons)
         return []
 
 
@@ -144,11 +145,12 @@ class ActionSubmitAddressChange(ShopAction):
         number, address = tracker.get_slot("order_id"), tracker.get_slot("shipping_address")
         outcome = shop.change_address(customer_id(tracker), number, address)
         if outcome.result == "changed":
-            dispatcher.utter_message(response="utter_address_changed", order_id=number, shipping_address=address)
+            say(dispatcher, "address_changed", order_id=number, shipping_address=address)
+            dispatcher.utter_message(response="utter_ask_csat")
         elif outcome.order is not None:
-            dispatcher.utter_message(response="utter_change_too_late", order_status=describe(outcome.order))
+            say(dispatcher, "change_too_late", order_status=describe(outcome.order))
         else:
-            dispatcher.utter_message(response="utter_order_not_found", order_id=number)
+            say(dispatcher, "order_not_found", order_id=number)
         return reset + [SlotSet("csat_topic", "change_shipping_address")]
 
 
@@ -161,18 +163,38 @@ class ActionSubmitOrderChange(ShopAction):
         if tracker.get_slot("change_blocked"):
             return reset
         number, details = tracker.get_slot("order_id"), tracker.get_slot("order_change")
-        wanted = tracker.get_slot("delivery_date")
-        outcome = shop.request_change(
-            customer_id(tracker), number, details, date.fromisoformat(wanted) if wanted else None, wamid(tracker)
-        )
+        wanted = parse_date(tracker.get_slot("delivery_date"))
+        outcome = shop.request_change(customer_id(tracker), number, details, wanted, wamid(tracker))
         if outcome.result == "requested":
-            dispatcher.utter_message(response="utter_order_change_requested", order_id=number, order_change=details)
+            say(dispatcher, "order_change_requested", order_id=number, order_change=details)
             if wanted:
-                dispatcher.utter_message(
-                    response="utter_delivery_date_noted", delivery_date=f"{date.fromisoformat(wanted):%a %d %b}"
+                say(dispatcher, "delivery_date_noted", delivery_date=f"{wanted:%a %d %b}"
                 )
+            dispatcher.utter_message(response="utter_ask_csat")
         elif outcome.order is not None:
-            dispatcher.utter_message(response="utter_change_too_late", order_status=describe(outcome.order))
+            say(dispatcher, "change_too_late", order_status=describe(outcome.order))
         else:
-            dispatcher.utter_message(response="utter_order_not_found", order_id=number)
+            say(dispatcher, "order_not_found", order_id=number)
         return reset + [SlotSet("csat_topic", "change_order")]
+
+
+class ActionAskShippingAddress(Action):
+    def name(self) -> Text:
+        return "action_ask_shipping_address"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        say(dispatcher, "ask_shipping_address")
+        return []
+
+
+class ActionAskOrderChange(Action):
+    def name(self) -> Text:
+        return "action_ask_order_change"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        say(dispatcher, "ask_order_change")
+        return []

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import customer_id, profile_name, wamid
 from bot.actions.handoff_service import REASONS, Escalation, HandoffUnavailable, escalate
+from bot.actions.messages import say
 from bot.shop.db import ShopUnavailable
 from bot.shop.service import Shop
 
@@ -106,16 +107,14 @@ class ActionHumanHandoff(Action):
     @staticmethod
     def _tell(dispatcher: CollectingDispatcher, escalation: Escalation) -> None:
         if not escalation.office_open:
-            dispatcher.utter_message(
-                response="utter_handoff_after_hours",
+            say(dispatcher, "handoff_after_hours",
                 opens_at=opening_text(escalation.opens_at),
                 ticket=escalation.chat_id,
             )
         elif escalation.state == "agent":
-            dispatcher.utter_message(response="utter_handoff_agent")
+            say(dispatcher, "handoff_agent")
         else:
-            dispatcher.utter_message(
-                response="utter_handoff_queued",
+            say(dispatcher, "handoff_queued",
                 position=str(escalation.position or 1),
                 wait=wait_text(escalation.expected_wait_seconds),
             )
@@ -132,7 +131,7 @@ class ActionHumanHandoff(Action):
             )
         except ShopUnavailable as exc:
             logger.error("no ticket either for %s: %s", request["customer"], exc)
-            dispatcher.utter_message(response="utter_handoff_unavailable")
+            say(dispatcher, "handoff_unavailable")
             return [SlotSet("handoff_reason", None)]
-        dispatcher.utter_message(response="utter_handoff_ticket", ticket=str(ticket.id))
+        say(dispatcher, "handoff_ticket", ticket=str(ticket.id))
         return [SlotSet("handoff_reason", None)]

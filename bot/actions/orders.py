@@ -7,6 +7,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import ShopAction, customer_id, describe, fmt_date, mentioned_order, resolve_order
+from bot.actions.messages import say
 from bot.shop.orders import STATE_LABELS
 from bot.shop.service import Shop
 
@@ -20,7 +21,7 @@ class ActionOrderStatus(ShopAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, shop: Shop) -> List[Dict[Text, Any]]:
         order, events = resolve_order(dispatcher, tracker, shop, "order_status")
         if order is not None:
-            dispatcher.utter_message(response="utter_order_status", order_status=describe(order))
+            say(dispatcher, "order_status", order_status=describe(order))
         return events
 
 
@@ -50,7 +51,7 @@ class ActionDeliveryPeriod(ShopAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, shop: Shop) -> List[Dict[Text, Any]]:
         on_the_way = shop.orders(customer_id(tracker), states=("shipped", "out_for_delivery"), limit=3)
-        dispatcher.utter_message(response="utter_delivery_period")
+        say(dispatcher, "delivery_period")
         for order in on_the_way:
-            dispatcher.utter_message(response="utter_order_eta", order_id=order.number, order_eta=fmt_date(order.eta))
+            say(dispatcher, "order_eta", order_id=order.number, order_eta=fmt_date(order.eta))
         return []

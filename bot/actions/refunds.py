@@ -7,6 +7,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import ShopAction, customer_id, describe, mentioned_order, resolve_order
+from bot.actions.messages import say
 from bot.shop.orders import REFUND_LABELS, money
 from bot.shop.service import RefundView, Shop
 
@@ -33,15 +34,15 @@ class ActionGetRefund(ShopAction):
             return events
         outcome = shop.request_refund(customer_id(tracker), order.number, reason=tracker.latest_message.get("text"))
         if outcome.result == "requested" and outcome.refund is not None:
-            dispatcher.utter_message(response="utter_refund_requested", refund_status=refund_text(outcome.refund))
+            say(dispatcher, "refund_requested", refund_status=refund_text(outcome.refund))
         elif outcome.result == "exists" and outcome.refund is not None:
-            dispatcher.utter_message(response="utter_refund_exists", refund_status=refund_text(outcome.refund))
+            say(dispatcher, "refund_exists", refund_status=refund_text(outcome.refund))
         elif outcome.result == "cancel_instead":
-            dispatcher.utter_message(response="utter_refund_cancel_instead", order_id=order.number)
+            say(dispatcher, "refund_cancel_instead", order_id=order.number)
         elif outcome.result == "not_yet":
-            dispatcher.utter_message(response="utter_refund_not_yet", order_status=describe(order))
+            say(dispatcher, "refund_not_yet", order_status=describe(order))
         else:  # not_paid
-            dispatcher.utter_message(response="utter_refund_not_paid", order_id=order.number)
+            say(dispatcher, "refund_not_paid", order_id=order.number)
         return events
 
 
@@ -55,10 +56,10 @@ class ActionTrackRefund(ShopAction):
         number = mentioned_order(tracker)
         refunds = shop.refunds(customer_id(tracker), number)
         if not refunds:
-            dispatcher.utter_message(response="utter_no_refunds")
+            say(dispatcher, "no_refunds")
             return []
         text = "\n".join(refund_text(r) for r in refunds[:5])
-        dispatcher.utter_message(response="utter_refund_status", refund_status=text)
+        say(dispatcher, "refund_status", refund_status=text)
         return [SlotSet("order_id", refunds[0].order_number)] if number else []
 
 

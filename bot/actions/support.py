@@ -8,6 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import ShopAction, customer_id, mentioned_order, wamid
+from bot.actions.messages import say
 from bot.shop.db import ShopUnavailable
 from bot.shop.orders import money
 from bot.shop.service import Shop
@@ -36,8 +37,8 @@ class ActionComplaint(ShopAction):
             customer_id(tracker), "complaint", tracker.latest_message.get("text") or "", wamid(tracker),
             order_number=number,
         )
-        response = "utter_complaint_logged" if ticket.created else "utter_complaint_exists"
-        dispatcher.utter_message(response=response, ticket=str(ticket.id), buttons=human_buttons("complaint"))
+        key = "complaint_logged" if ticket.created else "complaint_exists"
+        say(dispatcher, key, buttons=human_buttons("complaint"), ticket=str(ticket.id))
         return []
 
 
@@ -51,8 +52,8 @@ class ActionPaymentIssue(ShopAction):
         unpaid = shop.orders(customer_id(tracker), states=("placed",), limit=3)
         if unpaid:
             listing = ", ".join(f"{o.number} ({money(o.total_cents, o.currency)})" for o in unpaid)
-            dispatcher.utter_message(response="utter_payment_pending", orders=listing)
-        dispatcher.utter_message(response="utter_payment_issue", buttons=human_buttons("customer_request"))
+            say(dispatcher, "payment_pending", orders=listing)
+        say(dispatcher, "payment_issue", buttons=human_buttons("customer_request"))
         return []
 
 
@@ -86,13 +87,13 @@ class ActionClarify(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         if self._unsure_before(tracker):
-            dispatcher.utter_message(response="utter_offer_human", buttons=human_buttons("fallback"))
+            say(dispatcher, "offer_human", buttons=human_buttons("fallback"))
             return []
         ranking = tracker.latest_message.get("intent_ranking") or []
         best = [r["name"] for r in ranking if r.get("name") in INTENT_TITLES][:2]
         buttons = [{"title": INTENT_TITLES[name], "payload": f"/{name}"} for name in best]
         buttons.append(human_buttons("fallback")[0])
-        dispatcher.utter_message(response="utter_clarify", buttons=buttons)
+        say(dispatcher, "clarify", buttons=buttons)
         return []
 
     @staticmethod
@@ -120,11 +121,12 @@ class ActionStoreCsat(Action):
             if not 1 <= score <= 5:
                 raise ValueError
         except (TypeError, ValueError):
-            dispatcher.utter_message(response="utter_csat_invalid")
+            say(dispatcher, "csat_invalid")
             return [SlotSet("csat_score", None)]
         try:
-            Shop.from_env().record_csat(customer_id(tracker), score, tracker.get_slot("csat_topic"), wamid(tracker))
+            topic = tracker.get_slot("csat_topic") or ("handoff" if tracker.get_slot("handoff_resolution") else None)
+            Shop.from_env().record_csat(customer_id(tracker), score, topic, wamid(tracker))
         except ShopUnavailable as exc:
             logger.error("rating %s of %s not stored: %s", score, customer_id(tracker), exc)
-        dispatcher.utter_message(response="utter_csat_thanks" if score >= 3 else "utter_csat_sorry")
-        return [SlotSet("csat_score", None), SlotSet("csat_topic", None)]
+        say(dispatcher, "csat_thanks" if score >= 3 else "csat_sorry")
+        return [SlotSet("csat_score", None), SlotSet("csat_topic", None), SlotSet("handoff_resolution", None)]
