@@ -19,6 +19,8 @@ def parse_date(text: Optional[str], today: Optional[date] = None) -> Optional[da
         return today + timedelta(days=2)
     if re.search(r"\btomorrow\b", lowered):
         return today + timedelta(days=1)
+    if re.search(r"\byesterday\b", lowered):
+        return today - timedelta(days=1)
     if re.search(r"\btoday\b", lowered):
         return today
     for index, name in enumerate(WEEKDAYS):

@@ -25,6 +25,15 @@ LATEST_DELIVERY_DAYS = 60
 class ChangeFormValidation(FormValidationAction):
     """Shared by both forms: the order must be the customer's and not shipped yet."""
 
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        events = await super().run(dispatcher, tracker, domain)
+        # The SDK returns only validated form slots; a block found while extracting must reach Rasa too.
+        if tracker.get_slot("change_blocked") and not any(e.get("name") == "change_blocked" for e in events):
+            events.append(SlotSet("change_blocked", True))
+        return events
+
     async def required_slots(
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Text]:
