@@ -146,7 +146,7 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         reason = data.get("reason")
         if reason not in REASONS:
             raise BadRequest(f"'reason' must be one of {', '.join(REASONS)}")
-        slots = data.get("slots") or {}
+        slots = {} if data.get("slots") is None else data["slots"]
         if not isinstance(slots, dict):
             raise BadRequest("'slots' must be an object")
         escalation = Escalation(

@@ -34,17 +34,25 @@ class Router:
         """Give waiting chats (window closing soonest first) to the least busy online agents."""
         assigned = []
         for each in [team] if team else TEAMS:
-            while True:
-                waiting = self.chats.redis.zrange(keys.queue(each), 0, 0)
+            progress = True
+            while progress:
+                progress = False
                 agents = self.available(each)
-                if not waiting or not agents:
+                if not agents:
                     break
-                try:
-                    self.chats.claim(waiting[0], agents[0].username, agents[0].capacity)
-                except (Conflict, NotFound) as exc:  # claimed by a person or another worker meanwhile
-                    logger.debug("assignment of %s skipped: %s", waiting[0], exc)
-                    continue
-                assigned.append(waiting[0])
+                for chat_id in self.chats.redis.zrange(keys.queue(each), 0, 49):
+                    passed_by = self.chats.redis.hget(keys.chat(chat_id), "passed_by")
+                    agent = next((a for a in agents if a.username != passed_by), None)
+                    if agent is None:
+                        continue
+                    try:
+                        self.chats.claim(chat_id, agent.username, agent.capacity)
+                    except (Conflict, NotFound) as exc:  # claimed by a person or another worker meanwhile
+                        logger.debug("assignment of %s skipped: %s", chat_id, exc)
+                    else:
+                        assigned.append(chat_id)
+                    progress = True
+                    break  # loads changed: rank the agents again
         return assigned
 
     def agent_left(self, username: str) -> List[str]:

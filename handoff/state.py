@@ -114,7 +114,8 @@ elseif state == 'agent' then
 else
   return {'not_open', state}
 end
-redis.call('HSET', ck, 'state', 'queued', 'agent', '', 'team', team, 'queued_at', now)
+-- Whoever gave the chat away is not offered it again by the automatic assignment.
+redis.call('HSET', ck, 'state', 'queued', 'agent', '', 'team', team, 'queued_at', now, 'passed_by', current)
 redis.call('ZADD', P .. 'queue:' .. team, redis.call('HGET', ck, 'score'), cid)
 transition(redis.call('HGET', ck, 'customer'), 'queued', cid, '', now, why)
 feed('queued', cid, team, current, now)
