@@ -133,6 +133,9 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     env["REDIS_PASSWORD"] = redis.password or ""
 
     env.setdefault("DATABASE_URL", f"sqlite:///{var_dir / 'app.db'}")
+    env.setdefault("MEDIA_DIR", str(var_dir / "media"))
+    # Meta fetches media links from the public URL of the channel; locally that is Rasa itself.
+    env.setdefault("PUBLIC_MEDIA_URL", env["RASA_URL"] + "/webhooks/whatsapp/media")
     return env
 
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
@@ -119,6 +120,22 @@ def test_handshake_echoes_the_challenge_only_for_the_right_token(graph: Tuple[st
 def test_health_endpoint(graph: Tuple[str, Any]) -> None:
     (answer,), _ = run(graph[0], [{"method": "get", "url": "/webhooks/whatsapp/"}])
     assert answer.status == 200 and answer.json["status"] == "ok"
+
+
+def test_generated_files_are_served_by_name_and_nothing_else_is(graph: Tuple[str, Any], tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "Xq3_invoice-token-0001.pdf").write_bytes(b"%PDF-1.4 invoice")
+    (tmp_path / "secret.pdf").write_bytes(b"not served")
+    (found, missing, outside, odd), _ = run(graph[0], [
+        {"method": "get", "url": "/webhooks/whatsapp/media/Xq3_invoice-token-0001.pdf"},
+        {"method": "get", "url": "/webhooks/whatsapp/media/Xq3_invoice-token-0002.pdf"},
+        {"method": "get", "url": "/webhooks/whatsapp/media/..%2Fsecret.pdf"},
+        {"method": "get", "url": "/webhooks/whatsapp/media/credentials.yml"},
+    ], media_dir=str(media))
+    assert found.status == 200 and found.body == b"%PDF-1.4 invoice"
+    assert found.headers["content-type"] == "application/pdf"
+    assert [r.status for r in (missing, outside, odd)] == [404, 404, 404]
 
 
 def test_signed_text_message_becomes_a_rasa_turn_and_the_reply_reaches_whatsapp(graph: Tuple[str, Any]) -> None:

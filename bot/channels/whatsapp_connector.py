@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import time
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 import prometheus_client
@@ -22,6 +23,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.media_files import add_media_route
 from bot.channels.webhook_consumer import WebhookConsumer
 from bot.channels.webhook_stream import MessageClaims, WebhookStream
 from bot.channels.whatsapp_output import NumberedChoices, WhatsAppOutput, split_text
@@ -61,6 +63,7 @@ class WhatsAppInput(InputChannel):
         consume: bool = True,
         max_concurrent_turns: int = 2,
         turn_yield_seconds: float = 10.0,
+        media_dir: Optional[Path] = None,
     ) -> None:
         if not config.app_secrets:
             raise ValueError("the WhatsApp channel needs app_secret to check webhook signatures")
@@ -75,6 +78,7 @@ class WhatsAppInput(InputChannel):
         self.max_concurrent_turns = max_concurrent_turns
         self.turn_yield_seconds = turn_yield_seconds
         self.max_body_bytes = max_body_bytes
+        self.media_dir = media_dir
         self.store = aioredis.Redis.from_url(redis_url)
         self.stream = WebhookStream(self.store, consumer_name)
         if reclaim_idle_ms is not None:
@@ -115,6 +119,7 @@ class WhatsAppInput(InputChannel):
             reclaim_idle_ms=credentials.get("reclaim_idle_ms"),
             max_concurrent_turns=int(credentials.get("max_concurrent_turns") or 2),
             turn_yield_seconds=float(credentials.get("turn_yield_seconds") or 10.0),
+            media_dir=Path(credentials["media_dir"]) if credentials.get("media_dir") else None,
             sender_settings=SenderSettings(**{
                 name: float(value) if name != "max_attempts" else int(value)
                 for name, value in (credentials.get("outbound") or {}).items()
@@ -198,6 +203,9 @@ class WhatsAppInput(InputChannel):
             if mode == "subscribe" and secrets.compare_digest(token, self.config.verify_token):
                 return response.text(challenge)
             return response.text("Forbidden", status=403)
+
+        if self.media_dir is not None:
+            add_media_route(hook, self.media_dir)
 
         @hook.route("/metrics", methods=["GET"])
         async def metrics(request: Request) -> HTTPResponse:

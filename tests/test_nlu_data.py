@@ -1,0 +1,128 @@
+"""The NLU training data and the held-out test set: sizes per intent, faq answers, no leakage.
+
+Pure YAML reading; `make eval` trains and measures.
+"""
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Dict, Iterable, List
+
+import pytest
+import yaml
+
+from stack.settings import ROOT
+
+TRAINING_DATA = ROOT / "bot" / "data"
+HOLDOUT = ROOT / "tests" / "nlu" / "holdout.yml"
+
+CUSTOMER_INTENTS = [
+    "greet", "goodbye", "thank_you", "affirm", "deny", "bot_challenge", "order_status", "cancel_order",
+    "change_order", "get_refund", "track_refund", "refund_policy", "delivery_period", "delivery_options",
+    "change_shipping_address", "payment_issue", "payment_methods", "get_invoice", "complaint",
+    "human_handoff", "opt_out", "opt_in",
+]
+RETRIEVAL_INTENT = "faq"
+OUT_OF_SCOPE = "nlu_fallback"
+
+Examples = Dict[str, List[str]]
+
+
+def read_examples(files: Iterable[Path]) -> Examples:
+    """Examples per intent, as written ("faq/warranty" keeps its sub-intent)."""
+    examples: Examples = defaultdict(list)
+    for path in files:
+        for block in (yaml.safe_load(path.read_text()) or {}).get("nlu", []):
+            if "intent" in block:
+                lines = block["examples"].splitlines()
+                examples[block["intent"]] += [line.strip()[2:] for line in lines if line.strip().startswith("- ")]
+    return examples
+
+
+def by_base_intent(examples: Examples) -> Examples:
+    merged: Examples = defaultdict(list)
+    for intent, texts in examples.items():
+        merged[intent.split("/")[0]] += texts
+    return merged
+
+
+def normalise(text: str) -> str:
+    """Case, punctuation and spacing do not make a test example new."""
+    without_entity_markup = re.sub(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\{[^}]*\}", r"\1\2", text)
+    return " ".join(re.sub(r"[^\w\s]", " ", without_entity_markup.lower()).split())
+
+
+@pytest.fixture(scope="module")
+def training() -> Examples:
+    return read_examples(sorted(TRAINING_DATA.rglob("*.yml")))
+
+
+@pytest.fixture(scope="module")
+def holdout() -> Examples:
+    return read_examples([HOLDOUT])
+
+
+@pytest.fixture(scope="module")
+def faq_responses() -> Dict[str, list]:
+    return yaml.safe_load((TRAINING_DATA / "faq.yml").read_text())["responses"]
+
+
+def test_every_customer_intent_is_in_the_domain() -> None:
+    domain_intents = yaml.safe_load((ROOT / "domain.yml").read_text())["intents"]
+    assert set(CUSTOMER_INTENTS + [RETRIEVAL_INTENT]) <= set(domain_intents)
+
+
+@pytest.mark.parametrize("intent", CUSTOMER_INTENTS)
+def test_each_intent_has_at_least_40_training_examples(training: Examples, intent: str) -> None:
+    assert len(training[intent]) >= 40
+
+
+@pytest.mark.parametrize("intent", CUSTOMER_INTENTS)
+def test_each_intent_has_at_least_15_held_out_examples(holdout: Examples, intent: str) -> None:
+    assert len(holdout[intent]) >= 15
+
+
+def test_only_known_intents_are_trained(training: Examples) -> None:
+    assert set(by_base_intent(training)) == set(CUSTOMER_INTENTS + [RETRIEVAL_INTENT])
+
+
+def test_faq_has_at_least_6_questions_of_15_examples_each_and_an_answer_for_each(
+    training: Examples, faq_responses: Dict[str, list]
+) -> None:
+    questions = {intent for intent in training if intent.startswith(f"{RETRIEVAL_INTENT}/")}
+    assert len(questions) >= 6
+    assert all(len(training[question]) >= 15 for question in questions)
+    assert {f"utter_{question}" for question in questions} == set(faq_responses)
+    assert all(response and response[0]["text"].strip() for response in faq_responses.values())
+
+
+def test_holdout_covers_faq_and_out_of_scope_messages(training: Examples, holdout: Examples) -> None:
+    assert len(by_base_intent(holdout)[RETRIEVAL_INTENT]) >= 15
+    assert len(holdout[OUT_OF_SCOPE]) >= 15
+    assert set(holdout) <= set(training) | {OUT_OF_SCOPE}
+
+
+def test_no_training_example_is_repeated(training: Examples) -> None:
+    texts = [normalise(text) for examples in training.values() for text in examples]
+    repeated = sorted({text for text in texts if texts.count(text) > 1})
+    assert repeated == []
+
+
+def test_holdout_shares_no_example_with_training_data(training: Examples, holdout: Examples) -> None:
+    trained = {normalise(text) for examples in training.values() for text in examples}
+    leaked = sorted(text for examples in holdout.values() for text in examples if normalise(text) in trained)
+    assert leaked == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Where is my order #1001?!", "where is my order 1001"),
+        ("  Invoice   PLS ", "invoice pls"),
+        ("what's up", "what s up"),
+        ("track [A-10023](order_id) now", "track a 10023 now"),
+    ],
+)
+def test_normalise_ignores_case_punctuation_spacing_and_entity_markup(text: str, expected: str) -> None:
+    assert normalise(text) == expected
+
