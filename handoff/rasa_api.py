@@ -11,6 +11,10 @@ class RasaUnavailable(Exception):
     """Rasa did not answer or refused; the hand back is retried later."""
 
 
+class RasaRefused(Exception):
+    """Rasa answered but refused (4xx: e.g. the model has no EXTERNAL_handoff_resolved); retrying cannot help."""
+
+
 class RasaApi:
     def __init__(self, url: str, token: str, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
@@ -41,6 +45,8 @@ class RasaApi:
             answer = self.http.request(method, self.url + path, params=params, timeout=self.timeout, **kwargs)
         except requests.RequestException as exc:
             raise RasaUnavailable(f"Rasa unreachable: {exc.__class__.__name__}") from exc
+        if 400 <= answer.status_code < 500:
+            raise RasaRefused(f"Rasa refused {method} {path} with HTTP {answer.status_code}: {answer.text[:200]}")
         if answer.status_code >= 300:
             raise RasaUnavailable(f"Rasa answered {method} {path} with HTTP {answer.status_code}: {answer.text[:200]}")
         return answer

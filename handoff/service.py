@@ -12,10 +12,11 @@ from handoff import keys
 from handoff.agents import Agent, AgentDirectory
 from handoff.assignment import Router
 from handoff.messaging import Messenger, SendBlocked
-from handoff.rasa_api import RasaApi, RasaUnavailable
+from handoff.rasa_api import RasaApi, RasaRefused, RasaUnavailable
 from handoff.settings import HandoffSettings
 from handoff.state import ChatStore, Conflict, Escalation, NotFound
 from handoff.teams import TEAMS, team_for
+from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ class HandoffService:
         """The customer's conversation with the bot before the escalation (from Rasa's tracker)."""
         try:
             lines = self.rasa.transcript(chat["customer"])
-        except RasaUnavailable as exc:
+        except (RasaUnavailable, RasaRefused) as exc:
             return [{"kind": "system", "text": f"bot transcript unavailable: {exc}", "at": None}]
         created = float(chat["created_at"])
         return [line for line in lines if (line["at"] or 0) <= created]
@@ -217,6 +218,15 @@ class HandoffService:
             self.redis.hset(keys.chat(chat_id), "handback_error", str(exc))
             logger.warning("hand back of %s failed (%s); retrying in %.0f s", chat_id, exc, delay)
             return False
+        except RasaRefused as exc:
+            # The customer is with the bot again (ownership is in Redis); only the bot's closing
+            # message is missing. Kept on the chat and in the event stream for the operators.
+            self.redis.zrem(keys.HANDBACK_PENDING, chat_id)
+            self.redis.hset(keys.chat(chat_id), "handback_error", str(exc))
+            self.redis.xadd(EVENT_STREAM, {"kind": "handoff_handback_refused", "at": repr(time.time()),
+                                          "chat_id": chat_id, "error": str(exc)})
+            logger.error("Rasa refused the hand back of %s: %s", chat_id, exc)
+            return False
         self.chats.handed_back(chat_id)
         return True
 
@@ -240,6 +250,6 @@ class HandoffService:
         what = "first response" if which == "first" else "next response"
         self.chats.add_message(chat_id, {"id": secrets.token_hex(8), "kind": "system", "at": now,
                                          "text": f"{what} SLA breached: escalated to the supervisors"})
-        self.redis.xadd("wa:events", {"kind": "handoff_sla_breached", "at": repr(now), "chat_id": chat_id,
+        self.redis.xadd(EVENT_STREAM, {"kind": "handoff_sla_breached", "at": repr(now), "chat_id": chat_id,
                                       "sla": which, "team": chat["team"], "agent": chat.get("agent", "")})
         logger.warning("chat %s breached its %s SLA", chat_id, what)
