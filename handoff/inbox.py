@@ -5,6 +5,7 @@ import time
 from functools import wraps
 from typing import Any, Callable, Dict, Iterator, Optional
 
+import redis
 from flask import (
     Blueprint,
     Response,
@@ -31,7 +32,7 @@ from handoff.teams import TEAMS
 # One server-sent event stream lasts this long, then the browser reconnects (EventSource does it by
 # itself, resuming from Last-Event-ID): a gthread worker thread is never held forever.
 STREAM_SECONDS = 55
-STREAM_BLOCK_MS = 10_000
+STREAM_BLOCK_MS = 3_000  # below the Redis client's socket timeout
 
 
 def service() -> HandoffService:
@@ -184,7 +185,10 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
             yield "retry: 1000\n\n"
             ends = time.monotonic() + STREAM_SECONDS
             while time.monotonic() < ends:
-                answer = store.xread({keys.FEED: last_id}, block=STREAM_BLOCK_MS, count=100)
+                try:
+                    answer = store.xread({keys.FEED: last_id}, block=STREAM_BLOCK_MS, count=100)
+                except redis.RedisError:
+                    return  # the browser reconnects after `retry` and resumes from the last id
                 if not answer:
                     yield ": keep-alive\n\n"
                     continue
