@@ -105,7 +105,8 @@ def test_an_agent_works_a_chat_from_claim_to_resolve(handoff: Handoff, browser: 
     bob_page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
     sign_in(bob_page, handoff.url, "bob")
     bob_page.click(f"a[href='/inbox/chats/{chat_id}']")
-    expect(bob_page.locator(".msg.system .text", has_text="transferred")).to_have_text("alice transferred the chat to bob")
+    transferred = bob_page.locator(".msg.system .text", has_text="transferred")
+    expect(transferred).to_have_text("alice transferred the chat to bob")
     shot(bob_page, "4-phone-chat")
     bob_page.fill(".resolve input[name=resolution]", "order ships today")
     bob_page.click(".resolve button")
