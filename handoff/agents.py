@@ -91,6 +91,16 @@ class AgentDirectory:
         if status not in STATUSES:
             raise InvalidAgent(f"status must be one of {', '.join(STATUSES)}")
         self.redis.hset(keys.agent(username), mapping={"status": status, "status_since": repr(time.time())})
+        self.seen(username)
+
+    def seen(self, username: str, at: Optional[float] = None) -> None:
+        self.redis.zadd(keys.PRESENCE, {username: time.time() if at is None else at})
+
+    def absent_since(self, before: float) -> List[str]:
+        """Agents marked online whose last sign of life is older than `before` (closed laptop, lost network)."""
+        quiet = set(self.redis.zrangebyscore(keys.PRESENCE, "-inf", before))
+        return [a.username for a in self.all() if a.status == "online" and
+                (a.username in quiet or self.redis.zscore(keys.PRESENCE, a.username) is None)]
 
     def issue_token(self, username: str) -> str:
         token = secrets.token_urlsafe(32)

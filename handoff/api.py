@@ -55,6 +55,8 @@ def authenticated(view: Callable) -> Callable:
             g.agent = service().agents.by_token(token)
         if g.agent is None:
             return error("missing or expired token: POST /api/auth/token first", 401)
+        if g.agent is not SYSTEM:
+            service().agents.seen(g.agent.username)
         return view(*args, **kwargs)
     return guarded
 

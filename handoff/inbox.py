@@ -46,6 +46,7 @@ def signed_in(view: Callable) -> Callable:
         if agent is None:
             return redirect(url_for("inbox.login", next=request.path))
         g.agent = agent
+        service().agents.seen(agent.username)
         return view(*args, **kwargs)
     return guarded
 
@@ -175,6 +176,7 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     def stream() -> Any:
         agent: Agent = g.agent
         store = service().redis
+        service_agents = service().agents
         last_id = request.headers.get("Last-Event-ID") or request.args.get("after") or "$"
         if last_id == "$":
             newest = store.xrevrange(keys.FEED, count=1)
@@ -189,6 +191,7 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
                     answer = store.xread({keys.FEED: last_id}, block=STREAM_BLOCK_MS, count=100)
                 except redis.RedisError:
                     return  # the browser reconnects after `retry` and resumes from the last id
+                service_agents.seen(agent.username)  # an open inbox keeps its agent present
                 if not answer:
                     yield ": keep-alive\n\n"
                     continue

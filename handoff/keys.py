@@ -6,6 +6,7 @@ AGENTS = PREFIX + "agents"  # set of usernames
 HANDBACK_PENDING = PREFIX + "handback"  # zset chat_id -> when to (re)try handing the customer back to Rasa
 SLA_DUE = PREFIX + "sla"  # zset "first:{chat}" / "next:{chat}" -> when the response is due
 SLA_BREACHED = PREFIX + "sla-breached"  # zset chat_id -> when its SLA was breached (supervisor view)
+PRESENCE = PREFIX + "presence"  # zset username -> when the agent was last seen (page, stream or API call)
 ALL_OPEN = PREFIX + "open"  # zset chat_id -> created_at: every chat that is queued or with an agent
 
 

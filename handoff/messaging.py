@@ -9,6 +9,7 @@ import asyncio
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -19,9 +20,11 @@ import yaml
 from handoff import keys
 from whatsapp_cloud.client import GraphApiClient, text_payload
 from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, CloudApiConfig
+from whatsapp_cloud.policy.windows import WindowConfig
+from whatsapp_cloud.policy.windows import Windows as CustomerWindows
 from whatsapp_cloud.sender import OutboundSender
 
-SERVICE_WINDOW_SECONDS = 24 * 3600
+WINDOW_RULES = WindowConfig()
 TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "whatsapp_templates.yml"
 
 
@@ -49,7 +52,7 @@ class Template:
 
 
 class Windows:
-    """When each customer last wrote (their own timestamp): the service window runs 24 h from it."""
+    """When each customer last wrote (their own timestamp); the window rules are the platform policy's."""
 
     def __init__(self, store: redis.Redis) -> None:
         self.redis = store
@@ -62,14 +65,19 @@ class Windows:
 
     def closes_at(self, wa_id: str) -> Optional[float]:
         last = self.redis.get(keys.window(wa_id))
-        return None if last is None else float(last) + SERVICE_WINDOW_SECONDS
+        return None if last is None else float(last) + WINDOW_RULES.service.total_seconds()
 
     def decide(self, wa_id: str, now: Optional[float] = None) -> Decision:
         closes = self.closes_at(wa_id)
-        if closes is not None and (now or time.time()) < closes:
+        windows = CustomerWindows(service_until=None if closes is None else _utc(closes))
+        if windows.service_open(_utc(time.time() if now is None else now)):
             return Decision("session")
         return Decision("template", "the customer's 24-hour service window is closed: only an approved "
                                     "template can be sent until they write again")
+
+
+def _utc(at: float) -> datetime:
+    return datetime.fromtimestamp(at, tz=timezone.utc)
 
 
 def load_templates(path: Path = TEMPLATES_FILE) -> List[Template]:

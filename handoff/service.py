@@ -234,6 +234,11 @@ class HandoffService:
 
     def tick(self, now: Optional[float] = None) -> None:
         now = time.time() if now is None else now
+        for username in self.agents.absent_since(now - self.settings.presence_seconds):
+            logger.warning("agent %s has not been seen for %.0f s: away, chats back in the queue",
+                           username, self.settings.presence_seconds)
+            self.agents.set_status(username, "away")
+            self.router.agent_left(username)
         self.router.assign_waiting()
         for timer in self.chats.take_due_sla(now):
             which, _, chat_id = timer.partition(":")

@@ -17,6 +17,7 @@ class HandoffSettings:
     first_response_seconds: float = 120.0
     next_response_seconds: float = 300.0
     handle_seconds: float = 300.0  # average handling time until the team has its own measure
+    presence_seconds: float = 180.0  # an online agent not seen for this long goes away; their chats wait again
     background: bool = True  # assignment, SLA and hand-back retries in a thread of each worker
 
     @classmethod
@@ -35,5 +36,6 @@ class HandoffSettings:
             first_response_seconds=float(env.get("HANDOFF_SLA_FIRST_RESPONSE_SECONDS") or 120),
             next_response_seconds=float(env.get("HANDOFF_SLA_NEXT_RESPONSE_SECONDS") or 300),
             handle_seconds=float(env.get("HANDOFF_HANDLE_SECONDS") or 300),
+            presence_seconds=float(env.get("HANDOFF_PRESENCE_SECONDS") or 180),
             background=(env.get("HANDOFF_BACKGROUND") or "true").lower() not in ("0", "false", "no", "off"),
         )

@@ -223,3 +223,18 @@ def test_every_api_route_is_documented_and_every_documented_route_exists(handoff
     assert document == yaml.safe_load(Path("handoff/openapi.yaml").read_text())
     documented = {(path, method) for path, item in document["paths"].items() for method in item}
     assert documented == _routes(handoff)
+
+
+def test_an_agent_who_vanishes_goes_away_and_their_chats_wait_for_someone_else(handoff: Handoff) -> None:
+    online(handoff, "alice")
+    chat_id = handoff.escalate(CUSTOMER).json()["chat_id"]
+    assert handoff.service.chats.chat(chat_id)["agent"] == "alice"
+    last_seen = handoff.service.redis.zscore(keys.PRESENCE, "alice")
+    handoff.service.tick(now=last_seen + 60)  # seen recently: nothing changes
+    assert handoff.service.chats.chat(chat_id)["agent"] == "alice"
+    bob = online(handoff, "bob")
+    handoff.service.redis.zadd(keys.PRESENCE, {"bob": last_seen + 10_000})  # bob keeps his inbox open
+    handoff.service.tick(now=last_seen + 181)
+    assert handoff.agents.get("alice").status == "away"  # type: ignore[union-attr]
+    assert handoff.service.chats.chat(chat_id)["agent"] == "bob"
+    assert handoff.api("GET", "/api/chats?mine=1", bob).json()["chats"][0]["chat_id"] == chat_id
