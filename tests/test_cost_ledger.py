@@ -297,3 +297,9 @@ def test_replay_refuses_an_unreadable_log_entry() -> None:
 def test_summary_needs_an_aware_time(redis_url: str) -> None:
     with pytest.raises(PricingInputError, match="timezone-aware"):
         SyncCostLedger(sync_store(redis_url), PricingConfig()).summary(CUSTOMER, datetime(2026, 1, 1))
+
+
+def test_inbound_without_timestamp_opens_the_window_from_now(redis_url: str) -> None:
+    ledger = SyncCostLedger(sync_store(redis_url), PricingConfig(), clock=FixedClock(T0))
+    ledger.record_inbound(InboundMessage("wamid.no-time", CUSTOMER, 0, "text", "hi", NUMBER))
+    assert ledger.summary(CUSTOMER, hours(1)).service_window_until == hours(24)

@@ -100,8 +100,9 @@ class _Core:
         self.clock = clock
 
     def inbound_event(self, message: InboundMessage) -> CustomerMessage:
-        return CustomerMessage(message.sender, pricing.from_timestamp(message.timestamp),
-                               from_referral=bool(message.referral), wamid=message.wamid)
+        # A message without its timestamp (0 once parsed) still opens the window, from now.
+        at = pricing.from_timestamp(message.timestamp) if message.timestamp > 0 else self.clock()
+        return CustomerMessage(message.sender, at, from_referral=bool(message.referral), wamid=message.wamid)
 
     def outbound_event(self, wa_id: str, wamid: str, kind: str, category: Optional[str], phone_number_id: str,
                        at: Optional[datetime]) -> BusinessMessage:
