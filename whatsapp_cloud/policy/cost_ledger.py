@@ -100,17 +100,20 @@ class _Core:
         self.clock = clock
 
     def inbound_event(self, message: InboundMessage) -> CustomerMessage:
-        # A message without its timestamp (0 once parsed) still opens the window, from now.
-        at = pricing.from_timestamp(message.timestamp) if message.timestamp > 0 else self.clock()
-        return CustomerMessage(message.sender, at, from_referral=bool(message.referral), wamid=message.wamid)
+        return CustomerMessage(message.sender, self.webhook_time(message.timestamp),
+                               from_referral=bool(message.referral), wamid=message.wamid)
 
     def outbound_event(self, wa_id: str, wamid: str, kind: str, category: Optional[str], phone_number_id: str,
                        at: Optional[datetime]) -> BusinessMessage:
         return BusinessMessage(wa_id, wamid, at or self.clock(), kind, category, phone_number_id)
 
     def status_event(self, update: StatusUpdate) -> MessageStatus:
-        return MessageStatus(update.recipient, update.wamid, update.status, pricing.from_timestamp(update.timestamp),
+        return MessageStatus(update.recipient, update.wamid, update.status, self.webhook_time(update.timestamp),
                              update.phone_number_id, update.pricing, update.conversation)
+
+    def webhook_time(self, timestamp: int) -> datetime:
+        """Meta's timestamp; a webhook without one (0 once parsed) still counts, from now."""
+        return pricing.from_timestamp(timestamp) if timestamp > 0 else self.clock()
 
     def load(self, wa_id: str, raw: Any) -> CustomerState:
         if raw is None:
