@@ -76,6 +76,7 @@ TOTAL_FIELDS = ("messages", "charged", "micros")
 
 
 def pricing_from_env(env: Mapping[str, str] = os.environ) -> Tuple[PricingConfig, RateCard]:
+    """The deployment's pricing model and rate card; a bad value raises PricingInputError or RateCardError."""
     model = (env.get("WHATSAPP_PRICING_MODEL") or pricing.PMP).strip().upper()
     card = env.get("WHATSAPP_RATE_CARD") or rate_card.DEFAULT_PATH
     return PricingConfig(model=model), RateCard.load(card)
