@@ -2,9 +2,11 @@
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 from rasa.core.channels.channel import UserMessage
@@ -16,6 +18,8 @@ from cloud_api_standin.app import create_app
 from tests.helpers import PAYLOADS, free_port, payload, serve_wsgi
 from whatsapp_cloud import signature
 from whatsapp_cloud.delivery_status import DeliveryStatus
+from whatsapp_cloud.policy.config import PolicyConfig
+from whatsapp_cloud.policy.store import SyncPolicyStore
 
 SECRET = "app-secret"
 OLD_SECRET = "old-app-secret"
@@ -40,6 +44,11 @@ def graph() -> Iterator[Tuple[str, Any]]:
 def _redis(redis_url: str) -> None:
     global REDIS_URL
     REDIS_URL = redis_url
+    # The customer wrote just now and agreed to messages at checkout, so the channel's own behaviour is
+    # what these tests see (the messaging policy has its own tests: tests/test_policy_*.py).
+    store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
+    store.record_inbound(CUSTOMER, store.now(), from_referral=False)
+    store.record_consent(CUSTOMER, "in", ("utility", "marketing"), "checkout_page", "Send me order updates")
 
 
 def make_channel(graph_url: str, **extra: Any) -> WhatsAppInput:
@@ -119,6 +128,22 @@ def test_handshake_echoes_the_challenge_only_for_the_right_token(graph: Tuple[st
 def test_health_endpoint(graph: Tuple[str, Any]) -> None:
     (answer,), _ = run(graph[0], [{"method": "get", "url": "/webhooks/whatsapp/"}])
     assert answer.status == 200 and answer.json["status"] == "ok"
+
+
+def test_generated_files_are_served_by_name_and_nothing_else_is(graph: Tuple[str, Any], tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "Xq3_invoice-token-0001.pdf").write_bytes(b"%PDF-1.4 invoice")
+    (tmp_path / "secret.pdf").write_bytes(b"not served")
+    (found, missing, outside, odd), _ = run(graph[0], [
+        {"method": "get", "url": "/webhooks/whatsapp/media/Xq3_invoice-token-0001.pdf"},
+        {"method": "get", "url": "/webhooks/whatsapp/media/Xq3_invoice-token-0002.pdf"},
+        {"method": "get", "url": "/webhooks/whatsapp/media/..%2Fsecret.pdf"},
+        {"method": "get", "url": "/webhooks/whatsapp/media/credentials.yml"},
+    ], media_dir=str(media))
+    assert found.status == 200 and found.body == b"%PDF-1.4 invoice"
+    assert found.headers["content-type"] == "application/pdf"
+    assert [r.status for r in (missing, outside, odd)] == [404, 404, 404]
 
 
 def test_signed_text_message_becomes_a_rasa_turn_and_the_reply_reaches_whatsapp(graph: Tuple[str, Any]) -> None:
@@ -400,7 +425,10 @@ def test_refused_webhooks_are_counted_in_metrics(graph: Tuple[str, Any]) -> None
     assert 'whatsapp_webhooks_total{outcome="bad_signature"}' in answers[3].text
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in PAYLOADS.glob("meta_openapi_send_*_request.json")))
+# Meta's header/body/quick-reply example names a placeholder template ("template-name") that no registry
+# holds: the messaging policy blocks it before Meta would answer 132001 (tests/test_policy_gate.py).
+@pytest.mark.parametrize("name", sorted(p.name for p in PAYLOADS.glob("meta_openapi_send_*_request.json")
+                                        if "template_header_body_quickreply" not in p.name))
 def test_every_meta_send_example_goes_out_unchanged_as_a_custom_response(graph: Tuple[str, Any], name: str) -> None:
     url, standin = graph
     example = json.loads((PAYLOADS / name).read_text().replace("{{Recipient-Phone-Number}}", CUSTOMER)

@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import time
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 import prometheus_client
@@ -22,6 +23,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.media_files import add_media_route
+from bot.channels.policy_hooks import PolicyHooks
 from bot.channels.webhook_consumer import WebhookConsumer
 from bot.channels.webhook_stream import MessageClaims, WebhookStream
 from bot.channels.whatsapp_output import NumberedChoices, WhatsAppOutput, split_text
@@ -61,6 +64,7 @@ class WhatsAppInput(InputChannel):
         consume: bool = True,
         max_concurrent_turns: int = 2,
         turn_yield_seconds: float = 10.0,
+        media_dir: Optional[Path] = None,
     ) -> None:
         if not config.app_secrets:
             raise ValueError("the WhatsApp channel needs app_secret to check webhook signatures")
@@ -75,6 +79,7 @@ class WhatsAppInput(InputChannel):
         self.max_concurrent_turns = max_concurrent_turns
         self.turn_yield_seconds = turn_yield_seconds
         self.max_body_bytes = max_body_bytes
+        self.media_dir = media_dir
         self.store = aioredis.Redis.from_url(redis_url)
         self.stream = WebhookStream(self.store, consumer_name)
         if reclaim_idle_ms is not None:
@@ -86,6 +91,9 @@ class WhatsAppInput(InputChannel):
         self._consumer_task: Optional[asyncio.Task] = None
         self._client: Optional[GraphApiClient] = None
         self._sender: Optional[OutboundSender] = None
+        self._policy_hooks: Optional[PolicyHooks] = None
+        self._capacity_task: Optional[asyncio.Task] = None
+        self.capacity_flush_seconds = 60.0
         self.sender_settings = sender_settings or SenderSettings()
 
     @classmethod
@@ -115,6 +123,7 @@ class WhatsAppInput(InputChannel):
             reclaim_idle_ms=credentials.get("reclaim_idle_ms"),
             max_concurrent_turns=int(credentials.get("max_concurrent_turns") or 2),
             turn_yield_seconds=float(credentials.get("turn_yield_seconds") or 10.0),
+            media_dir=Path(credentials["media_dir"]) if credentials.get("media_dir") else None,
             sender_settings=SenderSettings(**{
                 name: float(value) if name != "max_attempts" else int(value)
                 for name, value in (credentials.get("outbound") or {}).items()
@@ -134,6 +143,21 @@ class WhatsAppInput(InputChannel):
             self._sender = OutboundSender(self.client, self.store, self.sender_settings, self.statuses, self.events)
         return self._sender
 
+    @property
+    def policy_hooks(self) -> PolicyHooks:
+        if self._policy_hooks is None:
+            self._policy_hooks = PolicyHooks(self.sender)
+        return self._policy_hooks
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        """The metadata of the webhook's first customer message (wamid, timestamp, type, profile, referral,
+        media), as turns started from the stream carry it in `tracker.latest_message["metadata"]`."""
+        try:
+            messages = inbound.messages(inbound.load(request.body or b""))
+        except inbound.MalformedWebhook:
+            return None
+        return messages[0].metadata() if messages else None
+
     def get_output_channel(self) -> Optional[OutputChannel]:
         # Used by Rasa's HTTP API (trigger_intent, tracker events with side effects).
         return WhatsAppOutput(self.sender)
@@ -147,14 +171,22 @@ class WhatsAppInput(InputChannel):
                 self.statuses,
                 self.events,
                 handle_message=lambda message: self._handle(on_new_message, message),
+                on_status=self.policy_hooks.on_status,
+                on_event=self.policy_hooks.on_event,
+                on_inbound=self.policy_hooks.on_inbound,
                 max_concurrent_turns=self.max_concurrent_turns,
                 yield_seconds=self.turn_yield_seconds,
             )
             self._consumer_task = asyncio.create_task(self.consumer.run())
+            self._capacity_task = asyncio.create_task(
+                self.policy_hooks.flush_for_capacity_every(self.capacity_flush_seconds))
         return self.consumer
 
     async def stop_consumer(self) -> None:
         """Stop reading; let the turns already started finish (their entries are then acknowledged)."""
+        if self._capacity_task is not None:
+            self._capacity_task.cancel()
+            self._capacity_task = None
         if self.consumer is None or self._consumer_task is None:
             return
         self.consumer.stop()
@@ -198,6 +230,9 @@ class WhatsAppInput(InputChannel):
             if mode == "subscribe" and secrets.compare_digest(token, self.config.verify_token):
                 return response.text(challenge)
             return response.text("Forbidden", status=403)
+
+        if self.media_dir is not None:
+            add_media_route(hook, self.media_dir)
 
         @hook.route("/metrics", methods=["GET"])
         async def metrics(request: Request) -> HTTPResponse:
@@ -247,8 +282,8 @@ class WhatsAppInput(InputChannel):
                 logger.warning("could not mark %s as read: %s", message.wamid, exc)
         if not message.starts_turn:
             return
-        text = message.text
-        if message.type == "text":
+        text, policy_metadata = self.policy_hooks.turn_text(message)
+        if message.type == "text" and not policy_metadata:
             text = await NumberedChoices(self.store).resolve(message.sender, text)
         await on_new_message(
             UserMessage(
@@ -257,6 +292,6 @@ class WhatsAppInput(InputChannel):
                 sender_id=message.sender,
                 input_channel=self.name(),
                 message_id=message.wamid,
-                metadata=message.metadata(),
+                metadata={**message.metadata(), **policy_metadata},
             )
         )

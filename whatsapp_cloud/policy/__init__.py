@@ -1,0 +1,1 @@
+"""WhatsApp messaging policy: windows, consent, templates, messaging limit and the send decision."""
