@@ -4,6 +4,7 @@ import asyncio
 import json
 import re
 import zlib
+from datetime import date
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -254,6 +255,14 @@ def test_order_change_with_a_delivery_day(shop: Shop):
 
     with session_scope(shop.engine) as session:
         assert session.execute(select(func.count(ChangeRequest.id))).scalar_one() == 1
+
+
+def test_order_change_takes_the_date_entity_of_the_same_message(shop: Shop):
+    tracker = form_tracker(SAM, "change_order_form", {"order_id": "1002", "order_change": "size M, and on friday"},
+                           entities=[("date", "friday")])
+    _, events = run(ValidateChangeOrderForm(), tracker)
+    wanted = date.fromisoformat(slot(events, "delivery_date"))
+    assert wanted.weekday() == 4 and 1 <= (wanted - date.today()).days <= 7
 
 
 # -- refunds -------------------------------------------------------------------------------------

@@ -101,7 +101,8 @@ class ValidateChangeOrderForm(ChangeFormValidation):
         if len(details) < 4:
             say(dispatcher, "order_change_too_short")
             return {"order_change": None}
-        wanted = parse_date(tracker.get_slot("delivery_date")) or parse_date(details)
+        # A date in this very message (the entity, or read from the text); an older one is not meant.
+        wanted = parse_date(next(tracker.get_latest_entity_values("date"), None)) or parse_date(details)
         if wanted is None:
             return {"order_change": details, "delivery_date": None}
         problem = delivery_date_problem(wanted)
