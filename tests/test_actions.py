@@ -425,3 +425,14 @@ def test_a_broken_database_gets_an_honest_answer_and_a_person(
     assert messages[0]["buttons"][0]["payload"] == '/human_handoff{"handoff_reason":"backend_failure"}'
     assert events == []
     assert any(r.levelname == "ERROR" and "unavailable" in r.getMessage() for r in caplog.records)
+
+
+def test_the_action_server_serves_every_action_the_domain_lists():
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("bot.actions")
+    served = set(executor.actions)
+    # action_opt_out / action_opt_in come with bot/actions/consent.py (consent ledger).
+    expected = set(DOMAIN["actions"]) - {"action_opt_out", "action_opt_in"}
+    assert expected <= served

@@ -2,6 +2,7 @@
 day). Both only work before the order ships."""
 
 import json
+from abc import ABC, abstractmethod
 from datetime import date, timedelta
 from typing import Any, Dict, List, Optional, Text
 
@@ -22,8 +23,12 @@ FORM_INTENTS = {"change_order_form": "change_order", "change_shipping_address_fo
 LATEST_DELIVERY_DAYS = 60
 
 
-class ChangeFormValidation(FormValidationAction):
+class ChangeFormValidation(FormValidationAction, ABC):
     """Shared by both forms: the order must be the customer's and not shipped yet."""
+
+    @abstractmethod
+    def name(self) -> Text:
+        """validate_<form name>"""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
