@@ -7,6 +7,8 @@ RASA := $(VENV)/bin/rasa
 MODEL := models/current.tar.gz
 SPACY_MODEL := models/spacy-en/meta.json
 BOT_SOURCES := config.yml domain.yml $(shell find bot/data -type f 2>/dev/null)
+# The inbox's browser tests drive Debian's Chromium through Playwright.
+CHROMIUM := /usr/bin/chromium
 
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -17,8 +19,13 @@ export PYTHONDONTWRITEBYTECODE := 1
 run: $(MODEL)
 	@$(PY) -m stack.run
 
-test: $(MODEL) lint validate test-stories
+test: $(MODEL) lint validate test-stories $(CHROMIUM)
 	$(PY) -m pytest
+
+# Debian's Chromium for the agent inbox's browser tests (apt needs its package lists first).
+$(CHROMIUM):
+	$$([ "$$(id -u)" = 0 ] || echo sudo) apt-get update -qq
+	$$([ "$$(id -u)" = 0 ] || echo sudo) apt-get install -y -qq chromium
 
 train: $(MODEL)
 
