@@ -8,6 +8,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.consent import ActionOptIn, ActionOptOut
@@ -113,7 +114,7 @@ def run_action(action, metadata=None, text="/opt_out"):
                                      "metadata": metadata or {}}, [], False, None, {}, "action_listen")
     dispatcher = CollectingDispatcher()
 
-    assert asyncio.run(action.run(dispatcher, tracker, {})) == []
+    assert asyncio.run(action.run(dispatcher, tracker, {})) == [FollowupAction("action_listen")]
     return [m.get("response") for m in dispatcher.messages]
 
 

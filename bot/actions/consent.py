@@ -4,6 +4,8 @@ The channel turns an exact keyword ("STOP", "BAJA", "START", ...) or the opt-out
 `/opt_out` / `/opt_in` intent and records it at once; these actions record it too (idempotently, for
 opt-outs and opt-ins Rasa recognises on its own) and confirm ONCE per change: a repeated STOP gets no
 second confirmation, and after an opt-out nothing business-initiated goes out until an opt-in.
+The action itself is the one place that confirms, so it ends the bot's turn (a rule that also lists
+the confirmation after it does not repeat it).
 """
 
 import os
@@ -11,6 +13,7 @@ from typing import Any, Dict, List, Optional, Text
 
 import redis.asyncio as aioredis
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from whatsapp_cloud.policy.config import PolicyConfig
@@ -34,7 +37,7 @@ class _ConsentAction(Action):
         changed = await record(tracker.sender_id, self.status, self.wording.format(said=said))
         if changed or changed_by_channel:
             dispatcher.utter_message(response=self.response)
-        return []
+        return [FollowupAction("action_listen")]
 
 
 class ActionOptOut(_ConsentAction):
