@@ -1,17 +1,53 @@
 """Flask application factory for the handoff service (served by gunicorn in `make run`)."""
 
+import logging
 import os
+import threading
+from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import redis
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify, redirect, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
+
+from handoff.api import create_api
+from handoff.inbox import create_inbox
+from handoff.messaging import Messenger
+from handoff.rasa_api import RasaApi
+from handoff.service import HandoffService
+from handoff.settings import HandoffSettings
+
+OPENAPI = Path(__file__).with_name("openapi.yaml")
+TICK_SECONDS = 2.0
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     env = os.environ if environ is None else environ
+    settings = HandoffSettings.from_env(env)
     app = Flask(__name__)
-    store = redis.Redis.from_url(env["REDIS_URL"], socket_timeout=2, decode_responses=True)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the login session
+    )
+    store = redis.Redis.from_url(settings.redis_url, socket_timeout=5, decode_responses=True)
     app.extensions["redis"] = store
+    service = HandoffService(settings, store, Messenger(env, store), RasaApi(settings.rasa_url, settings.rasa_token))
+    app.extensions["handoff"] = service
+
+    csrf = CSRFProtect(app)
+    limiter = Limiter(key_func=get_remote_address, app=app, storage_uri=settings.redis_url,
+                      key_prefix="handoff:limits", headers_enabled=True)
+    login_limit = limiter.shared_limit(env.get("HANDOFF_LOGIN_LIMIT") or "10 per minute", scope="login")
+    api = create_api(login_limit)
+    csrf.exempt(api)  # the JSON API authenticates with bearer tokens, never with cookies
+    app.register_blueprint(api)
+    app.register_blueprint(create_inbox(login_limit))
 
     @app.get("/health")
     def health() -> Any:
@@ -21,4 +57,30 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
             return jsonify(status="degraded", service="handoff", redis=f"unreachable: {exc}"), 503
         return jsonify(status="ok", service="handoff", redis="ok")
 
+    @app.get("/api/openapi.yaml")
+    def openapi() -> Any:
+        return Response(OPENAPI.read_text(), mimetype="application/yaml")
+
+    @app.get("/")
+    def home() -> Any:
+        return redirect(url_for("inbox.queue"))
+
+    if settings.background:
+        start_background(service)
     return app
+
+
+def start_background(service: HandoffService) -> threading.Thread:
+    """Assignment, SLA timers and hand-back retries; every step is safe in several workers at once."""
+
+    def loop() -> None:
+        stop = threading.Event()
+        while not stop.wait(TICK_SECONDS):
+            try:
+                service.tick()
+            except Exception:  # Redis down or a bug: log and keep the worker's loop alive
+                logger.exception("background tick failed")
+
+    thread = threading.Thread(target=loop, name="handoff-background", daemon=True)
+    thread.start()
+    return thread

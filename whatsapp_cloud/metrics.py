@@ -24,6 +24,13 @@ OUTBOUND = Counter(
     ["result", "code"],
 )
 OUTBOUND_ATTEMPTS = Counter("whatsapp_outbound_attempts_total", "Send attempts, retries included")
+PRICING_MISMATCHES = Counter(
+    "whatsapp_pricing_mismatches_total",
+    "Status pricing objects that disagree with the computed charge, by field (category, type, billable, model)",
+    ["field"],
+)
+
+
 POLICY_DECISIONS = Counter(
     "whatsapp_policy_decisions_total",
     "Outbound policy decisions (send_session, send_template, defer, block)",

@@ -39,6 +39,26 @@ def numbered_choices(recipient: str) -> str:
     return f"wa:choices:{recipient}"
 
 
+# Cost ledger (whatsapp_cloud/policy/cost_ledger.py)
+PRICING_LOG = "wa:pricing:log"  # every pricing event and its charge, in order: replaying it rebuilds the totals
+PRICING_TOTALS = "wa:pricing:totals"  # all-time totals per category
+PRICING_SPEND = "wa:pricing:spend"  # sorted set: wa_id by total charged (micros)
+
+
+def pricing_customer(wa_id: str) -> str:
+    """A customer's pricing state: windows, conversations, undelivered messages, totals (JSON)."""
+    return f"wa:pricing:customer:{wa_id}"
+
+
+def pricing_month_totals(month: str) -> str:
+    return f"wa:pricing:totals:{month}"
+
+
+def service_allowance(phone_number_id: str, month: str) -> str:
+    """Service messages (CBP: conversations) of a business number in a month, counted against its free allowance."""
+    return f"wa:pricing:allowance:{phone_number_id}:{month}"
+
+
 # --- messaging policy (whatsapp_cloud/policy/) ---
 def windows(recipient: str) -> str:
     """Hash: when the customer's service window, referral reply deadline and free entry window end."""

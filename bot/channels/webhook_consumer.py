@@ -12,6 +12,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from redis.exceptions import RedisError
 
+from bot.channels.handoff_routing import HandoffRouting
 from bot.channels.webhook_stream import Entry, MessageClaims, WebhookStream
 from whatsapp_cloud import inbound, metrics
 from whatsapp_cloud.delivery_status import DeliveryStatus
@@ -88,6 +89,7 @@ class WebhookConsumer:
         # Meta gets its 200s first and the turns run right after the burst.
         self.yield_seconds = yield_seconds
         self._last_webhook = 0.0
+        self.handoff = HandoffRouting.from_env(stream.store)  # None without a handoff service
 
     async def run(self) -> None:
         """Process until stopped; survives Redis outages by waiting and retrying."""
@@ -180,7 +182,8 @@ class WebhookConsumer:
                 await self.on_inbound(message)
             async with self._turn_slots:
                 await self._after_webhooks_pause()
-                await self.handle_message(message)
+                if self.handoff is None or not await self.handoff.divert(message):
+                    await self.handle_message(message)
         except (TransientFailure, RedisError, ConnectionError) as exc:
             metrics.INBOUND.labels(message.type, "retry").inc()
             await _quietly(self.claims.release(message.wamid))

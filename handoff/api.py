@@ -1,0 +1,340 @@
+"""The JSON API (documented in openapi.yaml): escalations from the bot, messages from the channel, agents' work."""
+
+import secrets
+import time
+from functools import wraps
+from typing import Any, Callable, Dict, List, Optional
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from handoff.agents import Agent, InvalidAgent
+from handoff.customer_data import customer_data
+from handoff.messaging import SendBlocked, SendFailed
+from handoff.service import REASONS, Forbidden, HandoffService
+from handoff.state import Conflict, Escalation, NotFound
+from handoff.teams import TEAMS
+
+SYSTEM = Agent("system", "Integration", "admin", TEAMS, 0, "online")
+
+
+class BadRequest(Exception):
+    pass
+
+
+def service() -> HandoffService:
+    return current_app.extensions["handoff"]
+
+
+def error(message: str, status: int) -> tuple[Response, int]:
+    return jsonify(error=message), status
+
+
+def _bearer() -> str:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else ""
+
+
+def integration_only(view: Callable) -> Callable:
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not secrets.compare_digest(_bearer(), service().settings.api_token):
+            return error("this endpoint needs the integration token (Authorization: Bearer ...)", 401)
+        g.agent = SYSTEM
+        return view(*args, **kwargs)
+    return guarded
+
+
+def authenticated(view: Callable) -> Callable:
+    """An agent's token, or the integration token (acting as an administrator)."""
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        token = _bearer()
+        if token and secrets.compare_digest(token, service().settings.api_token):
+            g.agent = SYSTEM
+        else:
+            g.agent = service().agents.by_token(token)
+        if g.agent is None:
+            return error("missing or expired token: POST /api/auth/token first", 401)
+        if g.agent is not SYSTEM:
+            service().agents.seen(g.agent.username)
+        return view(*args, **kwargs)
+    return guarded
+
+
+def person(view: Callable) -> Callable:
+    """Actions only a real agent can take (claim, reply, status)."""
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if g.agent is SYSTEM:
+            return error("this action needs an agent's token, not the integration token", 403)
+        return view(*args, **kwargs)
+    return guarded
+
+
+def body() -> Dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
+def text_field(data: Dict[str, Any], name: str, required: bool = True, limit: int = 4096) -> Optional[str]:
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise BadRequest(f"'{name}' must be a non-empty string")
+    if len(value) > limit:
+        raise BadRequest(f"'{name}' is longer than {limit} characters")
+    return value
+
+
+def chat_json(chat: Dict[str, str], now: Optional[float] = None) -> Dict[str, Any]:
+    now = time.time() if now is None else now
+    closes = float(chat.get("window_closes_at") or 0) or None
+    number = lambda name: float(chat[name]) if chat.get(name) else None  # noqa: E731
+    return {
+        "chat_id": chat["id"], "customer": chat["customer"], "profile_name": chat.get("profile_name") or None,
+        "state": chat["state"], "team": chat["team"], "agent": chat.get("agent") or None,
+        "reason": chat.get("reason"), "intent": chat.get("intent") or None, "summary": chat.get("summary", ""),
+        "created_at": number("created_at"), "assigned_at": number("assigned_at"),
+        "resolved_at": number("resolved_at"), "resolution": chat.get("resolution") or None,
+        "window_closes_at": closes, "window_seconds_left": max(0, int(closes - now)) if closes else 0,
+        "sla_breached": chat.get("sla_breached") or None, "transfers": int(chat.get("transfers") or 0),
+    }
+
+
+def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
+    api = Blueprint("api", __name__)
+
+    @api.errorhandler(BadRequest)
+    def bad_request(exc: BadRequest) -> Any:
+        return error(str(exc), 400)
+
+    @api.errorhandler(NotFound)
+    def not_found(exc: NotFound) -> Any:
+        return error(str(exc), 404)
+
+    @api.errorhandler(Forbidden)
+    def forbidden(exc: Forbidden) -> Any:
+        return error(str(exc), 403)
+
+    @api.errorhandler(Conflict)
+    def conflict(exc: Conflict) -> Any:
+        return jsonify(error=str(exc), reason=exc.reason), 409
+
+    @api.errorhandler(SendBlocked)
+    def blocked(exc: SendBlocked) -> Any:
+        return error(str(exc), 422)
+
+    @api.errorhandler(SendFailed)
+    def failed(exc: SendFailed) -> Any:
+        return error(str(exc), 502)
+
+    @api.errorhandler(InvalidAgent)
+    def invalid_agent(exc: InvalidAgent) -> Any:
+        return error(str(exc), 400)
+
+    # -- integrations -----------------------------------------------------------------------
+
+    @api.post("/api/escalations")
+    @integration_only
+    def escalate() -> Any:
+        data = body()
+        customer = text_field(data, "customer", limit=32)
+        assert customer is not None
+        if not customer.isdigit():
+            raise BadRequest("'customer' must be the customer's WhatsApp id (digits)")
+        reason = data.get("reason")
+        if reason not in REASONS:
+            raise BadRequest(f"'reason' must be one of {', '.join(REASONS)}")
+        slots = {} if data.get("slots") is None else data["slots"]
+        if not isinstance(slots, dict):
+            raise BadRequest("'slots' must be an object")
+        escalation = Escalation(
+            customer=customer, profile_name=text_field(data, "profile_name", required=False, limit=256),
+            reason=reason, intent=text_field(data, "intent", required=False, limit=128), slots=slots,
+            summary=text_field(data, "summary", required=False, limit=2000) or "",
+        )
+        placement, created = service().escalate(escalation)
+        return jsonify(placement), 201 if created else 200
+
+    @api.post("/api/internal/customers/<wa_id>/messages")
+    @integration_only
+    def customer_message(wa_id: str) -> Any:
+        data = body()
+        wamid = text_field(data, "wamid", limit=256)
+        text = text_field(data, "text", required=False, limit=65536) or ""
+        sent_at = data.get("timestamp")
+        if sent_at is not None and not isinstance(sent_at, (int, float)):
+            raise BadRequest("'timestamp' must be a number (seconds since the epoch)")
+        outcome, chat_id = service().customer_message(wa_id, str(wamid), text, sent_at,
+                                                      str(data.get("type") or "text"))
+        return jsonify(chat_id=chat_id, outcome=outcome)
+
+    @api.get("/api/customers/<wa_id>")
+    @authenticated
+    def customer(wa_id: str) -> Any:
+        if not g.agent.sees_all:
+            raise Forbidden("only supervisors see customers' ownership history")
+        return jsonify(customer=wa_id, owner=service().chats.owner(wa_id), history=service().chats.history(wa_id))
+
+    # -- agents' sessions -------------------------------------------------------------------
+
+    @api.post("/api/auth/token")
+    @login_limit
+    def issue_token() -> Any:
+        data = body()
+        agent = service().agents.authenticate(str(data.get("username") or ""), str(data.get("password") or ""))
+        if agent is None:
+            return error("wrong username or password", 401)
+        return jsonify(token=service().agents.issue_token(agent.username), agent=agent.public()), 201
+
+    @api.delete("/api/auth/token")
+    @authenticated
+    def revoke_token() -> Any:
+        service().agents.revoke_token(_bearer())
+        return "", 204
+
+    @api.get("/api/me")
+    @authenticated
+    def me() -> Any:
+        return jsonify(agent=g.agent.public(), chats=service().chats.agent_chats(g.agent.username))
+
+    @api.put("/api/me/status")
+    @authenticated
+    @person
+    def set_status() -> Any:
+        status = text_field(body(), "status", limit=16)
+        service().set_status(g.agent, str(status))
+        return jsonify(agent=service().agents.get(g.agent.username).public())  # type: ignore[union-attr]
+
+    @api.get("/api/agents")
+    @authenticated
+    def list_agents() -> Any:
+        if not g.agent.sees_all:
+            return jsonify(agents=[a.public() for a in service().agents.all() if set(a.teams) & set(g.agent.teams)])
+        return jsonify(agents=[a.public() for a in service().agents.all()])
+
+    @api.post("/api/agents")
+    @authenticated
+    def create_agent() -> Any:
+        if g.agent.role != "admin":
+            raise Forbidden("only administrators create agents")
+        data = body()
+        teams = data.get("teams") or ["general"]
+        if not isinstance(teams, list):
+            raise BadRequest("'teams' must be a list")
+        agent = service().agents.create(
+            str(text_field(data, "username", limit=64)), str(text_field(data, "password", limit=256)),
+            name=str(data.get("name") or ""), role=str(data.get("role") or "agent"),
+            teams=tuple(str(t) for t in teams), capacity=int(data.get("capacity") or 3))
+        return jsonify(agent=agent.public()), 201
+
+    # -- chats ------------------------------------------------------------------------------
+
+    @api.get("/api/queue")
+    @authenticated
+    def queue() -> Any:
+        teams = TEAMS if g.agent.sees_all else g.agent.teams
+        chats: List[Dict[str, Any]] = []
+        for team in teams:
+            for position, chat in enumerate(service().chats.chats(service().chats.queue(team)), start=1):
+                chats.append({**chat_json(chat), "position": position})
+        return jsonify(chats=chats)
+
+    @api.get("/api/chats")
+    @authenticated
+    def chats() -> Any:
+        svc = service()
+        if request.args.get("mine"):
+            ids = svc.chats.agent_chats(g.agent.username)
+        else:
+            ids = svc.chats.open_chats()
+        visible = [c for c in svc.chats.chats(ids) if g.agent.can_see(c)]
+        return jsonify(chats=[chat_json(c) for c in visible])
+
+    @api.get("/api/chats/<chat_id>")
+    @authenticated
+    def chat(chat_id: str) -> Any:
+        svc = service()
+        chat = svc.visible_chat(g.agent, chat_id)
+        return jsonify(chat=chat_json(chat), messages=svc.chats.messages(chat_id),
+                       customer=customer_data(chat), history=svc.transcript_before(chat),
+                       composer=svc.composer(chat))
+
+    @api.post("/api/chats/<chat_id>/claim")
+    @authenticated
+    @person
+    def claim(chat_id: str) -> Any:
+        service().claim(g.agent, chat_id)
+        return jsonify(chat=chat_json(service().chats.chat(chat_id)))
+
+    @api.post("/api/chats/<chat_id>/messages")
+    @authenticated
+    @person
+    def send(chat_id: str) -> Any:
+        data = body()
+        if data.get("template"):
+            values = data.get("values") or []
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise BadRequest("'values' must be a list of strings")
+            message = service().send_template(g.agent, chat_id, str(data["template"]), values)
+        else:
+            message = service().reply(g.agent, chat_id, str(text_field(data, "text")))
+        return jsonify(message=message), 201
+
+    @api.post("/api/chats/<chat_id>/notes")
+    @authenticated
+    def note(chat_id: str) -> Any:
+        return jsonify(message=service().note(g.agent, chat_id, str(text_field(body(), "text")))), 201
+
+    @api.post("/api/chats/<chat_id>/transfer")
+    @authenticated
+    def transfer(chat_id: str) -> Any:
+        data = body()
+        to_agent = text_field(data, "to_agent", required=False, limit=64)
+        to_team = text_field(data, "to_team", required=False, limit=32)
+        if bool(to_agent) == bool(to_team):
+            raise BadRequest("give exactly one of 'to_agent' and 'to_team'")
+        return jsonify(chat=chat_json(service().transfer(g.agent, chat_id, to_agent, to_team)))
+
+    @api.post("/api/chats/<chat_id>/resolve")
+    @authenticated
+    def resolve(chat_id: str) -> Any:
+        data = request.get_json(silent=True) or {}
+        resolution = text_field(data, "resolution", required=False, limit=500) or "resolved"
+        return jsonify(chat=chat_json(service().resolve(g.agent, chat_id, resolution)))
+
+    @api.get("/api/templates")
+    @authenticated
+    def templates() -> Any:
+        return jsonify(templates=[t.__dict__ for t in service().messenger.templates.values()])
+
+    @api.get("/api/canned")
+    @authenticated
+    def canned() -> Any:
+        teams = TEAMS if g.agent.sees_all else g.agent.teams
+        return jsonify(canned={team: service().canned(team) for team in teams})
+
+    @api.put("/api/canned/<team>")
+    @authenticated
+    def set_canned(team: str) -> Any:
+        if not g.agent.sees_all:
+            raise Forbidden("only supervisors edit quick replies")
+        if team not in TEAMS:
+            raise NotFound(f"no team {team}")
+        replies = body().get("replies")
+        if not isinstance(replies, dict) or not all(isinstance(v, str) for v in replies.values()):
+            raise BadRequest("'replies' must be an object of title -> text")
+        service().set_canned(team, replies)
+        return jsonify(canned=service().canned(team))
+
+    @api.get("/api/handbacks")
+    @authenticated
+    def handbacks() -> Any:
+        if not g.agent.sees_all:
+            raise Forbidden("only supervisors see pending hand backs")
+        return jsonify(pending=service().pending_handbacks())
+
+    return api

@@ -1,0 +1,223 @@
+"""The agent inbox: server-rendered pages (CSRF on every form) with live updates by server-sent events."""
+
+import json
+import time
+from functools import wraps
+from typing import Any, Callable, Dict, Iterator, Optional
+
+import redis
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+
+from handoff import keys
+from handoff.agents import Agent
+from handoff.api import chat_json
+from handoff.customer_data import customer_data
+from handoff.messaging import SendBlocked, SendFailed
+from handoff.service import Forbidden, HandoffService
+from handoff.state import Conflict, NotFound
+from handoff.teams import TEAMS
+
+# One server-sent event stream lasts this long, then the browser reconnects (EventSource does it by
+# itself, resuming from Last-Event-ID): a gthread worker thread is never held forever.
+STREAM_SECONDS = 55
+STREAM_BLOCK_MS = 3_000  # below the Redis client's socket timeout
+
+
+def service() -> HandoffService:
+    return current_app.extensions["handoff"]
+
+
+def signed_in(view: Callable) -> Callable:
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        agent = service().agents.get(session.get("agent", ""))
+        if agent is None:
+            return redirect(url_for("inbox.login", next=request.path))
+        g.agent = agent
+        service().agents.seen(agent.username)
+        return view(*args, **kwargs)
+    return guarded
+
+
+def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
+    inbox = Blueprint("inbox", __name__, template_folder="templates", static_folder="static",
+                      static_url_path="/inbox/static")
+
+    @inbox.app_template_filter("clock")
+    def clock(at: Optional[float]) -> str:
+        return time.strftime("%H:%M", time.localtime(float(at))) if at else ""
+
+    @inbox.get("/login")
+    def login() -> Any:
+        return render_template("login.html")
+
+    @inbox.post("/login")
+    @login_limit
+    def login_submit() -> Any:
+        agent = service().agents.authenticate(request.form.get("username", ""), request.form.get("password", ""))
+        if agent is None:
+            flash("Wrong username or password.", "error")
+            return render_template("login.html"), 401
+        session.clear()
+        session["agent"] = agent.username
+        service().set_status(agent, "online")
+        target = request.args.get("next", "")
+        return redirect(target if target.startswith("/inbox") else url_for("inbox.queue"))
+
+    @inbox.post("/logout")
+    @signed_in
+    def logout() -> Any:
+        service().set_status(g.agent, "offline")
+        session.clear()
+        return redirect(url_for("inbox.login"))
+
+    @inbox.post("/inbox/status")
+    @signed_in
+    def set_status() -> Any:
+        status = request.form.get("status", "")
+        with feedback():
+            service().set_status(g.agent, status)
+        return redirect(request.form.get("back") or url_for("inbox.queue"))
+
+    @inbox.get("/inbox")
+    @signed_in
+    def queue() -> Any:
+        svc = service()
+        agent: Agent = svc.agents.get(g.agent.username)  # type: ignore[assignment]
+        teams = TEAMS if agent.sees_all else agent.teams
+        waiting = {team: [chat_json(c) for c in svc.chats.chats(svc.chats.queue(team))] for team in teams}
+        mine = [chat_json(c) for c in svc.chats.chats(svc.chats.agent_chats(agent.username))]
+        others = []
+        if agent.sees_all:
+            others = [chat_json(c) for c in svc.chats.chats(svc.chats.open_chats())
+                      if c["state"] == "agent" and c.get("agent") != agent.username]
+        return render_template("queue.html", agent=agent, waiting=waiting, mine=mine, others=others)
+
+    @inbox.get("/inbox/chats/<chat_id>")
+    @signed_in
+    def chat(chat_id: str) -> Any:
+        svc = service()
+        try:
+            record = svc.visible_chat(g.agent, chat_id)
+        except (NotFound, Forbidden) as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("inbox.queue"))
+        agents = [a for a in svc.agents.all() if a.username != g.agent.username]
+        return render_template(
+            "chat.html", agent=g.agent, chat=chat_json(record), messages=svc.chats.messages(chat_id),
+            history=svc.transcript_before(record), customer=customer_data(record), composer=svc.composer(record),
+            agents=agents, teams=TEAMS, mine=record["state"] == "agent" and record.get("agent") == g.agent.username,
+        )
+
+    def act(chat_id: str, action: Callable[[], Any], done: str = "") -> Any:
+        with feedback():
+            action()
+            if done:
+                flash(done, "ok")
+        return redirect(url_for("inbox.chat", chat_id=chat_id))
+
+    @inbox.post("/inbox/chats/<chat_id>/claim")
+    @signed_in
+    def claim(chat_id: str) -> Any:
+        return act(chat_id, lambda: service().claim(g.agent, chat_id))
+
+    @inbox.post("/inbox/chats/<chat_id>/reply")
+    @signed_in
+    def reply(chat_id: str) -> Any:
+        return act(chat_id, lambda: service().reply(g.agent, chat_id, request.form.get("text", "")))
+
+    @inbox.post("/inbox/chats/<chat_id>/template")
+    @signed_in
+    def template(chat_id: str) -> Any:
+        name = request.form.get("template", "")
+        values = [request.form.get(f"value{i}", "") for i in range(1, 11) if f"value{i}" in request.form]
+        return act(chat_id, lambda: service().send_template(g.agent, chat_id, name, values), f"Template {name} sent.")
+
+    @inbox.post("/inbox/chats/<chat_id>/note")
+    @signed_in
+    def note(chat_id: str) -> Any:
+        return act(chat_id, lambda: service().note(g.agent, chat_id, request.form.get("text", "")))
+
+    @inbox.post("/inbox/chats/<chat_id>/transfer")
+    @signed_in
+    def transfer(chat_id: str) -> Any:
+        target = request.form.get("target", "")
+        kind, _, name = target.partition(":")
+        with feedback():
+            service().transfer(g.agent, chat_id, name if kind == "agent" else None, name if kind == "team" else None)
+            flash(f"Chat transferred to {name}.", "ok")
+            return redirect(url_for("inbox.queue"))
+        return redirect(url_for("inbox.chat", chat_id=chat_id))
+
+    @inbox.post("/inbox/chats/<chat_id>/resolve")
+    @signed_in
+    def resolve(chat_id: str) -> Any:
+        resolution = request.form.get("resolution", "")
+        with feedback():
+            service().resolve(g.agent, chat_id, resolution)
+            flash("Chat resolved; the customer is back with the bot.", "ok")
+            return redirect(url_for("inbox.queue"))
+        return redirect(url_for("inbox.chat", chat_id=chat_id))
+
+    @inbox.get("/inbox/stream")
+    @signed_in
+    def stream() -> Any:
+        agent: Agent = g.agent
+        store = service().redis
+        service_agents = service().agents
+        last_id = request.headers.get("Last-Event-ID") or request.args.get("after") or "$"
+        if last_id == "$":
+            newest = store.xrevrange(keys.FEED, count=1)
+            last_id = newest[0][0] if newest else "0-0"
+
+        def events() -> Iterator[str]:
+            nonlocal last_id
+            yield "retry: 1000\n\n"
+            ends = time.monotonic() + STREAM_SECONDS
+            while time.monotonic() < ends:
+                try:
+                    answer = store.xread({keys.FEED: last_id}, block=STREAM_BLOCK_MS, count=100)
+                except redis.RedisError:
+                    return  # the browser reconnects after `retry` and resumes from the last id
+                service_agents.seen(agent.username)  # an open inbox keeps its agent present
+                if not answer:
+                    yield ": keep-alive\n\n"
+                    continue
+                for entry_id, fields in answer[0][1]:
+                    last_id = entry_id
+                    if _shown_to(agent, fields):
+                        yield f"id: {entry_id}\nevent: change\ndata: {json.dumps(fields)}\n\n"
+
+        return Response(stream_with_context(events()), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    return inbox
+
+
+def _shown_to(agent: Agent, event: Dict[str, str]) -> bool:
+    return agent.sees_all or event.get("team") in agent.teams or event.get("agent") == agent.username
+
+
+class feedback:
+    """Turns a refused action into a message on the next page instead of an error page."""
+
+    def __enter__(self) -> "feedback":
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, _tb: Any) -> bool:
+        if isinstance(exc, (Conflict, NotFound, Forbidden, SendBlocked, SendFailed, ValueError)):
+            flash(str(exc), "error")
+            return True
+        return False

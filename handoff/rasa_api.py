@@ -1,0 +1,52 @@
+"""What the handoff service asks of Rasa's HTTP API: the conversation so far, and handing the customer back."""
+
+from typing import Any, Dict, List
+
+import requests
+
+HANDBACK_INTENT = "EXTERNAL_handoff_resolved"
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not answer or refused; the hand back is retried later."""
+
+
+class RasaRefused(Exception):
+    """Rasa answered but refused (4xx: e.g. the model has no EXTERNAL_handoff_resolved); retrying cannot help."""
+
+
+class RasaApi:
+    def __init__(self, url: str, token: str, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.http = requests.Session()
+
+    def transcript(self, wa_id: str) -> List[Dict[str, Any]]:
+        """The customer's and the bot's messages from the Rasa tracker, oldest first."""
+        answer = self._call("GET", f"/conversations/{wa_id}/tracker", params={"include_events": "ALL"})
+        lines = []
+        for event in answer.json().get("events", []):
+            if event.get("event") == "user" and event.get("text"):
+                lines.append({"kind": "customer", "text": event["text"], "at": event.get("timestamp")})
+            elif event.get("event") == "bot" and event.get("text"):
+                lines.append({"kind": "bot", "text": event["text"], "at": event.get("timestamp")})
+        return lines
+
+    def hand_back(self, wa_id: str, resolution: str) -> None:
+        """Resume the conversation, then let the bot close it (goodbye and CSAT) on WhatsApp."""
+        self._call("POST", f"/conversations/{wa_id}/tracker/events", json=[{"event": "resume"}])
+        self._call("POST", f"/conversations/{wa_id}/trigger_intent", params={"output_channel": "whatsapp"},
+                   json={"name": HANDBACK_INTENT, "entities": {"handoff_resolution": resolution}})
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        params = {**kwargs.pop("params", {}), "token": self.token}
+        try:
+            answer = self.http.request(method, self.url + path, params=params, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise RasaUnavailable(f"Rasa unreachable: {exc.__class__.__name__}") from exc
+        if 400 <= answer.status_code < 500:
+            raise RasaRefused(f"Rasa refused {method} {path} with HTTP {answer.status_code}: {answer.text[:200]}")
+        if answer.status_code >= 300:
+            raise RasaUnavailable(f"Rasa answered {method} {path} with HTTP {answer.status_code}: {answer.text[:200]}")
+        return answer

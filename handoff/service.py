@@ -1,0 +1,260 @@
+"""What agents, the bot and the WhatsApp channel can do with a handoff; the JSON API and the inbox both call it."""
+
+import logging
+import secrets
+import time
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional
+
+import redis
+
+from handoff import keys
+from handoff.agents import Agent, AgentDirectory
+from handoff.assignment import Router
+from handoff.messaging import Messenger, SendBlocked
+from handoff.rasa_api import RasaApi, RasaRefused, RasaUnavailable
+from handoff.settings import HandoffSettings
+from handoff.state import ChatStore, Conflict, Escalation, NotFound
+from handoff.teams import TEAMS, team_for
+from whatsapp_cloud.redis_keys import EVENT_STREAM
+
+logger = logging.getLogger(__name__)
+
+REASONS = ("customer_request", "fallback", "complaint", "backend_failure", "keyword")
+HANDBACK_RETRY_MAX_SECONDS = 300.0
+
+
+class Forbidden(Exception):
+    pass
+
+
+class HandoffService:
+    def __init__(self, settings: HandoffSettings, store: redis.Redis, messenger: Messenger, rasa: RasaApi) -> None:
+        self.settings = settings
+        self.redis = store
+        self.chats = ChatStore(store)
+        self.agents = AgentDirectory(store)
+        self.router = Router(self.chats, self.agents, settings.handle_seconds)
+        self.messenger = messenger
+        self.rasa = rasa
+
+    # -- the bot escalates ------------------------------------------------------------------
+
+    def escalate(self, escalation: Escalation) -> tuple[Dict[str, Any], bool]:
+        now = time.time()
+        windows = self.messenger.windows
+        if windows.closes_at(escalation.customer) is None:
+            # The customer's own message led to this escalation, so their window is open from now.
+            windows.customer_wrote(escalation.customer, now)
+        team = team_for(escalation.intent)
+        chat_id, created = self.chats.escalate(escalation, team, windows.closes_at(escalation.customer) or now, now)
+        if created:
+            self.chats.set_sla("first", chat_id, now + self.settings.first_response_seconds)
+            self.router.assign_waiting(team)
+        return self.placement(chat_id), created
+
+    def placement(self, chat_id: str) -> Dict[str, Any]:
+        chat = self.chats.chat(chat_id)
+        now = datetime.now(timezone.utc)
+        position = self.chats.position(chat_id, chat["team"]) if chat["state"] == "queued" else None
+        hours = self.settings.office_hours
+        opens_at = hours.opens_at(now)
+        wait = self.router.expected_wait(chat["team"], position) if chat["state"] == "queued" else None
+        if opens_at is not None and chat["state"] == "queued":
+            wait = int((opens_at - now).total_seconds()) + (wait or 0)
+        return {
+            "chat_id": chat_id, "state": chat["state"], "position": position, "expected_wait_seconds": wait,
+            "team": chat["team"],
+            "office_hours": {"open": opens_at is None, "opens_at": opens_at.isoformat() if opens_at else None},
+        }
+
+    # -- the WhatsApp channel routes a customer's message ------------------------------------
+
+    def customer_message(self, wa_id: str, wamid: str, text: str, sent_at: Optional[float],
+                         message_type: str = "text") -> tuple[str, str]:
+        now = time.time()
+        if sent_at:
+            self.messenger.windows.customer_wrote(wa_id, sent_at)
+        message = {"id": wamid, "kind": "customer", "text": text, "type": message_type, "at": sent_at or now}
+        outcome, chat_id = self.chats.customer_message(
+            wa_id, wamid, message, next_due=now + self.settings.next_response_seconds, now=now)
+        if outcome == "ok":
+            closes = self.messenger.windows.closes_at(wa_id)
+            if closes:
+                self.redis.hset(keys.chat(chat_id), "window_closes_at", repr(closes))
+        return outcome, chat_id
+
+    # -- agents ----------------------------------------------------------------------------
+
+    def visible_chat(self, agent: Agent, chat_id: str) -> Dict[str, str]:
+        chat = self.chats.chat(chat_id)
+        if not agent.can_see(chat):
+            raise Forbidden(f"chat {chat_id} belongs to the {chat['team']} team")
+        return chat
+
+    def claim(self, agent: Agent, chat_id: str) -> None:
+        self.visible_chat(agent, chat_id)
+        self.chats.claim(chat_id, agent.username, agent.capacity)
+
+    def _acting(self, agent: Agent, chat_id: str) -> tuple[Dict[str, str], str]:
+        """The chat and the `by` for a state change: a supervisor may act on anyone's chat."""
+        chat = self.visible_chat(agent, chat_id)
+        by = "" if agent.sees_all and chat.get("agent") != agent.username else agent.username
+        return chat, by
+
+    def reply(self, agent: Agent, chat_id: str, text: str) -> Dict[str, Any]:
+        chat = self._owned(agent, chat_id)
+        message_id = secrets.token_hex(8)
+        wamid = self.messenger.send_text(chat["customer"], text, key=f"handoff:{chat_id}:{message_id}")
+        return self._record_agent(agent, chat_id, {"id": message_id, "kind": "agent", "text": text, "wamid": wamid})
+
+    def send_template(self, agent: Agent, chat_id: str, name: str, values: List[str]) -> Dict[str, Any]:
+        chat = self._owned(agent, chat_id)
+        message_id = secrets.token_hex(8)
+        wamid, shown = self.messenger.send_template(chat["customer"], name, values,
+                                                    key=f"handoff:{chat_id}:{message_id}")
+        return self._record_agent(agent, chat_id, {"id": message_id, "kind": "agent", "text": shown,
+                                                    "template": name, "wamid": wamid})
+
+    def note(self, agent: Agent, chat_id: str, text: str) -> Dict[str, Any]:
+        self.visible_chat(agent, chat_id)
+        if not text.strip():
+            raise SendBlocked("the note is empty")
+        message = {"id": secrets.token_hex(8), "kind": "note", "text": text, "agent": agent.username,
+                   "at": time.time()}
+        self.chats.add_message(chat_id, message, agent.username)
+        return message
+
+    def _owned(self, agent: Agent, chat_id: str) -> Dict[str, str]:
+        chat = self.visible_chat(agent, chat_id)
+        if chat["state"] != "agent" or chat["agent"] != agent.username:
+            raise Conflict("not_owner" if chat["state"] == "agent" else "not_assigned",
+                           chat["agent"] if chat["state"] == "agent" else chat["state"])
+        return chat
+
+    def _record_agent(self, agent: Agent, chat_id: str, message: Dict[str, Any]) -> Dict[str, Any]:
+        message.update(agent=agent.username, at=time.time())
+        self.chats.add_message(chat_id, message, agent.username)
+        return message
+
+    def transfer(self, agent: Agent, chat_id: str, to_agent: Optional[str], to_team: Optional[str]) -> Dict[str, str]:
+        _chat, by = self._acting(agent, chat_id)
+        if to_agent:
+            target = self.agents.get(to_agent)
+            if target is None:
+                raise NotFound(f"no agent {to_agent}")
+            self.chats.transfer_to_agent(chat_id, by, to_agent, target.capacity)
+        elif to_team:
+            if to_team not in TEAMS:
+                raise NotFound(f"no team {to_team}")
+            self.chats.requeue(chat_id, by=by, team=to_team, why=f"transferred to team {to_team} by {agent.username}")
+            self.router.assign_waiting(to_team)
+        else:
+            raise ValueError("give to_agent or to_team")
+        self.chats.add_message(chat_id, {"id": secrets.token_hex(8), "kind": "system", "at": time.time(),
+                                         "text": f"{agent.username} transferred the chat to {to_agent or to_team}"})
+        return self.chats.chat(chat_id)
+
+    def resolve(self, agent: Agent, chat_id: str, resolution: str) -> Dict[str, str]:
+        chat, by = self._acting(agent, chat_id)
+        self.chats.resolve(chat_id, by, resolution.strip() or "resolved")
+        self.router.record_handling(chat)
+        self.hand_back(chat_id)
+        self.router.assign_waiting(chat["team"])
+        return self.chats.chat(chat_id)
+
+    def set_status(self, agent: Agent, status: str) -> None:
+        self.agents.set_status(agent.username, status)
+        if status == "online":
+            for team in agent.teams:
+                self.router.assign_waiting(team)
+        else:
+            self.router.agent_left(agent.username)
+
+    def transcript_before(self, chat: Dict[str, str]) -> List[Dict[str, Any]]:
+        """The customer's conversation with the bot before the escalation (from Rasa's tracker)."""
+        try:
+            lines = self.rasa.transcript(chat["customer"])
+        except (RasaUnavailable, RasaRefused) as exc:
+            return [{"kind": "system", "text": f"bot transcript unavailable: {exc}", "at": None}]
+        created = float(chat["created_at"])
+        return [line for line in lines if (line["at"] or 0) <= created]
+
+    def composer(self, chat: Dict[str, str]) -> Dict[str, Any]:
+        """What the agent may send now: free text inside the window, templates outside it."""
+        decision = self.messenger.windows.decide(chat["customer"])
+        return {
+            "mode": decision.kind, "reason": decision.reason,
+            "templates": [t.__dict__ for t in self.messenger.templates.values()],
+            "canned": self.canned(chat["team"]),
+        }
+
+    def canned(self, team: str) -> Dict[str, str]:
+        return self.redis.hgetall(keys.canned(team))
+
+    def set_canned(self, team: str, replies: Dict[str, str]) -> None:
+        pipe = self.redis.pipeline()
+        pipe.delete(keys.canned(team))
+        if replies:
+            pipe.hset(keys.canned(team), mapping=replies)
+        pipe.execute()
+
+    def pending_handbacks(self) -> List[Dict[str, Any]]:
+        pending = self.redis.zrange(keys.HANDBACK_PENDING, 0, -1, withscores=True)
+        return [{"chat_id": chat_id, "next_attempt_at": at,
+                 "attempts": int(self.redis.hget(keys.chat(chat_id), "handback_attempts") or 0),
+                 "error": self.redis.hget(keys.chat(chat_id), "handback_error")} for chat_id, at in pending]
+
+    # -- hand back to the bot (retried until Rasa takes it) ----------------------------------
+
+    def hand_back(self, chat_id: str) -> bool:
+        chat = self.chats.chat(chat_id)
+        try:
+            self.rasa.hand_back(chat["customer"], chat.get("resolution") or "resolved")
+        except RasaUnavailable as exc:
+            attempts = self.redis.hincrby(keys.chat(chat_id), "handback_attempts", 1)
+            delay = min(HANDBACK_RETRY_MAX_SECONDS, 2.0 ** attempts)
+            self.redis.zadd(keys.HANDBACK_PENDING, {chat_id: time.time() + delay})
+            self.redis.hset(keys.chat(chat_id), "handback_error", str(exc))
+            logger.warning("hand back of %s failed (%s); retrying in %.0f s", chat_id, exc, delay)
+            return False
+        except RasaRefused as exc:
+            # The customer is with the bot again (ownership is in Redis); only the bot's closing
+            # message is missing. Kept on the chat and in the event stream for the operators.
+            self.redis.zrem(keys.HANDBACK_PENDING, chat_id)
+            self.redis.hset(keys.chat(chat_id), "handback_error", str(exc))
+            self.redis.xadd(EVENT_STREAM, {"kind": "handoff_handback_refused", "at": repr(time.time()),
+                                          "chat_id": chat_id, "error": str(exc)})
+            logger.error("Rasa refused the hand back of %s: %s", chat_id, exc)
+            return False
+        self.chats.handed_back(chat_id)
+        return True
+
+    # -- background work (a thread in each worker; every step is safe to run concurrently) ---
+
+    def tick(self, now: Optional[float] = None) -> None:
+        now = time.time() if now is None else now
+        for username in self.agents.absent_since(now - self.settings.presence_seconds):
+            logger.warning("agent %s has not been seen for %.0f s: away, chats back in the queue",
+                           username, self.settings.presence_seconds)
+            self.agents.set_status(username, "away")
+            self.router.agent_left(username)
+        self.router.assign_waiting()
+        for timer in self.chats.take_due_sla(now):
+            which, _, chat_id = timer.partition(":")
+            self._breach(chat_id, which, now)
+        for chat_id in self.chats.take_due_handbacks(retry_at=now + 60, now=now):
+            self.hand_back(chat_id)
+
+    def _breach(self, chat_id: str, which: str, now: float) -> None:
+        chat = self.redis.hgetall(keys.chat(chat_id))
+        if not chat or chat.get("state") not in ("queued", "agent"):
+            return
+        self.redis.zadd(keys.SLA_BREACHED, {chat_id: now})
+        self.redis.hset(keys.chat(chat_id), mapping={"sla_breached": which, "sla_breached_at": repr(now)})
+        what = "first response" if which == "first" else "next response"
+        self.chats.add_message(chat_id, {"id": secrets.token_hex(8), "kind": "system", "at": now,
+                                         "text": f"{what} SLA breached: escalated to the supervisors"})
+        self.redis.xadd(EVENT_STREAM, {"kind": "handoff_sla_breached", "at": repr(now), "chat_id": chat_id,
+                                      "sla": which, "team": chat["team"], "agent": chat.get("agent", "")})
+        logger.warning("chat %s breached its %s SLA", chat_id, what)

@@ -1,0 +1,41 @@
+"""The handoff service's settings, read once from the environment (resolved by stack/settings.py)."""
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from handoff.office_hours import OfficeHours
+
+
+@dataclass(frozen=True)
+class HandoffSettings:
+    redis_url: str
+    api_token: str
+    secret_key: str
+    rasa_url: str
+    rasa_token: str
+    office_hours: OfficeHours
+    first_response_seconds: float = 120.0
+    next_response_seconds: float = 300.0
+    handle_seconds: float = 300.0  # average handling time until the team has its own measure
+    presence_seconds: float = 180.0  # an online agent not seen for this long goes away; their chats wait again
+    background: bool = True  # assignment, SLA and hand-back retries in a thread of each worker
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "HandoffSettings":
+        for required in ("REDIS_URL", "HANDOFF_API_TOKEN", "HANDOFF_SECRET_KEY"):
+            if not env.get(required):
+                raise RuntimeError(f"the handoff service needs {required} (make run generates it into var/local.env)")
+        return cls(
+            redis_url=env["REDIS_URL"],
+            api_token=env["HANDOFF_API_TOKEN"],
+            secret_key=env["HANDOFF_SECRET_KEY"],
+            rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
+            rasa_token=env.get("RASA_API_TOKEN", ""),
+            office_hours=OfficeHours.parse(env.get("HANDOFF_OFFICE_HOURS") or "mon-sun 00:00-24:00",
+                                           env.get("HANDOFF_TIMEZONE") or "UTC"),
+            first_response_seconds=float(env.get("HANDOFF_SLA_FIRST_RESPONSE_SECONDS") or 120),
+            next_response_seconds=float(env.get("HANDOFF_SLA_NEXT_RESPONSE_SECONDS") or 300),
+            handle_seconds=float(env.get("HANDOFF_HANDLE_SECONDS") or 300),
+            presence_seconds=float(env.get("HANDOFF_PRESENCE_SECONDS") or 180),
+            background=(env.get("HANDOFF_BACKGROUND") or "true").lower() not in ("0", "false", "no", "off"),
+        )

@@ -1,0 +1,116 @@
+"""The agent inbox in a real browser (Debian's Chromium through Playwright) against the real service.
+
+An agent signs in, claims a chat that appears live, replies, sees the window close and the composer
+switch to templates, transfers; a second agent resolves. A customer's `<script>` shows as text.
+Screenshots go to var/screenshots/ (the path is printed).
+"""
+
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from handoff import keys
+from tests.handoff_env import PASSWORD, Handoff, running_handoff
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+CUSTOMER = "15553330001"
+EVIL = "<script>window.hacked = 1; alert('x')</script> where is my order?"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="make test installs chromium first")
+
+
+@pytest.fixture()
+def handoff(redis_url: str) -> Iterator[Handoff]:
+    with running_handoff(redis_url) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+
+
+def sign_in(page: Page, base: str, username: str) -> None:
+    page.goto(base + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    expect(page).to_have_url(base + "/inbox")
+
+
+def test_an_agent_works_a_chat_from_claim_to_resolve(handoff: Handoff, browser: Browser) -> None:
+    dialogs = []
+    alice_page = browser.new_page(viewport={"width": 1280, "height": 900})
+    alice_page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    sign_in(alice_page, handoff.url, "alice")
+    alice_page.select_option("select[name=status]", "away")  # away: nothing is assigned automatically
+    expect(alice_page.locator("select[name=status]")).to_have_value("away")
+
+    # The chat arrives while the page is open: server-sent events bring it in without a reload.
+    handoff.customer_writes(CUSTOMER, "hello")
+    chat_id = handoff.escalate(CUSTOMER, summary="asks about order 1001").json()["chat_id"]
+    handoff.customer_writes(CUSTOMER, EVIL)
+    row = alice_page.locator("ul.queue[data-team=orders] li.row", has_text="Ana")
+    expect(row).to_be_visible(timeout=15_000)
+    shot(alice_page, "1-queue")
+    row.locator("button:has-text('Claim')").click()
+    expect(alice_page).to_have_url(f"{handoff.url}/inbox/chats/{chat_id}")
+    expect(alice_page.locator("#chat-state")).to_have_text("agent")
+
+    # Customer text is text, never markup.
+    expect(alice_page.locator(".msg.customer .text", has_text="where is my order")).to_have_text(EVIL)
+    assert alice_page.evaluate("window.hacked") is None and dialogs == []
+
+    alice_page.fill("#composer textarea[name=text]", "Hi Ana, I'm checking order 1001.")
+    alice_page.click("#composer .free-text button:has-text('Send')")
+    expect(alice_page.locator(".msg.agent .text", has_text="checking order 1001")).to_be_visible()
+    [sent] = handoff.outbox(CUSTOMER)
+    assert sent["message"]["text"]["body"] == "Hi Ana, I'm checking order 1001."
+    alice_page.fill(".note input[name=text]", "customer sounds upset")
+    alice_page.click(".note button")
+    expect(alice_page.locator(".msg.note .text")).to_have_text("customer sounds upset")
+    shot(alice_page, "2-chat-window-open")
+
+    # The service window closes in a few seconds: the countdown reaches it and the composer switches.
+    handoff.service.redis.set(keys.window(CUSTOMER), repr(time.time() - 24 * 3600 + 4))
+    handoff.service.redis.hset(keys.chat(chat_id), "window_closes_at", repr(time.time() + 4))
+    alice_page.reload()
+    expect(alice_page.locator("#composer .free-text")).to_be_visible()
+    expect(alice_page.locator("#composer .templates")).to_be_visible(timeout=15_000)
+    expect(alice_page.locator("#composer .free-text")).to_be_hidden()
+    expect(alice_page.locator("#window")).to_have_text("closed")
+    shot(alice_page, "3-chat-window-closed")
+
+    alice_page.select_option(".transfer select[name=target]", "agent:bob")
+    alice_page.click(".transfer button")
+    expect(alice_page.locator(".flash.ok")).to_have_text("Chat transferred to bob.")
+    assert handoff.service.chats.chat(chat_id)["agent"] == "bob"
+
+    bob_page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+    sign_in(bob_page, handoff.url, "bob")
+    bob_page.click(f"a[href='/inbox/chats/{chat_id}']")
+    transferred = bob_page.locator(".msg.system .text", has_text="transferred")
+    expect(transferred).to_have_text("alice transferred the chat to bob")
+    shot(bob_page, "4-phone-chat")
+    bob_page.fill(".resolve input[name=resolution]", "order ships today")
+    bob_page.click(".resolve button")
+    expect(bob_page.locator(".flash.ok")).to_contain_text("Chat resolved")
+    assert handoff.service.chats.owner(CUSTOMER)["state"] == "bot"
+    alice_page.close()
+    bob_page.close()

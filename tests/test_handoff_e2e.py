@@ -1,0 +1,160 @@
+"""Human handoff through the whole system: real Rasa, Redis, handoff service (gunicorn) and the stand-in.
+
+escalate -> queued -> assigned -> the agent's reply reaches WhatsApp -> the customer's reply reaches
+the agent, not the bot (also after the session expired, and when they type /restart) -> resolve ->
+the bot has the conversation again.
+"""
+
+import json
+import time
+from typing import Any, Dict, Iterator, List
+
+import pytest
+import redis
+import requests
+
+from handoff.app import create_app
+from stack.background import BackgroundStack
+from tests.helpers import free_port, serve_wsgi
+
+pytestmark = pytest.mark.e2e
+
+
+class Stack(BackgroundStack):
+    @property
+    def env_(self) -> Dict[str, str]:
+        return self.resolved()
+
+    def handoff(self, method: str, path: str, token: str = "", **kwargs: Any) -> requests.Response:
+        token = token or self.env_["HANDOFF_API_TOKEN"]
+        return requests.request(method, self.env_["HANDOFF_URL"] + path, timeout=30,
+                                headers={"Authorization": f"Bearer {token}"}, **kwargs)
+
+    def customer_writes(self, wa_id: str, text: str) -> str:
+        answer = requests.post(f"{self.env_['STANDIN_URL']}/_standin/customers/{wa_id}/messages",
+                               json={"text": text, "name": "Ana"}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["wamid"]
+
+    def outbox(self, wa_id: str, after: int = 0, wait: float = 0) -> List[Dict[str, Any]]:
+        return requests.get(f"{self.env_['STANDIN_URL']}/_standin/outbox", timeout=60,
+                            params={"to": wa_id, "after": after, "wait": wait}).json()["messages"]
+
+    def tracker(self, wa_id: str) -> Dict[str, Any]:
+        return requests.get(f"{self.env_['RASA_URL']}/conversations/{wa_id}/tracker", timeout=30,
+                            params={"token": self.env_["RASA_API_TOKEN"]}).json()
+
+    def agent_token(self, username: str) -> str:
+        answer = requests.post(self.env_["HANDOFF_URL"] + "/api/auth/token", timeout=10, json={
+            "username": username, "password": self.env_["HANDOFF_DEMO_PASSWORD"]})
+        assert answer.status_code == 201, answer.text
+        return answer.json()["token"]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(tmp_path_factory.mktemp("var"), HANDOFF_SLA_FIRST_RESPONSE_SECONDS="3600")
+    running.start(timeout=300)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def wait_until(check: Any, timeout: float = 30, every: float = 0.3) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"still not true after {timeout}s: {check}")
+
+
+def user_texts(tracker: Dict[str, Any]) -> List[str]:
+    return [e["text"] for e in tracker["events"] if e["event"] == "user"]
+
+
+def test_human_handoff_from_escalation_to_the_bot_again(stack: Stack) -> None:
+    wa_id = "15557770001"
+    stack.customer_writes(wa_id, "hello")
+    [greeting] = stack.outbox(wa_id, wait=30)
+
+    escalated = stack.handoff("POST", "/api/escalations", json={
+        "customer": wa_id, "profile_name": "Ana", "reason": "customer_request", "intent": "order_status",
+        "slots": {"order_id": "1001"}, "summary": "wants to know where order 1001 is"})
+    assert escalated.status_code == 201, escalated.text
+    chat_id = escalated.json()["chat_id"]
+    assert escalated.json()["state"] == "queued" and escalated.json()["team"] == "orders"
+
+    alice = stack.agent_token("alice")  # seeded for `make run`: orders and general
+    assert stack.handoff("PUT", "/api/me/status", alice, json={"status": "online"}).status_code == 200
+    chat = stack.handoff("GET", f"/api/chats/{chat_id}", alice).json()
+    assert chat["chat"]["state"] == "agent" and chat["chat"]["agent"] == "alice"
+    assert [line["text"] for line in chat["history"] if line["kind"] == "customer"] == ["hello"]
+
+    sent = stack.handoff("POST", f"/api/chats/{chat_id}/messages", alice, json={"text": "Hi Ana, Alice here."})
+    assert sent.status_code == 201, sent.text
+    [reply] = stack.outbox(wa_id, after=greeting["seq"], wait=30)
+    assert reply["message"]["text"]["body"] == "Hi Ana, Alice here."
+
+    stack.customer_writes(wa_id, "is it coming today?")
+    wait_until(lambda: [m for m in stack.handoff("GET", f"/api/chats/{chat_id}", alice).json()["messages"]
+                        if m["kind"] == "customer" and m["text"] == "is it coming today?"])
+    wait_until(lambda: "is it coming today?" in user_texts(stack.tracker(wa_id)))
+
+    # The session expires while the customer waits for the agent (Rasa's 60 minutes), and they type
+    # /restart: neither reaches Rasa's processor, so the bot stays quiet.
+    store = redis.Redis.from_url(stack.env_["REDIS_URL"])
+    saved = json.loads(store.get(f"wabot:tracker:{wa_id}"))
+    for event in saved["events"]:
+        event["timestamp"] -= 3 * 3600
+    store.set(f"wabot:tracker:{wa_id}", json.dumps(saved))
+    stack.customer_writes(wa_id, "hello?? anyone")
+    stack.customer_writes(wa_id, "/restart")
+    wait_until(lambda: "/restart" in user_texts(stack.tracker(wa_id)))
+    assert stack.outbox(wa_id, after=reply["seq"], wait=3) == []  # no bot reply over the agent
+    events = stack.tracker(wa_id)["events"]
+    assert [e["event"] for e in events].count("session_started") == 1  # only the first one
+    assert not [e for e in events if e["event"] == "restart"]
+    customer_lines = [m["text"] for m in stack.handoff("GET", f"/api/chats/{chat_id}", alice).json()["messages"]
+                      if m["kind"] == "customer"]
+    assert customer_lines == ["is it coming today?", "hello?? anyone", "/restart"]
+
+    resolved = stack.handoff("POST", f"/api/chats/{chat_id}/resolve", alice, json={"resolution": "ships today"})
+    assert resolved.status_code == 200 and resolved.json()["chat"]["state"] == "resolved"
+    assert stack.handoff("GET", f"/api/customers/{wa_id}").json()["owner"]["state"] == "bot"
+    history = stack.handoff("GET", f"/api/customers/{wa_id}").json()["history"]
+    assert [(h["from"], h["to"]) for h in history] == [("bot", "queued"), ("queued", "agent"), ("agent", "bot")]
+    wait_until(lambda: any(e["event"] == "resume" for e in stack.tracker(wa_id)["events"]))
+
+    # Back with the bot: the customer's next message gets the bot's answer.
+    before = stack.outbox(wa_id)[-1]["seq"]
+    stack.customer_writes(wa_id, "thank you")
+    assert stack.outbox(wa_id, after=before, wait=30), "the bot did not answer after the hand back"
+
+
+def test_hand_back_while_rasa_is_unreachable_is_retried_until_rasa_takes_it(stack: Stack) -> None:
+    env = stack.env_
+    wa_id = "15557770002"
+    stack.customer_writes(wa_id, "hi")
+    stack.outbox(wa_id, wait=30)
+    # A second handoff worker on the same Redis whose Rasa URL points where nothing listens.
+    dead_rasa = f"http://127.0.0.1:{free_port()}"
+    app = create_app({**env, "RASA_URL": dead_rasa, "HANDOFF_BACKGROUND": "false"})
+    service = app.extensions["handoff"]
+    with serve_wsgi(app) as url:
+        escalated = requests.post(url + "/api/escalations", timeout=10, json={
+            "customer": wa_id, "reason": "complaint", "intent": "complaint", "summary": "unhappy"},
+            headers={"Authorization": f"Bearer {env['HANDOFF_API_TOKEN']}"})
+        chat_id = escalated.json()["chat_id"]
+        resolved = requests.post(f"{url}/api/chats/{chat_id}/resolve", json={"resolution": "apologised"},
+                                 headers={"Authorization": f"Bearer {env['HANDOFF_API_TOKEN']}"}, timeout=30)
+        assert resolved.status_code == 200
+        assert [p["chat_id"] for p in service.pending_handbacks()] == [chat_id]
+        assert not any(e["event"] == "resume" for e in stack.tracker(wa_id)["events"])
+        # Rasa is reachable again: the next retry hands the customer back, and nothing is pending.
+        service.rasa.url = env["RASA_URL"]
+        service.tick(now=time.time() + 3600)
+        assert service.pending_handbacks() == []
+    assert any(e["event"] == "resume" for e in stack.tracker(wa_id)["events"])
