@@ -159,3 +159,11 @@ def test_blocking_code_asks_the_same_decision(redis_url):
     store.record_inbound("15550009999", store.now() - 30 * H, from_referral=False)
     decision = check.plan("15550009999", {**text, "to": "15550009999"}, followup)
     assert decision.action == Action.DEFER and "no utility opt-in" in decision.reason
+
+
+def test_the_action_server_registers_both_consent_actions():
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("bot.actions")
+    assert {"action_opt_out", "action_opt_in"} <= set(executor.actions)

@@ -23,7 +23,9 @@ from whatsapp_cloud.policy.store import PolicyStore
 SOURCE = "whatsapp_thread"
 
 
-class _ConsentAction(Action):
+class _RecordsConsent:
+    """What both actions do (a mixin, not an Action: the action server registers every Action subclass)."""
+
     status = ""
     response = ""
     wording = ""
@@ -40,7 +42,7 @@ class _ConsentAction(Action):
         return [FollowupAction("action_listen")]
 
 
-class ActionOptOut(_ConsentAction):
+class ActionOptOut(_RecordsConsent, Action):
     status = "out"
     response = "utter_opt_out_confirmed"
     wording = "Customer asked in the WhatsApp chat to stop messages: {said!r}"
@@ -49,7 +51,7 @@ class ActionOptOut(_ConsentAction):
         return "action_opt_out"
 
 
-class ActionOptIn(_ConsentAction):
+class ActionOptIn(_RecordsConsent, Action):
     status = "in"
     response = "utter_opt_in_confirmed"
     wording = "Customer asked in the WhatsApp chat to receive order updates and offers again: {said!r}"
