@@ -7,25 +7,24 @@ agent may send free text; outside it only an approved template; a blocked send s
 
 import asyncio
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 import redis
 import redis.asyncio as aioredis
-import yaml
 
-from handoff import keys
 from whatsapp_cloud.client import GraphApiClient, text_payload
 from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, CloudApiConfig
-from whatsapp_cloud.policy.windows import WindowConfig
-from whatsapp_cloud.policy.windows import Windows as CustomerWindows
+from whatsapp_cloud.policy.config import PolicyConfig
+from whatsapp_cloud.policy.store import SyncPolicyStore
+from whatsapp_cloud.policy.templates import TemplateError, TemplateRegistry
 from whatsapp_cloud.sender import OutboundSender
 
-WINDOW_RULES = WindowConfig()
 TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "whatsapp_templates.yml"
+DEFAULT_LANGUAGE = "en_US"
 
 
 class SendBlocked(Exception):
@@ -52,25 +51,23 @@ class Template:
 
 
 class Windows:
-    """When each customer last wrote (their own timestamp); the window rules are the platform policy's."""
+    """Each customer's service window, as the platform's messaging policy records it (whatsapp_cloud/policy/):
+    the channel refreshes it from every customer message's own timestamp, whoever answers it."""
 
     def __init__(self, store: redis.Redis) -> None:
-        self.redis = store
+        self.policy = SyncPolicyStore(store, PolicyConfig.from_env())
 
     def customer_wrote(self, wa_id: str, at: float) -> None:
         # Never moves backwards: a late webhook of an older message does not shorten the window.
-        self.redis.eval("local v = tonumber(redis.call('GET', KEYS[1]) or '0') "
-                        "if tonumber(ARGV[1]) > v then redis.call('SET', KEYS[1], ARGV[1]) end",
-                        1, keys.window(wa_id), repr(at))
+        self.policy.record_inbound(wa_id, _utc(at), from_referral=False)
 
     def closes_at(self, wa_id: str) -> Optional[float]:
-        last = self.redis.get(keys.window(wa_id))
-        return None if last is None else float(last) + WINDOW_RULES.service.total_seconds()
+        until = self.policy.snapshot(wa_id).state.windows.service_until
+        return None if until is None else until.timestamp()
 
     def decide(self, wa_id: str, now: Optional[float] = None) -> Decision:
-        closes = self.closes_at(wa_id)
-        windows = CustomerWindows(service_until=None if closes is None else _utc(closes))
-        if windows.service_open(_utc(time.time() if now is None else now)):
+        snapshot = self.policy.snapshot(wa_id)
+        if snapshot.state.windows.service_open(snapshot.now if now is None else _utc(now)):
             return Decision("session")
         return Decision("template", "the customer's 24-hour service window is closed: only an approved "
                                     "template can be sent until they write again")
@@ -80,22 +77,37 @@ def _utc(at: float) -> datetime:
     return datetime.fromtimestamp(at, tz=timezone.utc)
 
 
-def load_templates(path: Path = TEMPLATES_FILE) -> List[Template]:
+def load_templates(path: Path = TEMPLATES_FILE, language: str = DEFAULT_LANGUAGE) -> List[Template]:
+    """The approved templates of the registry (whatsapp_cloud/policy/templates.py), one per name, in
+    `language` when the template has it; placeholders numbered {{1}}, {{2}}, ... in parameter order."""
     if not path.exists():
         return []
-    data = yaml.safe_load(path.read_text()) or {}
-    entries = data.get("templates", data) if isinstance(data, dict) else data
+    chosen: Dict[str, Any] = {}
+    for template in _registry(path):
+        if template.usable and (template.name not in chosen or template.language == language):
+            chosen[template.name] = template
     templates = []
-    for entry in entries or []:
-        templates.append(Template(entry["name"], entry.get("language", "en"), entry.get("body", ""),
-                                  list(entry.get("params") or []), entry.get("category", "utility")))
+    for template in chosen.values():
+        params = [p.name for c in ("header", "body") for p in template.expected(c)]
+        body = "\n".join(part for part in (template.header, template.body) if part)
+        for number, name in enumerate(params, start=1):
+            body = body.replace("{{%s}}" % name, "{{%d}}" % number)
+        templates.append(Template(template.name, template.language, body, params, template.category.lower()))
     return templates
 
 
+@lru_cache(maxsize=4)
+def _registry(path: Path) -> TemplateRegistry:
+    return TemplateRegistry.from_file(path)
+
+
 def template_payload(to: str, template: Template, values: List[str]) -> Dict[str, Any]:
-    body: Dict[str, Any] = {"name": template.name, "language": {"code": template.language}}
-    if values:
-        body["components"] = [{"type": "body", "parameters": [{"type": "text", "text": v} for v in values]}]
+    # The registry fills the parameters as Meta expects them (named or positional, buttons included).
+    try:
+        body = _registry(TEMPLATES_FILE).build(template.name, template.language,
+                                               dict(zip(template.params, values, strict=True)))
+    except (TemplateError, ValueError) as exc:
+        raise SendBlocked(f"template {template.name}: {exc}") from exc
     return {"recipient_type": "individual", "to": to, "type": "template", "template": body}
 
 

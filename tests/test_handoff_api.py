@@ -11,6 +11,7 @@ import yaml
 
 from handoff import keys
 from tests.handoff_env import API_TOKEN, PASSWORD, Handoff, running_handoff
+from whatsapp_cloud import redis_keys
 
 CUSTOMER = "15551230001"
 
@@ -145,7 +146,8 @@ def test_unknown_chats_customers_and_other_teams(handoff: Handoff) -> None:
 def test_free_text_outside_the_window_is_blocked_with_the_reason(handoff: Handoff) -> None:
     alice = online(handoff, "alice")
     chat_id = handoff.escalate(CUSTOMER).json()["chat_id"]
-    handoff.service.redis.set(keys.window(CUSTOMER), 1000.0)  # the customer last wrote long ago
+    # The customer last wrote long ago: the messaging policy's record of their window says so.
+    handoff.service.redis.hset(redis_keys.windows(CUSTOMER), "service_until", repr(1000.0 + 24 * 3600))
     blocked = handoff.api("POST", f"/api/chats/{chat_id}/messages", alice, json={"text": "hello"})
     assert blocked.status_code == 422 and "window" in blocked.json()["error"]
     assert handoff.api("GET", f"/api/chats/{chat_id}", alice).json()["composer"]["mode"] == "template"
