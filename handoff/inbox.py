@@ -95,7 +95,7 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @signed_in
     def queue() -> Any:
         svc = service()
-        agent: Agent = svc.agents.get(g.agent.username)  # type: ignore[assignment]
+        agent: Agent = g.agent
         teams = TEAMS if agent.sees_all else agent.teams
         waiting = {team: [chat_json(c) for c in svc.chats.chats(svc.chats.queue(team))] for team in teams}
         mine = [chat_json(c) for c in svc.chats.chats(svc.chats.agent_chats(agent.username))]

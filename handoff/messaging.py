@@ -25,6 +25,7 @@ from whatsapp_cloud.policy.windows import Windows as CustomerWindows
 from whatsapp_cloud.sender import OutboundSender
 
 WINDOW_RULES = WindowConfig()
+MAX_TEXT = 4096
 TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "whatsapp_templates.yml"
 
 
@@ -122,6 +123,8 @@ class Messenger:
             raise SendBlocked(decision.reason)
         if not text.strip():
             raise SendBlocked("the message is empty")
+        if len(text) > MAX_TEXT:
+            raise SendBlocked(f"the message is longer than WhatsApp's {MAX_TEXT:,} characters")
         return self._send(text_payload(wa_id, text), key, "agent_reply")
 
     def send_template(self, wa_id: str, name: str, values: List[str], key: str) -> tuple[str, str]:
