@@ -10,6 +10,7 @@ import requests
 import yaml
 
 from handoff import keys
+from tests.conftest import RedisProcess
 from tests.handoff_env import API_TOKEN, PASSWORD, Handoff, running_handoff
 
 CUSTOMER = "15551230001"
@@ -238,3 +239,23 @@ def test_an_agent_who_vanishes_goes_away_and_their_chats_wait_for_someone_else(h
     assert handoff.agents.get("alice").status == "away"  # type: ignore[union-attr]
     assert handoff.service.chats.chat(chat_id)["agent"] == "bob"
     assert handoff.api("GET", "/api/chats?mine=1", bob).json()["chats"][0]["chat_id"] == chat_id
+
+
+def test_redis_restart_keeps_queues_and_ownership(tmp_path: Path) -> None:
+    server = RedisProcess(tmp_path / "redis").start()
+    try:
+        with running_handoff(server.url) as handoff:
+            alice = online(handoff, "alice")
+            chat_id = handoff.escalate(CUSTOMER).json()["chat_id"]
+            waiting = handoff.escalate("15550000009").json()["chat_id"]
+            server.stop()
+            assert requests.get(handoff.url + "/health", timeout=10).status_code == 503
+            server.start()
+            assert requests.get(handoff.url + "/health", timeout=10).status_code == 200
+            assert handoff.api("GET", f"/api/chats/{chat_id}", alice).json()["chat"]["agent"] == "alice"
+            assert handoff.api("GET", f"/api/chats/{waiting}", alice).json()["chat"]["agent"] == "alice"
+            resolved = handoff.api("POST", f"/api/chats/{chat_id}/resolve", alice, json={"resolution": "ok"})
+            assert resolved.status_code == 200
+            assert handoff.service.chats.owner(CUSTOMER)["state"] == "bot"
+    finally:
+        server.stop()
