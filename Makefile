@@ -14,22 +14,32 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test train say validate lint clean bench
+.PHONY: run test train say validate lint clean bench test-stories import-orders
 
 run: $(MODEL)
 	@$(PY) -m stack.run
 
-test: $(MODEL) lint validate $(CHROMIUM)
+test: $(MODEL) lint validate test-stories $(CHROMIUM)
 	$(PY) -m pytest
 
+# Debian's Chromium for the agent inbox's browser tests (apt needs its package lists first).
 $(CHROMIUM):
-	$$([ "$$(id -u)" = 0 ] || echo sudo) apt-get install -y chromium
+	$$([ "$$(id -u)" = 0 ] || echo sudo) apt-get update -qq
+	$$([ "$$(id -u)" = 0 ] || echo sudo) apt-get install -y -qq chromium
 
 train: $(MODEL)
 
 # Usage: make say MSG="where is my order 1001" [FROM=15551230001] [NAME="Ana Lima"]
 say: $(VENV)/.installed
 	@$(PY) -m cloud_api_standin.say
+
+# Every flow's test stories (tests/stories/) against the trained model.
+test-stories: $(MODEL)
+	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
+
+# Usage: make import-orders CSV=orders.csv (see bot/shop/import_orders.py for the columns)
+import-orders: $(VENV)/.installed
+	$(PY) -m bot.shop.import_orders "$(CSV)"
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

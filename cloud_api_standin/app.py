@@ -11,18 +11,19 @@ import hashlib
 import os
 import secrets
 import threading
-import time
 from typing import Any, Dict, Mapping, Optional
 
 import jsonschema
 import requests
 from flask import Flask, jsonify, request
 
-from cloud_api_standin import webhooks
+from cloud_api_standin import demo_consent, webhooks
+from cloud_api_standin import templates as templates_module
 from cloud_api_standin.outbox import Outbox
 from cloud_api_standin.rate_limits import RateLimits
 from cloud_api_standin.send_schema import MARK_READ, SEND_MESSAGE
 from cloud_api_standin.statuses import StatusReporter, status_envelope
+from cloud_api_standin.templates import StandinClock, StandinTemplates, change_envelope
 from whatsapp_cloud import inbound
 
 WINDOW_SECONDS = 24 * 3600
@@ -88,6 +89,21 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     app.extensions["standin_media"] = media
     lock = threading.Lock()
     app.extensions["standin_outbox"] = outbox
+    templates = StandinTemplates.from_env(env)
+    demo_consent.seed(env)
+    clock = StandinClock(env)
+    refusals: list = []  # every error the stand-in answered or reported: what a test checks the bot avoided
+    app.extensions["standin_refusals"] = refusals
+
+    def refuse(to: str, kind: str, code: int, message: str, details: str = "", http_status: int = 400) -> Any:
+        with lock:
+            refusals.append({"code": code, "to": to, "type": kind, "message": message, "reported": "sync"})
+        return meta_error(http_status, code, message, details)
+
+    def report_failed(wamid: str, wa_id: str, kind: str, code: int, title: str, details: str) -> None:
+        with lock:
+            refusals.append({"code": code, "to": wa_id, "type": kind, "message": title, "reported": "async"})
+        reporter.failed(wamid, wa_id, code, title, details)
 
     def authorized() -> bool:
         return secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {settings['access_token']}")
@@ -143,18 +159,23 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
             return meta_error(400, 131056, "(Business Account, Consumer Account) pair rate limit hit",
                               "Too many messages sent from the sender phone number to the same recipient "
                               "phone number in a short period of time.")
+        template_refusal = templates.refusal(wa_id, body["template"]) if kind == "template" else None
+        if template_refusal and template_refusal[0] != templates_module.MARKETING_STOPPED:
+            return refuse(wa_id, kind, template_refusal[0], template_refusal[1])
         with lock:
             last = last_inbound.get(wa_id)
         outside_window = kind not in ALLOWED_OUTSIDE_WINDOW and (
-            last is None or time.time() - last > WINDOW_SECONDS)
+            last is None or clock.time() - last > WINDOW_SECONDS)
         if outside_window and window_mode["value"] == "sync":
-            return meta_error(400, 131047, "Re-engagement message", REENGAGEMENT_DETAILS)
+            return refuse(wa_id, kind, 131047, "Re-engagement message", REENGAGEMENT_DETAILS)
         wamid = webhooks.new_wamid()
         if outside_window:
-            reporter.failed(wamid, wa_id, 131047, "Re-engagement message", REENGAGEMENT_DETAILS)
+            report_failed(wamid, wa_id, kind, 131047, "Re-engagement message", REENGAGEMENT_DETAILS)
+        elif template_refusal:  # Meta reports a stopped customer's refusal in a failed status
+            report_failed(wamid, wa_id, kind, template_refusal[0], "Marketing messages stopped", template_refusal[1])
         else:
             outbox.add(wamid, wa_id, body)
-            reporter.sent(wamid, wa_id, kind)
+            reporter.sent(wamid, wa_id, kind, templates.category(body["template"]) if kind == "template" else "")
         return jsonify(
             messaging_product="whatsapp",
             contacts=[{"input": to, "wa_id": wa_id}],
@@ -189,7 +210,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         """Play the customer: {"text": ...}, {"button_reply": {"id", "title"}, "context": wamid},
         or {"media": {"type": "image", "data_base64": ..., "mime_type": ..., "caption": ...}}."""
         data = request.get_json(silent=True) or {}
-        timestamp = data.get("timestamp")
+        timestamp = data.get("timestamp") or int(clock.time())
         if isinstance(data.get("media"), dict):
             upload = data["media"]
             kind = upload.get("type", "image")
@@ -236,6 +257,70 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
             webhook_answer=answer.text[:500],
             outbox_seq=outbox.last_seq,
         ), (200 if answer.status_code == 200 else 502)
+
+    @app.get("/<version>/<waba_id>/message_templates")
+    def message_templates(version: str, waba_id: str) -> Any:
+        """The WABA's templates as the Graph API lists them, paged with `limit` and an `after` cursor."""
+        if not authorized():
+            return meta_error(401, 190, INVALID_TOKEN)
+        if waba_id != settings["waba_id"]:
+            return meta_error(400, 100, f"Unsupported get request. Object with ID '{waba_id}' does not exist")
+        limit = max(1, min(request.args.get("limit", default=25, type=int), 1000))
+        after = request.args.get("after", default="0")
+        if not after.isdigit():
+            return meta_error(400, 100, "Invalid parameter", "after must be a cursor from a previous page")
+        items, next_after = templates.page(limit, int(after))
+        paging: Dict[str, Any] = {"cursors": {"before": after, "after": str(next_after or "")}}
+        if next_after is not None:
+            paging["next"] = f"{request.base_url}?limit={limit}&after={next_after}"
+        return jsonify(data=items, paging=paging)
+
+    @app.post("/_standin/templates/<name>/<language>")
+    def change_template(name: str, language: str) -> Any:
+        """Play Meta's template review: {"status": "PAUSED|DISABLED|APPROVED", "reason": ...} or
+        {"category": "MARKETING"}; the bot gets the matching webhook."""
+        data = request.get_json(silent=True) or {}
+        base = {"message_template_name": name, "message_template_language": language}
+        if data.get("status"):
+            status = str(data["status"]).upper()
+            if not templates.set_status(name, language, status):
+                return jsonify(error=f"no template {name} in {language}"), 404
+            change = ("message_template_status_update",
+                      {**base, "event": status, "reason": data.get("reason") or "NONE"})
+        elif data.get("category"):
+            category = str(data["category"]).upper()
+            previous = templates.set_category(name, language, category)
+            if previous is None:
+                return jsonify(error=f"no template {name} in {language}"), 404
+            change = ("template_category_update",
+                      {**base, "previous_category": previous, "new_category": category})
+        else:
+            return jsonify(error='send {"status": ...} or {"category": ...}'), 400
+        answer = deliver_signed(change_envelope(settings["waba_id"], *change))
+        return jsonify(webhook_status=answer.status_code)
+
+    @app.post("/_standin/customers/<wa_id>/preferences")
+    def customer_preferences(wa_id: str) -> Any:
+        """Play a customer stopping or resuming marketing messages in WhatsApp: {"marketing": "stop"|"resume"}."""
+        value = (request.get_json(silent=True) or {}).get("marketing")
+        if value not in ("stop", "resume"):
+            return jsonify(error='send {"marketing": "stop"} or {"marketing": "resume"}'), 400
+        templates.marketing(wa_id, value)
+        answer = deliver_signed(change_envelope(settings["waba_id"], "user_preferences", {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": settings["display_phone_number"],
+                         "phone_number_id": settings["phone_number_id"]},
+            "contacts": [{"wa_id": wa_id, "profile": {"name": "Customer"}}],
+            "user_preferences": [{"wa_id": wa_id, "detail": f"User requested to {value} marketing messages",
+                                  "category": "marketing_messages", "value": value, "timestamp": int(clock.time())}],
+        }))
+        return jsonify(webhook_status=answer.status_code)
+
+    @app.get("/_standin/refusals")
+    def list_refusals() -> Any:
+        """Every error answered (sync) or reported in a failed status (async), oldest first."""
+        with lock:
+            return jsonify(refusals=list(refusals))
 
     @app.post("/_standin/modes")
     def set_modes() -> Any:

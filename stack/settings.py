@@ -13,6 +13,7 @@ from typing import Dict, List, Mapping, Optional
 from urllib.parse import urlparse
 
 from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION
+from whatsapp_cloud.policy.config import PolicyConfig, PolicySettingError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +29,18 @@ DEFAULTS = {
     "WHATSAPP_CONSUMER_NAME": "rasa-1",
     "RASA_CREDENTIALS": "credentials.yml",
     "WHATSAPP_CONSUME": "true",
+    "STANDIN_WABA_ID": "100000000000002",
+    # Messaging policy (whatsapp_cloud/policy/): window lengths, messaging limit, consent.
+    "WHATSAPP_SERVICE_WINDOW_HOURS": "24",
+    "WHATSAPP_FREE_ENTRY_WINDOW_HOURS": "72",
+    "WHATSAPP_FREE_ENTRY_REPLY_HOURS": "24",
+    "WHATSAPP_MESSAGING_LIMIT_TIER": "250",
+    "WHATSAPP_OPT_OUT_STRICT": "true",
+    "WHATSAPP_OPT_OUT_KEYWORDS": "",
+    "WHATSAPP_OPT_IN_KEYWORDS": "",
+    "WHATSAPP_OPT_OUT_PAYLOADS": "",
+    "WHATSAPP_TEMPLATE_LANGUAGE": "en_US",
+    "WHATSAPP_TEST_CLOCK": "false",
 }
 
 # Generated on first start and kept, so restarts keep the same local identities.
@@ -107,6 +120,7 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
         env["WHATSAPP_APP_SECRET"] = env["STANDIN_APP_SECRET"]
         env["WHATSAPP_VERIFY_TOKEN"] = env.get("WHATSAPP_VERIFY_TOKEN") or env["STANDIN_VERIFY_TOKEN"]
         env["WHATSAPP_PHONE_NUMBER_ID"] = env["STANDIN_PHONE_NUMBER_ID"]
+        env["WHATSAPP_WABA_ID"] = env["STANDIN_WABA_ID"]
     else:
         env["WHATSAPP_API_BASE_URL"] = env.get("WHATSAPP_API_BASE_URL") or DEFAULT_API_BASE_URL
         missing = [
@@ -119,6 +133,11 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
                 "is missing: set it in .env (see .env.example)"
             )
     env.setdefault("WHATSAPP_APP_SECRET_PREVIOUS", "")
+    env.setdefault("WHATSAPP_WABA_ID", "")
+    try:
+        PolicyConfig.from_env(env)
+    except PolicySettingError as exc:
+        raise ConfigError(f"{exc} (see .env.example)") from exc
 
     env["START_REDIS"] = "0" if env.get("REDIS_URL") else "1"
     if env["START_REDIS"] == "1":

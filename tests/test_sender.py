@@ -11,6 +11,8 @@ from cloud_api_standin.app import create_app
 from tests.helpers import serve_wsgi
 from whatsapp_cloud.client import GraphApiClient, SendResult
 from whatsapp_cloud.config import CloudApiConfig
+from whatsapp_cloud.policy.config import PolicyConfig
+from whatsapp_cloud.policy.store import PolicyStore
 from whatsapp_cloud.sender import OutboundSender, SenderSettings
 from whatsapp_cloud.throttle import TokenBucket
 
@@ -38,6 +40,9 @@ def with_sender(url: str, redis_url: str, work: Any, settings: SenderSettings = 
     async def go() -> Any:
         store = aioredis.Redis.from_url(redis_url)
         client = GraphApiClient(CloudApiConfig(access_token="tok", phone_number_id=PHONE_ID, api_base_url=url))
+        # The customer wrote just now (the fixture's "hi"): their service window is open.
+        policy = PolicyStore(store, PolicyConfig())
+        await policy.record_inbound(CUSTOMER, await policy.now(), from_referral=False)
         try:
             return await work(OutboundSender(client, store, settings))
         finally:

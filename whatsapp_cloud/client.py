@@ -6,7 +6,7 @@ answer parsing, so a payload means the same thing whoever sends it.
 """
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import httpx
 
@@ -68,8 +68,20 @@ class _GraphApiBase:
         contacts = body.get("contacts") or [{}]
         return SendResult(message["id"], contacts[0].get("wa_id"), message.get("message_status"))
 
+    def _templates_url(self, waba_id: str) -> str:
+        return f"{self.config.api_base_url.rstrip('/')}/{self.config.api_version}/{waba_id}/message_templates"
+
     def _media_url(self, media_id: str) -> str:
         return f"{self.config.api_base_url.rstrip('/')}/{self.config.api_version}/{media_id}"
+
+    @classmethod
+    def _template_page(cls, answer: httpx.Response, found: List[Dict[str, Any]]) -> Optional[str]:
+        """Add one page of templates to `found`; the next page's URL, if any (it carries its own cursor)."""
+        body = cls._parse(answer)
+        if not isinstance(body.get("data"), list):
+            raise GraphApiError("message_templates answered without a data list", http_status=answer.status_code)
+        found.extend(item for item in body["data"] if isinstance(item, dict))
+        return (body.get("paging") or {}).get("next")
 
     @staticmethod
     def _network_error(exc: httpx.HTTPError) -> GraphApiError:
@@ -120,6 +132,19 @@ class GraphApiClient(_GraphApiBase):
             raise GraphApiError(f"media download answered HTTP {answer.status_code}", http_status=answer.status_code)
         return answer.content, str(info.get("mime_type") or answer.headers.get("content-type", ""))
 
+    async def message_templates(self, waba_id: str, page_size: int = 100) -> List[Dict[str, Any]]:
+        """Every message template of the WhatsApp Business Account (GET /{waba-id}/message_templates)."""
+        found: List[Dict[str, Any]] = []
+        url: Optional[str] = self._templates_url(waba_id)
+        params: Optional[Dict[str, Any]] = {"limit": page_size}
+        while url:
+            try:
+                answer = await self._http.get(url, params=params, headers=self._headers)
+            except httpx.HTTPError as exc:
+                raise self._network_error(exc) from exc
+            url, params = self._template_page(answer, found), None
+        return found
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
@@ -144,6 +169,19 @@ class SyncGraphApiClient(_GraphApiBase):
 
     def send_text(self, to: str, body: str, preview_url: bool = False) -> SendResult:
         return self.send(text_payload(to, body, preview_url))
+
+    def message_templates(self, waba_id: str, page_size: int = 100) -> List[Dict[str, Any]]:
+        """Every message template of the WhatsApp Business Account (GET /{waba-id}/message_templates)."""
+        found: List[Dict[str, Any]] = []
+        url: Optional[str] = self._templates_url(waba_id)
+        params: Optional[Dict[str, Any]] = {"limit": page_size}
+        while url:
+            try:
+                answer = self._http.get(url, params=params, headers=self._headers)
+            except httpx.HTTPError as exc:
+                raise self._network_error(exc) from exc
+            url, params = self._template_page(answer, found), None
+        return found
 
     def close(self) -> None:
         self._http.close()

@@ -5,7 +5,7 @@ Analytics, audits and privacy exports read it; nothing on the message path depen
 
 import json
 import time
-from typing import Any
+from typing import Any, Dict
 
 import redis.asyncio as aioredis
 
@@ -20,9 +20,14 @@ class EventLog:
         self.stream = stream
 
     async def record(self, kind: str, **fields: Any) -> None:
-        entry = {"kind": kind, "at": repr(time.time())}
-        for name, value in fields.items():
-            if value is None or value == "":
-                continue
-            entry[name] = value if isinstance(value, (str, int, float)) else json.dumps(value)
-        await self.store.xadd(self.stream, entry, maxlen=MAX_LENGTH, approximate=True)
+        await self.store.xadd(self.stream, entry(kind, **fields), maxlen=MAX_LENGTH, approximate=True)
+
+
+def entry(kind: str, **fields: Any) -> Dict[str, Any]:
+    """One stream entry; also queued directly by writers that add it inside their own transaction."""
+    result: Dict[str, Any] = {"kind": kind, "at": repr(time.time())}
+    for name, value in fields.items():
+        if value is None or value == "":
+            continue
+        result[name] = value if isinstance(value, (str, int, float)) else json.dumps(value)
+    return result

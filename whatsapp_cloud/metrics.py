@@ -24,3 +24,22 @@ OUTBOUND = Counter(
     ["result", "code"],
 )
 OUTBOUND_ATTEMPTS = Counter("whatsapp_outbound_attempts_total", "Send attempts, retries included")
+PRICING_MISMATCHES = Counter(
+    "whatsapp_pricing_mismatches_total",
+    "Status pricing objects that disagree with the computed charge, by field (category, type, billable, model)",
+    ["field"],
+)
+
+
+POLICY_DECISIONS = Counter(
+    "whatsapp_policy_decisions_total",
+    "Outbound policy decisions (send_session, send_template, defer, block)",
+    ["decision"],
+)
+POLICY_HELD = Counter(
+    "whatsapp_policy_held_total",
+    "Outbound messages deferred or blocked by the policy, by reason (window_closed, no_opt_in, opted_out, "
+    "messaging_limit, template_unusable)",
+    ["decision", "reason"],
+)
+POLICY_FLUSHED = Counter("whatsapp_policy_flushed_total", "Deferred messages sent after all", ["trigger"])

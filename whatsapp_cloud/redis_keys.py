@@ -37,3 +37,56 @@ def outbound_idempotency(key: str) -> str:
 def numbered_choices(recipient: str) -> str:
     """Payloads of the options last sent to a customer as numbered text ("reply with 1-12")."""
     return f"wa:choices:{recipient}"
+
+
+# Cost ledger (whatsapp_cloud/policy/cost_ledger.py)
+PRICING_LOG = "wa:pricing:log"  # every pricing event and its charge, in order: replaying it rebuilds the totals
+PRICING_TOTALS = "wa:pricing:totals"  # all-time totals per category
+PRICING_SPEND = "wa:pricing:spend"  # sorted set: wa_id by total charged (micros)
+
+
+def pricing_customer(wa_id: str) -> str:
+    """A customer's pricing state: windows, conversations, undelivered messages, totals (JSON)."""
+    return f"wa:pricing:customer:{wa_id}"
+
+
+def pricing_month_totals(month: str) -> str:
+    return f"wa:pricing:totals:{month}"
+
+
+def service_allowance(phone_number_id: str, month: str) -> str:
+    """Service messages (CBP: conversations) of a business number in a month, counted against its free allowance."""
+    return f"wa:pricing:allowance:{phone_number_id}:{month}"
+
+
+# --- messaging policy (whatsapp_cloud/policy/) ---
+def windows(recipient: str) -> str:
+    """Hash: when the customer's service window, referral reply deadline and free entry window end."""
+    return f"wa:windows:{recipient}"
+
+
+def consent(recipient: str) -> str:
+    """Hash scope -> the latest consent record (opt-in or opt-out) for that scope."""
+    return f"wa:consent:{recipient}"
+
+
+CONSENT_LOG = "wa:consent-log"  # every consent record ever made, append-only (audits)
+LIMIT_REACHED = "wa:limit:reached"  # sorted set: customer -> last business-initiated send outside a window
+
+
+def deferred(recipient: str) -> str:
+    """List of outbound messages waiting for the customer to write (or for messaging-limit capacity)."""
+    return f"wa:deferred:{recipient}"
+
+
+DEFERRED_FOR_CAPACITY = "wa:deferred:capacity"  # set of customers with messages waiting for capacity
+
+
+def send_plan(wamid: str) -> str:
+    """How an accepted outbound message can be re-planned (its template fallback) if Meta fails it later."""
+    return f"wa:plan:{wamid}"
+
+
+TEMPLATE_STATUS = "wa:templates:status"  # hash name:language -> status from Meta's webhooks (PAUSED, ...)
+TEMPLATE_CATEGORY = "wa:templates:category"  # hash name:language -> category after a recategorisation
+TEST_CLOCK_OFFSET = "wa:test:clock-offset"  # seconds added to real time, read only with WHATSAPP_TEST_CLOCK

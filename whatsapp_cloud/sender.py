@@ -4,6 +4,8 @@ It paces sends (per-number throughput, per-customer pair rate), retries what Met
 transient (5xx, 130429, 131056, timeouts) with backoff and jitter, never retries permanent
 errors, sends each logical message at most once (idempotency key), and puts what cannot be
 sent into a dead-letter stream with the reason, from where it can be inspected and re-sent.
+Before any of that, the messaging policy (whatsapp_cloud/policy/) decides whether the message may go
+as it is, must go as its approved template, waits (deferred, sent later by `flush`), or is blocked.
 """
 
 import asyncio
@@ -22,6 +24,8 @@ from whatsapp_cloud.client import GraphApiClient, SendResult
 from whatsapp_cloud.delivery_status import DeliveryStatus
 from whatsapp_cloud.errors import GraphApiError
 from whatsapp_cloud.event_log import EventLog
+from whatsapp_cloud.policy.decision import Action, Decision
+from whatsapp_cloud.policy.gate import PolicyGate
 from whatsapp_cloud.redis_values import as_text
 from whatsapp_cloud.throttle import TokenBucket
 
@@ -29,6 +33,19 @@ logger = logging.getLogger(__name__)
 
 PAIR_RATE_CODE = 131056
 IDEMPOTENCY_SECONDS = 8 * 24 * 3600
+DEFERRED_MARK = "deferred"  # idempotency value of a message waiting in the deferred queue
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of one outbound message: the policy's decision and, if it went out, Meta's answer."""
+
+    decision: Optional[Decision]  # None: a repeat of a message already handled under the same key
+    result: Optional[SendResult] = None
+
+    @property
+    def replaced_by_template(self) -> bool:
+        return self.decision is not None and self.decision.action == Action.SEND_TEMPLATE
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,7 @@ class OutboundSender:
         settings: Optional[SenderSettings] = None,
         statuses: Optional[DeliveryStatus] = None,
         events: Optional[EventLog] = None,
+        policy: Optional[PolicyGate] = None,
     ) -> None:
         self.client = client
         self.store = store
@@ -56,22 +74,90 @@ class OutboundSender:
         self.statuses = statuses or DeliveryStatus(store)
         self.events = events or EventLog(store)
         self.dead_letters = DeadLetters(store)
+        self.policy = policy or PolicyGate(store, events=self.events)
         phone_id = client.config.phone_number_id
         self._number = TokenBucket(
             store, redis_keys.number_bucket(phone_id), settings.throughput_per_second, settings.throughput_per_second
         )
 
     async def send(
-        self, payload: Dict[str, Any], *, key: Optional[str] = None, label: str = ""
+        self, payload: Dict[str, Any], *, key: Optional[str] = None, label: str = "",
+        fallback: Optional[Dict[str, Any]] = None,
     ) -> Optional[SendResult]:
-        """Send one message; None when it went to the dead letters (the reason is logged there)."""
+        """Send one message as the policy allows; None when it was deferred, blocked or dead-lettered."""
+        return (await self.deliver(payload, key=key, label=label, fallback=fallback)).result
+
+    async def deliver(
+        self, payload: Dict[str, Any], *, key: Optional[str] = None, label: str = "",
+        fallback: Optional[Dict[str, Any]] = None, queued: bool = False, assume_window_closed: bool = False,
+    ) -> Delivery:
+        """Decide with the policy, then send (the message or its template), defer, or block.
+
+        `fallback` is {"template": <Cloud API template object>, "keep_original": bool}: the approved template
+        that replaces session content outside the customer service window. `queued`: the message comes from
+        the deferred queue (a new deferral leaves it there instead of queueing it again).
+        """
         recipient = str(payload.get("to") or payload.get("recipient") or "")
         if key:
             already = await self.store.get(redis_keys.outbound_idempotency(key))
             if already:
                 metrics.OUTBOUND.labels("duplicate_skipped", "").inc()
                 await self.events.record("outbound_duplicate_skipped", key=key, recipient=recipient)
-                return SendResult(as_text(already), recipient, None)
+                wamid = as_text(already)
+                return Delivery(None, None if wamid == DEFERRED_MARK else SendResult(wamid, recipient, None))
+        decision, snapshot = await self.policy.plan(recipient, payload, fallback, assume_window_closed)
+        item = {"payload": payload, "fallback": fallback, "key": key, "label": label,
+                "at": snapshot.now.isoformat()}
+        if decision.action == Action.BLOCK:
+            await self.policy.block(recipient, decision, label)
+            return Delivery(decision)
+        if decision.action == Action.DEFER:
+            if not queued:
+                await self.policy.defer(recipient, decision, item)
+                if key:
+                    await self.store.set(redis_keys.outbound_idempotency(key), DEFERRED_MARK, ex=IDEMPOTENCY_SECONDS)
+            return Delivery(decision)
+        outgoing = payload
+        if decision.action == Action.SEND_TEMPLATE and decision.template is not None:
+            outgoing = {"recipient_type": "individual", "to": recipient, "type": "template",
+                        "template": decision.template.payload}
+        result = await self._send(outgoing, key=key, label=label or str(payload.get("type", "")))
+        if result is None:
+            return Delivery(decision)
+        await self.policy.sent(recipient, decision, snapshot.now)
+        if decision.action == Action.SEND_SESSION:
+            # Meta may still refuse it later (131047 in a failed status): keep how to re-plan it.
+            await self.policy.state.save_plan(result.wamid, item)
+        if payload is not outgoing and fallback and fallback.get("keep_original"):
+            await self.policy.defer(recipient, Decision(Action.DEFER, f"delivered after {decision.template.name} "
+                                                        "when the customer replies"), {**item, "fallback": None})
+        return Delivery(decision, result)
+
+    async def flush(self, recipient: str, trigger: str = "customer_wrote") -> int:
+        """Send what waits for `recipient`, oldest first, as far as the policy now allows; how many left."""
+        sent = 0
+        for item in await self.policy.state.deferred(recipient):
+            key = f"{item['key']}:deferred" if item.get("key") else None
+            delivery = await self.deliver(item["payload"], key=key, label=item.get("label", ""),
+                                          fallback=item.get("fallback"), queued=True)
+            if delivery.decision is not None and delivery.decision.action == Action.DEFER:
+                break  # still not possible: it and everything after it keep their place
+            await self.policy.state.drop_first_deferred(recipient)
+            if delivery.result is not None:
+                sent += 1
+                metrics.POLICY_FLUSHED.labels(trigger).inc()
+        return sent
+
+    async def flush_waiting_for_capacity(self) -> int:
+        """Send what waited for messaging-limit capacity, customer by customer, while capacity lasts."""
+        sent = 0
+        for recipient in await self.policy.state.waiting_for_capacity():
+            sent += await self.flush(recipient, trigger="capacity")
+        return sent
+
+    async def _send(self, payload: Dict[str, Any], *, key: Optional[str], label: str) -> Optional[SendResult]:
+        """Send now (paced, retried); None when it went to the dead letters (the reason is logged there)."""
+        recipient = str(payload.get("to") or payload.get("recipient") or "")
         try:
             result = await self._send_with_retries(payload, recipient)
         except GraphApiError as exc:

@@ -1,5 +1,44 @@
 """Custom actions, served by the Rasa SDK action server (`rasa run actions --actions bot.actions`)."""
 
+from bot.actions.cancel import ActionCancelOrder, ActionConfirmCancel, ActionKeepOrder
+from bot.actions.documents import ActionGetInvoice
+from bot.actions.forms import (
+    ActionAskOrderChange,
+    ActionAskOrderId,
+    ActionAskShippingAddress,
+    ActionSubmitAddressChange,
+    ActionSubmitOrderChange,
+    ValidateChangeOrderForm,
+    ValidateChangeShippingAddressForm,
+)
 from bot.actions.greeting import ActionGreetCustomer
+from bot.actions.handoff import ActionHumanHandoff
+from bot.actions.orders import ActionDeliveryPeriod, ActionOrderStatus, ActionOrderUpdate
+from bot.actions.refunds import ActionGetRefund, ActionRefundUpdate, ActionTrackRefund
+from bot.actions.support import ActionClarify, ActionComplaint, ActionPaymentIssue, ActionStoreCsat
 
-__all__ = ["ActionGreetCustomer"]
+__all__ = [
+    "ActionAskOrderChange",
+    "ActionAskOrderId",
+    "ActionAskShippingAddress",
+    "ActionCancelOrder",
+    "ActionClarify",
+    "ActionComplaint",
+    "ActionConfirmCancel",
+    "ActionDeliveryPeriod",
+    "ActionGetInvoice",
+    "ActionGetRefund",
+    "ActionGreetCustomer",
+    "ActionHumanHandoff",
+    "ActionKeepOrder",
+    "ActionOrderStatus",
+    "ActionOrderUpdate",
+    "ActionPaymentIssue",
+    "ActionRefundUpdate",
+    "ActionStoreCsat",
+    "ActionSubmitAddressChange",
+    "ActionSubmitOrderChange",
+    "ActionTrackRefund",
+    "ValidateChangeOrderForm",
+    "ValidateChangeShippingAddressForm",
+]

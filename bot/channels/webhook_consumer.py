@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 MessageHandler = Callable[[inbound.InboundMessage], Awaitable[None]]
 StatusHandler = Callable[[inbound.StatusUpdate], Awaitable[None]]
+EventHandler = Callable[[inbound.Event], Awaitable[None]]
 
 
 class TransientFailure(Exception):
@@ -61,6 +62,8 @@ class WebhookConsumer:
         events: EventLog,
         handle_message: MessageHandler,
         on_status: Optional[StatusHandler] = None,
+        on_event: Optional[EventHandler] = None,
+        on_inbound: Optional[MessageHandler] = None,
         max_in_flight: int = 500,
         max_concurrent_turns: int = 2,
         retry_every: float = 5.0,
@@ -72,6 +75,8 @@ class WebhookConsumer:
         self.events = events
         self.handle_message = handle_message
         self.on_status = on_status
+        self.on_event = on_event  # preferences, template status and other non-message changes
+        self.on_inbound = on_inbound  # every customer message, before its turn (windows, consent)
         self.max_in_flight = max_in_flight
         self.retry_every = retry_every
         self.in_order = InOrder()
@@ -173,6 +178,8 @@ class WebhookConsumer:
             sent_at=message.timestamp, referral="1" if message.referral else "",
         )
         try:
+            if self.on_inbound is not None:
+                await self.on_inbound(message)
             async with self._turn_slots:
                 await self._after_webhooks_pause()
                 if self.handoff is None or not await self.handoff.divert(message):
@@ -214,6 +221,8 @@ class WebhookConsumer:
             await self.events.record("webhook_error", code=str(event.code), details=event.details)
         elif isinstance(event, inbound.OtherChange):
             await self.events.record("change", field=event.field)
+        if self.on_event is not None:
+            await self.on_event(event)
 
 
 async def _quietly(work: Awaitable[Any]) -> None:

@@ -24,6 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.media_files import add_media_route
+from bot.channels.policy_hooks import PolicyHooks
 from bot.channels.webhook_consumer import WebhookConsumer
 from bot.channels.webhook_stream import MessageClaims, WebhookStream
 from bot.channels.whatsapp_output import NumberedChoices, WhatsAppOutput, split_text
@@ -90,6 +91,9 @@ class WhatsAppInput(InputChannel):
         self._consumer_task: Optional[asyncio.Task] = None
         self._client: Optional[GraphApiClient] = None
         self._sender: Optional[OutboundSender] = None
+        self._policy_hooks: Optional[PolicyHooks] = None
+        self._capacity_task: Optional[asyncio.Task] = None
+        self.capacity_flush_seconds = 60.0
         self.sender_settings = sender_settings or SenderSettings()
 
     @classmethod
@@ -139,6 +143,21 @@ class WhatsAppInput(InputChannel):
             self._sender = OutboundSender(self.client, self.store, self.sender_settings, self.statuses, self.events)
         return self._sender
 
+    @property
+    def policy_hooks(self) -> PolicyHooks:
+        if self._policy_hooks is None:
+            self._policy_hooks = PolicyHooks(self.sender)
+        return self._policy_hooks
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        """The metadata of the webhook's first customer message (wamid, timestamp, type, profile, referral,
+        media), as turns started from the stream carry it in `tracker.latest_message["metadata"]`."""
+        try:
+            messages = inbound.messages(inbound.load(request.body or b""))
+        except inbound.MalformedWebhook:
+            return None
+        return messages[0].metadata() if messages else None
+
     def get_output_channel(self) -> Optional[OutputChannel]:
         # Used by Rasa's HTTP API (trigger_intent, tracker events with side effects).
         return WhatsAppOutput(self.sender)
@@ -152,14 +171,22 @@ class WhatsAppInput(InputChannel):
                 self.statuses,
                 self.events,
                 handle_message=lambda message: self._handle(on_new_message, message),
+                on_status=self.policy_hooks.on_status,
+                on_event=self.policy_hooks.on_event,
+                on_inbound=self.policy_hooks.on_inbound,
                 max_concurrent_turns=self.max_concurrent_turns,
                 yield_seconds=self.turn_yield_seconds,
             )
             self._consumer_task = asyncio.create_task(self.consumer.run())
+            self._capacity_task = asyncio.create_task(
+                self.policy_hooks.flush_for_capacity_every(self.capacity_flush_seconds))
         return self.consumer
 
     async def stop_consumer(self) -> None:
         """Stop reading; let the turns already started finish (their entries are then acknowledged)."""
+        if self._capacity_task is not None:
+            self._capacity_task.cancel()
+            self._capacity_task = None
         if self.consumer is None or self._consumer_task is None:
             return
         self.consumer.stop()
@@ -255,8 +282,8 @@ class WhatsAppInput(InputChannel):
                 logger.warning("could not mark %s as read: %s", message.wamid, exc)
         if not message.starts_turn:
             return
-        text = message.text
-        if message.type == "text":
+        text, policy_metadata = self.policy_hooks.turn_text(message)
+        if message.type == "text" and not policy_metadata:
             text = await NumberedChoices(self.store).resolve(message.sender, text)
         await on_new_message(
             UserMessage(
@@ -265,6 +292,6 @@ class WhatsAppInput(InputChannel):
                 sender_id=message.sender,
                 input_channel=self.name(),
                 message_id=message.wamid,
-                metadata=message.metadata(),
+                metadata={**message.metadata(), **policy_metadata},
             )
         )

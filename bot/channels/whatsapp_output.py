@@ -3,7 +3,9 @@
 Text is split above 4,096 characters; up to 3 buttons become reply buttons, 4-10 a list
 message, more numbered text (a customer's bare number then picks that option); images and
 attachments go by link or media id; `custom` responses are Cloud API bodies, sent as they are.
-Everything goes through the outbound governor (pacing, retries, idempotency, dead letters).
+Everything goes through the outbound governor (messaging policy, pacing, retries, idempotency, dead
+letters). A response's template fallback (attached by bot/channels/window_aware_nlg.py) goes with it:
+outside the customer service window the policy sends that template instead, once for the whole response.
 """
 
 import json
@@ -14,6 +16,8 @@ from rasa.core.channels.channel import OutputChannel
 
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.sender import OutboundSender
+
+FALLBACK_KEY = "wa_template_fallback"  # set by WindowAwareNLG on a response's message dict
 
 TEXT_LIMIT = 4096
 BODY_LIMIT = 1024  # interactive message body
@@ -51,6 +55,17 @@ class WhatsAppOutput(OutputChannel):
         self.turn_key = turn_key
         self._sent_in_turn = 0
         self.choices = NumberedChoices(sender.store)
+        self._fallback: Optional[Dict[str, Any]] = None
+        self._replaced = False  # the current response went out as its template
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        """One response, maybe in several WhatsApp messages; the policy decides once for all its parts."""
+        self._fallback = message.pop(FALLBACK_KEY, None)
+        self._replaced = False
+        try:
+            await super().send_response(recipient_id, message)
+        finally:
+            self._fallback, self._replaced = None, False
 
     @classmethod
     def name(cls) -> Text:
@@ -62,7 +77,13 @@ class WhatsAppOutput(OutputChannel):
             self._sent_in_turn += 1
             key = f"{self.turn_key}:{self._sent_in_turn}"
         label = str(kwargs.get("utter_action") or "")
-        await self.sender.send({"recipient_type": "individual", "to": recipient_id, **payload}, key=key, label=label)
+        if self._replaced and not (self._fallback or {}).get("keep_original"):
+            return  # the template already stands for this whole response
+        delivery = await self.sender.deliver(
+            {"recipient_type": "individual", "to": recipient_id, **payload}, key=key, label=label,
+            fallback=None if self._replaced else self._fallback,
+        )
+        self._replaced = self._replaced or (delivery.replaced_by_template and payload.get("type") != "template")
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         for piece in split_text(text):

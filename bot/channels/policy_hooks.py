@@ -1,0 +1,138 @@
+"""What the WhatsApp channel tells the messaging policy: customers writing, statuses, preferences, templates.
+
+- every inbound message refreshes the customer's windows from its OWN timestamp, then what waited for
+  the customer is sent (before the bot answers the new message);
+- an exact opt-out / opt-in keyword (or an opt-out button) is recorded in the consent ledger at once and
+  reaches Rasa as the `/opt_out` / `/opt_in` intent;
+- a 131047 in a failed status re-plans that message (its template, or wait for the customer); 131050 and
+  `user_preferences` record marketing opt-outs; a free entry conversation's expiration is Meta's to say;
+- template status and category webhooks update the registry's view of Meta (and are reported).
+"""
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any, Dict, List, Optional, Tuple
+
+from whatsapp_cloud import inbound
+from whatsapp_cloud.policy.consent import SCOPES
+from whatsapp_cloud.policy.store import utc
+from whatsapp_cloud.policy.templates import template_key
+from whatsapp_cloud.sender import OutboundSender
+
+logger = logging.getLogger(__name__)
+
+REENGAGEMENT = 131047
+MARKETING_STOPPED = 131050
+FREE_ENTRY_MARKERS = ("referral_conversion", "free_entry_point")
+KEYWORD_WORDING = "Customer sent the keyword {text!r} on WhatsApp"
+
+
+class PolicyHooks:
+    def __init__(self, sender: OutboundSender) -> None:
+        self.sender = sender
+        self.state = sender.policy.state
+        self.keywords = sender.policy.config.keywords
+        self.events = sender.events
+        self._consent_changes: Dict[str, List[str]] = {}  # wamid -> scopes it changed, until its turn
+
+    async def on_inbound(self, message: inbound.InboundMessage) -> None:
+        """Every customer message, whoever answers it (bot or agent): windows, what waited, consent keywords."""
+        sent_at = utc(message.timestamp) if message.timestamp > 0 else await self.state.now()
+        await self.state.record_inbound(message.sender, sent_at, from_referral=message.referral is not None)
+        await self.sender.flush(message.sender)
+        intent = self.keywords.intent_for(message.text, message.type)
+        if intent is None:
+            return
+        status = "out" if intent == "/opt_out" else "in"
+        source = "keyword" if message.type == "text" else "button"
+        scopes = SCOPES if source == "keyword" else ("marketing",)  # the button stops promotions only
+        changed = await self.state.record_consent(
+            message.sender, status, scopes, source, KEYWORD_WORDING.format(text=message.text), at=sent_at)
+        await self.events.record("consent", recipient=message.sender, status=status, source=source,
+                                 scopes=",".join(changed))
+        self._consent_changes[message.wamid] = list(changed)
+
+    def turn_text(self, message: inbound.InboundMessage) -> Tuple[Optional[str], Dict[str, Any]]:
+        """What Rasa reads for a message (a consent keyword becomes its intent) and metadata to add: whether
+        this very message changed the customer's consent, so the bot confirms once per change."""
+        intent = self.keywords.intent_for(message.text, message.type)
+        if intent is None:
+            return message.text, {}
+        changed = self._consent_changes.pop(message.wamid, [])
+        return intent, {"wa_consent_changed": changed, "wa_consent_text": message.text}
+
+    async def on_status(self, update: inbound.StatusUpdate) -> None:
+        codes = update.error_codes
+        if update.status == "failed" and REENGAGEMENT in codes:
+            await self._replan(update)
+        if update.status == "failed" and MARKETING_STOPPED in codes:
+            await self._record_preference(update.recipient, "out", "error_131050",
+                                          "Meta refused a marketing template: the customer stopped marketing",
+                                          update.timestamp)
+        conversation = update.conversation or {}
+        origin = str((conversation.get("origin") or {}).get("type", ""))
+        pricing = update.pricing or {}
+        if conversation.get("expiration_timestamp") and (
+            origin in FREE_ENTRY_MARKERS or pricing.get("type") in FREE_ENTRY_MARKERS
+            or pricing.get("category") in FREE_ENTRY_MARKERS
+        ):
+            await self.state.record_conversation_expiration(
+                update.recipient, utc(int(conversation["expiration_timestamp"])))
+
+    async def on_event(self, event: inbound.Event) -> None:
+        if isinstance(event, inbound.PreferenceUpdate) and event.category == "marketing_messages":
+            if event.value in ("stop", "resume"):
+                await self._record_preference(event.sender, "out" if event.value == "stop" else "in",
+                                              "user_preferences", event.detail, event.timestamp)
+        elif isinstance(event, inbound.OtherChange) and event.field == "message_template_status_update":
+            await self._template_status(event.value)
+        elif isinstance(event, inbound.OtherChange) and event.field == "template_category_update":
+            await self._template_category(event.value)
+
+    async def flush_for_capacity_every(self, seconds: float) -> None:
+        """Background task: what waited for messaging-limit capacity goes out as capacity frees."""
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await self.sender.flush_waiting_for_capacity()
+            except Exception:  # noqa: BLE001 - keep the loop alive; the next round tries again
+                logger.exception("sending messages that waited for capacity failed")
+
+    async def _replan(self, update: inbound.StatusUpdate) -> None:
+        plan = await self.state.take_plan(update.wamid)
+        if plan is None:
+            logger.warning("message %s failed with 131047 and has no send plan to re-plan it", update.wamid)
+            return
+        delivery = await self.sender.deliver(plan["payload"], key=None, label=plan.get("label", ""),
+                                             fallback=plan.get("fallback"), assume_window_closed=True)
+        await self.events.record("outbound_replanned", wamid=update.wamid, recipient=update.recipient,
+                                 decision=delivery.decision.action.value if delivery.decision else "")
+
+    async def _record_preference(self, recipient: str, status: str, source: str, wording: str, at: int) -> None:
+        when: datetime = utc(at) if at > 0 else await self.state.now()
+        changed = await self.state.record_consent(recipient, status, ("marketing",), source, wording, at=when)
+        await self.events.record("consent", recipient=recipient, status=status, source=source,
+                                 scopes=",".join(changed))
+
+    async def _template_status(self, value: Dict[str, Any]) -> None:
+        name, language = value.get("message_template_name"), value.get("message_template_language")
+        status = str(value.get("event") or "").upper()
+        if not name or not language or not status:
+            return
+        await self.state.override_template("status", template_key(str(name), str(language)), status)
+        logger.warning("template %s (%s) is now %s: %s", name, language, status, value.get("reason") or "")
+        await self.events.record("template_status", template=str(name), language=str(language), status=status,
+                                 reason=str(value.get("reason") or ""))
+
+    async def _template_category(self, value: Dict[str, Any]) -> None:
+        name, language = value.get("message_template_name"), value.get("message_template_language")
+        new = str(value.get("new_category") or value.get("correct_category") or "").upper()
+        if not name or not language or not new:
+            return
+        await self.state.override_template("category", template_key(str(name), str(language)), new)
+        # A new category changes what each send of this template costs: make it visible.
+        logger.warning("template %s (%s) recategorised by Meta: %s -> %s", name, language,
+                       value.get("previous_category"), new)
+        await self.events.record("template_category_update", template=str(name), language=str(language),
+                                 previous_category=str(value.get("previous_category") or ""), new_category=new)

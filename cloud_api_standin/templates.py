@@ -1,0 +1,99 @@
+"""The stand-in's message templates: the SAME whatsapp_templates.yml the bot reads, with Meta's answers.
+
+Unknown name or language -> 132001, wrong parameter count -> 132000, wrong parameter format -> 132008,
+paused -> 132015, disabled -> 132016; a customer who stopped marketing -> 131050 for marketing templates.
+Status and category changes made through the stand-in reach the bot as Meta's webhooks.
+"""
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+
+import redis
+
+from whatsapp_cloud.policy.config import PolicyConfig
+from whatsapp_cloud.policy.graph_templates import to_graph
+from whatsapp_cloud.policy.store import SyncPolicyStore
+from whatsapp_cloud.policy.templates import TemplateError, TemplateRegistry, template_key
+
+MARKETING_STOPPED = 131050
+
+
+class StandinTemplates:
+    def __init__(self, registry: TemplateRegistry) -> None:
+        self._file_registry = registry
+        self._statuses: Dict[str, str] = {}
+        self._categories: Dict[str, str] = {}
+        self._marketing_stopped: Set[str] = set()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "StandinTemplates":
+        path = env.get("WHATSAPP_TEMPLATES_FILE") or PolicyConfig().templates_file
+        return cls(TemplateRegistry.from_file(Path(path)))
+
+    @property
+    def registry(self) -> TemplateRegistry:
+        with self._lock:
+            return self._file_registry.with_overrides(dict(self._statuses), dict(self._categories))
+
+    def refusal(self, wa_id: str, template_object: Dict[str, Any]) -> Optional[Tuple[int, str]]:
+        """Meta's error (code, message) for sending this template to `wa_id`, or None if Meta takes it."""
+        try:
+            template = self.registry.check(template_object)
+        except TemplateError as exc:
+            return exc.code, exc.message
+        with self._lock:
+            stopped = wa_id in self._marketing_stopped
+        if template.category == "MARKETING" and stopped:
+            return MARKETING_STOPPED, "Message failed to send because the user has stopped marketing messages"
+        return None
+
+    def category(self, template_object: Dict[str, Any]) -> str:
+        template = self.registry.get(str(template_object.get("name")),
+                                     str((template_object.get("language") or {}).get("code")))
+        return template.category.lower() if template else ""
+
+    def page(self, limit: int, after: int) -> Tuple[List[Dict[str, Any]], Optional[int]]:
+        items = to_graph(self.registry)
+        chunk = items[after:after + limit]
+        return chunk, (after + limit if after + limit < len(items) else None)
+
+    def set_status(self, name: str, language: str, status: str) -> bool:
+        if self._file_registry.get(name, language) is None:
+            return False
+        with self._lock:
+            self._statuses[template_key(name, language)] = status
+        return True
+
+    def set_category(self, name: str, language: str, category: str) -> Optional[str]:
+        """The previous category, or None if there is no such template."""
+        current = self.registry.get(name, language)
+        if current is None:
+            return None
+        with self._lock:
+            self._categories[template_key(name, language)] = category
+        return current.category
+
+    def marketing(self, wa_id: str, value: str) -> None:
+        with self._lock:
+            (self._marketing_stopped.add if value == "stop" else self._marketing_stopped.discard)(wa_id)
+
+
+class StandinClock:
+    """Real time; with WHATSAPP_TEST_CLOCK on, real time plus the offset end-to-end tests keep in Redis."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        config = PolicyConfig.from_env(env)
+        self._store = (SyncPolicyStore(redis.Redis.from_url(env["REDIS_URL"]), config)
+                       if config.test_clock and env.get("REDIS_URL") else None)
+
+    def time(self) -> float:
+        return self._store.now().timestamp() if self._store else time.time()
+
+
+def change_envelope(waba_id: str, field: str, value: Dict[str, Any]) -> Dict[str, Any]:
+    """A WABA-level webhook (template status, template category, user preferences) in Meta's envelope."""
+    return {"object": "whatsapp_business_account",
+            "entry": [{"id": waba_id, "time": int(time.time()), "changes": [{"field": field, "value": value}]}]}

@@ -1,0 +1,143 @@
+"""The policy's Redis state: shared by async (Rasa) and sync (Flask) code, durable, with a test clock."""
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.consent import ActionOptIn, ActionOptOut
+from stack import settings
+from tests.conftest import RedisProcess
+from whatsapp_cloud import redis_keys
+from whatsapp_cloud.policy.config import PolicyConfig, PolicySettingError
+from whatsapp_cloud.policy.consent import SCOPES, Keywords, keywords_from_settings
+from whatsapp_cloud.policy.store import PolicyStore, SyncPolicyStore
+
+CUSTOMER = "15551230001"
+H = timedelta(hours=1)
+
+
+def test_sync_and_async_code_share_one_state(redis_url):
+    sync = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
+    now = sync.now()
+    sync.record_inbound(CUSTOMER, now - 2 * H, from_referral=True)
+    assert sync.record_consent(CUSTOMER, "in", SCOPES, "paper", "Signed form #88") == SCOPES
+
+    async def read():
+        connection = aioredis.Redis.from_url(redis_url)
+        try:
+            return await PolicyStore(connection, PolicyConfig()).snapshot(CUSTOMER)
+        finally:
+            await connection.close()
+
+    snapshot = asyncio.run(read())
+    assert snapshot.state.windows.service_until == now + 22 * H
+    assert snapshot.state.windows.referral_reply_by == now + 22 * H
+    record = snapshot.state.consent.records["utility"]
+    assert (record.status, record.source, record.wording) == ("in", "paper", "Signed form #88")
+
+
+def test_consent_is_idempotent_and_every_change_is_in_the_ledger(redis_url):
+    store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
+    assert store.record_consent(CUSTOMER, "in", SCOPES, "website", "Tick box on the account page") == SCOPES
+    assert store.record_consent(CUSTOMER, "in", SCOPES, "website", "again") == ()
+    assert store.record_consent(CUSTOMER, "out", ("marketing",), "keyword", "STOP") == ("marketing",)
+    log = redis.Redis.from_url(redis_url, decode_responses=True).xrange(redis_keys.CONSENT_LOG)
+    assert [(e["status"], e["scopes"], e["source"]) for _, e in log] == [
+        ("in", "utility,marketing", "website"), ("out", "marketing", "keyword")]
+
+
+def test_the_clock_offset_is_read_only_when_the_test_clock_is_on(redis_url):
+    connection = redis.Redis.from_url(redis_url)
+    testing = SyncPolicyStore(connection, PolicyConfig(test_clock=True))
+    real = SyncPolicyStore(connection, PolicyConfig())
+    testing.set_clock_offset(30 * 3600)
+    assert testing.now() - real.now() > 29 * H
+
+
+def test_deferred_messages_survive_a_redis_restart(tmp_path: Path):
+    server = RedisProcess(tmp_path / "redis").start()
+    try:
+        config = PolicyConfig()
+
+        async def defer() -> None:
+            connection = aioredis.Redis.from_url(server.url)
+            await PolicyStore(connection, config).defer(CUSTOMER, {"payload": {"type": "text"}, "key": "k"}, False)
+            await connection.close()
+
+        asyncio.run(defer())
+        server.stop()
+        server.start()
+        waiting = SyncPolicyStore(server.client(), config).deferred(CUSTOMER)
+        assert waiting == [{"payload": {"type": "text"}, "key": "k"}]
+    finally:
+        server.stop()
+
+
+def test_policy_settings_come_from_the_environment_and_bad_values_are_refused():
+    config = PolicyConfig.from_env({"WHATSAPP_MESSAGING_LIMIT_TIER": "unlimited", "WHATSAPP_SERVICE_WINDOW_HOURS": "2",
+                                    "WHATSAPP_OPT_OUT_STRICT": "false", "WHATSAPP_OPT_OUT_KEYWORDS": "HALT, ALTO"})
+    assert config.tier is None and config.windows.service == 2 * H
+    assert not config.rules.opted_out_blocks_all_templates
+    assert config.keywords.intent_for("alto") == "/opt_out" and config.keywords.intent_for("STOP") is None
+    with pytest.raises(PolicySettingError, match="WHATSAPP_MESSAGING_LIMIT_TIER"):
+        PolicyConfig.from_env({"WHATSAPP_MESSAGING_LIMIT_TIER": "1000"})
+    with pytest.raises(PolicySettingError, match="WHATSAPP_FREE_ENTRY_WINDOW_HOURS"):
+        PolicyConfig.from_env({"WHATSAPP_FREE_ENTRY_WINDOW_HOURS": "soon"})
+    with pytest.raises(settings.ConfigError, match="WHATSAPP_MESSAGING_LIMIT_TIER"):
+        settings.resolve({"WHATSAPP_MESSAGING_LIMIT_TIER": "lots", "VAR_DIR": "/tmp/policy-settings-test",
+                          "ENV_FILE": "/nonexistent"})
+
+
+def test_keywords_match_exact_messages_only():
+    keywords = keywords_from_settings({})
+    assert keywords == Keywords()
+    assert keywords.intent_for("Stop") == "/opt_out"
+    assert keywords.intent_for("stop it, the parcel is wrong") is None
+    assert keywords.intent_for("STOP", message_type="image") is None
+
+
+@pytest.fixture()
+def actions_env(redis_url, monkeypatch) -> str:
+    monkeypatch.setenv("REDIS_URL", redis_url)  # as the action server has it
+    return redis_url
+
+
+def run_action(action, metadata=None, text="/opt_out"):
+    tracker = Tracker(CUSTOMER, {}, {"intent": {"name": text.lstrip("/")}, "text": text,
+                                     "metadata": metadata or {}}, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+
+    assert asyncio.run(action.run(dispatcher, tracker, {})) == []
+    return [m.get("response") for m in dispatcher.messages]
+
+
+def test_opt_out_action_records_and_confirms_once_opt_in_lifts_it(actions_env):
+    redis_url = actions_env
+    assert run_action(ActionOptOut()) == ["utter_opt_out_confirmed"]
+    assert run_action(ActionOptOut()) == []  # a second STOP: no second confirmation
+    store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
+    consent = store.snapshot(CUSTOMER).state.consent
+    assert all(consent.opted_out(s) and consent.records[s].source == "whatsapp_thread" for s in SCOPES)
+    assert run_action(ActionOptIn(), text="/opt_in") == ["utter_opt_in_confirmed"]
+    assert store.snapshot(CUSTOMER).state.consent.opted_in("marketing")
+
+
+def test_opt_out_recorded_by_the_channel_is_still_confirmed_once(actions_env):
+    redis_url = actions_env
+    store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
+    changed = store.record_consent(CUSTOMER, "out", SCOPES, "keyword", "STOP")
+    metadata = {"wa_consent_changed": list(changed), "wa_consent_text": "STOP"}
+    assert run_action(ActionOptOut(), metadata) == ["utter_opt_out_confirmed"]
+
+
+def test_consent_action_without_redis_says_what_is_missing(monkeypatch):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    tracker = Tracker(CUSTOMER, {}, {"text": "/opt_out", "metadata": {}}, [], False, None, {}, "action_listen")
+    with pytest.raises(RuntimeError, match="REDIS_URL"):
+        asyncio.run(ActionOptOut().run(CollectingDispatcher(), tracker, {}))

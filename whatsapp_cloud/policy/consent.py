@@ -1,0 +1,123 @@
+"""Consent: who agreed to receive business-initiated messages, for which scope, and who opted out.
+
+Pure: the ledger (store.py) keeps the records; this module says what a record means.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Dict, Iterable, Mapping, Optional, Tuple
+
+SCOPES = ("utility", "marketing")
+SOURCES = ("website", "sms", "whatsapp_thread", "ivr", "paper", "checkout_page",
+           "keyword", "button", "user_preferences", "error_131050", "agent")
+OPT_IN_SOURCES = ("website", "sms", "whatsapp_thread", "ivr", "paper", "checkout_page", "keyword",
+                  "user_preferences", "agent")
+
+DEFAULT_OPT_OUT_KEYWORDS = (
+    "STOP", "STOP ALL", "UNSUBSCRIBE", "CANCEL MESSAGES", "OPT OUT", "OPTOUT",  # en
+    "PARAR", "BAJA", "DARSE DE BAJA", "CANCELAR SUSCRIPCION",  # es, pt
+    "ARRET", "ARRÊT", "DESABONNER", "DÉSABONNER",  # fr
+    "STOPP", "ABMELDEN",  # de
+    "ANNULLA ISCRIZIONE", "DISISCRIVITI",  # it
+    "SAIR",  # pt
+)
+DEFAULT_OPT_IN_KEYWORDS = ("START", "SUBSCRIBE", "UNSTOP", "ALTA", "INICIAR", "COMMENCER", "ANMELDEN")
+DEFAULT_OPT_OUT_PAYLOADS = ("STOP_PROMOTIONS",)
+
+
+def scope_of(category: str) -> str:
+    """Marketing consent covers marketing templates; utility consent covers utility and authentication."""
+    return "marketing" if category.upper() == "MARKETING" else "utility"
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    status: str  # "in" | "out"
+    at: datetime
+    source: str
+    wording: str = ""
+
+
+@dataclass(frozen=True)
+class Consent:
+    """One customer's latest consent record per scope."""
+
+    records: Mapping[str, ConsentRecord] = field(default_factory=dict)
+
+    def opted_in(self, scope: str) -> bool:
+        record = self.records.get(scope)
+        return record is not None and record.status == "in"
+
+    def opted_out(self, scope: str) -> bool:
+        record = self.records.get(scope)
+        return record is not None and record.status == "out"
+
+    @property
+    def opted_out_anywhere(self) -> bool:
+        return any(r.status == "out" for r in self.records.values())
+
+    def with_record(self, scope: str, record: ConsentRecord) -> "Consent":
+        """Apply a record unless a newer one for the scope is already known (late webhooks change nothing)."""
+        current = self.records.get(scope)
+        if current is not None and current.at > record.at:
+            return self
+        return Consent({**self.records, scope: record})
+
+
+def changes(consent: Consent, status: str, scopes: Iterable[str]) -> Tuple[str, ...]:
+    """The scopes whose status a new record would change: empty when it repeats the current state."""
+    return tuple(s for s in scopes if (consent.opted_in(s) if status == "in" else consent.opted_out(s)) is False)
+
+
+@dataclass(frozen=True)
+class Keywords:
+    """Exact messages that opt a customer out or back in (case, accents and punctuation at the ends ignored)."""
+
+    opt_out: Tuple[str, ...] = DEFAULT_OPT_OUT_KEYWORDS
+    opt_in: Tuple[str, ...] = DEFAULT_OPT_IN_KEYWORDS
+    opt_out_payloads: Tuple[str, ...] = DEFAULT_OPT_OUT_PAYLOADS
+
+    def intent_for(self, text: Optional[str], message_type: str = "text") -> Optional[str]:
+        """"/opt_out", "/opt_in" or None for an inbound message's text (or a button's payload)."""
+        if not text:
+            return None
+        if message_type in ("button", "interactive") and text in self.opt_out_payloads:
+            return "/opt_out"
+        if message_type != "text":
+            return None
+        said = _normal(text)
+        if said in {_normal(k) for k in self.opt_out}:
+            return "/opt_out"
+        if said in {_normal(k) for k in self.opt_in}:
+            return "/opt_in"
+        return None
+
+
+def _normal(text: str) -> str:
+    stripped = text.strip().strip(".!¡¿?").strip().upper()
+    return "".join(c for c in unicodedata.normalize("NFKD", stripped) if not unicodedata.combining(c))
+
+
+def keywords_from_settings(env: Mapping[str, str]) -> Keywords:
+    def listed(name: str, default: Tuple[str, ...]) -> Tuple[str, ...]:
+        raw = env.get(name, "")
+        return tuple(k.strip() for k in raw.split(",") if k.strip()) if raw.strip() else default
+
+    return Keywords(
+        opt_out=listed("WHATSAPP_OPT_OUT_KEYWORDS", DEFAULT_OPT_OUT_KEYWORDS),
+        opt_in=listed("WHATSAPP_OPT_IN_KEYWORDS", DEFAULT_OPT_IN_KEYWORDS),
+        opt_out_payloads=listed("WHATSAPP_OPT_OUT_PAYLOADS", DEFAULT_OPT_OUT_PAYLOADS),
+    )
+
+
+def records_from_hash(fields: Mapping[str, str]) -> Consent:
+    records: Dict[str, ConsentRecord] = {}
+    for scope, raw in fields.items():
+        data = json.loads(raw)
+        records[scope] = ConsentRecord(data["status"], datetime.fromisoformat(data["at"]), data["source"],
+                                       data.get("wording", ""))
+    return Consent(records)

@@ -1,0 +1,313 @@
+"""The cost ledger: what each customer costs the business, kept durably in Redis.
+
+A thin layer over the pure engine in `pricing.py`: for each event it reads the customer's state
+(and, for a service message, the number's monthly allowance count), lets the engine decide, and
+writes everything in one Redis transaction (WATCH/MULTI; a concurrent writer makes it retry):
+
+- `wa:pricing:customer:{wa_id}`: the customer's state as JSON (windows, CBP conversations,
+  messages waiting for delivery, totals per category);
+- `wa:pricing:allowance:{phone_number_id}:{YYYY-MM}`: service messages counted against the number's
+  free monthly allowance (the first 1,000 are free);
+- `wa:pricing:log`: every event with its charge, in commit order. `replay()` runs it through the
+  engine again and gets the same charges: analytics rebuild totals from it. It is never trimmed
+  here (a trimmed log no longer rebuilds the totals): archive it before trimming;
+- `wa:pricing:totals` and `wa:pricing:totals:{YYYY-MM}`: per category `{category}:messages`,
+  `{category}:charged`, `{category}:micros`; `wa:pricing:spend`: customers by amount charged;
+- a `pricing_mismatch` event in `wa:events` when Meta's status `pricing` object disagrees with the
+  computed charge (also logged, and counted in `whatsapp_pricing_mismatches_total`).
+
+Entry points, the same on `CostLedger` (redis.asyncio: the Rasa channel, the outbound sender) and
+`SyncCostLedger` (redis: the Flask handoff service):
+
+- `record_inbound(message)`: an `inbound.InboundMessage` the customer sent (its own timestamp and
+  referral move the windows);
+- `record_outbound(wa_id, wamid, kind, category=None, phone_number_id="", at=None)`: the Cloud API
+  accepted a message. `kind` is `template` (then `category` is the template's category),
+  `free_form` or `reaction`; `kind_of(payload)` reads it from a send body;
+- `record_status(update)`: an `inbound.StatusUpdate`; delivery (or a read without one) prices the
+  message and Meta's pricing object is reconciled;
+- `summary(wa_id, at=None)`: a `ChatPricingSummary` (`.as_dict()` for JSON): open windows and
+  conversations with their end times, the customer's totals, and what a free-form reply or a
+  template of each category would cost now;
+- `totals(month=None)`, `top_customers(count)`, `log()` (for `replay`): for the analytics dashboard.
+
+`pricing_from_env()` reads the deployment's choice: `WHATSAPP_PRICING_MODEL` (`PMP`, the default,
+or `CBP`) and `WHATSAPP_RATE_CARD` (a path; `rate_card.yml` by default).
+
+Each `record_*` returns the engine's `Outcome` (the charge, if any) and raises `PricingInputError`
+for an event it cannot price, having written nothing; callers on the message path log it and go
+on. `at` defaults to the ledger's clock (passed in; UTC now by default); webhook events carry
+Meta's own timestamps.
+"""
+
+import json
+import logging
+import os
+from datetime import datetime
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+
+import redis
+import redis.asyncio as aioredis
+from redis.exceptions import WatchError
+
+from whatsapp_cloud import event_log, metrics, redis_keys
+from whatsapp_cloud.inbound import InboundMessage, StatusUpdate
+from whatsapp_cloud.policy import pricing, rate_card
+from whatsapp_cloud.policy.pricing import (
+    BusinessMessage,
+    CategoryTotal,
+    ChatPricingSummary,
+    CustomerMessage,
+    CustomerState,
+    Event,
+    MessageStatus,
+    Outcome,
+    PricingBook,
+    PricingConfig,
+    PricingInputError,
+)
+from whatsapp_cloud.policy.rate_card import RateCard
+from whatsapp_cloud.redis_values import as_text
+
+logger = logging.getLogger(__name__)
+
+ALLOWANCE_KEEP_SECONDS = 62 * 24 * 3600  # a month's count outlives its month
+TOTAL_FIELDS = ("messages", "charged", "micros")
+
+
+def pricing_from_env(env: Mapping[str, str] = os.environ) -> Tuple[PricingConfig, RateCard]:
+    model = (env.get("WHATSAPP_PRICING_MODEL") or pricing.PMP).strip().upper()
+    card = env.get("WHATSAPP_RATE_CARD") or rate_card.DEFAULT_PATH
+    return PricingConfig(model=model), RateCard.load(card)
+
+
+def utc_now() -> datetime:
+    return datetime.now(pricing.UTC)
+
+
+def kind_of(payload: Mapping[str, Any]) -> str:
+    """The pricing kind of a Cloud API send body: template, reaction, or free_form (all else)."""
+    kind = str(payload.get("type") or "text")
+    return kind if kind in ("template", "reaction") else "free_form"
+
+
+class _Core:
+    """Everything both ledgers do apart from talking to Redis."""
+
+    def __init__(self, config: PricingConfig, rates: RateCard, clock: Callable[[], datetime]) -> None:
+        self.config = config
+        self.rates = rates
+        self.clock = clock
+
+    def inbound_event(self, message: InboundMessage) -> CustomerMessage:
+        return CustomerMessage(message.sender, pricing.from_timestamp(message.timestamp),
+                               from_referral=bool(message.referral), wamid=message.wamid)
+
+    def outbound_event(self, wa_id: str, wamid: str, kind: str, category: Optional[str], phone_number_id: str,
+                       at: Optional[datetime]) -> BusinessMessage:
+        return BusinessMessage(wa_id, wamid, at or self.clock(), kind, category, phone_number_id)
+
+    def status_event(self, update: StatusUpdate) -> MessageStatus:
+        return MessageStatus(update.recipient, update.wamid, update.status, pricing.from_timestamp(update.timestamp),
+                             update.phone_number_id, update.pricing, update.conversation)
+
+    def load(self, wa_id: str, raw: Any) -> CustomerState:
+        if raw is None:
+            return CustomerState(wa_id)
+        try:
+            return pricing.state_from_dict(json.loads(as_text(raw)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PricingInputError(f"the pricing state of {wa_id} in Redis is unreadable: {exc}") from exc
+
+    def decide(self, state: CustomerState, event: Event, allowance_used: int) -> Outcome:
+        return pricing.apply(state, event, self.config, self.rates, allowance_used)
+
+    def queue_writes(self, pipe: Any, event: Event, outcome: Outcome) -> None:
+        """Queue the transaction's writes; identical for redis and redis.asyncio pipelines in MULTI."""
+        pipe.set(redis_keys.pricing_customer(event.wa_id), json.dumps(pricing.state_to_dict(outcome.state)))
+        entry = {"event": json.dumps(pricing.event_to_dict(event), default=str)}
+        charge = outcome.charge
+        if charge is not None:
+            entry["charge"] = json.dumps(pricing.charge_to_dict(charge))
+            for key in (redis_keys.PRICING_TOTALS, redis_keys.pricing_month_totals(pricing.month_of(charge.at))):
+                pipe.hincrby(key, f"{charge.category}:messages", 1)
+                pipe.hincrby(key, f"{charge.category}:charged", int(charge.amount_micros > 0))
+                pipe.hincrby(key, f"{charge.category}:micros", charge.amount_micros)
+            pipe.zincrby(redis_keys.PRICING_SPEND, charge.amount_micros, event.wa_id)
+        if outcome.opened is not None:
+            entry["opened"] = outcome.opened.id
+        pipe.xadd(redis_keys.PRICING_LOG, entry)
+        if outcome.allowance is not None:
+            key = redis_keys.service_allowance(outcome.allowance.phone_number_id, outcome.allowance.month)
+            pipe.incr(key)
+            pipe.expire(key, ALLOWANCE_KEEP_SECONDS)
+        if outcome.mismatches and charge is not None:
+            pipe.xadd(
+                redis_keys.EVENT_STREAM,
+                event_log.entry(
+                    "pricing_mismatch", wamid=charge.wamid, recipient=charge.wa_id,
+                    fields=",".join(m.field for m in outcome.mismatches),
+                    ours={m.field: m.ours for m in outcome.mismatches},
+                    meta={m.field: m.meta for m in outcome.mismatches},
+                ),
+                maxlen=event_log.MAX_LENGTH, approximate=True,
+            )
+
+    def report(self, outcome: Outcome) -> None:
+        """After the commit: what operators watch."""
+        if not outcome.mismatches or outcome.charge is None:
+            return
+        for mismatch in outcome.mismatches:
+            metrics.PRICING_MISMATCHES.labels(mismatch.field).inc()
+        logger.warning(
+            "Meta prices message %s to %s differently: %s", outcome.charge.wamid, outcome.charge.wa_id,
+            "; ".join(f"{m.field}: ours {m.ours!r}, Meta {m.meta!r}" for m in outcome.mismatches),
+        )
+
+    def summary(self, state: CustomerState, at: Optional[datetime]) -> ChatPricingSummary:
+        return pricing.summarize(state, at or self.clock(), self.config, self.rates)
+
+
+class CostLedger:
+    """The ledger for asyncio callers (redis.asyncio)."""
+
+    def __init__(self, store: aioredis.Redis, config: Optional[PricingConfig] = None, rates: Optional[RateCard] = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.store = store
+        self.core = _Core(config or PricingConfig(), rates or RateCard.load(), clock)
+
+    async def record_inbound(self, message: InboundMessage) -> Outcome:
+        return await self.record(self.core.inbound_event(message))
+
+    async def record_outbound(self, wa_id: str, wamid: str, kind: str, category: Optional[str] = None,
+                              phone_number_id: str = "", at: Optional[datetime] = None) -> Outcome:
+        return await self.record(self.core.outbound_event(wa_id, wamid, kind, category, phone_number_id, at))
+
+    async def record_status(self, update: StatusUpdate) -> Outcome:
+        return await self.record(self.core.status_event(update))
+
+    async def record(self, event: Event) -> Outcome:
+        key = redis_keys.pricing_customer(event.wa_id)
+        async with self.store.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    state = self.core.load(event.wa_id, await pipe.get(key))
+                    used = 0
+                    draw = pricing.allowance_draw(state, event, self.core.config)
+                    if draw is not None:
+                        allowance_key = redis_keys.service_allowance(draw.phone_number_id, draw.month)
+                        await pipe.watch(allowance_key)
+                        used = int(await pipe.get(allowance_key) or 0)
+                    outcome = self.core.decide(state, event, used)
+                    pipe.multi()
+                    self.core.queue_writes(pipe, event, outcome)
+                    await pipe.execute()
+                    break
+                except WatchError:
+                    continue  # another process changed the customer or the allowance: decide again
+        self.core.report(outcome)
+        return outcome
+
+    async def state(self, wa_id: str) -> CustomerState:
+        return self.core.load(wa_id, await self.store.get(redis_keys.pricing_customer(wa_id)))
+
+    async def summary(self, wa_id: str, at: Optional[datetime] = None) -> ChatPricingSummary:
+        return self.core.summary(await self.state(wa_id), at)
+
+    async def totals(self, month: Optional[str] = None) -> Dict[str, CategoryTotal]:
+        key = redis_keys.pricing_month_totals(month) if month else redis_keys.PRICING_TOTALS
+        return parse_totals(await self.store.hgetall(key))
+
+    async def top_customers(self, count: int = 20) -> List[Tuple[str, int]]:
+        rows = await self.store.zrevrange(redis_keys.PRICING_SPEND, 0, count - 1, withscores=True)
+        return [(as_text(wa_id), int(score)) for wa_id, score in rows]
+
+    async def log(self) -> List[Dict[str, str]]:
+        rows = await self.store.xrange(redis_keys.PRICING_LOG)
+        return [{as_text(k): as_text(v) for k, v in fields.items()} for _, fields in rows]
+
+
+class SyncCostLedger:
+    """The same ledger for synchronous callers (redis): the Flask handoff service."""
+
+    def __init__(self, store: redis.Redis, config: Optional[PricingConfig] = None, rates: Optional[RateCard] = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.store = store
+        self.core = _Core(config or PricingConfig(), rates or RateCard.load(), clock)
+
+    def record_inbound(self, message: InboundMessage) -> Outcome:
+        return self.record(self.core.inbound_event(message))
+
+    def record_outbound(self, wa_id: str, wamid: str, kind: str, category: Optional[str] = None,
+                        phone_number_id: str = "", at: Optional[datetime] = None) -> Outcome:
+        return self.record(self.core.outbound_event(wa_id, wamid, kind, category, phone_number_id, at))
+
+    def record_status(self, update: StatusUpdate) -> Outcome:
+        return self.record(self.core.status_event(update))
+
+    def record(self, event: Event) -> Outcome:
+        key = redis_keys.pricing_customer(event.wa_id)
+        with self.store.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    state = self.core.load(event.wa_id, pipe.get(key))
+                    used = 0
+                    draw = pricing.allowance_draw(state, event, self.core.config)
+                    if draw is not None:
+                        allowance_key = redis_keys.service_allowance(draw.phone_number_id, draw.month)
+                        pipe.watch(allowance_key)
+                        used = int(pipe.get(allowance_key) or 0)
+                    outcome = self.core.decide(state, event, used)
+                    pipe.multi()
+                    self.core.queue_writes(pipe, event, outcome)
+                    pipe.execute()
+                    break
+                except WatchError:
+                    continue  # another process changed the customer or the allowance: decide again
+        self.core.report(outcome)
+        return outcome
+
+    def state(self, wa_id: str) -> CustomerState:
+        return self.core.load(wa_id, self.store.get(redis_keys.pricing_customer(wa_id)))
+
+    def summary(self, wa_id: str, at: Optional[datetime] = None) -> ChatPricingSummary:
+        return self.core.summary(self.state(wa_id), at)
+
+    def totals(self, month: Optional[str] = None) -> Dict[str, CategoryTotal]:
+        key = redis_keys.pricing_month_totals(month) if month else redis_keys.PRICING_TOTALS
+        return parse_totals(self.store.hgetall(key))
+
+    def top_customers(self, count: int = 20) -> List[Tuple[str, int]]:
+        rows = self.store.zrevrange(redis_keys.PRICING_SPEND, 0, count - 1, withscores=True)
+        return [(as_text(wa_id), int(score)) for wa_id, score in rows]
+
+    def log(self) -> List[Dict[str, str]]:
+        rows = self.store.xrange(redis_keys.PRICING_LOG)
+        return [{as_text(k): as_text(v) for k, v in fields.items()} for _, fields in rows]
+
+
+def parse_totals(raw: Mapping[Any, Any]) -> Dict[str, CategoryTotal]:
+    values: Dict[str, Dict[str, int]] = {}
+    for name, value in raw.items():
+        category, _, kind = as_text(name).rpartition(":")
+        if kind in TOTAL_FIELDS:
+            values.setdefault(category, {})[kind] = int(as_text(value))
+    return {category: CategoryTotal(**v) for category, v in values.items()}
+
+
+def replay(log_entries: Iterable[Mapping[str, str]], config: PricingConfig, rates: RateCard) -> PricingBook:
+    """Run the recorded events through the engine again: the same charges, rebuilt from the log.
+
+    Amounts come from `rates`: with a newer rate card they are what the history would cost now.
+    Each log entry's `charge` keeps the amount charged at the time.
+    """
+    book = PricingBook(config, rates)
+    for entry in log_entries:
+        try:
+            data = json.loads(entry["event"])
+        except (KeyError, ValueError) as exc:
+            raise PricingInputError(f"pricing log entry without a readable event: {entry!r}") from exc
+        book.record(pricing.event_from_dict(data))
+    return book

@@ -1,0 +1,84 @@
+"""Refresh whatsapp_templates.yml from the WhatsApp Business Account's approved templates.
+
+    python -m whatsapp_cloud.policy.sync_templates            # write the file
+    python -m whatsapp_cloud.policy.sync_templates --dry-run  # only show what would change
+
+Reads GET /{waba-id}/message_templates with the configured token (the local stand-in when no Meta
+token is set). What only the file knows (parameter types and lengths, quick-reply payloads) is kept for
+templates that exist in both. Templates this platform cannot send (media headers, mismatched
+placeholders) are listed and left out; the file is only written when the result loads cleanly.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import yaml
+
+from whatsapp_cloud.client import SyncGraphApiClient
+from whatsapp_cloud.config import CloudApiConfig
+from whatsapp_cloud.errors import GraphApiError
+from whatsapp_cloud.policy.graph_templates import from_graph
+from whatsapp_cloud.policy.templates import RegistryFileError, TemplateRegistry
+
+
+def merge(graph: List[Dict[str, Any]], current: Dict[str, Any]) -> Tuple[Dict[str, Any], List[str]]:
+    """The new registry mapping, and why any of Meta's templates were left out."""
+    candidate = from_graph(graph, current)
+    kept: Dict[str, Any] = {}
+    skipped: List[str] = []
+    for name, entry in candidate["templates"].items():
+        try:
+            TemplateRegistry.from_mapping({"templates": {name: entry}})
+        except RegistryFileError as exc:
+            skipped.append(str(exc))
+            continue
+        kept[name] = entry
+    return {"templates": kept}, skipped
+
+
+def header_comment(path: Path) -> str:
+    lines = path.read_text().splitlines(keepends=True) if path.exists() else []
+    comment = []
+    for line in lines:
+        if not line.startswith("#"):
+            break
+        comment.append(line)
+    return "".join(comment)
+
+
+def main(argv: Any = None) -> int:
+    from stack import settings
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--file", type=Path, default=None, help="registry file (default: WHATSAPP_TEMPLATES_FILE)")
+    parser.add_argument("--dry-run", action="store_true", help="print the result instead of writing it")
+    args = parser.parse_args(argv)
+    env = settings.resolve()
+    path = args.file or Path(env.get("WHATSAPP_TEMPLATES_FILE") or settings.ROOT / "whatsapp_templates.yml")
+    config = CloudApiConfig(access_token=env["WHATSAPP_ACCESS_TOKEN"], phone_number_id=env["WHATSAPP_PHONE_NUMBER_ID"],
+                            api_base_url=env["WHATSAPP_API_BASE_URL"], api_version=env["WHATSAPP_API_VERSION"])
+    client = SyncGraphApiClient(config)
+    try:
+        graph = client.message_templates(env["WHATSAPP_WABA_ID"])
+    except GraphApiError as exc:
+        print(f"could not list the templates of WABA {env['WHATSAPP_WABA_ID']}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    current = yaml.safe_load(path.read_text()) if path.exists() else {}
+    merged, skipped = merge(graph, current or {})
+    for reason in skipped:
+        print(f"left out: {reason}", file=sys.stderr)
+    text = header_comment(path) + yaml.safe_dump(merged, sort_keys=False, allow_unicode=True, width=120)
+    if args.dry_run:
+        print(text)
+    else:
+        path.write_text(text)
+        print(f"{path}: {len(merged['templates'])} templates ({len(graph)} template languages from Meta)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
