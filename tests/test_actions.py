@@ -93,17 +93,24 @@ def slot(events: List[Dict[str, Any]], name: str) -> Any:
 
 def test_status_by_number_tells_state_carrier_tracking_and_eta(shop: Shop):
     messages, events = run(ActionOrderStatus(), make_tracker(entities=[("order_id", "#1001")]))
-    text = texts(messages)
-    assert "Order 1001" in text and "shipped" in text
-    assert "UPS" in text and "1Z999AA10123456784" in text and "Expected:" in text
+    assert messages == []  # utter_order_status says it, from these slots
+    summary = slot(events, "order_summary")
+    assert "Order 1001" in summary and "shipped" in summary
+    assert "UPS" in summary and "1Z999AA10123456784" in summary and "Expected:" in summary
+    assert slot(events, "order_found") is True and slot(events, "order_state") == "shipped"
     assert slot(events, "order_id") == "1001"
+    response = DOMAIN["responses"]["utter_order_status"]
+    assert response == [{"condition": [{"type": "slot", "name": "order_found", "value": True}],
+                         "text": "{order_summary}"}]
 
 
 def test_someone_elses_order_gets_the_same_answer_as_an_unknown_one(shop: Shop):
-    theirs, _ = run(ActionOrderStatus(), make_tracker(sender=ANA, entities=[("order_id", "1001")]))
-    unknown, _ = run(ActionOrderStatus(), make_tracker(sender=ANA, entities=[("order_id", "9999")]))
+    theirs, their_events = run(ActionOrderStatus(), make_tracker(sender=ANA, entities=[("order_id", "1001")]))
+    unknown, unknown_events = run(ActionOrderStatus(), make_tracker(sender=ANA, entities=[("order_id", "9999")]))
     assert texts(theirs) == texts(unknown).replace("9999", "1001")
     assert "UPS" not in texts(theirs) and "shipped" not in texts(theirs)
+    assert their_events == unknown_events
+    assert slot(their_events, "order_found") is False
 
 
 def test_several_orders_become_a_choice_with_payloads(shop: Shop):
@@ -115,13 +122,13 @@ def test_several_orders_become_a_choice_with_payloads(shop: Shop):
     ]
     assert all(len(b["title"]) <= 20 for b in buttons)
     assert json.loads(buttons[0]["payload"][len("/order_status"):]) == {"order_id": "1002"}
-    assert events == []
+    assert slot(events, "order_found") is False
 
 
 def test_a_single_order_is_answered_at_once(shop: Shop):
-    messages, _ = run(ActionOrderStatus(), make_tracker(sender=ANA))
-    assert "Order 1004" in texts(messages) and "packed" in texts(messages)
-    assert not messages[0].get("buttons")
+    messages, events = run(ActionOrderStatus(), make_tracker(sender=ANA))
+    assert messages == []
+    assert "Order 1004" in slot(events, "order_summary") and "packed" in slot(events, "order_summary")
 
 
 def test_no_orders_for_the_number(shop: Shop):
@@ -423,7 +430,8 @@ def test_a_broken_database_gets_an_honest_answer_and_a_person(
     messages, events = run(action, make_tracker(intent=intent, entities=[("order_id", "1001")]))
     assert "can't reach our order system" in texts(messages)
     assert messages[0]["buttons"][0]["payload"] == '/human_handoff{"handoff_reason":"backend_failure"}'
-    assert events == []
+    assert events == ([{"event": "slot", "timestamp": None, "name": "order_found", "value": False}]
+                      if intent == "order_status" else [])
     assert any(r.levelname == "ERROR" and "unavailable" in r.getMessage() for r in caplog.records)
 
 

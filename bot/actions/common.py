@@ -31,7 +31,11 @@ class ShopAction(Action, ABC):
             return await self.act(dispatcher, tracker, Shop.from_env())
         except ShopUnavailable as exc:
             backend_down(dispatcher, exc)
-            return []
+            return self.unavailable_events()
+
+    def unavailable_events(self) -> List[Dict[Text, Any]]:
+        """Events that keep the conversation consistent when the database could not be used."""
+        return []
 
     @abstractmethod
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, shop: Shop) -> List[Dict[Text, Any]]:

@@ -87,7 +87,6 @@ MESSAGES: Dict[str, str] = {
     "order_not_found": (
         'I can\'t find order {order_id} for this WhatsApp number. Please check the number, or type "agent".'
     ),
-    "order_status": '{order_status}',
     "payment_issue": (
         'Sorry about the payment trouble. If you were charged but the order shows unpaid, it usually clears '
         'within 24 hours. Want a person to look at it?'

@@ -13,16 +13,26 @@ from bot.shop.service import Shop
 
 
 class ActionOrderStatus(ShopAction):
-    """Where is my order: by number, or the customer's own orders (a choice when several)."""
+    """Where is my order: by number, or the customer's own orders (a choice when several). The answer
+    itself is the response utter_order_status, filled from the slots set here."""
 
     def name(self) -> Text:
         return "action_order_status"
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, shop: Shop) -> List[Dict[Text, Any]]:
         order, events = resolve_order(dispatcher, tracker, shop, "order_status")
-        if order is not None:
-            say(dispatcher, "order_status", order_status=describe(order))
-        return events
+        if order is None:
+            return events + [SlotSet("order_found", False)]
+        # utter_order_status (next in the rules) says it, so it can go out as a template too.
+        return events + [
+            SlotSet("order_found", True),
+            SlotSet("order_summary", describe(order)),
+            SlotSet("order_state", STATE_LABELS[order.status]),
+            SlotSet("order_eta", fmt_date(order.eta)),
+        ]
+
+    def unavailable_events(self) -> List[Dict[Text, Any]]:
+        return [SlotSet("order_found", False)]
 
 
 class ActionOrderUpdate(ShopAction):
