@@ -362,3 +362,16 @@ def test_referral_reply_opens_the_free_entry_window_and_metas_expiration_wins(gr
         assert (await h.state.snapshot(CUSTOMER)).state.windows.free_entry_until.timestamp() == expires
 
     scenario(graph, redis_url, work)
+
+
+def test_only_one_process_at_a_time_sends_a_customers_deferred_messages(graph, redis_url):
+    async def work(h: Harness) -> None:
+        await h.customer_wrote(hours_ago=30)
+        await h.sender.deliver(text("waiting"))
+        await h.customer_wrote(hours_ago=0)
+        assert await h.state.lock_deferred(CUSTOMER, "another-process")
+        assert await h.sender.flush(CUSTOMER) == 0 and h.sent() == []  # the other process is at it
+        await h.state.unlock_deferred(CUSTOMER)
+        assert await h.sender.flush(CUSTOMER) == 1
+
+    scenario(graph, redis_url, work)

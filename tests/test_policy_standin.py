@@ -139,3 +139,33 @@ def test_the_template_list_checks_token_and_account(standin):
     assert error_code(standin.get(f"/v26.0/{WABA}/message_templates")) == 190
     assert error_code(standin.get("/v26.0/999/message_templates", headers=AUTH)) == 100
     assert error_code(standin.get(f"/v26.0/{WABA}/message_templates?after=x", headers=AUTH)) == 100
+
+
+def cli_env(monkeypatch: pytest.MonkeyPatch, url: str, tmp_path: Any, waba: str = WABA) -> None:
+    for name, value in {"WHATSAPP_ACCESS_TOKEN": TOKEN, "WHATSAPP_API_BASE_URL": url, "WHATSAPP_APP_SECRET": SECRET,
+                        "WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_PHONE_NUMBER_ID": PHONE_ID, "WHATSAPP_WABA_ID": waba,
+                        "VAR_DIR": str(tmp_path / "var"), "ENV_FILE": str(tmp_path / "none.env")}.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_sync_templates_command_rewrites_the_file_from_the_graph_api(graph, monkeypatch, tmp_path, capsys):
+    from whatsapp_cloud.policy import sync_templates
+
+    cli_env(monkeypatch, graph[0], tmp_path)
+    target = tmp_path / "whatsapp_templates.yml"
+    target.write_text("# Our templates\ntemplates: {}\n")
+    assert sync_templates.main(["--file", str(target)]) == 0
+    assert target.read_text().startswith("# Our templates\n")
+    synced = TemplateRegistry.from_file(target)
+    assert {t.key for t in synced} == {t.key for t in REGISTRY}
+    assert "templates" in capsys.readouterr().out
+
+
+def test_sync_templates_command_reports_a_wrong_account_and_writes_nothing(graph, monkeypatch, tmp_path, capsys):
+    from whatsapp_cloud.policy import sync_templates
+
+    cli_env(monkeypatch, graph[0], tmp_path, waba="999")
+    target = tmp_path / "whatsapp_templates.yml"
+    target.write_text("templates: {}\n")
+    assert sync_templates.main(["--file", str(target)]) == 1
+    assert "999" in capsys.readouterr().err and target.read_text() == "templates: {}\n"

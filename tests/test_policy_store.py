@@ -8,6 +8,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.consent import ActionOptIn, ActionOptOut
@@ -113,7 +114,7 @@ def run_action(action, metadata=None, text="/opt_out"):
                                      "metadata": metadata or {}}, [], False, None, {}, "action_listen")
     dispatcher = CollectingDispatcher()
 
-    assert asyncio.run(action.run(dispatcher, tracker, {})) == []
+    assert asyncio.run(action.run(dispatcher, tracker, {})) == [FollowupAction("action_listen")]
     return [m.get("response") for m in dispatcher.messages]
 
 
@@ -141,3 +142,28 @@ def test_consent_action_without_redis_says_what_is_missing(monkeypatch):
     tracker = Tracker(CUSTOMER, {}, {"text": "/opt_out", "metadata": {}}, [], False, None, {}, "action_listen")
     with pytest.raises(RuntimeError, match="REDIS_URL"):
         asyncio.run(ActionOptOut().run(CollectingDispatcher(), tracker, {}))
+
+
+def test_blocking_code_asks_the_same_decision(redis_url):
+    from whatsapp_cloud.policy.decision import Action
+    from whatsapp_cloud.policy.gate import SyncPolicyCheck
+
+    connection = redis.Redis.from_url(redis_url)
+    check = SyncPolicyCheck(connection, PolicyConfig())
+    text = {"to": CUSTOMER, "type": "text", "text": {"body": "Hi, Anna from support here"}}
+    assert check.plan(CUSTOMER, text).action == Action.DEFER  # never wrote: no free text
+    store = SyncPolicyStore(connection, PolicyConfig())
+    store.record_inbound(CUSTOMER, store.now() - 2 * H, from_referral=False)
+    assert check.plan(CUSTOMER, text).action == Action.SEND_SESSION
+    followup = {"template": check.registry.build("handoff_followup", "en_US", {"agent_name": "Anna"})}
+    store.record_inbound("15550009999", store.now() - 30 * H, from_referral=False)
+    decision = check.plan("15550009999", {**text, "to": "15550009999"}, followup)
+    assert decision.action == Action.DEFER and "no utility opt-in" in decision.reason
+
+
+def test_the_action_server_registers_both_consent_actions():
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("bot.actions")
+    assert {"action_opt_out", "action_opt_in"} <= set(executor.actions)

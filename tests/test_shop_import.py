@@ -18,9 +18,9 @@ HEADER = (
     "currency,carrier,tracking_number,eta\n"
 )
 GOOD = HEADER + (
-    '5001,4915112345678,Lena Vogel,shipped,2026-11-20,"Hauptstr. 5, Berlin, 10115",Teapot,1,54.00,EUR,DHL,JJD01,2026-11-26\n'
-    '5001,4915112345678,Lena Vogel,shipped,2026-11-20,"Hauptstr. 5, Berlin, 10115",Cups,2,9.50,EUR,DHL,JJD01,2026-11-26\n'
-    "#5002,4915112345678,Lena Vogel,placed,2026-11-23T10:15,\"Hauptstr. 5, Berlin, 10115\",Jar,3,7.50,EUR,,,\n"
+    '5001,4915112345678,Lena Vogel,shipped,2026-11-20,"Hauptstr. 5, Berlin",Teapot,1,54.00,EUR,DHL,JJD01,2026-11-26\n'
+    '5001,4915112345678,Lena Vogel,shipped,2026-11-20,"Hauptstr. 5, Berlin",Cups,2,9.50,EUR,DHL,JJD01,2026-11-26\n'
+    "#5002,4915112345678,Lena Vogel,placed,2026-11-23T10:15,\"Hauptstr. 5, Berlin\",Jar,3,7.50,EUR,,,\n"
 )
 
 

@@ -79,6 +79,11 @@ def deferred(recipient: str) -> str:
     return f"wa:deferred:{recipient}"
 
 
+def deferred_lock(recipient: str) -> str:
+    """Held while one process sends a customer's deferred messages, so no other sends them twice."""
+    return f"wa:deferred-lock:{recipient}"
+
+
 DEFERRED_FOR_CAPACITY = "wa:deferred:capacity"  # set of customers with messages waiting for capacity
 
 

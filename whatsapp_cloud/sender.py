@@ -11,7 +11,9 @@ as it is, must go as its approved template, waits (deferred, sent later by `flus
 import asyncio
 import json
 import logging
+import os
 import random
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
@@ -75,6 +77,7 @@ class OutboundSender:
         self.events = events or EventLog(store)
         self.dead_letters = DeadLetters(store)
         self.policy = policy or PolicyGate(store, events=self.events)
+        self._holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         phone_id = client.config.phone_number_id
         self._number = TokenBucket(
             store, redis_keys.number_bucket(phone_id), settings.throughput_per_second, settings.throughput_per_second
@@ -134,7 +137,18 @@ class OutboundSender:
         return Delivery(decision, result)
 
     async def flush(self, recipient: str, trigger: str = "customer_wrote") -> int:
-        """Send what waits for `recipient`, oldest first, as far as the policy now allows; how many left."""
+        """Send what waits for `recipient`, oldest first, as far as the policy now allows; how many went out.
+
+        One process at a time per customer: if another is already sending them, this one leaves it to it.
+        """
+        if not await self.policy.state.lock_deferred(recipient, self._holder):
+            return 0
+        try:
+            return await self._flush(recipient, trigger)
+        finally:
+            await self.policy.state.unlock_deferred(recipient)
+
+    async def _flush(self, recipient: str, trigger: str) -> int:
         sent = 0
         for item in await self.policy.state.deferred(recipient):
             key = f"{item['key']}:deferred" if item.get("key") else None

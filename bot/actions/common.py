@@ -2,6 +2,7 @@
 
 import json
 import logging
+from abc import ABC, abstractmethod
 from datetime import date
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
@@ -19,7 +20,7 @@ logger = logging.getLogger(__name__)
 MAX_CHOICES = 10  # a WhatsApp list message holds 10 rows
 
 
-class ShopAction(Action):
+class ShopAction(Action, ABC):
     """An action that works on the order database. When the database is down the customer is
     told so honestly and offered a person; the error is logged and nothing crashes."""
 
@@ -32,8 +33,9 @@ class ShopAction(Action):
             backend_down(dispatcher, exc)
             return []
 
+    @abstractmethod
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, shop: Shop) -> List[Dict[Text, Any]]:
-        raise NotImplementedError
+        """The action's work, with the shop open."""
 
 
 def backend_down(dispatcher: CollectingDispatcher, exc: Exception) -> None:

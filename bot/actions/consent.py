@@ -4,6 +4,8 @@ The channel turns an exact keyword ("STOP", "BAJA", "START", ...) or the opt-out
 `/opt_out` / `/opt_in` intent and records it at once; these actions record it too (idempotently, for
 opt-outs and opt-ins Rasa recognises on its own) and confirm ONCE per change: a repeated STOP gets no
 second confirmation, and after an opt-out nothing business-initiated goes out until an opt-in.
+The action itself is the one place that confirms, so it ends the bot's turn (a rule that also lists
+the confirmation after it does not repeat it).
 """
 
 import os
@@ -11,6 +13,7 @@ from typing import Any, Dict, List, Optional, Text
 
 import redis.asyncio as aioredis
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from whatsapp_cloud.policy.config import PolicyConfig
@@ -20,7 +23,9 @@ from whatsapp_cloud.policy.store import PolicyStore
 SOURCE = "whatsapp_thread"
 
 
-class _ConsentAction(Action):
+class _RecordsConsent:
+    """What both actions do (a mixin, not an Action: the action server registers every Action subclass)."""
+
     status = ""
     response = ""
     wording = ""
@@ -34,10 +39,10 @@ class _ConsentAction(Action):
         changed = await record(tracker.sender_id, self.status, self.wording.format(said=said))
         if changed or changed_by_channel:
             dispatcher.utter_message(response=self.response)
-        return []
+        return [FollowupAction("action_listen")]
 
 
-class ActionOptOut(_ConsentAction):
+class ActionOptOut(_RecordsConsent, Action):
     status = "out"
     response = "utter_opt_out_confirmed"
     wording = "Customer asked in the WhatsApp chat to stop messages: {said!r}"
@@ -46,7 +51,7 @@ class ActionOptOut(_ConsentAction):
         return "action_opt_out"
 
 
-class ActionOptIn(_ConsentAction):
+class ActionOptIn(_RecordsConsent, Action):
     status = "in"
     response = "utter_opt_in_confirmed"
     wording = "Customer asked in the WhatsApp chat to receive order updates and offers again: {said!r}"

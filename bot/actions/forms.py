@@ -2,6 +2,7 @@
 day). Both only work before the order ships."""
 
 import json
+from abc import ABC, abstractmethod
 from datetime import date, timedelta
 from typing import Any, Dict, List, Optional, Text
 
@@ -22,8 +23,12 @@ FORM_INTENTS = {"change_order_form": "change_order", "change_shipping_address_fo
 LATEST_DELIVERY_DAYS = 60
 
 
-class ChangeFormValidation(FormValidationAction):
+class ChangeFormValidation(FormValidationAction, ABC):
     """Shared by both forms: the order must be the customer's and not shipped yet."""
+
+    @abstractmethod
+    def name(self) -> Text:
+        """validate_<form name>"""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -101,7 +106,8 @@ class ValidateChangeOrderForm(ChangeFormValidation):
         if len(details) < 4:
             say(dispatcher, "order_change_too_short")
             return {"order_change": None}
-        wanted = parse_date(tracker.get_slot("delivery_date")) or parse_date(details)
+        # A date in this very message (the entity, or read from the text); an older one is not meant.
+        wanted = parse_date(next(tracker.get_latest_entity_values("date"), None)) or parse_date(details)
         if wanted is None:
             return {"order_change": details, "delivery_date": None}
         problem = delivery_date_problem(wanted)

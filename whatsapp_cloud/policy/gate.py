@@ -10,13 +10,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Dict, Optional, Tuple
 
+import redis
 import redis.asyncio as aioredis
 
 from whatsapp_cloud import metrics
 from whatsapp_cloud.event_log import EventLog
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.decision import Action, Decision, Outbound, TemplateUse, decide
-from whatsapp_cloud.policy.store import PolicyStore, Snapshot
+from whatsapp_cloud.policy.store import PolicyStore, Snapshot, SyncPolicyStore
 from whatsapp_cloud.policy.templates import TemplateError, TemplateRegistry, template_key
 from whatsapp_cloud.policy.windows import Windows
 
@@ -37,6 +38,34 @@ def template_use(registry: TemplateRegistry, template_object: Dict[str, Any], sn
     return TemplateUse(name, language, snapshot.template_category.get(key, template.category), template_object)
 
 
+def plan_message(
+    snapshot: Snapshot, payload: Dict[str, Any], fallback: Optional[Dict[str, Any]], registry: TemplateRegistry,
+    config: PolicyConfig, assume_window_closed: bool = False,
+) -> Decision:
+    """The decision for one Cloud API payload (and its template fallback) given a recipient's snapshot."""
+    state = snapshot.state
+    if assume_window_closed:  # Meta said so (131047): trust it over our own record
+        state = replace(state, windows=replace(state.windows, service_until=None))
+    outbound = Outbound(
+        template=template_use(registry, payload["template"], snapshot) if payload.get("type") == "template" else None,
+        fallback=template_use(registry, fallback["template"], snapshot) if fallback else None,
+    )
+    return decide(state, outbound, snapshot.now, config.rules)
+
+
+class SyncPolicyCheck:
+    """For blocking code (the handoff service's agent inbox): what the policy would do with a message now."""
+
+    def __init__(self, store: redis.Redis, config: Optional[PolicyConfig] = None,
+                 registry: Optional[TemplateRegistry] = None) -> None:
+        self.config = config or PolicyConfig.from_env()
+        self.state = SyncPolicyStore(store, self.config)
+        self.registry = registry or TemplateRegistry.from_file(self.config.templates_file)
+
+    def plan(self, recipient: str, payload: Dict[str, Any], fallback: Optional[Dict[str, Any]] = None) -> Decision:
+        return plan_message(self.state.snapshot(recipient), payload, fallback, self.registry, self.config)
+
+
 class PolicyGate:
     def __init__(
         self, store: aioredis.Redis, config: Optional[PolicyConfig] = None,
@@ -52,15 +81,7 @@ class PolicyGate:
         assume_window_closed: bool = False,
     ) -> Tuple[Decision, Snapshot]:
         snapshot = await self.state.snapshot(recipient)
-        if assume_window_closed:  # Meta said so (131047): trust it over our own record
-            windows = replace(snapshot.state.windows, service_until=None)
-            snapshot = replace(snapshot, state=replace(snapshot.state, windows=windows))
-        outbound = Outbound(
-            template=template_use(self.registry, payload["template"], snapshot)
-            if payload.get("type") == "template" else None,
-            fallback=template_use(self.registry, fallback["template"], snapshot) if fallback else None,
-        )
-        decision = decide(snapshot.state, outbound, snapshot.now, self.config.rules)
+        decision = plan_message(snapshot, payload, fallback, self.registry, self.config, assume_window_closed)
         metrics.POLICY_DECISIONS.labels(decision.action.value).inc()
         return decision, snapshot
 

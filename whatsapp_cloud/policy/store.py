@@ -134,6 +134,15 @@ def drop_first_deferred_program(recipient: str) -> Program:
         yield [("srem", (redis_keys.DEFERRED_FOR_CAPACITY, recipient))]
 
 
+def lock_deferred_program(recipient: str, holder: str, seconds: int) -> Program:
+    (taken,) = yield [("set_nx", (redis_keys.deferred_lock(recipient), holder, seconds))]
+    return bool(taken)
+
+
+def unlock_deferred_program(recipient: str) -> Program:
+    yield [("delete", (redis_keys.deferred_lock(recipient),))]
+
+
 def waiting_for_capacity_program() -> Program:
     (members,) = yield [("smembers", (redis_keys.DEFERRED_FOR_CAPACITY,))]
     return sorted(as_text(m) for m in members)
@@ -212,6 +221,12 @@ class PolicyStore:
     async def drop_first_deferred(self, recipient: str) -> None:
         await self.run(drop_first_deferred_program(recipient))
 
+    async def lock_deferred(self, recipient: str, holder: str, seconds: int = 120) -> bool:
+        return await self.run(lock_deferred_program(recipient, holder, seconds))
+
+    async def unlock_deferred(self, recipient: str) -> None:
+        await self.run(unlock_deferred_program(recipient))
+
     async def waiting_for_capacity(self) -> List[str]:
         return await self.run(waiting_for_capacity_program())
 
@@ -269,6 +284,8 @@ def _call(pipe: Any, name: str, args: Tuple[Any, ...]) -> None:
         pipe.hset(target, key, value, mapping=mapping[0] if mapping else None)
     elif name == "set" and len(args) == 3:
         pipe.set(args[0], args[1], ex=args[2])
+    elif name == "set_nx":
+        pipe.set(args[0], args[1], ex=args[2], nx=True)
     else:
         getattr(pipe, name)(*args)
 

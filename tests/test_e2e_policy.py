@@ -1,0 +1,130 @@
+"""WhatsApp's messaging rules end to end: the whole stack (as `make run`), a test clock shared through Redis.
+
+The stack starts with WHATSAPP_TEST_CLOCK=true, so the policy and the stand-in both read the clock
+offset the tests set in Redis: "25 hours later" is the same moment for the bot and for "Meta".
+"""
+
+import time
+from typing import Any, Dict, Iterator, List
+
+import pytest
+import redis
+import requests
+
+from stack.background import BackgroundStack
+from whatsapp_cloud import redis_keys
+from whatsapp_cloud.policy.config import PolicyConfig
+from whatsapp_cloud.policy.consent import SCOPES
+from whatsapp_cloud.policy.store import SyncPolicyStore
+
+pytestmark = pytest.mark.e2e
+START_TIMEOUT = 300
+POLICY_CAUSED = {131047, 131050, 132000, 132001, 132008, 132015, 132016}
+
+
+class PolicyStack(BackgroundStack):
+    @property
+    def urls(self) -> Dict[str, str]:
+        return self.resolved()
+
+    @property
+    def store(self) -> SyncPolicyStore:
+        return SyncPolicyStore(redis.Redis.from_url(self.urls["REDIS_URL"]), PolicyConfig(test_clock=True))
+
+    def customer_writes(self, wa_id: str, text: str, **extra: Any) -> int:
+        """The customer's message goes to the bot; the outbox position before any reply."""
+        answer = requests.post(f"{self.urls['STANDIN_URL']}/_standin/customers/{wa_id}/messages",
+                               json={"text": text, "name": "Policy Test", **extra}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["outbox_seq"]
+
+    def replies(self, wa_id: str, after: int, wait: float = 30, quiet: float = 3) -> List[Dict[str, Any]]:
+        """What the business sent `wa_id` after `after`, once nothing more came for `quiet` seconds."""
+        found: List[Dict[str, Any]] = []
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            batch = requests.get(f"{self.urls['STANDIN_URL']}/_standin/outbox", timeout=wait + 5, params={
+                "to": wa_id, "after": found[-1]["seq"] if found else after,
+                "wait": quiet if found else max(0.1, deadline - time.monotonic())}).json()["messages"]
+            if not batch and found:
+                break
+            found += batch
+        return [r["message"] for r in found]
+
+    def trigger(self, wa_id: str, intent: str, entities: Dict[str, str]) -> None:
+        """Make the bot speak without the customer writing (Rasa's HTTP API, as reminders and agents do)."""
+        answer = requests.post(
+            f"{self.urls['RASA_URL']}/conversations/{wa_id}/trigger_intent",
+            params={"output_channel": "whatsapp", "token": self.urls["RASA_API_TOKEN"]},
+            json={"name": intent, "entities": entities}, timeout=60)
+        assert answer.status_code == 200, answer.text
+
+    def last_seq(self) -> int:
+        return requests.get(f"{self.urls['STANDIN_URL']}/_standin/outbox", timeout=10).json()["last_seq"]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PolicyStack]:
+    running = PolicyStack(tmp_path_factory.mktemp("var"), WHATSAPP_TEST_CLOCK="true")
+    running.start(timeout=START_TIMEOUT)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(autouse=True)
+def real_time_again(stack: PolicyStack) -> Iterator[None]:
+    yield
+    stack.store.set_clock_offset(0)
+
+
+def test_the_demo_customer_is_opted_in_at_the_checkout_page(stack: PolicyStack) -> None:
+    consent = stack.store.snapshot("15551230001").state.consent
+    assert consent.opted_in("utility") and consent.records["utility"].source == "checkout_page"
+
+
+def test_a_reply_after_25_hours_of_silence_goes_out_as_the_mapped_template(stack: PolicyStack) -> None:
+    wa_id = "15550101001"
+    stack.store.record_consent(wa_id, "in", SCOPES, "website", "Order updates by WhatsApp: yes")
+    seq = stack.customer_writes(wa_id, "where is my order 1001")
+    [answer] = stack.replies(wa_id, seq)
+    assert answer["type"] == "text" and "1001" in answer["text"]["body"]
+    stack.store.set_clock_offset(25 * 3600)
+    seq = stack.last_seq()
+    stack.trigger(wa_id, "order_status", {"order_id": "1001"})
+    [later] = stack.replies(wa_id, seq)
+    assert later["type"] == "template" and later["template"]["name"] == "order_update"
+    assert later["template"]["components"][0]["parameters"][0]["text"] == "1001"
+
+
+def test_a_webhook_delivered_30_hours_late_is_answered_by_template(stack: PolicyStack) -> None:
+    wa_id = "15550101002"
+    stack.store.record_consent(wa_id, "in", SCOPES, "sms", "Reply YES for order updates on WhatsApp: YES")
+    seq = stack.customer_writes(wa_id, "where is my order 1002", timestamp=int(time.time()) - 30 * 3600)
+    replies = stack.replies(wa_id, seq)
+    assert [(m["type"], m.get("template", {}).get("name")) for m in replies] == [("template", "order_update")]
+
+
+def test_an_opted_out_customer_receives_nothing_but_the_confirmation(stack: PolicyStack) -> None:
+    wa_id = "15550101003"
+    stack.store.record_consent(wa_id, "in", SCOPES, "checkout_page", "Send me order updates")
+    stack.replies(wa_id, stack.customer_writes(wa_id, "where is my order 1003"))
+    seq = stack.customer_writes(wa_id, "STOP")
+    after_stop = stack.replies(wa_id, seq)
+    consent = stack.store.snapshot(wa_id).state.consent
+    assert consent.opted_out("utility") and consent.opted_out("marketing")
+    assert len(after_stop) <= 1 and all(m["type"] == "text" for m in after_stop)  # the confirmation, in the chat
+    stack.store.set_clock_offset(25 * 3600)
+    seq = stack.last_seq()
+    stack.trigger(wa_id, "order_status", {"order_id": "1003"})  # business-initiated, a day later
+    assert stack.replies(wa_id, seq, wait=8) == []
+    [waiting] = stack.store.deferred(wa_id)
+    assert "opted out" in waiting["reason"]
+    events = redis.Redis.from_url(stack.urls["REDIS_URL"], decode_responses=True).xrange(redis_keys.EVENT_STREAM)
+    assert any(e["kind"] == "outbound_deferred" and e.get("recipient") == wa_id for _, e in events)
+
+
+def test_the_stand_in_never_reported_an_error_the_bot_caused(stack: PolicyStack) -> None:
+    refusals = requests.get(f"{stack.urls['STANDIN_URL']}/_standin/refusals", timeout=10).json()["refusals"]
+    assert [r for r in refusals if r["code"] in POLICY_CAUSED] == []
