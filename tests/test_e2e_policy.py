@@ -114,7 +114,10 @@ def test_an_opted_out_customer_receives_nothing_but_the_confirmation(stack: Poli
     after_stop = stack.replies(wa_id, seq)
     consent = stack.store.snapshot(wa_id).state.consent
     assert consent.opted_out("utility") and consent.opted_out("marketing")
-    assert len(after_stop) <= 1 and all(m["type"] == "text" for m in after_stop)  # the confirmation, in the chat
+    [confirmation] = after_stop  # one message, in the chat: the confirmation
+    assert confirmation["type"] == "text" and confirmation["text"]["body"].startswith("Done: we won't send you")
+    seq = stack.customer_writes(wa_id, "stop")  # said again: no second confirmation
+    assert stack.replies(wa_id, seq, wait=8) == []
     stack.store.set_clock_offset(25 * 3600)
     seq = stack.last_seq()
     stack.trigger(wa_id, "order_status", {"order_id": "1003"})  # business-initiated, a day later
@@ -123,6 +126,14 @@ def test_an_opted_out_customer_receives_nothing_but_the_confirmation(stack: Poli
     assert "opted out" in waiting["reason"]
     events = redis.Redis.from_url(stack.urls["REDIS_URL"], decode_responses=True).xrange(redis_keys.EVENT_STREAM)
     assert any(e["kind"] == "outbound_deferred" and e.get("recipient") == wa_id for _, e in events)
+
+
+def test_start_opts_the_customer_in_again(stack: PolicyStack) -> None:
+    wa_id = "15550101004"
+    stack.replies(wa_id, stack.customer_writes(wa_id, "STOP"))
+    [welcome] = stack.replies(wa_id, stack.customer_writes(wa_id, "start"))
+    assert welcome["text"]["body"].startswith("Welcome back")
+    assert stack.store.snapshot(wa_id).state.consent.opted_in("marketing")
 
 
 def test_the_stand_in_never_reported_an_error_the_bot_caused(stack: PolicyStack) -> None:
