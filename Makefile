@@ -71,10 +71,13 @@ bench: $(MODEL)
 	$(PY) -m bench.webhook_bench
 
 # NLU quality: the trained model on the held-out set, then 5-fold cross-validation on the training
-# data; reports and confusion matrices go to results/, the macro-F1 of both is printed and checked.
+# data (reports and confusion matrices in results/), out-of-scope messages against the fallback;
+# prints the macro-F1 of both runs and fails when a target is missed.
 .PHONY: eval
 eval: $(MODEL)
 	$(RASA) test nlu --nlu tests/nlu/holdout.yml --model $(MODEL) --out results/holdout
 	$(RASA) test nlu --nlu bot/data --config config.yml --domain domain.yml \
 	  --cross-validation --folds 5 --out results/cross-validation
-	$(PY) -m bot.nlp.eval_report results/holdout results/cross-validation
+	$(PY) -m bot.nlp.fallback_check $(MODEL) tests/nlu/out_of_scope.yml tests/nlu/holdout.yml \
+	  --out results/fallback; fallback=$$?; \
+	$(PY) -m bot.nlp.eval_report results/holdout results/cross-validation && exit $$fallback

@@ -1,7 +1,6 @@
 """The JSON API (documented in openapi.yaml): escalations from the bot, messages from the channel, agents' work."""
 
 import secrets
-import time
 from functools import wraps
 from typing import Any, Callable, Dict, List, Optional
 
@@ -9,7 +8,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from handoff.agents import Agent, InvalidAgent
 from handoff.customer_data import customer_data
-from handoff.messaging import SendBlocked, SendFailed
+from handoff.messaging import SendBlocked, SendFailed, Window
 from handoff.service import REASONS, Forbidden, HandoffService
 from handoff.state import Conflict, Escalation, NotFound
 from handoff.teams import TEAMS
@@ -89,9 +88,7 @@ def text_field(data: Dict[str, Any], name: str, required: bool = True, limit: in
     return value
 
 
-def chat_json(chat: Dict[str, str], now: Optional[float] = None) -> Dict[str, Any]:
-    now = time.time() if now is None else now
-    closes = float(chat.get("window_closes_at") or 0) or None
+def chat_json(chat: Dict[str, str], window: Window) -> Dict[str, Any]:
     number = lambda name: float(chat[name]) if chat.get(name) else None  # noqa: E731
     return {
         "chat_id": chat["id"], "customer": chat["customer"], "profile_name": chat.get("profile_name") or None,
@@ -99,9 +96,13 @@ def chat_json(chat: Dict[str, str], now: Optional[float] = None) -> Dict[str, An
         "reason": chat.get("reason"), "intent": chat.get("intent") or None, "summary": chat.get("summary", ""),
         "created_at": number("created_at"), "assigned_at": number("assigned_at"),
         "resolved_at": number("resolved_at"), "resolution": chat.get("resolution") or None,
-        "window_closes_at": closes, "window_seconds_left": max(0, int(closes - now)) if closes else 0,
+        "window_closes_at": window.closes_at, "window_seconds_left": window.seconds_left,
         "sla_breached": chat.get("sla_breached") or None, "transfers": int(chat.get("transfers") or 0),
     }
+
+
+def chat_answer(chat: Dict[str, str]) -> Any:
+    return jsonify(chat=chat_json(chat, service().window(chat)))
 
 
 def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
@@ -240,7 +241,7 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         chats: List[Dict[str, Any]] = []
         for team in teams:
             for position, chat in enumerate(service().chats.chats(service().chats.queue(team)), start=1):
-                chats.append({**chat_json(chat), "position": position})
+                chats.append({**chat_json(chat, service().window(chat)), "position": position})
         return jsonify(chats=chats)
 
     @api.get("/api/chats")
@@ -252,14 +253,14 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         else:
             ids = svc.chats.open_chats()
         visible = [c for c in svc.chats.chats(ids) if g.agent.can_see(c)]
-        return jsonify(chats=[chat_json(c) for c in visible])
+        return jsonify(chats=[chat_json(c, svc.window(c)) for c in visible])
 
     @api.get("/api/chats/<chat_id>")
     @authenticated
     def chat(chat_id: str) -> Any:
         svc = service()
         chat = svc.visible_chat(g.agent, chat_id)
-        return jsonify(chat=chat_json(chat), messages=svc.chats.messages(chat_id),
+        return jsonify(chat=chat_json(chat, svc.window(chat)), messages=svc.chats.messages(chat_id),
                        customer=customer_data(chat), history=svc.transcript_before(chat),
                        composer=svc.composer(chat))
 
@@ -268,7 +269,7 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @person
     def claim(chat_id: str) -> Any:
         service().claim(g.agent, chat_id)
-        return jsonify(chat=chat_json(service().chats.chat(chat_id)))
+        return chat_answer(service().chats.chat(chat_id))
 
     @api.post("/api/chats/<chat_id>/messages")
     @authenticated
@@ -276,10 +277,11 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     def send(chat_id: str) -> Any:
         data = body()
         if data.get("template"):
-            values = data.get("values") or []
-            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-                raise BadRequest("'values' must be a list of strings")
-            message = service().send_template(g.agent, chat_id, str(data["template"]), values)
+            values = data.get("values") or {}
+            if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+                raise BadRequest("'values' must be an object of parameter name -> text")
+            language = str(data.get("language") or service().messenger.policy_config.default_language)
+            message = service().send_template(g.agent, chat_id, str(data["template"]), language, values)
         else:
             message = service().reply(g.agent, chat_id, str(text_field(data, "text")))
         return jsonify(message=message), 201
@@ -297,19 +299,19 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         to_team = text_field(data, "to_team", required=False, limit=32)
         if bool(to_agent) == bool(to_team):
             raise BadRequest("give exactly one of 'to_agent' and 'to_team'")
-        return jsonify(chat=chat_json(service().transfer(g.agent, chat_id, to_agent, to_team)))
+        return chat_answer(service().transfer(g.agent, chat_id, to_agent, to_team))
 
     @api.post("/api/chats/<chat_id>/resolve")
     @authenticated
     def resolve(chat_id: str) -> Any:
         data = request.get_json(silent=True) or {}
         resolution = text_field(data, "resolution", required=False, limit=500) or "resolved"
-        return jsonify(chat=chat_json(service().resolve(g.agent, chat_id, resolution)))
+        return chat_answer(service().resolve(g.agent, chat_id, resolution))
 
     @api.get("/api/templates")
     @authenticated
     def templates() -> Any:
-        return jsonify(templates=[t.__dict__ for t in service().messenger.templates.values()])
+        return jsonify(templates=service().messenger.templates())
 
     @api.get("/api/canned")
     @authenticated

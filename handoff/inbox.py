@@ -95,13 +95,14 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @signed_in
     def queue() -> Any:
         svc = service()
-        agent: Agent = svc.agents.get(g.agent.username)  # type: ignore[assignment]
+        agent: Agent = g.agent
         teams = TEAMS if agent.sees_all else agent.teams
-        waiting = {team: [chat_json(c) for c in svc.chats.chats(svc.chats.queue(team))] for team in teams}
-        mine = [chat_json(c) for c in svc.chats.chats(svc.chats.agent_chats(agent.username))]
+        waiting = {team: [chat_json(c, svc.window(c)) for c in svc.chats.chats(svc.chats.queue(team))]
+                   for team in teams}
+        mine = [chat_json(c, svc.window(c)) for c in svc.chats.chats(svc.chats.agent_chats(agent.username))]
         others = []
         if agent.sees_all:
-            others = [chat_json(c) for c in svc.chats.chats(svc.chats.open_chats())
+            others = [chat_json(c, svc.window(c)) for c in svc.chats.chats(svc.chats.open_chats())
                       if c["state"] == "agent" and c.get("agent") != agent.username]
         return render_template("queue.html", agent=agent, waiting=waiting, mine=mine, others=others)
 
@@ -116,7 +117,8 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
             return redirect(url_for("inbox.queue"))
         agents = [a for a in svc.agents.all() if a.username != g.agent.username]
         return render_template(
-            "chat.html", agent=g.agent, chat=chat_json(record), messages=svc.chats.messages(chat_id),
+            "chat.html", agent=g.agent, chat=chat_json(record, svc.window(record)),
+            messages=svc.chats.messages(chat_id),
             history=svc.transcript_before(record), customer=customer_data(record), composer=svc.composer(record),
             agents=agents, teams=TEAMS, mine=record["state"] == "agent" and record.get("agent") == g.agent.username,
         )
@@ -141,9 +143,10 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @inbox.post("/inbox/chats/<chat_id>/template")
     @signed_in
     def template(chat_id: str) -> Any:
-        name = request.form.get("template", "")
-        values = [request.form.get(f"value{i}", "") for i in range(1, 11) if f"value{i}" in request.form]
-        return act(chat_id, lambda: service().send_template(g.agent, chat_id, name, values), f"Template {name} sent.")
+        name, language = request.form.get("template", ""), request.form.get("language", "")
+        values = {field[6:]: value for field, value in request.form.items() if field.startswith("param:")}
+        return act(chat_id, lambda: service().send_template(g.agent, chat_id, name, language, values),
+                   f"Template {name} sent.")
 
     @inbox.post("/inbox/chats/<chat_id>/note")
     @signed_in

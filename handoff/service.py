@@ -11,7 +11,7 @@ import redis
 from handoff import keys
 from handoff.agents import Agent, AgentDirectory
 from handoff.assignment import Router
-from handoff.messaging import Messenger, SendBlocked
+from handoff.messaging import Messenger, SendBlocked, Window
 from handoff.rasa_api import RasaApi, RasaRefused, RasaUnavailable
 from handoff.settings import HandoffSettings
 from handoff.state import ChatStore, Conflict, Escalation, NotFound
@@ -42,12 +42,10 @@ class HandoffService:
 
     def escalate(self, escalation: Escalation) -> tuple[Dict[str, Any], bool]:
         now = time.time()
-        windows = self.messenger.windows
-        if windows.closes_at(escalation.customer) is None:
-            # The customer's own message led to this escalation, so their window is open from now.
-            windows.customer_wrote(escalation.customer, now)
         team = team_for(escalation.intent)
-        chat_id, created = self.chats.escalate(escalation, team, windows.closes_at(escalation.customer) or now, now)
+        # Queue priority: the window closing soonest first (a closed or unknown window: now).
+        closes_at = self.messenger.window(escalation.customer).closes_at or now
+        chat_id, created = self.chats.escalate(escalation, team, closes_at, now)
         if created:
             self.chats.set_sla("first", chat_id, now + self.settings.first_response_seconds)
             self.router.assign_waiting(team)
@@ -72,17 +70,11 @@ class HandoffService:
 
     def customer_message(self, wa_id: str, wamid: str, text: str, sent_at: Optional[float],
                          message_type: str = "text") -> tuple[str, str]:
+        # The channel has already recorded the message in the policy's windows (whoever answers it).
         now = time.time()
-        if sent_at:
-            self.messenger.windows.customer_wrote(wa_id, sent_at)
         message = {"id": wamid, "kind": "customer", "text": text, "type": message_type, "at": sent_at or now}
-        outcome, chat_id = self.chats.customer_message(
-            wa_id, wamid, message, next_due=now + self.settings.next_response_seconds, now=now)
-        if outcome == "ok":
-            closes = self.messenger.windows.closes_at(wa_id)
-            if closes:
-                self.redis.hset(keys.chat(chat_id), "window_closes_at", repr(closes))
-        return outcome, chat_id
+        return self.chats.customer_message(wa_id, wamid, message, next_due=now + self.settings.next_response_seconds,
+                                           now=now)
 
     # -- agents ----------------------------------------------------------------------------
 
@@ -108,13 +100,14 @@ class HandoffService:
         wamid = self.messenger.send_text(chat["customer"], text, key=f"handoff:{chat_id}:{message_id}")
         return self._record_agent(agent, chat_id, {"id": message_id, "kind": "agent", "text": text, "wamid": wamid})
 
-    def send_template(self, agent: Agent, chat_id: str, name: str, values: List[str]) -> Dict[str, Any]:
+    def send_template(self, agent: Agent, chat_id: str, name: str, language: str,
+                      values: Dict[str, str]) -> Dict[str, Any]:
         chat = self._owned(agent, chat_id)
         message_id = secrets.token_hex(8)
-        wamid, shown = self.messenger.send_template(chat["customer"], name, values,
+        wamid, shown = self.messenger.send_template(chat["customer"], name, language, values,
                                                     key=f"handoff:{chat_id}:{message_id}")
         return self._record_agent(agent, chat_id, {"id": message_id, "kind": "agent", "text": shown,
-                                                    "template": name, "wamid": wamid})
+                                                    "template": f"{name} ({language})", "wamid": wamid})
 
     def note(self, agent: Agent, chat_id: str, text: str) -> Dict[str, Any]:
         self.visible_chat(agent, chat_id)
@@ -180,14 +173,14 @@ class HandoffService:
         created = float(chat["created_at"])
         return [line for line in lines if (line["at"] or 0) <= created]
 
+    def window(self, chat: Dict[str, str]) -> Window:
+        return self.messenger.window(chat["customer"])
+
     def composer(self, chat: Dict[str, str]) -> Dict[str, Any]:
         """What the agent may send now: free text inside the window, templates outside it."""
-        decision = self.messenger.windows.decide(chat["customer"])
-        return {
-            "mode": decision.kind, "reason": decision.reason,
-            "templates": [t.__dict__ for t in self.messenger.templates.values()],
-            "canned": self.canned(chat["team"]),
-        }
+        window = self.window(chat)
+        return {"mode": window.mode, "reason": window.reason, "templates": self.messenger.templates(),
+                "canned": self.canned(chat["team"])}
 
     def canned(self, team: str) -> Dict[str, str]:
         return self.redis.hgetall(keys.canned(team))

@@ -13,6 +13,7 @@ from handoff.agents import AgentDirectory
 from handoff.app import create_app
 from handoff.service import HandoffService
 from tests.helpers import free_port, serve_wsgi
+from whatsapp_cloud.policy.store import SyncPolicyStore
 
 API_TOKEN = "integration-token-for-tests"
 PASSWORD = "a long test password"
@@ -50,10 +51,16 @@ class Handoff:
                 "slots": {"order_id": "1001"}, "summary": "asked for a person", **extra}
         return self.api("POST", "/api/escalations", json=body)
 
+    @property
+    def policy(self) -> SyncPolicyStore:
+        return self.service.messenger.policy
+
     def customer_writes(self, customer: str, text: str) -> requests.Response:
-        """The customer writes on WhatsApp (opens the window at the stand-in) and the channel routes it here."""
+        """The customer writes on WhatsApp: the stand-in sees it (its window opens), the channel records it in
+        the policy's windows and routes it here, as the WhatsApp consumer does."""
         played = requests.post(f"{self.standin}/_standin/customers/{customer}/messages", json={"text": text},
                                timeout=10).json()
+        self.policy.record_inbound(customer, self.policy.now(), from_referral=False)
         return self.api("POST", f"/api/internal/customers/{customer}/messages",
                         json={"wamid": played["wamid"], "text": text, "timestamp": time.time()})
 

@@ -4,6 +4,7 @@ import asyncio
 import json
 import re
 import zlib
+from datetime import date
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -256,6 +257,14 @@ def test_order_change_with_a_delivery_day(shop: Shop):
         assert session.execute(select(func.count(ChangeRequest.id))).scalar_one() == 1
 
 
+def test_order_change_takes_the_date_entity_of_the_same_message(shop: Shop):
+    tracker = form_tracker(SAM, "change_order_form", {"order_id": "1002", "order_change": "size M, and on friday"},
+                           entities=[("date", "friday")])
+    _, events = run(ValidateChangeOrderForm(), tracker)
+    wanted = date.fromisoformat(slot(events, "delivery_date"))
+    assert wanted.weekday() == 4 and 1 <= (wanted - date.today()).days <= 7
+
+
 # -- refunds -------------------------------------------------------------------------------------
 
 
@@ -416,3 +425,14 @@ def test_a_broken_database_gets_an_honest_answer_and_a_person(
     assert messages[0]["buttons"][0]["payload"] == '/human_handoff{"handoff_reason":"backend_failure"}'
     assert events == []
     assert any(r.levelname == "ERROR" and "unavailable" in r.getMessage() for r in caplog.records)
+
+
+def test_the_action_server_serves_every_action_the_domain_lists():
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("bot.actions")
+    served = set(executor.actions)
+    # action_opt_out / action_opt_in come with bot/actions/consent.py (consent ledger).
+    expected = set(DOMAIN["actions"]) - {"action_opt_out", "action_opt_in"}
+    assert expected <= served

@@ -297,3 +297,14 @@ def test_replay_refuses_an_unreadable_log_entry() -> None:
 def test_summary_needs_an_aware_time(redis_url: str) -> None:
     with pytest.raises(PricingInputError, match="timezone-aware"):
         SyncCostLedger(sync_store(redis_url), PricingConfig()).summary(CUSTOMER, datetime(2026, 1, 1))
+
+
+def test_webhooks_without_timestamp_are_dated_by_the_clock(redis_url: str) -> None:
+    clock = FixedClock(T0)
+    ledger = SyncCostLedger(sync_store(redis_url), PricingConfig(), clock=clock)
+    ledger.record_inbound(InboundMessage("wamid.no-time", CUSTOMER, 0, "text", "hi", NUMBER))
+    assert ledger.summary(CUSTOMER, hours(1)).service_window_until == hours(24)
+    ledger.record_outbound(CUSTOMER, "wamid.t0", "template", "marketing", NUMBER, at=hours(1))
+    clock.now = hours(2)
+    outcome = ledger.record_status(StatusUpdate("wamid.t0", "delivered", 0, CUSTOMER, NUMBER))
+    assert outcome.charge is not None and outcome.charge.at == hours(2)

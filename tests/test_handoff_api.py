@@ -10,8 +10,8 @@ import requests
 import yaml
 
 from handoff import keys
+from tests.conftest import RedisProcess
 from tests.handoff_env import API_TOKEN, PASSWORD, Handoff, running_handoff
-from whatsapp_cloud import redis_keys
 
 CUSTOMER = "15551230001"
 
@@ -143,17 +143,34 @@ def test_unknown_chats_customers_and_other_teams(handoff: Handoff) -> None:
     assert handoff.api("POST", f"/api/chats/{chat_id}/claim").status_code == 403  # integration token
 
 
-def test_free_text_outside_the_window_is_blocked_with_the_reason(handoff: Handoff) -> None:
+def test_outside_the_window_free_text_is_blocked_and_an_approved_template_goes(handoff: Handoff) -> None:
     alice = online(handoff, "alice")
     chat_id = handoff.escalate(CUSTOMER).json()["chat_id"]
-    # The customer last wrote long ago: the messaging policy's record of their window says so.
-    handoff.service.redis.hset(redis_keys.windows(CUSTOMER), "service_until", repr(1000.0 + 24 * 3600))
+    long_ago = handoff.policy.now() - timedelta(hours=25)
+    handoff.policy.record_inbound(CUSTOMER, long_ago, from_referral=False)  # the customer last wrote 25 h ago
     blocked = handoff.api("POST", f"/api/chats/{chat_id}/messages", alice, json={"text": "hello"})
     assert blocked.status_code == 422 and "window" in blocked.json()["error"]
-    assert handoff.api("GET", f"/api/chats/{chat_id}", alice).json()["composer"]["mode"] == "template"
-    unknown = handoff.api("POST", f"/api/chats/{chat_id}/messages", alice, json={"template": "nope"})
-    assert unknown.status_code == 422
+    view = handoff.api("GET", f"/api/chats/{chat_id}", alice).json()
+    assert view["composer"]["mode"] == "template" and view["chat"]["window_seconds_left"] == 0
+    offered = {(t["name"], t["language"]) for t in view["composer"]["templates"]}
+    assert ("order_update", "en_US") in offered
+
+    update = {"template": "order_update", "language": "en_US", "values": {"order_id": "1001", "status": "shipped"}}
+    no_opt_in = handoff.api("POST", f"/api/chats/{chat_id}/messages", alice, json=update)
+    assert no_opt_in.status_code == 422 and "opt-in" in no_opt_in.json()["error"]
+    handoff.policy.record_consent(CUSTOMER, "in", ["utility"], "whatsapp_thread", "said yes to order updates")
+    missing = handoff.api("POST", f"/api/chats/{chat_id}/messages", alice,
+                          json={**update, "values": {"order_id": "1001"}})
+    assert missing.status_code == 422 and "status" in missing.json()["error"]
+    unknown = handoff.api("POST", f"/api/chats/{chat_id}/messages", alice, json={**update, "template": "nope"})
+    assert unknown.status_code == 422 and "does not exist" in unknown.json()["error"]
     assert handoff.outbox(CUSTOMER) == []
+
+    sent = handoff.api("POST", f"/api/chats/{chat_id}/messages", alice, json=update)
+    assert sent.status_code == 201, sent.text
+    assert "Update on your order 1001: shipped." in sent.json()["message"]["text"]
+    [delivered] = handoff.outbox(CUSTOMER)
+    assert delivered["message"]["type"] == "template" and delivered["message"]["template"]["name"] == "order_update"
 
 
 def test_rasa_unreachable_during_hand_back_is_retried_not_lost(handoff: Handoff) -> None:
@@ -240,3 +257,23 @@ def test_an_agent_who_vanishes_goes_away_and_their_chats_wait_for_someone_else(h
     assert handoff.agents.get("alice").status == "away"  # type: ignore[union-attr]
     assert handoff.service.chats.chat(chat_id)["agent"] == "bob"
     assert handoff.api("GET", "/api/chats?mine=1", bob).json()["chats"][0]["chat_id"] == chat_id
+
+
+def test_redis_restart_keeps_queues_and_ownership(tmp_path: Path) -> None:
+    server = RedisProcess(tmp_path / "redis").start()
+    try:
+        with running_handoff(server.url) as handoff:
+            alice = online(handoff, "alice")
+            chat_id = handoff.escalate(CUSTOMER).json()["chat_id"]
+            waiting = handoff.escalate("15550000009").json()["chat_id"]
+            server.stop()
+            assert requests.get(handoff.url + "/health", timeout=10).status_code == 503
+            server.start()
+            assert requests.get(handoff.url + "/health", timeout=10).status_code == 200
+            assert handoff.api("GET", f"/api/chats/{chat_id}", alice).json()["chat"]["agent"] == "alice"
+            assert handoff.api("GET", f"/api/chats/{waiting}", alice).json()["chat"]["agent"] == "alice"
+            resolved = handoff.api("POST", f"/api/chats/{chat_id}/resolve", alice, json={"resolution": "ok"})
+            assert resolved.status_code == 200
+            assert handoff.service.chats.owner(CUSTOMER)["state"] == "bot"
+    finally:
+        server.stop()

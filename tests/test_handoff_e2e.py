@@ -1,8 +1,8 @@
 """Human handoff through the whole system: real Rasa, Redis, handoff service (gunicorn) and the stand-in.
 
-escalate -> queued -> assigned -> the agent's reply reaches WhatsApp -> the customer's reply reaches
-the agent, not the bot (also after the session expired, and when they type /restart) -> resolve ->
-the bot has the conversation again.
+the customer asks for a person -> the bot escalates (queued, position and wait told) -> assigned -> the
+agent's reply reaches WhatsApp -> the customer's reply reaches the agent, not the bot (also after the
+session expired, and when they type /restart) -> resolve -> the bot says goodbye and asks for a rating.
 """
 
 import json
@@ -39,6 +39,16 @@ class Stack(BackgroundStack):
     def outbox(self, wa_id: str, after: int = 0, wait: float = 0) -> List[Dict[str, Any]]:
         return requests.get(f"{self.env_['STANDIN_URL']}/_standin/outbox", timeout=60,
                             params={"to": wa_id, "after": after, "wait": wait}).json()["messages"]
+
+    def quiet_outbox(self, wa_id: str, after: int = 0) -> List[Dict[str, Any]]:
+        """Everything sent to the customer after `after`, once the bot has stopped for 2 s."""
+        sent = self.outbox(wa_id, after=after, wait=30)
+        while sent:
+            more = self.outbox(wa_id, after=sent[-1]["seq"], wait=2)
+            if not more:
+                break
+            sent += more
+        return sent
 
     def tracker(self, wa_id: str) -> Dict[str, Any]:
         return requests.get(f"{self.env_['RASA_URL']}/conversations/{wa_id}/tracker", timeout=30,
@@ -78,20 +88,23 @@ def user_texts(tracker: Dict[str, Any]) -> List[str]:
 def test_human_handoff_from_escalation_to_the_bot_again(stack: Stack) -> None:
     wa_id = "15557770001"
     stack.customer_writes(wa_id, "hello")
-    [greeting] = stack.outbox(wa_id, wait=30)
+    greeting = stack.quiet_outbox(wa_id)[-1]
 
-    escalated = stack.handoff("POST", "/api/escalations", json={
-        "customer": wa_id, "profile_name": "Ana", "reason": "customer_request", "intent": "order_status",
-        "slots": {"order_id": "1001"}, "summary": "wants to know where order 1001 is"})
-    assert escalated.status_code == 201, escalated.text
-    chat_id = escalated.json()["chat_id"]
-    assert escalated.json()["state"] == "queued" and escalated.json()["team"] == "orders"
+    stack.customer_writes(wa_id, "I want to speak to a human")
+    told = stack.quiet_outbox(wa_id, after=greeting["seq"])
+    assert "You're number 1 in the queue" in told[-1]["message"]["text"]["body"], told
+    greeting = told[-1]
+    owner = stack.handoff("GET", f"/api/customers/{wa_id}").json()["owner"]
+    assert owner["state"] == "queued"
+    chat_id = owner["chat_id"]
 
     alice = stack.agent_token("alice")  # seeded for `make run`: orders and general
     assert stack.handoff("PUT", "/api/me/status", alice, json={"status": "online"}).status_code == 200
     chat = stack.handoff("GET", f"/api/chats/{chat_id}", alice).json()
     assert chat["chat"]["state"] == "agent" and chat["chat"]["agent"] == "alice"
-    assert [line["text"] for line in chat["history"] if line["kind"] == "customer"] == ["hello"]
+    assert chat["chat"]["reason"] == "customer_request" and chat["chat"]["summary"]
+    assert [line["text"] for line in chat["history"] if line["kind"] == "customer"] == [
+        "hello", "I want to speak to a human"]
 
     sent = stack.handoff("POST", f"/api/chats/{chat_id}/messages", alice, json={"text": "Hi Ana, Alice here."})
     assert sent.status_code == 201, sent.text
@@ -126,19 +139,20 @@ def test_human_handoff_from_escalation_to_the_bot_again(stack: Stack) -> None:
     assert stack.handoff("GET", f"/api/customers/{wa_id}").json()["owner"]["state"] == "bot"
     history = stack.handoff("GET", f"/api/customers/{wa_id}").json()["history"]
     assert [(h["from"], h["to"]) for h in history] == [("bot", "queued"), ("queued", "agent"), ("agent", "bot")]
-    wait_until(lambda: any(e["event"] == "resume" for e in stack.tracker(wa_id)["events"]))
-
-    # Back with the bot: the customer's next message gets the bot's answer.
-    before = stack.outbox(wa_id)[-1]["seq"]
-    stack.customer_writes(wa_id, "thank you")
-    assert stack.outbox(wa_id, after=before, wait=30), "the bot did not answer after the hand back"
+    # Back with the bot: it closes the conversation on WhatsApp and asks for a rating.
+    closing = stack.quiet_outbox(wa_id, after=reply["seq"])
+    assert closing[0]["message"]["text"]["body"] == "Thanks for your patience! Our team has closed your request: " \
+        "ships today"
+    assert closing[1]["message"]["interactive"]["body"]["text"] == "How did we do today?"
+    assert any(e["event"] == "resume" for e in stack.tracker(wa_id)["events"])
+    assert stack.handoff("GET", "/api/handbacks").json()["pending"] == []
 
 
 def test_hand_back_while_rasa_is_unreachable_is_retried_until_rasa_takes_it(stack: Stack) -> None:
     env = stack.env_
     wa_id = "15557770002"
     stack.customer_writes(wa_id, "hi")
-    stack.outbox(wa_id, wait=30)
+    stack.quiet_outbox(wa_id)
     # A second handoff worker on the same Redis whose Rasa URL points where nothing listens.
     dead_rasa = f"http://127.0.0.1:{free_port()}"
     app = create_app({**env, "RASA_URL": dead_rasa, "HANDOFF_BACKGROUND": "false"})

@@ -531,3 +531,13 @@ def test_delivery_stamped_before_the_send_is_dated_at_the_send(rates: RateCard) 
     outcome = book.record(MessageStatus(CUSTOMER, "wamid.g", "delivered", sent_at - timedelta(seconds=2), NUMBER))
     assert outcome.charge.at == sent_at
     assert outcome.allowance == pricing.AllowanceDraw(NUMBER, "2026-11")
+
+
+def test_a_read_weeks_later_never_charges_again(rates: RateCard) -> None:
+    book = pmp(rates)
+    meta = {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "marketing"}
+    book.record(MessageStatus(CUSTOMER, "wamid.h", "delivered", PMP_START, NUMBER, meta))
+    book.record(CustomerMessage(CUSTOMER, PMP_START + timedelta(days=40)))  # the delivery is forgotten by now
+    late_read = book.record(MessageStatus(CUSTOMER, "wamid.h", "read", PMP_START + timedelta(days=40), NUMBER, meta))
+    assert late_read.charge is None and late_read.ignored
+    assert [c.wamid for c in book.charges] == ["wamid.h"]

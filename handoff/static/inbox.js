@@ -9,11 +9,16 @@
     return (h ? h + "h " : "") + (h || m ? m + "m " : "") + s + "s left";
   }
 
+  // The server sends seconds left (by the policy's clock); the browser counts down from when it got them.
+  function deadline(el) {
+    if (!el.deadline) el.deadline = Date.now() / 1000 + (parseFloat(el.getAttribute("data-seconds-left")) || 0);
+    return el.deadline;
+  }
+
   function tick() {
     var now = Date.now() / 1000;
-    document.querySelectorAll("[data-closes-at]").forEach(function (el) {
-      var closes = parseFloat(el.getAttribute("data-closes-at")) || 0;
-      var left = closes - now;
+    document.querySelectorAll("[data-seconds-left]").forEach(function (el) {
+      var left = deadline(el) - now;
       el.textContent = formatLeft(left);
       el.classList.toggle("closed", left <= 0);
       el.classList.toggle("closing", left > 0 && left < 3600);
@@ -21,7 +26,7 @@
     var composer = document.getElementById("composer");
     var windowEl = document.getElementById("window");
     if (composer && windowEl) {
-      var open = (parseFloat(windowEl.getAttribute("data-closes-at")) || 0) > now;
+      var open = deadline(windowEl) > now;
       composer.setAttribute("data-mode", open ? "session" : "template");
       composer.querySelector(".free-text").hidden = !open;
       composer.querySelector(".templates").hidden = open;
@@ -57,6 +62,15 @@
         if (select.value) { box.value = select.value; box.focus(); }
         select.value = "";
       };
+    });
+    document.querySelectorAll("select.template-picker").forEach(function (picker) {
+      var show = function () {
+        document.querySelectorAll("form.template").forEach(function (form) {
+          form.hidden = form.getAttribute("data-index") !== picker.value;
+        });
+      };
+      picker.onchange = show;
+      show();
     });
     var transcript = document.getElementById("transcript");
     if (transcript) transcript.scrollTop = transcript.scrollHeight;

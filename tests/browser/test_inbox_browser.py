@@ -12,7 +12,6 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from handoff import keys
 from tests.handoff_env import PASSWORD, Handoff, running_handoff
 
 CHROMIUM = "/usr/bin/chromium"
@@ -27,7 +26,8 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="make test i
 
 @pytest.fixture()
 def handoff(redis_url: str) -> Iterator[Handoff]:
-    with running_handoff(redis_url) as running:
+    # The policy's test clock lets the test move time forward to the end of the service window.
+    with running_handoff(redis_url, WHATSAPP_TEST_CLOCK="true") as running:
         yield running
 
 
@@ -87,15 +87,26 @@ def test_an_agent_works_a_chat_from_claim_to_resolve(handoff: Handoff, browser: 
     expect(alice_page.locator(".msg.note .text")).to_have_text("customer sounds upset")
     shot(alice_page, "2-chat-window-open")
 
-    # The service window closes in a few seconds: the countdown reaches it and the composer switches.
-    handoff.service.redis.set(keys.window(CUSTOMER), repr(time.time() - 24 * 3600 + 4))
-    handoff.service.redis.hset(keys.chat(chat_id), "window_closes_at", repr(time.time() + 4))
+    # Almost a day later the service window has seconds left: the countdown reaches it and the composer
+    # switches to the approved templates.
+    closes_at = handoff.service.messenger.window(CUSTOMER).closes_at
+    handoff.policy.set_clock_offset(closes_at - time.time() - 4)
     alice_page.reload()
     expect(alice_page.locator("#composer .free-text")).to_be_visible()
     expect(alice_page.locator("#composer .templates")).to_be_visible(timeout=15_000)
     expect(alice_page.locator("#composer .free-text")).to_be_hidden()
     expect(alice_page.locator("#window")).to_have_text("closed")
     shot(alice_page, "3-chat-window-closed")
+    handoff.policy.record_consent(CUSTOMER, "in", ["utility"], "whatsapp_thread", "order updates: yes")
+    alice_page.select_option("select.template-picker", label="order_update (en_US, utility)")
+    template = alice_page.locator("form.template:visible")
+    expect(template).to_have_count(1)
+    template.locator("input[name='param:order_id']").fill("1001")
+    template.locator("input[name='param:status']").fill("ready for pick-up")
+    template.locator("button").click()
+    expect(alice_page.locator(".flash.ok")).to_have_text("Template order_update sent.")
+    expect(alice_page.locator(".msg.agent .text", has_text="ready for pick-up")).to_be_visible()
+    assert handoff.outbox(CUSTOMER)[-1]["message"]["template"]["name"] == "order_update"
 
     alice_page.select_option(".transfer select[name=target]", "agent:bob")
     alice_page.click(".transfer button")

@@ -76,6 +76,7 @@ TOTAL_FIELDS = ("messages", "charged", "micros")
 
 
 def pricing_from_env(env: Mapping[str, str] = os.environ) -> Tuple[PricingConfig, RateCard]:
+    """The deployment's pricing model and rate card; a bad value raises PricingInputError or RateCardError."""
     model = (env.get("WHATSAPP_PRICING_MODEL") or pricing.PMP).strip().upper()
     card = env.get("WHATSAPP_RATE_CARD") or rate_card.DEFAULT_PATH
     return PricingConfig(model=model), RateCard.load(card)
@@ -100,7 +101,7 @@ class _Core:
         self.clock = clock
 
     def inbound_event(self, message: InboundMessage) -> CustomerMessage:
-        return CustomerMessage(message.sender, pricing.from_timestamp(message.timestamp),
+        return CustomerMessage(message.sender, self.webhook_time(message.timestamp),
                                from_referral=bool(message.referral), wamid=message.wamid)
 
     def outbound_event(self, wa_id: str, wamid: str, kind: str, category: Optional[str], phone_number_id: str,
@@ -108,8 +109,12 @@ class _Core:
         return BusinessMessage(wa_id, wamid, at or self.clock(), kind, category, phone_number_id)
 
     def status_event(self, update: StatusUpdate) -> MessageStatus:
-        return MessageStatus(update.recipient, update.wamid, update.status, pricing.from_timestamp(update.timestamp),
+        return MessageStatus(update.recipient, update.wamid, update.status, self.webhook_time(update.timestamp),
                              update.phone_number_id, update.pricing, update.conversation)
+
+    def webhook_time(self, timestamp: int) -> datetime:
+        """Meta's timestamp; a webhook without one (0 once parsed) still counts, from now."""
+        return pricing.from_timestamp(timestamp) if timestamp > 0 else self.clock()
 
     def load(self, wa_id: str, raw: Any) -> CustomerState:
         if raw is None:
@@ -197,8 +202,10 @@ class CostLedger:
                     draw = pricing.allowance_draw(state, event, self.core.config)
                     if draw is not None:
                         allowance_key = redis_keys.service_allowance(draw.phone_number_id, draw.month)
-                        await pipe.watch(allowance_key)
                         used = int(await pipe.get(allowance_key) or 0)
+                        if used < self.core.config.monthly_allowance:  # the exact count decides: guard it
+                            await pipe.watch(allowance_key)
+                            used = int(await pipe.get(allowance_key) or 0)
                     outcome = self.core.decide(state, event, used)
                     pipe.multi()
                     self.core.queue_writes(pipe, event, outcome)
@@ -257,8 +264,10 @@ class SyncCostLedger:
                     draw = pricing.allowance_draw(state, event, self.core.config)
                     if draw is not None:
                         allowance_key = redis_keys.service_allowance(draw.phone_number_id, draw.month)
-                        pipe.watch(allowance_key)
                         used = int(pipe.get(allowance_key) or 0)
+                        if used < self.core.config.monthly_allowance:  # the exact count decides: guard it
+                            pipe.watch(allowance_key)
+                            used = int(pipe.get(allowance_key) or 0)
                     outcome = self.core.decide(state, event, used)
                     pipe.multi()
                     self.core.queue_writes(pipe, event, outcome)

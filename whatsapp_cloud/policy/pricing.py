@@ -63,6 +63,11 @@ class PricingConfig:
     cbp_service_free_from: datetime = datetime(2024, 11, 1, tzinfo=UTC)
     keep_undelivered: timedelta = timedelta(days=30)  # WhatsApp stops trying to deliver after 30 days
 
+    @property
+    def monthly_allowance(self) -> int:
+        """Free service messages (CBP: conversations) per business number per month."""
+        return self.service_allowance if self.model == PMP else self.cbp_service_allowance
+
     def __post_init__(self) -> None:
         if self.model not in (CBP, PMP):
             raise PricingInputError(f"pricing model must be {CBP} or {PMP}, not {self.model!r}")
@@ -317,7 +322,7 @@ def _status(
     at = _delivered_at(message, event)
     decision = _decide(state, message, at, config)
     market = rates.market(state.wa_id)
-    covered = decision.allowance is not None and service_used < _allowance(config)
+    covered = decision.allowance is not None and service_used < config.monthly_allowance
     amount = rates.rate(market, decision.category) if decision.chargeable and not covered else 0
     type_, reason = (FREE_CUSTOMER_SERVICE, "service_allowance") if covered else (decision.type, decision.reason)
     conversation, opened = decision.conversation, None
@@ -401,10 +406,6 @@ def _new_conversation(state: CustomerState, category: str, at: datetime, expires
     return Conversation(f"{state.wa_id}:{category}:{int(at.timestamp())}", category, at, expires_at, 0)
 
 
-def _allowance(config: PricingConfig) -> int:
-    return config.service_allowance if config.model == PMP else config.cbp_service_allowance
-
-
 def _delivered_at(message: SentMessage, event: MessageStatus) -> datetime:
     """Meta's delivery time, never before the send: the two come from different clocks."""
     return max(event.at, message.sent_at)
@@ -420,7 +421,12 @@ def _delivery(state: CustomerState, event: Event) -> Optional[SentMessage]:
 
 
 def _message_from_pricing(event: MessageStatus) -> Optional[SentMessage]:
-    """A message sent without passing through the ledger, known only from Meta's pricing object."""
+    """A message sent without passing through the ledger, known only from Meta's pricing object.
+
+    Only from `sent` (which always comes first) or `delivered`: a `read` can come weeks later, for a
+    message delivered long ago and forgotten, and must not charge it again."""
+    if event.status not in ("sent", "delivered"):
+        return None
     category = normalize_category(str((event.pricing or {}).get("category") or ""))
     if category == SERVICE:
         return SentMessage("free_form", None, event.at, event.phone_number_id, from_status=True)
