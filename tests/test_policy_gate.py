@@ -260,11 +260,13 @@ def test_paused_template_is_not_used_and_a_category_change_is_recorded_and_repor
             "previous_category": "UTILITY", "new_category": "MARKETING"}))
         [changed] = await h.events("template_category_update")
         assert (changed["template"], changed["new_category"]) == ("conversation_followup", "MARKETING")
-        # Now marketing: the utility opt-in no longer covers it.
-        await h.state.record_consent(CUSTOMER, "out", ("marketing",), "user_preferences", "stop")
-        blocked = await h.sender.deliver(text("hello again"), fallback=followup())
+        # Now marketing: a customer who stopped marketing no longer gets it.
+        await h.customer_wrote(hours_ago=30, to=OTHER)
+        await h.opted_in(OTHER)
+        await h.state.record_consent(OTHER, "out", ("marketing",), "user_preferences", "stop")
+        blocked = await h.sender.deliver(text("hello again", OTHER), fallback=followup())
         assert blocked.decision.action == Action.DEFER and "opted out of marketing" in blocked.decision.reason
-        assert h.sent() == []
+        assert h.sent() == [] and h.sent(OTHER) == []
 
     scenario(graph, redis_url, work)
 
