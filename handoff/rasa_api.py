@@ -5,6 +5,7 @@ from typing import Any, Dict, List
 import requests
 
 HANDBACK_INTENT = "EXTERNAL_handoff_resolved"
+RECORD_TIMEOUT_SECONDS = 3.0
 
 
 class RasaUnavailable(Exception):
@@ -30,8 +31,15 @@ class RasaApi:
             if event.get("event") == "user" and event.get("text"):
                 lines.append({"kind": "customer", "text": event["text"], "at": event.get("timestamp")})
             elif event.get("event") == "bot" and event.get("text"):
-                lines.append({"kind": "bot", "text": event["text"], "at": event.get("timestamp")})
+                agent = (event.get("metadata") or {}).get("agent")
+                lines.append({"kind": "agent" if agent else "bot", "text": event["text"], "agent": agent,
+                              "at": event.get("timestamp")})
         return lines
+
+    def record_agent_message(self, wa_id: str, text: str, agent: str, wamid: str) -> None:
+        """Keep the agent's message in the conversation's one transcript (not sent again: no side effects)."""
+        self._call("POST", f"/conversations/{wa_id}/tracker/events", timeout=RECORD_TIMEOUT_SECONDS,
+                   json={"event": "bot", "text": text, "metadata": {"agent": agent, "wamid": wamid}})
 
     def hand_back(self, wa_id: str, resolution: str) -> None:
         """Resume the conversation, then let the bot close it (goodbye and CSAT) on WhatsApp."""
@@ -41,8 +49,9 @@ class RasaApi:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         params = {**kwargs.pop("params", {}), "token": self.token}
+        timeout = kwargs.pop("timeout", self.timeout)
         try:
-            answer = self.http.request(method, self.url + path, params=params, timeout=self.timeout, **kwargs)
+            answer = self.http.request(method, self.url + path, params=params, timeout=timeout, **kwargs)
         except requests.RequestException as exc:
             raise RasaUnavailable(f"Rasa unreachable: {exc.__class__.__name__}") from exc
         if 400 <= answer.status_code < 500:

@@ -128,6 +128,11 @@ class HandoffService:
     def _record_agent(self, agent: Agent, chat_id: str, message: Dict[str, Any]) -> Dict[str, Any]:
         message.update(agent=agent.username, at=time.time())
         self.chats.add_message(chat_id, message, agent.username)
+        customer = self.chats.chat(chat_id)["customer"]
+        try:
+            self.rasa.record_agent_message(customer, message["text"], agent.username, message["wamid"])
+        except (RasaUnavailable, RasaRefused) as exc:  # the message is sent and in the chat; Rasa's copy is extra
+            logger.warning("agent message of %s not recorded in Rasa's tracker: %s", chat_id, exc)
         return message
 
     def transfer(self, agent: Agent, chat_id: str, to_agent: Optional[str], to_team: Optional[str]) -> Dict[str, str]:

@@ -111,6 +111,10 @@ def test_human_handoff_from_escalation_to_the_bot_again(stack: Stack) -> None:
     assert sent.status_code == 201, sent.text
     [reply] = stack.outbox(wa_id, after=greeting["seq"], wait=30)
     assert reply["message"]["text"]["body"] == "Hi Ana, Alice here."
+    # One transcript: the agent's message is in the Rasa tracker too (recorded, not sent twice).
+    [recorded] = [e for e in stack.tracker(wa_id)["events"]
+                  if e["event"] == "bot" and e["text"] == "Hi Ana, Alice here."]
+    assert (recorded["metadata"]["agent"], recorded["metadata"]["wamid"]) == ("alice", reply["wamid"])
 
     stack.customer_writes(wa_id, "is it coming today?")
     wait_until(lambda: [m for m in stack.handoff("GET", f"/api/chats/{chat_id}", alice).json()["messages"]
