@@ -33,6 +33,8 @@ from werkzeug.serving import make_server
 from handoff.agents import AgentDirectory
 from stack import redis_server, settings
 from stack.background import free_port
+from whatsapp_cloud.policy.config import PolicyConfig
+from whatsapp_cloud.policy.store import SyncPolicyStore
 
 PASSWORD = secrets.token_urlsafe(12)
 
@@ -94,6 +96,7 @@ def main() -> None:
     try:
         time.sleep(0.5)
         store = redis.Redis.from_url(redis_url, decode_responses=True)
+        policy = SyncPolicyStore(store, PolicyConfig.from_env(env))
         agents = AgentDirectory(store)
         capacity = args.chats // args.agents + 1
         for n in range(args.agents):
@@ -117,6 +120,7 @@ def main() -> None:
             customer = f"1555{i:07d}"
             http.post(f"http://127.0.0.1:{standin_port}/_standin/customers/{customer}/messages",
                       json={"text": "I want a person"}, timeout=30)
+            policy.record_inbound(customer, policy.now(), from_referral=False)  # as the WhatsApp channel does
             started = time.perf_counter()
             answer = http.post(base + "/api/escalations", headers=integration, timeout=30, json={
                 "customer": customer, "reason": "customer_request", "intent": "order_status", "summary": "bench"})

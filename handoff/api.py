@@ -262,7 +262,7 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         chat = svc.visible_chat(g.agent, chat_id)
         return jsonify(chat=chat_json(chat, svc.window(chat)), messages=svc.chats.messages(chat_id),
                        customer=customer_data(chat), history=svc.transcript_before(chat),
-                       composer=svc.composer(chat))
+                       composer=svc.composer(chat), conversations=svc.conversations(chat))
 
     @api.post("/api/chats/<chat_id>/claim")
     @authenticated

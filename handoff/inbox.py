@@ -120,6 +120,7 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
             "chat.html", agent=g.agent, chat=chat_json(record, svc.window(record)),
             messages=svc.chats.messages(chat_id),
             history=svc.transcript_before(record), customer=customer_data(record), composer=svc.composer(record),
+            conversations=svc.conversations(record),
             agents=agents, teams=TEAMS, mine=record["state"] == "agent" and record.get("agent") == g.agent.username,
         )
 

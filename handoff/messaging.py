@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from whatsapp_cloud.client import GraphApiClient, text_payload
 from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, CloudApiConfig
 from whatsapp_cloud.policy.config import PolicyConfig
+from whatsapp_cloud.policy.cost_ledger import SyncCostLedger, pricing_from_env
 from whatsapp_cloud.policy.decision import Action, Outbound, decide
 from whatsapp_cloud.policy.gate import PolicyGate
 from whatsapp_cloud.policy.store import SyncPolicyStore
@@ -51,6 +52,7 @@ class Messenger:
         self.policy_config = PolicyConfig.from_env(env)
         self.policy = SyncPolicyStore(store, self.policy_config)
         self.registry = TemplateRegistry.from_file(self.policy_config.templates_file)
+        self.cost_ledger = SyncCostLedger(store, *pricing_from_env(env))
         self._config = CloudApiConfig(
             access_token=env.get("WHATSAPP_ACCESS_TOKEN", ""),
             phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID", ""),
@@ -73,6 +75,10 @@ class Messenger:
         return Window(until.timestamp() if until else None, max(0, left), mode,
                       "" if mode == "session" else "the customer's 24-hour service window is closed: only an "
                       "approved template can be sent until they write again")
+
+    def conversations(self, wa_id: str) -> Dict[str, Any]:
+        """Open windows and conversations with their end times, and what the customer has cost so far."""
+        return self.cost_ledger.summary(wa_id, at=self.policy.now()).as_dict()
 
     def templates(self) -> List[Dict[str, Any]]:
         """Approved templates with their parameters, for the template picker."""

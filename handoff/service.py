@@ -176,6 +176,9 @@ class HandoffService:
     def window(self, chat: Dict[str, str]) -> Window:
         return self.messenger.window(chat["customer"])
 
+    def conversations(self, chat: Dict[str, str]) -> Dict[str, Any]:
+        return self.messenger.conversations(chat["customer"])
+
     def composer(self, chat: Dict[str, str]) -> Dict[str, Any]:
         """What the agent may send now: free text inside the window, templates outside it."""
         window = self.window(chat)

@@ -436,3 +436,11 @@ def test_the_action_server_serves_every_action_the_domain_lists():
     # action_opt_out / action_opt_in come with bot/actions/consent.py (consent ledger).
     expected = set(DOMAIN["actions"]) - {"action_opt_out", "action_opt_in"}
     assert expected <= served
+
+
+def test_no_slot_mapping_makes_rasa_run_an_action_on_every_message():
+    # Rasa runs the action named in a custom slot mapping at each user message to extract the slot:
+    # for these actions that would mean an escalation or a cancellation question every turn.
+    for name, definition in DOMAIN["slots"].items():
+        for mapping in definition["mappings"]:
+            assert not (mapping["type"] == "custom" and mapping.get("action")), name

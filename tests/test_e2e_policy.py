@@ -85,44 +85,55 @@ def test_the_demo_customer_is_opted_in_at_the_checkout_page(stack: PolicyStack) 
 
 
 def test_a_reply_after_25_hours_of_silence_goes_out_as_the_mapped_template(stack: PolicyStack) -> None:
-    wa_id = "15550101001"
-    stack.store.record_consent(wa_id, "in", SCOPES, "website", "Order updates by WhatsApp: yes")
-    seq = stack.customer_writes(wa_id, "where is my order 1001")
-    [answer] = stack.replies(wa_id, seq)
-    assert answer["type"] == "text" and "1001" in answer["text"]["body"]
+    ana = "15551230002"  # a demo customer; her order 1004 is packed
+    stack.store.record_consent(ana, "in", SCOPES, "website", "Order updates by WhatsApp: yes")
+    assert stack.replies(ana, stack.customer_writes(ana, "hi"))[0]["type"] == "text"
     stack.store.set_clock_offset(25 * 3600)
     seq = stack.last_seq()
-    stack.trigger(wa_id, "order_status", {"order_id": "1001"})
-    [later] = stack.replies(wa_id, seq)
-    assert later["type"] == "template" and later["template"]["name"] == "order_update"
-    assert later["template"]["components"][0]["parameters"][0]["text"] == "1001"
+    stack.trigger(ana, "EXTERNAL_order_update", {"order_id": "1004"})  # the shop reports a change
+    [update] = stack.replies(ana, seq)
+    assert update["type"] == "template" and update["template"]["name"] == "order_update"
+    assert update["template"]["components"][0]["parameters"][0]["text"] == "1004"
 
 
 def test_a_webhook_delivered_30_hours_late_is_answered_by_template(stack: PolicyStack) -> None:
-    wa_id = "15550101002"
-    stack.store.record_consent(wa_id, "in", SCOPES, "sms", "Reply YES for order updates on WhatsApp: YES")
-    seq = stack.customer_writes(wa_id, "where is my order 1002", timestamp=int(time.time()) - 30 * 3600)
-    replies = stack.replies(wa_id, seq)
-    assert [(m["type"], m.get("template", {}).get("name")) for m in replies] == [("template", "order_update")]
+    omar = "15551230003"  # a demo customer; his order 1005 is placed
+    stack.store.record_consent(omar, "in", SCOPES, "sms", "Reply YES for order updates on WhatsApp: YES")
+    seq = stack.customer_writes(omar, "where is my order 1005", timestamp=int(time.time()) - 30 * 3600)
+    [reopen] = stack.replies(omar, seq)
+    assert reopen["type"] == "template" and reopen["template"]["name"] == "conversation_followup"
+    # The customer replies: the answer that waited goes first, then the answer to the new message.
+    after_reply = stack.replies(omar, stack.customer_writes(omar, "ok"))
+    assert after_reply[0]["type"] == "text" and "1005" in after_reply[0]["text"]["body"]
 
 
 def test_an_opted_out_customer_receives_nothing_but_the_confirmation(stack: PolicyStack) -> None:
     wa_id = "15550101003"
     stack.store.record_consent(wa_id, "in", SCOPES, "checkout_page", "Send me order updates")
-    stack.replies(wa_id, stack.customer_writes(wa_id, "where is my order 1003"))
+    stack.replies(wa_id, stack.customer_writes(wa_id, "hi"))
     seq = stack.customer_writes(wa_id, "STOP")
-    after_stop = stack.replies(wa_id, seq)
+    [confirmation] = stack.replies(wa_id, seq)  # one message, in the chat: the confirmation
+    assert confirmation["type"] == "text" and confirmation["text"]["body"].startswith("Done: we won't send you")
     consent = stack.store.snapshot(wa_id).state.consent
     assert consent.opted_out("utility") and consent.opted_out("marketing")
-    assert len(after_stop) <= 1 and all(m["type"] == "text" for m in after_stop)  # the confirmation, in the chat
+    seq = stack.customer_writes(wa_id, "stop")  # said again: no second confirmation
+    assert stack.replies(wa_id, seq, wait=8) == []
     stack.store.set_clock_offset(25 * 3600)
     seq = stack.last_seq()
-    stack.trigger(wa_id, "order_status", {"order_id": "1003"})  # business-initiated, a day later
+    stack.trigger(wa_id, "EXTERNAL_order_update", {"order_id": "1001"})  # business-initiated, a day later
     assert stack.replies(wa_id, seq, wait=8) == []
     [waiting] = stack.store.deferred(wa_id)
     assert "opted out" in waiting["reason"]
     events = redis.Redis.from_url(stack.urls["REDIS_URL"], decode_responses=True).xrange(redis_keys.EVENT_STREAM)
     assert any(e["kind"] == "outbound_deferred" and e.get("recipient") == wa_id for _, e in events)
+
+
+def test_start_opts_the_customer_in_again(stack: PolicyStack) -> None:
+    wa_id = "15550101004"
+    stack.replies(wa_id, stack.customer_writes(wa_id, "STOP"))
+    [welcome] = stack.replies(wa_id, stack.customer_writes(wa_id, "start"))
+    assert welcome["text"]["body"].startswith("Welcome back")
+    assert stack.store.snapshot(wa_id).state.consent.opted_in("marketing")
 
 
 def test_the_stand_in_never_reported_an_error_the_bot_caused(stack: PolicyStack) -> None:

@@ -152,6 +152,10 @@ def test_outside_the_window_free_text_is_blocked_and_an_approved_template_goes(h
     assert blocked.status_code == 422 and "window" in blocked.json()["error"]
     view = handoff.api("GET", f"/api/chats/{chat_id}", alice).json()
     assert view["composer"]["mode"] == "template" and view["chat"]["window_seconds_left"] == 0
+    costs = view["conversations"]  # what the agent is told the next message would cost
+    assert costs["service_window"] == {"open": False, "until": None}
+    assert costs["next_message"]["free_form"]["allowed"] is False
+    assert costs["next_message"]["utility"]["allowed"] is True
     offered = {(t["name"], t["language"]) for t in view["composer"]["templates"]}
     assert ("order_update", "en_US") in offered
 

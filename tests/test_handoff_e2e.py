@@ -89,6 +89,7 @@ def test_human_handoff_from_escalation_to_the_bot_again(stack: Stack) -> None:
     wa_id = "15557770001"
     stack.customer_writes(wa_id, "hello")
     greeting = stack.quiet_outbox(wa_id)[-1]
+    assert stack.handoff("GET", f"/api/customers/{wa_id}").json()["owner"] == {"state": "bot"}
 
     stack.customer_writes(wa_id, "I want to speak to a human")
     told = stack.quiet_outbox(wa_id, after=greeting["seq"])

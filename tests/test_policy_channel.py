@@ -45,15 +45,20 @@ def policy_store(redis_url: str) -> SyncPolicyStore:
 
 def test_nlg_renders_as_rasa_does_and_attaches_the_filled_template():
     nlg = WindowAwareNLG(domain=ROOT_DOMAIN)
-    tracker = DialogueStateTracker.from_events(CUSTOMER, [SlotSet("order_id", "1001")], slots=ROOT_DOMAIN.slots)
-    message = asyncio.run(nlg.generate("utter_order_status_received", tracker, "whatsapp"))
-    assert "1001" in message["text"]
+    tracker = order_update_tracker(CUSTOMER)
+    message = asyncio.run(nlg.generate("utter_order_update", tracker, "whatsapp"))
+    assert "1001" in message["text"] and "shipped" in message["text"]
     fallback = message[FALLBACK_KEY]
     assert fallback["template"]["name"] == "order_update"
-    assert fallback["template"]["components"][0]["parameters"][0]["text"] == "1001"
+    assert [p["text"] for p in fallback["template"]["components"][0]["parameters"]] == ["1001", "shipped"]
     # Other channels get Rasa's response untouched; so do responses without a mapping.
-    assert FALLBACK_KEY not in asyncio.run(nlg.generate("utter_order_status_received", tracker, "rest"))
+    assert FALLBACK_KEY not in asyncio.run(nlg.generate("utter_order_update", tracker, "rest"))
     assert FALLBACK_KEY not in asyncio.run(nlg.generate("utter_goodbye", tracker, "whatsapp"))
+
+
+def order_update_tracker(wa_id: str) -> DialogueStateTracker:
+    events = [SlotSet("order_id", "1001"), SlotSet("order_state", "shipped"), SlotSet("order_eta", "Friday")]
+    return DialogueStateTracker.from_events(wa_id, events, slots=ROOT_DOMAIN.slots)
 
 
 def test_endpoints_configure_the_window_aware_nlg(monkeypatch):
@@ -85,15 +90,25 @@ def test_a_multi_part_response_outside_the_window_goes_as_one_template(graph, re
     store.record_inbound(LATE_CUSTOMER, store.now() - timedelta(hours=26), from_referral=False)
     store.record_consent(LATE_CUSTOMER, "in", ("utility",), "website", "Order updates by WhatsApp")
     nlg = WindowAwareNLG(domain=ROOT_DOMAIN)
-    tracker = DialogueStateTracker.from_events(LATE_CUSTOMER, [SlotSet("order_id", "1001")],
-                                               slots=ROOT_DOMAIN.slots)
-    message = asyncio.run(nlg.generate("utter_order_status_received", tracker, "whatsapp"))
+    message = asyncio.run(nlg.generate("utter_order_update", order_update_tracker(LATE_CUSTOMER), "whatsapp"))
     message["text"] = "x" * 5000  # two WhatsApp messages if it went as text
     message["image"] = "https://example.com/parcel.jpg"
-    send(url, LATE_CUSTOMER, [{**message, "utter_action": "utter_order_status_received"}])
+    send(url, LATE_CUSTOMER, [{**message, "utter_action": "utter_order_update"}])
     sent = [r["message"] for r in standin.extensions["standin_outbox"].after(0, to=LATE_CUSTOMER)]
     assert [m["type"] for m in sent] == ["template"] and sent[0]["template"]["name"] == "order_update"
     assert standin.extensions["standin_refusals"] == []
+
+
+def test_a_message_without_its_own_template_reopens_the_chat_and_follows_the_reply(graph, redis_url):
+    url, standin = graph
+    store = policy_store(redis_url)
+    store.record_inbound(LATE_CUSTOMER, store.now() - timedelta(hours=30), from_referral=False)
+    store.record_consent(LATE_CUSTOMER, "in", ("utility",), "website", "Order updates by WhatsApp")
+    send(url, LATE_CUSTOMER, [{"text": "Your order 1001 is on its way."}, {"text": "Anything else?"}])
+    sent = [r["message"] for r in standin.extensions["standin_outbox"].after(0, to=LATE_CUSTOMER)]
+    assert [m["template"]["name"] for m in sent] == ["conversation_followup"]  # one request to reply is enough
+    waiting = [item["payload"]["text"]["body"] for item in store.deferred(LATE_CUSTOMER)]
+    assert waiting == ["Your order 1001 is on its way.", "Anything else?"]
 
 
 def test_consent_keyword_through_the_channel_reaches_rasa_as_its_intent(graph, redis_url):

@@ -62,6 +62,16 @@ def test_session_message_without_fallback_outside_the_window_waits_for_the_custo
     assert "no template" in decision.reason
 
 
+def test_one_request_to_reply_is_enough_while_messages_wait():
+    reopen = Outbound(fallback=TemplateUse("conversation_followup", "en_US", "UTILITY"), fallback_only_reopens=True)
+    assert decide(state(), reopen, T0 + 25 * H).action == Action.SEND_TEMPLATE
+    waiting = replace(state(), waiting=1)
+    decision = decide(waiting, reopen, T0 + 25 * H)
+    assert decision.action == Action.DEFER and "already wait" in decision.reason
+    # A template carrying the message itself still goes.
+    assert decide(waiting, Outbound(fallback=ORDER_UPDATE), T0 + 25 * H).action == Action.SEND_TEMPLATE
+
+
 def test_customer_who_never_wrote_gets_no_free_form_message():
     assert decide(state(wrote_at=None), SESSION, T0).action == Action.DEFER
 

@@ -260,11 +260,13 @@ def test_paused_template_is_not_used_and_a_category_change_is_recorded_and_repor
             "previous_category": "UTILITY", "new_category": "MARKETING"}))
         [changed] = await h.events("template_category_update")
         assert (changed["template"], changed["new_category"]) == ("conversation_followup", "MARKETING")
-        # Now marketing: the utility opt-in no longer covers it.
-        await h.state.record_consent(CUSTOMER, "out", ("marketing",), "user_preferences", "stop")
-        blocked = await h.sender.deliver(text("hello again"), fallback=followup())
+        # Now marketing: a customer who stopped marketing no longer gets it.
+        await h.customer_wrote(hours_ago=30, to=OTHER)
+        await h.opted_in(OTHER)
+        await h.state.record_consent(OTHER, "out", ("marketing",), "user_preferences", "stop")
+        blocked = await h.sender.deliver(text("hello again", OTHER), fallback=followup())
         assert blocked.decision.action == Action.DEFER and "opted out of marketing" in blocked.decision.reason
-        assert h.sent() == []
+        assert h.sent() == [] and h.sent(OTHER) == []
 
     scenario(graph, redis_url, work)
 
@@ -373,5 +375,35 @@ def test_only_one_process_at_a_time_sends_a_customers_deferred_messages(graph, r
         assert await h.sender.flush(CUSTOMER) == 0 and h.sent() == []  # the other process is at it
         await h.state.unlock_deferred(CUSTOMER)
         assert await h.sender.flush(CUSTOMER) == 1
+
+    scenario(graph, redis_url, work)
+
+
+def test_what_goes_out_is_priced_when_meta_reports_it_delivered(graph, redis_url):
+    async def delivered(h: Harness, wamid: str) -> None:
+        now = int((await h.state.now()).timestamp())
+        await h.hooks.on_status(inbound.StatusUpdate(wamid, "delivered", now, CUSTOMER, PHONE_ID))
+
+    async def customer_writes(h: Harness, wamid: str, at: int) -> None:
+        h.app.test_client().post(f"/_standin/customers/{CUSTOMER}/messages", json={"text": "hi", "timestamp": at})
+        await h.hooks.on_inbound(inbound.InboundMessage(wamid, CUSTOMER, at, "text", "hi", PHONE_ID))
+
+    async def work(h: Harness) -> None:
+        await customer_writes(h, "wamid.in1", int((await h.state.now() - 25 * H).timestamp()))
+        await h.opted_in()
+        template = await h.sender.deliver(text("Order 1001 shipped"), fallback=order_update())
+        await delivered(h, template.result.wamid)
+        totals = await h.sender.costs.totals()
+        assert sum(t.charged for t in totals.values()) == 1 and sum(t.micros for t in totals.values()) > 0
+        utility = totals["utility"]
+        assert (utility.messages, utility.charged) == (1, 1)
+
+        # The customer writes again: the reply inside the new window is a free service message.
+        await customer_writes(h, "wamid.in2", int((await h.state.now()).timestamp()))
+        reply = await h.sender.deliver(text("You're welcome"))
+        await delivered(h, reply.result.wamid)
+        after = await h.sender.costs.totals()
+        assert sum(t.charged for t in after.values()) == 1 and after["utility"] == utility
+        assert (await h.sender.costs.summary(CUSTOMER)).service_window_until is not None
 
     scenario(graph, redis_url, work)

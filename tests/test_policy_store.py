@@ -1,6 +1,7 @@
 """The policy's Redis state: shared by async (Rasa) and sync (Flask) code, durable, with a test clock."""
 
 import asyncio
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -74,10 +75,22 @@ def test_deferred_messages_survive_a_redis_restart(tmp_path: Path):
         asyncio.run(defer())
         server.stop()
         server.start()
+        loaded(server.client())
         waiting = SyncPolicyStore(server.client(), config).deferred(CUSTOMER)
         assert waiting == [{"payload": {"type": "text"}, "key": "k"}]
     finally:
         server.stop()
+
+
+def loaded(client: redis.Redis, attempts: int = 200) -> None:
+    """Wait until a restarted Redis has read its append-only file back (it answers LOADING until then)."""
+    for _ in range(attempts):
+        try:
+            client.ping()
+            return
+        except redis.exceptions.BusyLoadingError:
+            time.sleep(0.05)
+    raise AssertionError("Redis did not finish loading its data")
 
 
 def test_policy_settings_come_from_the_environment_and_bad_values_are_refused():
@@ -167,3 +180,23 @@ def test_the_action_server_registers_both_consent_actions():
     executor = ActionExecutor()
     executor.register_package("bot.actions")
     assert {"action_opt_out", "action_opt_in"} <= set(executor.actions)
+
+
+def test_consent_collected_elsewhere_is_recorded_from_the_command_line(redis_url, monkeypatch, tmp_path, capsys):
+    from whatsapp_cloud.policy import record_consent
+
+    for name, value in {"REDIS_URL": redis_url, "VAR_DIR": str(tmp_path), "ENV_FILE": str(tmp_path / "none")}.items():
+        monkeypatch.setenv(name, value)
+    assert record_consent.main(["in", "15550007777", "--source", "ivr", "--scope", "utility",
+                                "--wording", "Press 1 to get order updates on WhatsApp"]) == 0
+    assert "opted in for utility" in capsys.readouterr().out
+    assert record_consent.main(["in", "15550007777", "--source", "ivr", "--scope", "utility",
+                                "--wording", "again"]) == 0
+    assert "nothing changed" in capsys.readouterr().out
+    record_consent.main(["show", "15550007777"])
+    assert "utility: in since" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        record_consent.main(["in", "15550007777", "--source", "paper"])  # no wording
+    assert "--wording" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        record_consent.main(["in", "+1 555", "--wording", "x"])

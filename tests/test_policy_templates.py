@@ -95,17 +95,33 @@ def test_a_broken_registry_entry_is_refused_with_its_name(entry, words):
     assert "broken" in str(refused.value) and words in str(refused.value)
 
 
+FALLBACKS = load(ROOT / "whatsapp_templates.yml", ROOT / "template_fallbacks.yml")
+
+
 def test_fallbacks_file_is_checked_against_the_registry_and_fills_from_slots():
-    fallbacks = load(ROOT / "whatsapp_templates.yml", ROOT / "template_fallbacks.yml")
-    candidate = fallbacks.candidate("utter_order_status_received", {"order_id": "1001"})
+    candidate = FALLBACKS.candidate("utter_order_update", {"order_id": "1004", "order_state": "packed"})
     assert candidate["template"]["name"] == "order_update"
-    assert candidate["template"]["components"][0]["parameters"][0]["text"] == "1001"
+    assert [p["text"] for p in candidate["template"]["components"][0]["parameters"]] == ["1004", "packed"]
     assert candidate["keep_original"] is False
-    assert fallbacks.candidate("utter_order_status_received", {"order_id": None}) is None  # slot empty: none
-    assert fallbacks.candidate("utter_not_mapped", {}) is None
-    followup = fallbacks.candidate("utter_handoff_requested", {})
+    assert FALLBACKS.candidate("utter_order_update", {"order_id": "1004", "order_state": None}) is None
+    assert FALLBACKS.candidate("utter_not_mapped", {}) is None
+    followup = FALLBACKS.candidate("utter_handoff_resolved", {})
     assert followup == {"template": {"name": "conversation_followup", "language": {"code": "en_US"}},
                         "keep_original": True}
+    assert FALLBACKS.default_candidate() == followup
+
+
+def test_every_mapped_response_exists_in_the_domain():
+    from rasa.shared.core.domain import Domain
+
+    responses = set(Domain.load(str(ROOT / "domain.yml")).responses)
+    assert set(FALLBACKS.by_response) <= responses, set(FALLBACKS.by_response) - responses
+
+
+def test_the_rating_question_goes_as_a_template_whose_buttons_rate():
+    candidate = FALLBACKS.candidate("utter_ask_csat", {})
+    payloads = [c["parameters"][0]["payload"] for c in candidate["template"]["components"]]
+    assert payloads == ['/csat{"csat_score":"5"}', '/csat{"csat_score":"3"}', '/csat{"csat_score":"1"}']
 
 
 @pytest.mark.parametrize("entry, words", [
@@ -117,6 +133,16 @@ def test_a_broken_fallback_is_refused_at_load(entry, words):
     with pytest.raises(FallbackFileError) as refused:
         Fallbacks.from_mapping({"fallbacks": {"utter_x": entry}}, REGISTRY)
     assert "utter_x" in str(refused.value) and words in str(refused.value)
+
+
+def test_the_default_fallback_takes_fixed_text_only():
+    with pytest.raises(FallbackFileError, match="fixed text"):
+        Fallbacks.from_mapping({"default": {"template": "handoff_followup",
+                                            "parameters": {"agent_name": "{agent}"}}}, REGISTRY)
+    fixed = Fallbacks.from_mapping({"default": {"template": "handoff_followup",
+                                                "parameters": {"agent_name": "Our team"}}}, REGISTRY)
+    assert fixed.default_candidate()["template"]["components"][0]["parameters"][0]["text"] == "Our team"
+    assert Fallbacks.from_mapping({}, REGISTRY).default_candidate() is None
 
 
 def test_graph_api_shape_round_trips_and_sync_keeps_local_knowledge():

@@ -16,9 +16,11 @@ import random
 import socket
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Dict, List, Optional
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from whatsapp_cloud import metrics, redis_keys
@@ -26,8 +28,10 @@ from whatsapp_cloud.client import GraphApiClient, SendResult
 from whatsapp_cloud.delivery_status import DeliveryStatus
 from whatsapp_cloud.errors import GraphApiError
 from whatsapp_cloud.event_log import EventLog
+from whatsapp_cloud.policy.cost_ledger import CostLedger, kind_of, pricing_from_env
 from whatsapp_cloud.policy.decision import Action, Decision
 from whatsapp_cloud.policy.gate import PolicyGate
+from whatsapp_cloud.policy.pricing import PricingInputError
 from whatsapp_cloud.redis_values import as_text
 from whatsapp_cloud.throttle import TokenBucket
 
@@ -69,6 +73,7 @@ class OutboundSender:
         statuses: Optional[DeliveryStatus] = None,
         events: Optional[EventLog] = None,
         policy: Optional[PolicyGate] = None,
+        costs: Optional[CostLedger] = None,
     ) -> None:
         self.client = client
         self.store = store
@@ -77,6 +82,7 @@ class OutboundSender:
         self.events = events or EventLog(store)
         self.dead_letters = DeadLetters(store)
         self.policy = policy or PolicyGate(store, events=self.events)
+        self.costs = costs or CostLedger(store, *pricing_from_env())
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         phone_id = client.config.phone_number_id
         self._number = TokenBucket(
@@ -128,6 +134,7 @@ class OutboundSender:
         if result is None:
             return Delivery(decision)
         await self.policy.sent(recipient, decision, snapshot.now)
+        await self._record_cost(recipient, result.wamid, outgoing, decision, snapshot.now)
         if decision.action == Action.SEND_SESSION:
             # Meta may still refuse it later (131047 in a failed status): keep how to re-plan it.
             await self.policy.state.save_plan(result.wamid, item)
@@ -135,6 +142,17 @@ class OutboundSender:
             await self.policy.defer(recipient, Decision(Action.DEFER, f"delivered after {decision.template.name} "
                                                         "when the customer replies"), {**item, "fallback": None})
         return Delivery(decision, result)
+
+    async def _record_cost(
+        self, recipient: str, wamid: str, outgoing: Dict[str, Any], decision: Decision, at: datetime
+    ) -> None:
+        # The message is out: a ledger problem is logged, never a reason to send it again.
+        category = decision.template.category if decision.template is not None else None
+        try:
+            await self.costs.record_outbound(recipient, wamid, kind_of(outgoing), category,
+                                             self.client.config.phone_number_id, at=at)
+        except (PricingInputError, RedisError) as exc:
+            logger.error("cost ledger did not record %s to %s: %s", wamid, recipient, exc)
 
     async def flush(self, recipient: str, trigger: str = "customer_wrote") -> int:
         """Send what waits for `recipient`, oldest first, as far as the policy now allows; how many went out.

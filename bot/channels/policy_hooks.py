@@ -12,10 +12,11 @@
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Dict, List, Optional, Tuple
 
 from whatsapp_cloud import inbound
 from whatsapp_cloud.policy.consent import SCOPES
+from whatsapp_cloud.policy.pricing import PricingInputError
 from whatsapp_cloud.policy.store import utc
 from whatsapp_cloud.policy.templates import template_key
 from whatsapp_cloud.sender import OutboundSender
@@ -34,12 +35,15 @@ class PolicyHooks:
         self.state = sender.policy.state
         self.keywords = sender.policy.config.keywords
         self.events = sender.events
+        self.costs = sender.costs
         self._consent_changes: Dict[str, List[str]] = {}  # wamid -> scopes it changed, until its turn
 
     async def on_inbound(self, message: inbound.InboundMessage) -> None:
         """Every customer message, whoever answers it (bot or agent): windows, what waited, consent keywords."""
         sent_at = utc(message.timestamp) if message.timestamp > 0 else await self.state.now()
         await self.state.record_inbound(message.sender, sent_at, from_referral=message.referral is not None)
+        if message.type != "system":  # Meta's notices about the customer are not the customer writing
+            await self._price(self.costs.record_inbound(message), message.wamid)
         await self.sender.flush(message.sender)
         intent = self.keywords.intent_for(message.text, message.type)
         if intent is None:
@@ -63,6 +67,7 @@ class PolicyHooks:
         return intent, {"wa_consent_changed": changed, "wa_consent_text": message.text}
 
     async def on_status(self, update: inbound.StatusUpdate) -> None:
+        await self._price(self.costs.record_status(update), update.wamid)
         codes = update.error_codes
         if update.status == "failed" and REENGAGEMENT in codes:
             await self._replan(update)
@@ -98,6 +103,13 @@ class PolicyHooks:
                 await self.sender.flush_waiting_for_capacity()
             except Exception:  # noqa: BLE001 - keep the loop alive; the next round tries again
                 logger.exception("sending messages that waited for capacity failed")
+
+    async def _price(self, recording: Awaitable[Any], wamid: str) -> None:
+        # Pricing is bookkeeping: a webhook it cannot price is logged, and the conversation goes on.
+        try:
+            await recording
+        except PricingInputError as exc:
+            logger.error("cost ledger could not price %s: %s", wamid, exc)
 
     async def _replan(self, update: inbound.StatusUpdate) -> None:
         plan = await self.state.take_plan(update.wamid)

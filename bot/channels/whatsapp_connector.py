@@ -35,6 +35,7 @@ from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, Clo
 from whatsapp_cloud.delivery_status import DeliveryStatus
 from whatsapp_cloud.errors import GraphApiError
 from whatsapp_cloud.event_log import EventLog
+from whatsapp_cloud.policy import fallbacks
 from whatsapp_cloud.sender import OutboundSender, SenderSettings
 
 __all__ = ["WhatsAppInput", "WhatsAppOutput", "split_text"]
@@ -92,6 +93,8 @@ class WhatsAppInput(InputChannel):
         self._client: Optional[GraphApiClient] = None
         self._sender: Optional[OutboundSender] = None
         self._policy_hooks: Optional[PolicyHooks] = None
+        self._default_fallback: Optional[Dict[str, Any]] = None
+        self._fallbacks_loaded = False
         self._capacity_task: Optional[asyncio.Task] = None
         self.capacity_flush_seconds = 60.0
         self.sender_settings = sender_settings or SenderSettings()
@@ -158,9 +161,18 @@ class WhatsAppInput(InputChannel):
             return None
         return messages[0].metadata() if messages else None
 
+    @property
+    def default_fallback(self) -> Optional[Dict[str, Any]]:
+        """The template that re-opens the conversation for a message that has none of its own."""
+        if not self._fallbacks_loaded:
+            config = self.sender.policy.config
+            self._default_fallback = fallbacks.load(config.templates_file, config.fallbacks_file).default_candidate()
+            self._fallbacks_loaded = True
+        return self._default_fallback
+
     def get_output_channel(self) -> Optional[OutputChannel]:
         # Used by Rasa's HTTP API (trigger_intent, tracker events with side effects).
-        return WhatsAppOutput(self.sender)
+        return WhatsAppOutput(self.sender, default_fallback=self.default_fallback)
 
     def start_consumer(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> WebhookConsumer:
         """Start processing the webhook stream in the background (once per process)."""
@@ -288,7 +300,8 @@ class WhatsAppInput(InputChannel):
         await on_new_message(
             UserMessage(
                 text=text,
-                output_channel=WhatsAppOutput(self.sender, turn_key=message.wamid),
+                output_channel=WhatsAppOutput(self.sender, turn_key=message.wamid,
+                                              default_fallback=self.default_fallback),
                 sender_id=message.sender,
                 input_channel=self.name(),
                 message_id=message.wamid,

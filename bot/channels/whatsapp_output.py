@@ -48,8 +48,13 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> List[str]:
 class WhatsAppOutput(OutputChannel):
     """Sends Rasa responses as WhatsApp messages, through the outbound governor."""
 
-    def __init__(self, sender: OutboundSender, turn_key: Optional[str] = None) -> None:
+    def __init__(
+        self, sender: OutboundSender, turn_key: Optional[str] = None,
+        default_fallback: Optional[Dict[str, Any]] = None,
+    ) -> None:
         self.sender = sender
+        # The template that re-opens the chat for messages without a template of their own.
+        self.default_fallback = default_fallback
         # Replies of one turn are numbered under the inbound wamid, so a turn that runs again
         # (after a crash) does not send what already went out.
         self.turn_key = turn_key
@@ -60,7 +65,7 @@ class WhatsAppOutput(OutputChannel):
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         """One response, maybe in several WhatsApp messages; the policy decides once for all its parts."""
-        self._fallback = message.pop(FALLBACK_KEY, None)
+        self._fallback = message.pop(FALLBACK_KEY, None) or self.default_fallback
         self._replaced = False
         try:
             await super().send_response(recipient_id, message)

@@ -55,6 +55,7 @@ class Outbound:
 
     template: Optional[TemplateUse] = None  # None: session (free-form) content
     fallback: Optional[TemplateUse] = None
+    fallback_only_reopens: bool = False  # the fallback asks the customer to reply; the message follows
 
     @property
     def is_session(self) -> bool:
@@ -75,6 +76,7 @@ class RecipientState:
     windows: Windows = Windows()
     consent: Consent = Consent()
     limit: LimitUsage = LimitUsage()
+    waiting: int = 0  # messages already deferred for this customer
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,10 @@ def decide(state: RecipientState, message: Outbound, now: datetime, rules: Polic
             return Decision(Action.SEND_SESSION, "customer service window open")
         if message.fallback is None:
             return Decision(Action.DEFER, "customer service window closed and no template replaces this message",
+                            until=Until.CUSTOMER_WRITES)
+        if message.fallback_only_reopens and state.waiting:
+            # The customer was already asked to reply; one such template is enough.
+            return Decision(Action.DEFER, "window closed; earlier messages already wait for the customer's reply",
                             until=Until.CUSTOMER_WRITES)
         via_fallback = _template(state, message.fallback, now, rules)
         if via_fallback.action == Action.BLOCK:

@@ -3,6 +3,8 @@
 Declared in template_fallbacks.yml (beside domain.yml): per response, the template, its language and
 how its parameters are filled from slots (`"{order_id}"`). `keep_original: true` marks a template that
 only re-opens the conversation: the response itself is then delivered when the customer writes.
+`default:` is that kind of template for every other message (an action's own text, a reply to a webhook
+that arrived too late), so nothing waits silently for a customer who may never write again.
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ class Fallback:
 
 
 class Fallbacks:
-    def __init__(self, fallbacks: Mapping[str, Fallback], registry: TemplateRegistry) -> None:
+    def __init__(self, fallbacks: Mapping[str, Fallback], registry: TemplateRegistry,
+                 default: Optional[Fallback] = None) -> None:
         self.by_response = dict(fallbacks)
         self.registry = registry
+        self.default = default
 
     @classmethod
     def from_file(cls, path: Path, registry: TemplateRegistry) -> "Fallbacks":
@@ -64,7 +68,25 @@ class Fallbacks:
             )
             _check(fallback, registry)
             parsed[fallback.response] = fallback
-        return cls(parsed, registry)
+        default = None
+        if data.get("default"):
+            entry = data["default"]
+            if not isinstance(entry, Mapping) or not entry.get("template"):
+                raise FallbackFileError("default: name the `template:` that re-opens the conversation")
+            default = Fallback("default", str(entry["template"]), str(entry.get("language", language)),
+                               {str(k): str(v) for k, v in (entry.get("parameters") or {}).items()},
+                               keep_original=True)
+            if any(_fields(v) for v in default.parameters.values()):
+                raise FallbackFileError("default: its parameters are fixed text (no slots are known there)")
+            _check(default, registry)
+        return cls(parsed, registry, default)
+
+    def default_candidate(self) -> Optional[Dict[str, Any]]:
+        """The template that re-opens the conversation for any other message; the message follows the reply."""
+        if self.default is None:
+            return None
+        template = self.registry.build(self.default.template, self.default.language, dict(self.default.parameters))
+        return {"template": template, "keep_original": True}
 
     def candidate(self, response: str, slots: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
         """The filled template that can replace `response`, or None (the reason is logged)."""

@@ -49,6 +49,7 @@ def plan_message(
     outbound = Outbound(
         template=template_use(registry, payload["template"], snapshot) if payload.get("type") == "template" else None,
         fallback=template_use(registry, fallback["template"], snapshot) if fallback else None,
+        fallback_only_reopens=bool(fallback and fallback.get("keep_original")),
     )
     return decide(state, outbound, snapshot.now, config.rules)
 

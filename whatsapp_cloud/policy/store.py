@@ -57,19 +57,21 @@ def clock_program(config: PolicyConfig) -> Program:
 def snapshot_program(recipient: str, config: PolicyConfig) -> Program:
     now = yield from clock_program(config)
     since = (now - LIMIT_PERIOD).timestamp()
-    windows, consent, used, counted, statuses, categories = yield [
+    windows, consent, used, counted, statuses, categories, waiting = yield [
         ("hgetall", (redis_keys.windows(recipient),)),
         ("hgetall", (redis_keys.consent(recipient),)),
         ("zcount", (redis_keys.LIMIT_REACHED, since, "+inf")),
         ("zscore", (redis_keys.LIMIT_REACHED, recipient)),
         ("hgetall", (redis_keys.TEMPLATE_STATUS,)),
         ("hgetall", (redis_keys.TEMPLATE_CATEGORY,)),
+        ("llen", (redis_keys.deferred(recipient),)),
     ]
     state = RecipientState(
         windows=_windows(windows),
         consent=records_from_hash(_texts(consent)),
         limit=LimitUsage(used=int(used), recipient_counted=counted is not None and float(counted) > since,
                          tier=config.tier),
+        waiting=int(waiting),
     )
     return Snapshot(now, state, _texts(statuses), _texts(categories))
 

@@ -1,0 +1,73 @@
+"""The workflows through the whole system: WhatsApp webhooks in, Rasa, the action server on its
+SQLite order database, the handoff service, replies out through the stand-in."""
+
+import re
+import subprocess
+import sys
+from typing import Iterator
+
+import pytest
+import requests
+
+from stack import settings
+from stack.background import BackgroundStack
+
+ROOT = settings.ROOT
+pytestmark = pytest.mark.e2e
+SAM, ANA, OMAR = "15551230001", "15551230002", "15551230003"
+
+
+class RunningStack(BackgroundStack):
+    def say(self, text: str, wa_id: str, name: str = "Sam Lee") -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "cloud_api_standin.say", "--from", wa_id, "--name", name, text],
+            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=90,
+        )
+        problems = [line for line in self.lines if not re.search(r"Deprecat|setParseAction|parseString", line)]
+        assert done.returncode == 0, done.stderr + "\n".join(problems[-60:])
+        return done.stdout
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    running = RunningStack(tmp_path_factory.mktemp("var"))
+    running.start(timeout=300)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_order_status_offers_a_list_then_answers_the_choice(stack: RunningStack) -> None:
+    choice = stack.say("where is my order?", SAM)
+    assert '- Order 1001  -> /order_status{"order_id": "1001"}' in choice
+    assert '- Order A-10023  -> /order_status{"order_id": "A-10023"}' in choice
+    answer = stack.say('/order_status{"order_id": "1001"}', SAM)
+    assert "UPS" in answer and "1Z999AA10123456784" in answer
+
+
+def test_another_customers_order_is_not_shown(stack: RunningStack) -> None:
+    answer = stack.say("where is my order 1001", ANA, "Ana Lima")
+    assert "can't find order 1001" in answer and "UPS" not in answer
+
+
+def test_cancel_with_confirmation_once(stack: RunningStack) -> None:
+    question = stack.say("/cancel_order", OMAR, "Omar Haddad")
+    assert "Cancel order 1005 (USD 30.00)?" in question and "-> /affirm" in question
+    done = stack.say("/affirm", OMAR, "Omar Haddad")
+    assert "order 1005 is cancelled" in done and "How did we do today?" in done
+    again = stack.say('/cancel_order{"order_id": "1005"}', OMAR, "Omar Haddad")
+    assert "already cancelled" in again
+
+
+def test_invoice_arrives_as_a_document_that_can_be_fetched(stack: RunningStack) -> None:
+    answer = stack.say('/get_invoice{"order_id": "1001"}', SAM)
+    link = re.search(r"\[document (\S+\.pdf)\]", answer).group(1)
+    fetched = requests.get(link, timeout=30)
+    assert fetched.status_code == 200 and fetched.content.startswith(b"%PDF-")
+
+
+def test_a_person_is_reached_through_the_handoff_service(stack: RunningStack) -> None:
+    answer = stack.say("/human_handoff", ANA, "Ana Lima")
+    assert "our team" in answer.lower() or "team is offline" in answer
+    assert "can't reach" not in answer
