@@ -1,4 +1,5 @@
 import subprocess
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -27,7 +28,24 @@ class RedisProcess:
             redis_server.command(self.port, self.data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         wait_for_port(self.port)
+        self._wait_until_loaded()
         return self
+
+    def _wait_until_loaded(self, timeout: float = 30.0) -> None:
+        # After a restart Redis answers LOADING until it has read its append-only file back.
+        deadline = time.monotonic() + timeout
+        client = self.client()
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.BusyLoadingError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

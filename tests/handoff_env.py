@@ -5,7 +5,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator
 
-import redis
 import requests
 from flask import Flask
 
@@ -67,19 +66,6 @@ class Handoff:
 
     def outbox(self, customer: str) -> list:
         return requests.get(f"{self.standin}/_standin/outbox", params={"to": customer}, timeout=10).json()["messages"]
-
-
-def loaded(client: redis.Redis, timeout: float = 20) -> redis.Redis:
-    """The client once Redis has finished reading its append-only file after a start."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            client.ping()
-            return client
-        except redis.BusyLoadingError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def webhook_sink() -> Flask:

@@ -15,7 +15,6 @@ from handoff.office_hours import InvalidOfficeHours, OfficeHours
 from handoff.state import ChatStore, Conflict, Escalation, NotFound
 from handoff.teams import team_for
 from tests.conftest import RedisProcess
-from tests.handoff_env import loaded
 
 PASSWORD = "correct horse battery"
 
@@ -185,7 +184,7 @@ def test_state_survives_a_redis_restart(tmp_path: "pytest.TempPathFactory") -> N
         chats.claim(chat_id, "alice", 3)
         server.stop()
         server.start()
-        again = ChatStore(loaded(server.client()))
+        again = ChatStore(server.client())
         assert again.chat(chat_id)["agent"] == "alice"
         assert again.owner("15550001")["state"] == "agent"
         assert again.agent_chats("alice") == [chat_id]

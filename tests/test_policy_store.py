@@ -1,7 +1,6 @@
 """The policy's Redis state: shared by async (Rasa) and sync (Flask) code, durable, with a test clock."""
 
 import asyncio
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -75,22 +74,12 @@ def test_deferred_messages_survive_a_redis_restart(tmp_path: Path):
         asyncio.run(defer())
         server.stop()
         server.start()
-        loaded(server.client())
         waiting = SyncPolicyStore(server.client(), config).deferred(CUSTOMER)
         assert waiting == [{"payload": {"type": "text"}, "key": "k"}]
     finally:
         server.stop()
 
 
-def loaded(client: redis.Redis, attempts: int = 200) -> None:
-    """Wait until a restarted Redis has read its append-only file back (it answers LOADING until then)."""
-    for _ in range(attempts):
-        try:
-            client.ping()
-            return
-        except redis.exceptions.BusyLoadingError:
-            time.sleep(0.05)
-    raise AssertionError("Redis did not finish loading its data")
 
 
 def test_policy_settings_come_from_the_environment_and_bad_values_are_refused():
