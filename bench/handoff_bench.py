@@ -33,6 +33,7 @@ from werkzeug.serving import make_server
 from handoff.agents import AgentDirectory
 from stack import redis_server, settings
 from stack.background import free_port
+from stack.wait_for import wait_until_healthy
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.store import SyncPolicyStore
 
@@ -42,18 +43,6 @@ PASSWORD = secrets.token_urlsafe(12)
 def percentile(values: List[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def wait_healthy(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def sink() -> str:
@@ -104,8 +93,8 @@ def main() -> None:
         processes.append(gunicorn("cloud_api_standin.app:create_app()", standin_port, env, 1, 16))
         processes.append(gunicorn("handoff.app:create_app()", handoff_port, env, 2, 8))
         base = f"http://127.0.0.1:{handoff_port}"
-        wait_healthy(base + "/health")
-        wait_healthy(f"http://127.0.0.1:{standin_port}/health")
+        wait_until_healthy(base + "/health", timeout=60)
+        wait_until_healthy(f"http://127.0.0.1:{standin_port}/health", timeout=60)
         tokens = {}
         for n in range(args.agents):
             tokens[f"agent{n}"] = requests.post(base + "/api/auth/token", timeout=10, json={

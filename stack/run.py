@@ -13,9 +13,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
-import requests
-
 from stack import redis_server, settings
+from stack.wait_for import is_healthy
 
 ROOT = settings.ROOT
 HEALTH = {
@@ -108,11 +107,8 @@ def wait_until_healthy(env: Mapping[str, str], names: List[str], timeout: float)
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
         for name, url in list(pending.items()):
-            try:
-                if requests.get(url, timeout=2).status_code == 200:
-                    del pending[name]
-            except requests.RequestException:
-                pass
+            if is_healthy(url):
+                del pending[name]
         if pending:
             time.sleep(0.5)
     return sorted(pending) or None

@@ -1,9 +1,12 @@
-"""Wait until a TCP service accepts connections (e.g. Redis before Rasa starts)."""
+"""Wait until a service is there: a TCP port accepting connections (Redis before Rasa starts), or an
+HTTP health check answering 200."""
 
 import socket
 import sys
 import time
 from urllib.parse import urlparse
+
+import requests
 
 
 def wait_for(host: str, port: int, timeout: float) -> bool:
@@ -15,6 +18,22 @@ def wait_for(host: str, port: int, timeout: float) -> bool:
         except OSError:
             time.sleep(0.2)
     return False
+
+
+def is_healthy(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def wait_until_healthy(url: str, timeout: float) -> None:
+    """Return once `url` answers 200; raise TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not is_healthy(url):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not become healthy within {timeout:.0f}s")
+        time.sleep(0.2)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ import requests
 
 from stack import settings
 from stack.background import free_port
+from stack.wait_for import wait_until_healthy
 from tests.conftest import RedisProcess
 
 pytestmark = pytest.mark.e2e
@@ -53,18 +54,6 @@ class Services:
             group.wait(timeout=60)
 
 
-def wait_healthy(url: str, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} did not become healthy")
-
-
 def customer_writes(env: Dict[str, str], wa_id: str, text: str) -> requests.Response:
     return requests.post(f"{env['STANDIN_URL']}/_standin/customers/{wa_id}/messages",
                          json={"text": text, "name": "Fay"}, timeout=30)
@@ -91,8 +80,8 @@ def services(tmp_path_factory: pytest.TempPathFactory, redis_proc: RedisProcess)
     env.update(MODEL_PATH=str(ROOT / "models"), PYTHONWARNINGS="ignore")
     running = Services(env)
     running.start("rest", ["actions", "handoff", "standin"])
-    wait_healthy(f"{env['STANDIN_URL']}/health")
-    wait_healthy(f"{env['ACTIONS_URL']}/health")
+    wait_until_healthy(f"{env['STANDIN_URL']}/health", timeout=240)
+    wait_until_healthy(f"{env['ACTIONS_URL']}/health", timeout=240)
     try:
         yield running
     finally:
@@ -104,14 +93,14 @@ def test_a_message_acknowledged_before_rasa_dies_is_answered_once_after_restart(
     webhook_health = f"{env['RASA_URL']}/webhooks/whatsapp/"
     # This Rasa only acknowledges into the stream, then is killed: the message exists nowhere but Redis.
     services.start("rasa", ["rasa"], WHATSAPP_CONSUME="false")
-    wait_healthy(webhook_health)
+    wait_until_healthy(webhook_health, timeout=240)
     answer = customer_writes(env, "15550007777", "hi")
     assert answer.status_code == 200 and answer.json()["webhook_status"] == 200
     services.kill("rasa")
     assert replies(env, "15550007777", wait=1) == []
 
     services.start("rasa", ["rasa"])
-    wait_healthy(webhook_health)
+    wait_until_healthy(webhook_health, timeout=240)
     [reply] = replies(env, "15550007777", wait=60)
     assert reply["message"]["text"]["body"].startswith("Hi Fay!")
     time.sleep(3)
@@ -124,7 +113,7 @@ def test_redis_restart_refuses_then_recovers_without_losing_acknowledged_message
     env = services.env
     if "rasa" not in services.groups:
         services.start("rasa", ["rasa"])
-        wait_healthy(f"{env['RASA_URL']}/webhooks/whatsapp/")
+        wait_until_healthy(f"{env['RASA_URL']}/webhooks/whatsapp/", timeout=240)
     redis_proc.stop()
     down = customer_writes(env, "15550008888", "hi")
     assert down.status_code == 502 and down.json()["webhook_status"] == 503  # not acknowledged: Meta retries
@@ -132,7 +121,7 @@ def test_redis_restart_refuses_then_recovers_without_losing_acknowledged_message
     assert health.status_code == 503
 
     redis_proc.start()
-    wait_healthy(f"{env['RASA_URL']}/webhooks/whatsapp/", timeout=30)
+    wait_until_healthy(f"{env['RASA_URL']}/webhooks/whatsapp/", timeout=30)
     # Meta delivers the refused message again once Redis is back: it is answered, once.
     again = customer_writes(env, "15550008888", "hi")
     assert again.status_code == 200
