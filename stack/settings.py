@@ -78,12 +78,20 @@ def read_env_file(path: Path) -> Dict[str, str]:
     return values
 
 
+def new_secret() -> str:
+    """A random URL-safe secret that never starts with '-', which command lines would take for an option."""
+    while True:
+        value = secrets.token_urlsafe(24)
+        if not value.startswith("-"):
+            return value
+
+
 def _local_secrets(var_dir: Path) -> Dict[str, str]:
     path = var_dir / "local.env"
     values = read_env_file(path)
     missing = [k for k in GENERATED_SECRETS if not values.get(k)]
     if missing:
-        values.update({k: secrets.token_urlsafe(24) for k in missing})
+        values.update({k: new_secret() for k in missing})
         var_dir.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(f"{k}={values[k]}\n" for k in GENERATED_SECRETS))
         path.chmod(0o600)

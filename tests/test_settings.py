@@ -56,3 +56,9 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
 def test_bad_values_are_config_errors(tmp_path: Path, bad: Dict[str, str]) -> None:
     with pytest.raises(settings.ConfigError):
         resolve(tmp_path, **bad)
+
+
+def test_generated_secrets_never_look_like_command_line_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = iter(["-starts-with-a-dash", "a-proper-token"])
+    monkeypatch.setattr(settings.secrets, "token_urlsafe", lambda _n: next(drawn))
+    assert settings.new_secret() == "a-proper-token"
