@@ -159,6 +159,9 @@ class OutboundSender:
 
         One process at a time per customer: if another is already sending them, this one leaves it to it.
         """
+        # Runs on every customer message: one cheap look before the lock, since nearly always nothing waits.
+        if not await self.policy.state.has_deferred(recipient):
+            return 0
         if not await self.policy.state.lock_deferred(recipient, self._holder):
             return 0
         try:

@@ -130,6 +130,11 @@ def deferred_program(recipient: str) -> Program:
     return [json.loads(as_text(i)) for i in items]
 
 
+def has_deferred_program(recipient: str) -> Program:
+    (count,) = yield [("exists", (redis_keys.deferred(recipient),))]
+    return bool(count)
+
+
 def drop_first_deferred_program(recipient: str) -> Program:
     _, left = yield [("lpop", (redis_keys.deferred(recipient),)), ("llen", (redis_keys.deferred(recipient),))]
     if not left:
@@ -219,6 +224,9 @@ class PolicyStore:
 
     async def deferred(self, recipient: str) -> List[Dict[str, Any]]:
         return await self.run(deferred_program(recipient))
+
+    async def has_deferred(self, recipient: str) -> bool:
+        return await self.run(has_deferred_program(recipient))
 
     async def drop_first_deferred(self, recipient: str) -> None:
         await self.run(drop_first_deferred_program(recipient))
