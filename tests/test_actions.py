@@ -14,6 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.cancel import ActionCancelOrder, ActionConfirmCancel, ActionKeepOrder
+from bot.actions.choice import ActionChooseOrder, pending_choice
 from bot.actions.documents import ActionGetInvoice
 from bot.actions.forms import (
     ActionAskOrderId,
@@ -24,7 +25,13 @@ from bot.actions.forms import (
 )
 from bot.actions.orders import ActionDeliveryPeriod, ActionOrderStatus, ActionOrderUpdate
 from bot.actions.refunds import ActionGetRefund, ActionRefundUpdate, ActionTrackRefund
-from bot.actions.support import ActionClarify, ActionComplaint, ActionPaymentIssue, ActionStoreCsat
+from bot.actions.support import (
+    ActionClarify,
+    ActionComplaint,
+    ActionDefaultFallback,
+    ActionPaymentIssue,
+    ActionStoreCsat,
+)
 from bot.shop.db import engine_for
 from bot.shop.service import Shop
 
@@ -388,6 +395,52 @@ def test_unsure_offers_the_two_likeliest_topics_then_a_person(shop: Shop):
     assert messages[0]["buttons"][0]["payload"] == '/human_handoff{"handoff_reason":"fallback"}'
 
 
+def bot_event(text: str, buttons: Sequence[Dict[str, str]] = ()) -> Dict[str, Any]:
+    return {"event": "bot", "text": text, "data": {"buttons": list(buttons)}}
+
+
+def test_typed_order_number_is_heard_as_the_question_it_answers(shop: Shop):
+    question, _ = run(ActionGetInvoice(), make_tracker(sender=OMAR, intent="get_invoice", text="my invoice"))
+    history = [user_event("get_invoice", "my invoice"), bot_event(question[0]["text"], question[0]["buttons"])]
+    tracker = make_tracker(sender=OMAR, intent="choose_order", text="1008 please",
+                           entities=[("order_id", "1008")], history=history)
+    messages, events = run(ActionChooseOrder(), tracker)
+    assert messages == []
+    assert [e["event"] for e in events] == ["rewind", "action", "user"]
+    assert events[1]["name"] == "action_listen"
+    retold = events[2]
+    assert retold["parse_data"]["intent"] == {"name": "get_invoice", "confidence": 1.0}
+    assert retold["parse_data"]["entities"] == [{"entity": "order_id", "value": "1008"}]
+    assert retold["text"] == "1008 please" and retold["metadata"]["wamid"]
+
+
+def test_typed_order_number_without_a_question_asks_for_its_status():
+    answered_before = [user_event("get_invoice", "my invoice"),
+                       bot_event("Which order do you mean?", [{"title": "Order 1008",
+                                                               "payload": '/get_invoice{"order_id": "1008"}'}]),
+                       user_event("thank_you", "thanks"), bot_event("You're welcome!")]
+    for history in ([], answered_before):
+        tracker = make_tracker(intent="choose_order", text="1001", entities=[("order_id", "1001")], history=history)
+        _, events = run(ActionChooseOrder(), tracker)
+        assert events[2]["parse_data"]["intent"]["name"] == "order_status"
+
+
+def test_only_order_buttons_make_a_pending_choice():
+    rating = bot_event("How did we do today?", [{"title": "Good", "payload": '/csat{"csat_score":"5"}'}])
+    broken = bot_event("Which order?", [{"title": "Order 1", "payload": '/cancel_order{"order_id": '}])
+    for question in (rating, broken):
+        tracker = make_tracker(intent="choose_order", text="1001", history=[user_event("greet"), question])
+        assert pending_choice(tracker) is None
+
+
+def test_unknown_next_step_forgets_the_message_and_offers_a_person():
+    messages, events = run(ActionDefaultFallback(), make_tracker(intent="affirm", text="yes"))
+    assert "say it another way" in texts(messages)
+    assert messages[0]["buttons"] == [{"title": "Talk to a person",
+                                       "payload": '/human_handoff{"handoff_reason":"fallback"}'}]
+    assert events == [{"event": "rewind", "timestamp": None}]
+
+
 def test_rating_is_stored_once(shop: Shop):
     tracker = make_tracker(intent="csat", text='/csat{"csat_score":"5"}', entities=[("csat_score", "5")],
                            slots={"csat_topic": "cancel_order"}, wamid="wamid.rating")
@@ -404,6 +457,25 @@ def test_rating_is_stored_once(shop: Shop):
     assert rows == [(5, "cancel_order")]
     messages, _ = run(ActionStoreCsat(), make_tracker(intent="csat", entities=[("csat_score", "9")]))
     assert "buttons" in texts(messages)
+
+
+@pytest.mark.parametrize("typed, score", [("4", 4), ("2/5", 2), ("I give you 1 star", 1), ("\u2b50\u2b50\u2b50", 3)])
+def test_a_typed_rating_is_stored_like_a_tapped_one(shop: Shop, typed: str, score: int):
+    messages, _ = run(ActionStoreCsat(), make_tracker(intent="csat", text=typed, wamid=f"wamid.typed.{score}"))
+    assert ("Thank you" if score >= 3 else "sorry we let you down") in texts(messages)
+    from sqlalchemy import select
+
+    from bot.shop.db import session_scope
+    from bot.shop.models import CsatRating
+
+    with session_scope(shop.engine) as session:
+        assert session.execute(select(CsatRating.score)).scalars().all() == [score]
+
+
+def test_a_typed_message_without_a_rating_asks_for_the_buttons(shop: Shop):
+    for text in ("meh", "10/10", "order 1005"):
+        messages, _ = run(ActionStoreCsat(), make_tracker(intent="csat", text=text))
+        assert "one of the buttons" in texts(messages)
 
 
 def test_delivery_period_adds_the_customers_own_dates(shop: Shop):

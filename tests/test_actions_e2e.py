@@ -46,6 +46,16 @@ def test_order_status_offers_a_list_then_answers_the_choice(stack: RunningStack)
     assert "UPS" in answer and "1Z999AA10123456784" in answer
 
 
+def test_an_order_number_typed_instead_of_tapped_answers_the_question(stack: RunningStack) -> None:
+    question = stack.say("can i get my invoice", OMAR, "Omar Haddad")
+    assert '-> /get_invoice{"order_id": "1008"}' in question
+    answer = stack.say("1008", OMAR, "Omar Haddad")
+    assert re.search(r"\[document \S+\.pdf\]", answer), answer
+    # No question pending: a bare number asks for that order's status.
+    status = stack.say("#1003", SAM)
+    assert "Order 1003" in status and "delivered" in status.lower()
+
+
 def test_another_customers_order_is_not_shown(stack: RunningStack) -> None:
     answer = stack.say("where is my order 1001", ANA, "Ana Lima")
     assert "can't find order 1001" in answer and "UPS" not in answer

@@ -22,6 +22,8 @@ CUSTOMER_INTENTS = [
     "change_order", "get_refund", "track_refund", "refund_policy", "delivery_period", "delivery_options",
     "change_shipping_address", "payment_issue", "payment_methods", "get_invoice", "complaint",
     "human_handoff", "opt_out", "opt_in",
+    # A typed answer to "which order?" (bot/actions/choice.py).
+    "choose_order",
 ]
 RETRIEVAL_INTENT = "faq"
 # Never typed (rating buttons, the WhatsApp channel, other services): one placeholder example each

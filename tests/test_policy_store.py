@@ -8,7 +8,6 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 from rasa_sdk import Tracker
-from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.consent import ActionOptIn, ActionOptOut
@@ -112,22 +111,24 @@ def actions_env(redis_url, monkeypatch) -> str:
 
 
 def run_action(action, metadata=None, text="/opt_out"):
+    """Whether the action found the consent changed (the rule's confirmation is sent only then)."""
     tracker = Tracker(CUSTOMER, {}, {"intent": {"name": text.lstrip("/")}, "text": text,
                                      "metadata": metadata or {}}, [], False, None, {}, "action_listen")
     dispatcher = CollectingDispatcher()
-
-    assert asyncio.run(action.run(dispatcher, tracker, {})) == [FollowupAction("action_listen")]
-    return [m.get("response") for m in dispatcher.messages]
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    assert dispatcher.messages == []  # the rule's response confirms, not the action
+    [changed] = [e["value"] for e in events if e.get("name") == "consent_changed"]
+    return changed
 
 
 def test_opt_out_action_records_and_confirms_once_opt_in_lifts_it(actions_env):
     redis_url = actions_env
-    assert run_action(ActionOptOut()) == ["utter_opt_out_confirmed"]
-    assert run_action(ActionOptOut()) == []  # a second STOP: no second confirmation
+    assert run_action(ActionOptOut()) is True
+    assert run_action(ActionOptOut()) is False  # a second STOP: no second confirmation
     store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
     consent = store.snapshot(CUSTOMER).state.consent
     assert all(consent.opted_out(s) and consent.records[s].source == "whatsapp_thread" for s in SCOPES)
-    assert run_action(ActionOptIn(), text="/opt_in") == ["utter_opt_in_confirmed"]
+    assert run_action(ActionOptIn(), text="/opt_in") is True
     assert store.snapshot(CUSTOMER).state.consent.opted_in("marketing")
 
 
@@ -136,7 +137,7 @@ def test_opt_out_recorded_by_the_channel_is_still_confirmed_once(actions_env):
     store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
     changed = store.record_consent(CUSTOMER, "out", SCOPES, "keyword", "STOP")
     metadata = {"wa_consent_changed": list(changed), "wa_consent_text": "STOP"}
-    assert run_action(ActionOptOut(), metadata) == ["utter_opt_out_confirmed"]
+    assert run_action(ActionOptOut(), metadata) is True
 
 
 def test_consent_action_without_redis_says_what_is_missing(monkeypatch):

@@ -1,6 +1,7 @@
 """Custom actions, served by the Rasa SDK action server (`rasa run actions --actions bot.actions`)."""
 
 from bot.actions.cancel import ActionCancelOrder, ActionConfirmCancel, ActionKeepOrder
+from bot.actions.choice import ActionChooseOrder
 from bot.actions.documents import ActionGetInvoice
 from bot.actions.forms import (
     ActionAskOrderChange,
@@ -15,16 +16,24 @@ from bot.actions.greeting import ActionGreetCustomer
 from bot.actions.handoff import ActionHumanHandoff
 from bot.actions.orders import ActionDeliveryPeriod, ActionOrderStatus, ActionOrderUpdate
 from bot.actions.refunds import ActionGetRefund, ActionRefundUpdate, ActionTrackRefund
-from bot.actions.support import ActionClarify, ActionComplaint, ActionPaymentIssue, ActionStoreCsat
+from bot.actions.support import (
+    ActionClarify,
+    ActionComplaint,
+    ActionDefaultFallback,
+    ActionPaymentIssue,
+    ActionStoreCsat,
+)
 
 __all__ = [
     "ActionAskOrderChange",
     "ActionAskOrderId",
     "ActionAskShippingAddress",
     "ActionCancelOrder",
+    "ActionChooseOrder",
     "ActionClarify",
     "ActionComplaint",
     "ActionConfirmCancel",
+    "ActionDefaultFallback",
     "ActionDeliveryPeriod",
     "ActionGetInvoice",
     "ActionGetRefund",

@@ -2,10 +2,10 @@
 
 The channel turns an exact keyword ("STOP", "BAJA", "START", ...) or the opt-out button into the
 `/opt_out` / `/opt_in` intent and records it at once; these actions record it too (idempotently, for
-opt-outs and opt-ins Rasa recognises on its own) and confirm ONCE per change: a repeated STOP gets no
-second confirmation, and after an opt-out nothing business-initiated goes out until an opt-in.
-The action itself is the one place that confirms, so it ends the bot's turn (a rule that also lists
-the confirmation after it does not repeat it).
+opt-outs and opt-ins Rasa recognises on its own) and set `consent_changed`. The confirmation that the
+rules send next (utter_opt_out_confirmed / utter_opt_in_confirmed) has text only when it is true: one
+confirmation per change, none for a repeated STOP. After an opt-out nothing business-initiated goes out
+until an opt-in.
 """
 
 import os
@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Text
 
 import redis.asyncio as aioredis
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from whatsapp_cloud.policy.config import PolicyConfig
@@ -27,7 +27,6 @@ class _RecordsConsent:
     """What both actions do (a mixin, not an Action: the action server registers every Action subclass)."""
 
     status = ""
-    response = ""
     wording = ""
 
     async def run(
@@ -37,14 +36,11 @@ class _RecordsConsent:
         changed_by_channel = bool(metadata.get("wa_consent_changed"))
         said = metadata.get("wa_consent_text") or tracker.latest_message.get("text") or ""
         changed = await record(tracker.sender_id, self.status, self.wording.format(said=said))
-        if changed or changed_by_channel:
-            dispatcher.utter_message(response=self.response)
-        return [FollowupAction("action_listen")]
+        return [SlotSet("consent_changed", bool(changed) or changed_by_channel)]
 
 
 class ActionOptOut(_RecordsConsent, Action):
     status = "out"
-    response = "utter_opt_out_confirmed"
     wording = "Customer asked in the WhatsApp chat to stop messages: {said!r}"
 
     def name(self) -> Text:
@@ -53,7 +49,6 @@ class ActionOptOut(_RecordsConsent, Action):
 
 class ActionOptIn(_RecordsConsent, Action):
     status = "in"
-    response = "utter_opt_in_confirmed"
     wording = "Customer asked in the WhatsApp chat to receive order updates and offers again: {said!r}"
 
     def name(self) -> Text:

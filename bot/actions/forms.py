@@ -1,7 +1,6 @@
 """The two change forms: a new shipping address, or another change to the order (items, delivery
 day). Both only work before the order ships."""
 
-import json
 from abc import ABC, abstractmethod
 from datetime import date, timedelta
 from typing import Any, Dict, List, Optional, Text
@@ -11,7 +10,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.common import ShopAction, backend_down, customer_id, describe, wamid
+from bot.actions.common import ShopAction, backend_down, customer_id, describe, order_choice_buttons, wamid
 from bot.actions.dates import parse_date
 from bot.actions.messages import say
 from bot.shop.db import ShopUnavailable
@@ -141,11 +140,7 @@ class ActionAskOrderId(Action):
             orders = Shop.from_env().orders(customer_id(tracker), states=CHANGEABLE_STATES)
         except ShopUnavailable:
             orders = []
-        buttons = [
-            {"title": f"Order {o.number}"[:20], "payload": f"/{intent}{json.dumps({'order_id': o.number})}"}
-            for o in orders[:10]
-        ]
-        say(dispatcher, "ask_order_id", buttons=buttons)
+        say(dispatcher, "ask_order_id", buttons=order_choice_buttons(intent, orders))
         return []
 
 

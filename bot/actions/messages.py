@@ -77,6 +77,7 @@ MESSAGES: Dict[str, str] = {
         'need help.'
     ),
     "nothing_to_cancel": "There's no cancellation waiting for your answer. Which order do you want to cancel?",
+    "not_followed": "Sorry, I didn't get that. Could you say it another way, or talk to a person?",
     "offer_human": "I'm still not getting it, sorry. Shall I pass you to a person?",
     "order_change_requested": (
         'Thanks! I\'ve passed your change for order {order_id} to our team: "{order_change}". We\'ll confirm it'

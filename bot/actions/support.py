@@ -1,10 +1,11 @@
 """Complaints, payment problems, the clarifying question when unsure, and satisfaction ratings."""
 
 import logging
-from typing import Any, Dict, List, Text
+import re
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import ShopAction, customer_id, mentioned_order, wamid
@@ -106,6 +107,32 @@ class ActionClarify(Action):
         return previous == "nlu_fallback"
 
 
+class ActionDefaultFallback(Action):
+    """Rasa's core fallback (no rule knows the next step), with a way to a person: the message is
+    forgotten, so the conversation goes on as if it had not been sent."""
+
+    def name(self) -> Text:
+        return "action_default_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        say(dispatcher, "not_followed", buttons=human_buttons("fallback")[:1])
+        return [UserUtteranceReverted()]
+
+
+TYPED_RATING = re.compile(r"^\s*([1-5])\s*[.!]?\s*$|\b([1-5])\s*(?:/\s*5|out of 5|of 5|stars?)\b", re.IGNORECASE)
+
+
+def typed_rating(text: str) -> Optional[str]:
+    """A rating typed instead of tapped: "4", "4/5", "4 out of 5", "4 stars", "⭐⭐⭐⭐"."""
+    stars = text.count("\u2b50")
+    if 1 <= stars <= 5 and not text.replace("\u2b50", "").strip():
+        return str(stars)
+    match = TYPED_RATING.search(text)
+    return (match.group(1) or match.group(2)) if match else None
+
+
 class ActionStoreCsat(Action):
     """Stores the customer's rating (1-5) once per message."""
 
@@ -115,7 +142,8 @@ class ActionStoreCsat(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        raw = next(tracker.get_latest_entity_values("csat_score"), None) or tracker.get_slot("csat_score")
+        raw = (next(tracker.get_latest_entity_values("csat_score"), None) or tracker.get_slot("csat_score")
+               or typed_rating(tracker.latest_message.get("text") or ""))
         try:
             score = int(str(raw).strip())
             if not 1 <= score <= 5:

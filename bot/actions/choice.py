@@ -1,0 +1,78 @@
+"""An order number typed as the answer to "Which order do you mean?".
+
+The question comes with a button per order (`/cancel_order{"order_id": "1002"}`, see
+`order_choice_buttons`). A customer who types the number instead of tapping ("1002", "#1002",
+"the 1002 one") sends the intent `choose_order`; this action reads the question's buttons and puts
+the message back as the question's own intent with that order, so the flow goes on exactly as after
+a tap. With no question pending, a bare order number asks for that order's status.
+"""
+
+import json
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+
+DEFAULT_INTENT = "order_status"
+ORDER_BUTTON = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})$")
+
+
+def pending_choice(tracker: Tracker) -> Optional[str]:
+    """The intent of the order buttons in the bot's last turn (before the latest customer message)."""
+    seen_latest_message = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_latest_message:
+                return None  # an earlier turn: its question was answered or left
+            seen_latest_message = True
+        elif kind == "bot" and seen_latest_message:
+            for button in (event.get("data") or {}).get("buttons") or []:
+                intent = _order_button_intent(str(button.get("payload", "")))
+                if intent:
+                    return intent
+    return None
+
+
+def _order_button_intent(payload: str) -> Optional[str]:
+    match = ORDER_BUTTON.match(payload)
+    if not match:
+        return None
+    try:
+        entities = json.loads(match.group("entities"))
+    except ValueError:
+        return None
+    return match.group("intent") if isinstance(entities, dict) and "order_id" in entities else None
+
+
+class ActionChooseOrder(Action):
+    """Replaces the `choose_order` message by the intent of the question it answers."""
+
+    def name(self) -> Text:
+        return "action_choose_order"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        intent = pending_choice(tracker) or DEFAULT_INTENT
+        latest = tracker.latest_message
+        parse_data = {
+            "text": latest.get("text"),
+            "intent": {"name": intent, "confidence": 1.0},
+            "intent_ranking": [{"name": intent, "confidence": 1.0}],
+            "entities": latest.get("entities") or [],
+        }
+        # As Rasa's own two-stage fallback does: forget the message, then hear it again as `intent`
+        # (same text, entities, WhatsApp metadata and id), and the rules take it from there.
+        retold = {
+            "event": "user",
+            "timestamp": None,
+            "text": latest.get("text"),
+            "parse_data": parse_data,
+            "input_channel": tracker.get_latest_input_channel(),
+            "message_id": latest.get("message_id"),
+            "metadata": latest.get("metadata") or {},
+        }
+        return [UserUtteranceReverted(), ActionExecuted("action_listen"), retold]
