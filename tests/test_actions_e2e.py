@@ -66,6 +66,8 @@ def test_cancel_with_confirmation_once(stack: RunningStack) -> None:
     assert "Cancel order 1005 (USD 30.00)?" in question and "-> /affirm" in question
     done = stack.say("/affirm", OMAR, "Omar Haddad")
     assert "order 1005 is cancelled" in done and "How did we do today?" in done
+    rated = stack.say("4/5", OMAR, "Omar Haddad")  # typed instead of tapped
+    assert "Thank you for your feedback" in rated
     again = stack.say('/cancel_order{"order_id": "1005"}', OMAR, "Omar Haddad")
     assert "already cancelled" in again
 
