@@ -8,8 +8,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+import jsonschema
 import pytest
 import yaml
+from rasa.core.actions.action import RemoteAction
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -404,13 +406,17 @@ def test_typed_order_number_is_heard_as_the_question_it_answers(shop: Shop):
     history = [user_event("get_invoice", "my invoice"), bot_event(question[0]["text"], question[0]["buttons"])]
     tracker = make_tracker(sender=OMAR, intent="choose_order", text="1008 please",
                            entities=[("order_id", "1008")], history=history)
+    tracker.latest_message["entities"][0].update(start=0, end=4, confidence=None, extractor="SpacyEntityExtractor")
     messages, events = run(ActionChooseOrder(), tracker)
     assert messages == []
+    # What Rasa accepts from the action server (it refuses the whole answer otherwise).
+    jsonschema.validate({"events": events, "responses": []}, RemoteAction.action_response_format_spec())
     assert [e["event"] for e in events] == ["rewind", "action", "user"]
     assert events[1]["name"] == "action_listen"
     retold = events[2]
     assert retold["parse_data"]["intent"] == {"name": "get_invoice", "confidence": 1.0}
-    assert retold["parse_data"]["entities"] == [{"entity": "order_id", "value": "1008"}]
+    assert retold["parse_data"]["entities"] == [{"entity": "order_id", "value": "1008", "start": 0, "end": 4,
+                                                 "extractor": "SpacyEntityExtractor"}]
     assert retold["text"] == "1008 please" and retold["metadata"]["wamid"]
 
 

@@ -62,7 +62,8 @@ class ActionChooseOrder(Action):
             "text": latest.get("text"),
             "intent": {"name": intent, "confidence": 1.0},
             "intent_ranking": [{"name": intent, "confidence": 1.0}],
-            "entities": latest.get("entities") or [],
+            # Without empty fields (the entity ruler gives no confidence): Rasa checks the event's schema.
+            "entities": [{k: v for k, v in e.items() if v is not None} for e in latest.get("entities") or []],
         }
         # As Rasa's own two-stage fallback does: forget the message, then hear it again as `intent`
         # (same text, entities, WhatsApp metadata and id), and the rules take it from there.
