@@ -243,6 +243,15 @@ def test_form_takes_the_only_changeable_order_and_stops_when_there_is_none(shop:
     assert messages == [] and slot(events, "change_blocked") is None
 
 
+def test_the_change_told_when_opening_the_form_is_not_asked_again(shop: Shop):
+    form = ValidateChangeOrderForm()
+    _, events = run(form, form_tracker(ANA, "change_order_form", {}, text="make it 2 shirts instead of 1"))
+    assert slot(events, "order_id") == "1004" and slot(events, "order_change") == "make it 2 shirts instead of 1"
+
+    _, events = run(form, form_tracker(ANA, "change_order_form", {}, text="i want to change my order 1004"))
+    assert not any(e.get("name") == "order_change" for e in events)  # said that, not what: asked next
+
+
 def test_asking_for_the_order_offers_the_changeable_ones(shop: Shop):
     messages, _ = run(ActionAskOrderId(), make_tracker(sender=SAM, active_loop="change_shipping_address_form"))
     assert [b["payload"] for b in messages[0]["buttons"]] == ['/change_shipping_address{"order_id": "1002"}']

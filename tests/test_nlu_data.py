@@ -24,7 +24,7 @@ CUSTOMER_INTENTS = [
     "human_handoff", "opt_out", "opt_in",
 ]
 # Only an order number ("1002", "#1002 please"): decided by a rule in the NLU pipeline
-# (bot/nlp/order_number_reply.py), so it needs held-out examples but no training data.
+# (bot/nlp/typed_replies.py), so it needs held-out examples but no training data.
 RULE_INTENTS = ["choose_order"]
 RETRIEVAL_INTENT = "faq"
 # Never typed (rating buttons, the WhatsApp channel, other services): one placeholder example each

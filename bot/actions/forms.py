@@ -1,6 +1,7 @@
 """The two change forms: a new shipping address, or another change to the order (items, delivery
 day). Both only work before the order ships."""
 
+import re
 from abc import ABC, abstractmethod
 from datetime import date, timedelta
 from typing import Any, Dict, List, Optional, Text
@@ -94,9 +95,36 @@ class ValidateChangeShippingAddressForm(ChangeFormValidation):
         return {"shipping_address": address}
 
 
+# Words of a bare request to change an order ("can i change my order 1002 please"): a message of only
+# these says that something should change, not what.
+REQUEST_WORDS = frozenset(
+    "i i'd id want wanna would like need to can could you please pls plz change changes modify edit amend "
+    "update alter my the an a order orders something in on of it is possible how do hi hello hey".split()
+)
+WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+
+
+def describes_a_change(text: str) -> bool:
+    """Whether the text says what to change ("make it 2 shirts instead of 1"), beyond asking to."""
+    words = [w for w in WORD.findall(text.lower()) if w not in REQUEST_WORDS and not normalize_order_number(w)]
+    return len(words) >= 2
+
+
 class ValidateChangeOrderForm(ChangeFormValidation):
     def name(self) -> Text:
         return "validate_change_order_form"
+
+    async def extract_order_change(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The change told in the message that opened the form is not asked for again."""
+        opening = tracker.get_slot("requested_slot") is None and not tracker.get_slot("order_change")
+        message = tracker.latest_message
+        if opening and (message.get("intent") or {}).get("name") == "change_order":
+            text = message.get("text") or ""
+            if describes_a_change(text):
+                return {"order_change": text}
+        return {}
 
     def validate_order_change(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -1,8 +1,7 @@
 """Complaints, payment problems, the clarifying question when unsure, and satisfaction ratings."""
 
 import logging
-import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
@@ -10,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import ShopAction, customer_id, mentioned_order, wamid
 from bot.actions.messages import say
+from bot.nlp.ratings import typed_rating
 from bot.shop.db import ShopUnavailable
 from bot.shop.orders import money
 from bot.shop.service import Shop
@@ -119,18 +119,6 @@ class ActionDefaultFallback(Action):
     ) -> List[Dict[Text, Any]]:
         say(dispatcher, "not_followed", buttons=human_buttons("fallback")[:1])
         return [UserUtteranceReverted()]
-
-
-TYPED_RATING = re.compile(r"^\s*([1-5])\s*[.!]?\s*$|\b([1-5])\s*(?:/\s*5|out of 5|of 5|stars?)\b", re.IGNORECASE)
-
-
-def typed_rating(text: str) -> Optional[str]:
-    """A rating typed instead of tapped: "4", "4/5", "4 out of 5", "4 stars", "⭐⭐⭐⭐"."""
-    stars = text.count("\u2b50")
-    if 1 <= stars <= 5 and not text.replace("\u2b50", "").strip():
-        return str(stars)
-    match = TYPED_RATING.search(text)
-    return (match.group(1) or match.group(2)) if match else None
 
 
 class ActionStoreCsat(Action):

@@ -1,11 +1,13 @@
-"""A message that is only an order number is the intent `choose_order`, whatever the classifier thought.
+"""Answers to the bot's buttons typed instead of tapped, decided by rule after DIET.
 
 Customers answer "Which order do you mean?" by typing the number ("1002", "#1002 please", "it's
-A-10023") as often as by tapping. Such a message has no words to learn from, only a number, and a
-number also appears in real questions ("will it arrive by 3 March 2026", "my card was charged 3
-times"). So this decides it by rule, after DIET: the order number found by the entity ruler plus
-nothing but filler words → `choose_order` with confidence 1; anything else that DIET called
-`choose_order` gets DIET's next guess. `bot/actions/choice.py` then reads which question it answers.
+A-10023") and "How did we do today?" with "4" or "4/5" as often as they tap. Such messages have no
+words to learn from: Rasa's count featurizers turn every number into the same token, so DIET cannot
+tell "4" from "1002", and numbers also appear in real questions ("will it arrive by 3 March 2026").
+So: the order number found by the entity ruler plus nothing but filler words → `choose_order`
+(`bot/actions/choice.py` reads which question it answers); nothing but a rating → `csat` with its
+`csat_score`; both with confidence 1. Anything else that DIET called `choose_order` gets DIET's
+next guess.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlp.ratings import rating_only
+
 WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 DEFAULT_FILLER_WORDS = [
@@ -32,8 +36,8 @@ DEFAULT_FILLER_WORDS = [
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class OrderNumberReply(GraphComponent, IntentClassifier):
-    """Sets `choose_order` for messages that hold an order number and nothing else of substance."""
+class TypedReplies(GraphComponent, IntentClassifier):
+    """Sets `choose_order` for a bare order number and `csat` for a bare rating."""
 
     @classmethod
     def required_components(cls) -> List[Type]:
@@ -41,12 +45,15 @@ class OrderNumberReply(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"intent": "choose_order", "entity": "order_id", "filler_words": DEFAULT_FILLER_WORDS}
+        return {"intent": "choose_order", "entity": "order_id", "filler_words": DEFAULT_FILLER_WORDS,
+                "rating_intent": "csat", "rating_entity": "csat_score"}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.intent = config["intent"]
         self.entity = config["entity"]
         self.filler_words = {word.lower() for word in config["filler_words"]}
+        self.rating_intent = config["rating_intent"]
+        self.rating_entity = config["rating_entity"]
 
     @classmethod
     def create(
@@ -55,13 +62,21 @@ class OrderNumberReply(GraphComponent, IntentClassifier):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> OrderNumberReply:
+    ) -> TypedReplies:
         return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
+            score = rating_only(message.get(TEXT) or "")
             if self.is_order_number_only(message):
-                self._choose(message)
+                self._decide(message, self.intent)
+            elif score:
+                self._decide(message, self.rating_intent)
+                text = message.get(TEXT)
+                rating = {"entity": self.rating_entity, "value": score, "start": 0, "end": len(text),
+                          "extractor": type(self).__name__}
+                # Only the rating: "2/5" is not a date.
+                message.set(ENTITIES, [rating], add_to_output=True)
             elif (message.get(INTENT) or {}).get("name") == self.intent:
                 self._next_best(message)
         return messages
@@ -74,9 +89,10 @@ class OrderNumberReply(GraphComponent, IntentClassifier):
         rest = "".join(" " if any(start <= i < end for start, end in spans) else ch for i, ch in enumerate(text))
         return all(word in self.filler_words for word in WORD.findall(rest.lower()))
 
-    def _choose(self, message: Message) -> None:
-        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != self.intent]
-        chosen = {"name": self.intent, "confidence": 1.0}
+    @staticmethod
+    def _decide(message: Message, intent: str) -> None:
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != intent]
+        chosen = {"name": intent, "confidence": 1.0}
         message.set(INTENT, chosen, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [chosen] + ranking, add_to_output=True)
 
