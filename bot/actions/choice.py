@@ -7,16 +7,15 @@ the message back as the question's own intent with that order, so the flow goes 
 a tap. With no question pending, a bare order number asks for that order's status.
 """
 
-import json
-import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions.common import order_choice_intent
+
 DEFAULT_INTENT = "order_status"
-ORDER_BUTTON = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})$")
 
 
 def pending_choice(tracker: Tracker) -> Optional[str]:
@@ -30,21 +29,10 @@ def pending_choice(tracker: Tracker) -> Optional[str]:
             seen_latest_message = True
         elif kind == "bot" and seen_latest_message:
             for button in (event.get("data") or {}).get("buttons") or []:
-                intent = _order_button_intent(str(button.get("payload", "")))
+                intent = order_choice_intent(str(button.get("payload", "")))
                 if intent:
                     return intent
     return None
-
-
-def _order_button_intent(payload: str) -> Optional[str]:
-    match = ORDER_BUTTON.match(payload)
-    if not match:
-        return None
-    try:
-        entities = json.loads(match.group("entities"))
-    except ValueError:
-        return None
-    return match.group("intent") if isinstance(entities, dict) and "order_id" in entities else None
 
 
 class ActionChooseOrder(Action):

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 from abc import ABC, abstractmethod
 from datetime import date
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
@@ -18,6 +19,7 @@ from bot.shop.service import OrderView, Shop
 logger = logging.getLogger(__name__)
 
 MAX_CHOICES = 10  # a WhatsApp list message holds 10 rows
+ORDER_CHOICE = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})$")
 
 
 class ShopAction(Action, ABC):
@@ -98,6 +100,16 @@ def order_choice_buttons(intent: str, orders: Sequence[OrderView]) -> List[Dict[
         {"title": f"Order {o.number}"[:20], "payload": f"/{intent}{json.dumps({'order_id': o.number})}"}
         for o in orders[:MAX_CHOICES]
     ]
+
+
+def order_choice_intent(payload: str) -> Optional[str]:
+    """The intent of a button made by order_choice_buttons, None for any other payload."""
+    match = ORDER_CHOICE.match(payload)
+    try:
+        entities = json.loads(match.group("entities")) if match else None
+    except ValueError:
+        return None
+    return match.group("intent") if isinstance(entities, dict) and "order_id" in entities else None
 
 
 def resolve_order(

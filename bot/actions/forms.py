@@ -1,7 +1,6 @@
 """The two change forms: a new shipping address, or another change to the order (items, delivery
 day). Both only work before the order ships."""
 
-import re
 from abc import ABC, abstractmethod
 from datetime import date, timedelta
 from typing import Any, Dict, List, Optional, Text
@@ -14,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from bot.actions.common import ShopAction, backend_down, customer_id, describe, order_choice_buttons, wamid
 from bot.actions.dates import parse_date
 from bot.actions.messages import say
+from bot.nlp.words import other_words
 from bot.shop.db import ShopUnavailable
 from bot.shop.models import CHANGEABLE_STATES
 from bot.shop.orders import normalize_order_number
@@ -101,13 +101,11 @@ REQUEST_WORDS = frozenset(
     "i i'd id want wanna would like need to can could you please pls plz change changes modify edit amend "
     "update alter my the an a order orders something in on of it is possible how do hi hello hey".split()
 )
-WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 
 def describes_a_change(text: str) -> bool:
     """Whether the text says what to change ("make it 2 shirts instead of 1"), beyond asking to."""
-    words = [w for w in WORD.findall(text.lower()) if w not in REQUEST_WORDS and not normalize_order_number(w)]
-    return len(words) >= 2
+    return len([w for w in other_words(text, REQUEST_WORDS) if not normalize_order_number(w)]) >= 2
 
 
 class ValidateChangeOrderForm(ChangeFormValidation):

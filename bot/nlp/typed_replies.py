@@ -12,7 +12,6 @@ next guess.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Text, Type
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -24,8 +23,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlp.ratings import rating_only
-
-WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+from bot.nlp.words import other_words
 
 DEFAULT_FILLER_WORDS = [
     "please", "pls", "plz", "thanks", "thank", "you", "thx", "ty", "the", "one", "that", "this", "it",
@@ -87,7 +85,7 @@ class TypedReplies(GraphComponent, IntentClassifier):
         if not spans:
             return False
         rest = "".join(" " if any(start <= i < end for start, end in spans) else ch for i, ch in enumerate(text))
-        return all(word in self.filler_words for word in WORD.findall(rest.lower()))
+        return not other_words(rest, self.filler_words)
 
     @staticmethod
     def _decide(message: Message, intent: str) -> None:
