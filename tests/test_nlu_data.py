@@ -3,7 +3,6 @@
 Pure YAML reading; `make eval` trains and measures.
 """
 
-import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Dict, Iterable, List
@@ -11,17 +10,21 @@ from typing import Dict, Iterable, List
 import pytest
 import yaml
 
+from bot.nlp import variants
+from bot.nlp.variants import normalise
 from stack.settings import ROOT
 
 TRAINING_DATA = ROOT / "bot" / "data"
 HOLDOUT = ROOT / "tests" / "nlu" / "holdout.yml"
-OUT_OF_SCOPE_FILE = ROOT / "tests" / "nlu" / "out_of_scope.yml"
+# Written apart from the training data, in customers' own voices (make eval).
+CUSTOMERS = ROOT / "tests" / "nlu" / "customers.yml"
+OUT_OF_SCOPE_FILES = [ROOT / "tests" / "nlu" / "out_of_scope.yml", ROOT / "tests" / "nlu" / "out_of_scope_customers.yml"]
 
 CUSTOMER_INTENTS = [
     "greet", "goodbye", "thank_you", "affirm", "deny", "bot_challenge", "order_status", "cancel_order",
     "change_order", "get_refund", "track_refund", "refund_policy", "delivery_period", "delivery_options",
     "change_shipping_address", "payment_issue", "payment_methods", "get_invoice", "complaint",
-    "human_handoff", "opt_out", "opt_in",
+    "human_handoff", "opt_out", "opt_in", "out_of_scope",
 ]
 # Only an order number ("1002", "#1002 please"): decided by a rule in the NLU pipeline
 # (bot/nlp/typed_replies.py), so it needs held-out examples but no training data.
@@ -33,7 +36,7 @@ UNTYPED_INTENTS = [
     "csat", "media_received", "share_location", "share_contact", "place_order", "unsupported_message",
     "EXTERNAL_handoff_resolved", "EXTERNAL_order_update", "EXTERNAL_refund_update",
 ]
-OUT_OF_SCOPE = "nlu_fallback"
+OUT_OF_SCOPE = "out_of_scope"
 
 Examples = Dict[str, List[str]]
 
@@ -56,12 +59,6 @@ def by_base_intent(examples: Examples) -> Examples:
     return merged
 
 
-def normalise(text: str) -> str:
-    """Case, punctuation and spacing do not make a test example new."""
-    without_entity_markup = re.sub(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\{[^}]*\}", r"\1\2", text)
-    return " ".join(re.sub(r"[^\w\s]", " ", without_entity_markup.lower()).split())
-
-
 @pytest.fixture(scope="module")
 def training() -> Examples:
     return read_examples(sorted(TRAINING_DATA.rglob("*.yml")))
@@ -73,8 +70,13 @@ def holdout() -> Examples:
 
 
 @pytest.fixture(scope="module")
+def customers() -> Examples:
+    return read_examples([CUSTOMERS])
+
+
+@pytest.fixture(scope="module")
 def out_of_scope() -> List[str]:
-    examples = read_examples([OUT_OF_SCOPE_FILE])
+    examples = read_examples(OUT_OF_SCOPE_FILES)
     assert set(examples) == {OUT_OF_SCOPE}
     return examples[OUT_OF_SCOPE]
 
@@ -94,9 +96,28 @@ def test_each_intent_has_at_least_40_training_examples(training: Examples, inten
     assert len(training[intent]) >= 40
 
 
-@pytest.mark.parametrize("intent", CUSTOMER_INTENTS + RULE_INTENTS)
+@pytest.mark.parametrize("intent", [i for i in CUSTOMER_INTENTS if i != OUT_OF_SCOPE] + RULE_INTENTS)
 def test_each_intent_has_at_least_15_held_out_examples(holdout: Examples, intent: str) -> None:
     assert len(holdout[intent]) >= 15
+
+
+def test_customer_messages_cover_the_shop_intents(customers: Examples) -> None:
+    assert len(customers) >= 16 and set(customers) < set(CUSTOMER_INTENTS)
+    assert all(len(examples) >= 6 for examples in customers.values())
+    assert sum(map(len, customers.values())) >= 250
+
+
+def test_out_of_scope_intent_has_several_hundred_examples(training: Examples) -> None:
+    assert len(training[OUT_OF_SCOPE]) >= 300
+
+
+def test_generated_variants_are_up_to_date_with_the_phrasebook(tmp_path: Path) -> None:
+    target = tmp_path / "variants.yml"
+    for path in (TRAINING_DATA / "nlu").glob("*.yml"):  # the hand-written examples it must not repeat
+        if path.name != "variants.yml":
+            (tmp_path / path.name).write_text(path.read_text())
+    variants.main([str(variants.PHRASEBOOK), str(target)])
+    assert target.read_text() == (TRAINING_DATA / "nlu" / "variants.yml").read_text(), "run make nlu-variants"
 
 
 def test_only_known_intents_are_trained(training: Examples) -> None:
@@ -119,7 +140,7 @@ def test_holdout_covers_faq_with_known_intents_only(training: Examples, holdout:
 
 
 def test_there_are_enough_out_of_scope_messages(out_of_scope: List[str]) -> None:
-    assert len(out_of_scope) >= 15
+    assert len(out_of_scope) >= 400
 
 
 def test_no_training_example_is_repeated(training: Examples) -> None:
@@ -129,10 +150,10 @@ def test_no_training_example_is_repeated(training: Examples) -> None:
 
 
 def test_held_out_messages_share_no_example_with_training_data(
-    training: Examples, holdout: Examples, out_of_scope: List[str]
+    training: Examples, holdout: Examples, customers: Examples, out_of_scope: List[str]
 ) -> None:
     trained = {normalise(text) for examples in training.values() for text in examples}
-    held_out = [text for examples in holdout.values() for text in examples] + out_of_scope
+    held_out = [text for examples in [*holdout.values(), *customers.values()] for text in examples] + out_of_scope
     assert sorted(text for text in held_out if normalise(text) in trained) == []
 
 

@@ -20,6 +20,7 @@ from bot.actions.support import (
     ActionClarify,
     ActionComplaint,
     ActionDefaultFallback,
+    ActionOutOfScope,
     ActionPaymentIssue,
     ActionStoreCsat,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "ActionKeepOrder",
     "ActionOrderStatus",
     "ActionOrderUpdate",
+    "ActionOutOfScope",
     "ActionPaymentIssue",
     "ActionRefundUpdate",
     "ActionStoreCsat",

@@ -77,6 +77,10 @@ MESSAGES: Dict[str, str] = {
         'need help.'
     ),
     "nothing_to_cancel": "There's no cancellation waiting for your answer. Which order do you want to cancel?",
+    "out_of_scope": (
+        "That's not something I can help with here. I can help with your orders, deliveries, returns and "
+        "refunds, invoices and payments. Shall I pass you to a person?"
+    ),
     "not_followed": "Sorry, I didn't get that. Could you say it another way, or talk to a person?",
     "offer_human": "I'm still not getting it, sorry. Shall I pass you to a person?",
     "order_change_requested": (

@@ -107,6 +107,19 @@ class ActionClarify(Action):
         return previous == "nlu_fallback"
 
 
+class ActionOutOfScope(Action):
+    """A request the shop's bot does not serve: what it can do, and a person."""
+
+    def name(self) -> Text:
+        return "action_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        say(dispatcher, "out_of_scope", buttons=human_buttons("fallback"))
+        return []
+
+
 class ActionDefaultFallback(Action):
     """Rasa's core fallback (no rule knows the next step), with a way to a person: the message is
     forgotten, so the conversation goes on as if it had not been sent."""

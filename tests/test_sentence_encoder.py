@@ -1,0 +1,41 @@
+"""The numpy encoder gives the sentence vectors of the original model.
+
+tests/fixtures/encoder/minilm_reference.json holds vectors that sentence-transformers (PyTorch)
+computed with the same packaged weights: model.encode(texts, normalize_embeddings=True).
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.nlp.sentence_encoder import SentenceEncoder, packaged_model_dir
+
+REFERENCE = Path(__file__).parent / "fixtures" / "encoder" / "minilm_reference.json"
+
+
+@pytest.fixture(scope="module")
+def encoder() -> SentenceEncoder:
+    return SentenceEncoder(packaged_model_dir())
+
+
+def test_sentence_vectors_match_sentence_transformers(encoder: SentenceEncoder) -> None:
+    reference = json.loads(REFERENCE.read_text())
+    encoded = encoder.encode(reference["texts"])
+    for expected, result in zip(reference["vectors"], encoded):
+        assert np.allclose(result.sentence_vector, expected, atol=2e-4)
+
+
+def test_batching_and_padding_do_not_change_a_vector(encoder: SentenceEncoder) -> None:
+    alone = encoder.encode(["ok"])[0].sentence_vector
+    padded = encoder.encode(["ok", "a much longer message that makes the short one padded in its batch"])[0]
+    assert np.allclose(alone, padded.sentence_vector, atol=1e-5)
+
+
+def test_word_pieces_keep_their_place_in_the_text(encoder: SentenceEncoder) -> None:
+    text = "refund for #1002 pls"
+    encoded = encoder.encode([text])[0]
+    assert len(encoded.spans) == len(encoded.token_vectors)
+    # "refund" is two word pieces, "ref" and "und"; offsets point into the original text.
+    assert [text[start:end] for start, end in encoded.spans][:3] == ["ref", "und", "for"]
