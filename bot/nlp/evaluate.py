@@ -51,24 +51,13 @@ def read_messages(path: Path) -> List[Tuple[str, str]]:
 
 
 def with_typos(messages: Sequence[Tuple[str, str]], seed: int = TYPO_SEED) -> List[Tuple[str, str]]:
-    """Each message with one or two slips: a neighbouring key, two letters swapped, or one dropped."""
-    import nlpaug.augmenter.char as char_augmenters
-    import numpy as np
+    """Each message with slips in more words than the training variants have: a neighbouring key,
+    two letters swapped, or one dropped (nlpaug, a seed of its own)."""
+    from bot.nlp.variants import Typos
 
-    random.seed(seed)
-    np.random.seed(seed)
-    augmenters = [
-        char_augmenters.KeyboardAug(aug_char_max=1, aug_word_p=0.3, aug_word_max=2, include_numeric=False,
-                                    include_special_char=False, include_upper_case=False),
-        char_augmenters.RandomCharAug(action="swap", aug_char_max=1, aug_word_p=0.3, aug_word_max=2),
-        char_augmenters.RandomCharAug(action="delete", aug_char_max=1, aug_word_p=0.3, aug_word_max=2),
-    ]
+    typos = Typos(seed, word_share=0.3, words=2)
     rng = random.Random(seed)
-    result = []
-    for text, intent in messages:
-        augmented = rng.choice(augmenters).augment(text)
-        result.append((augmented[0] if isinstance(augmented, list) else augmented, intent))
-    return result
+    return [(typos(text, rng), intent) for text, intent in messages]
 
 
 async def parse_all(model: Path, messages: Sequence[Tuple[str, str]]) -> List[Parsed]:
@@ -173,7 +162,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
 
     from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
     configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
     customers = read_messages(args.nlu / "customers.yml")
     texts = {
         "holdout": [m for m in read_messages(args.nlu / "holdout.yml") if m[1] not in NOT_SERVED],

@@ -22,7 +22,9 @@ OUTPUT = Path("bot/data/nlu/variants.yml")
 SEED = 13
 PER_INTENT = 220
 # Shares of the generated messages that get each kind of noise (independently).
-TYPO_SHARE = 0.3
+TYPO_SHARE = 0.45
+# Share of the hand-written examples that also get a copy with typos.
+HAND_WRITTEN_TYPO_SHARE = 0.35
 CASUAL_SHARE = 0.35
 ABBREVIATIONS = {
     "please": "pls", "you": "u", "are": "r", "thanks": "thx", "your": "ur", "because": "cuz",
@@ -70,17 +72,17 @@ def casual(text: str, rng: random.Random) -> str:
 class Typos:
     """Keyboard slips and character swaps, from nlpaug."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, word_share: float = 0.2, words: int = 1) -> None:
         import nlpaug.augmenter.char as char_augmenters
         import numpy as np
 
         random.seed(seed)  # nlpaug draws from the global generators
         np.random.seed(seed)
         self.augmenters = [
-            char_augmenters.KeyboardAug(aug_char_max=1, aug_word_p=0.2, aug_word_max=2, include_special_char=False,
-                                        include_numeric=False, include_upper_case=False),
-            char_augmenters.RandomCharAug(action="swap", aug_char_max=1, aug_word_p=0.2, aug_word_max=1),
-            char_augmenters.RandomCharAug(action="delete", aug_char_max=1, aug_word_p=0.2, aug_word_max=1),
+            char_augmenters.KeyboardAug(aug_char_max=1, aug_word_p=word_share, aug_word_max=words + 1,
+                                        include_special_char=False, include_numeric=False, include_upper_case=False),
+            char_augmenters.RandomCharAug(action="swap", aug_char_max=1, aug_word_p=word_share, aug_word_max=words),
+            char_augmenters.RandomCharAug(action="delete", aug_char_max=1, aug_word_p=word_share, aug_word_max=words),
         ]
 
     def __call__(self, text: str, rng: random.Random) -> str:
@@ -91,13 +93,13 @@ class Typos:
         return re.sub(r"\s+([?,.!])", r"\1", result)
 
 
-def generate(phrasebook: Dict, taken: Iterable[str] = (), seed: int = SEED) -> Dict[str, List[str]]:
-    """Messages per intent; none repeats a message of `taken` (the hand-written examples) or of
-    another intent, since Rasa refuses one text under two intents."""
+def generate(phrasebook: Dict, hand_written: Dict[str, List[str]], seed: int = SEED) -> Dict[str, List[str]]:
+    """Messages per intent, then typo copies of some hand-written examples; none repeats a
+    hand-written example or a message of another intent, since Rasa refuses one text under two."""
     rng = random.Random(seed)
     typos = Typos(seed)
     frames, orders = phrasebook["frames"], phrasebook["orders"]
-    seen = {normalise(text) for text in taken}
+    seen = {normalise(text) for texts in hand_written.values() for text in texts}
     result: Dict[str, List[str]] = {}
     for name, intent in phrasebook["intents"].items():
         combos = candidates(intent, frames)
@@ -116,16 +118,24 @@ def generate(phrasebook: Dict, taken: Iterable[str] = (), seed: int = SEED) -> D
                 seen.add(key)
                 messages.append(text)
         result[name] = messages
+    for name, texts in hand_written.items():
+        for text in texts:
+            if "[" not in text and rng.random() < HAND_WRITTEN_TYPO_SHARE:  # entity markup stays intact
+                misspelt = typos(text, rng)
+                if normalise(misspelt) not in seen:
+                    seen.add(normalise(misspelt))
+                    result.setdefault(name, []).append(misspelt)
     return result
 
 
-def hand_written(folder: Path, besides: Path) -> List[str]:
-    """The examples of the other NLU files in `folder`."""
-    texts = []
+def hand_written(folder: Path, besides: Path) -> Dict[str, List[str]]:
+    """The examples of the other NLU files in `folder`, by intent."""
+    texts: Dict[str, List[str]] = {}
     for path in sorted(folder.glob("*.yml")):
         if path.resolve() != besides.resolve():
             for block in yaml.safe_load(path.read_text()).get("nlu", []):
-                texts += [line[2:] for line in block.get("examples", "").splitlines() if line.startswith("- ")]
+                lines = block.get("examples", "").splitlines()
+                texts.setdefault(block["intent"], []).extend(line[2:] for line in lines if line.startswith("- "))
     return texts
 
 
