@@ -71,6 +71,11 @@ clean:
 bench: $(MODEL)
 	$(PY) -m bench.webhook_bench
 
+# Pretrained sentence representations compared on the held-out NLU sets (bench/encoders.py).
+.PHONY: bench-encoders
+bench-encoders: $(VENV)/.installed
+	$(PY) -m bench.encoders
+
 # NLU quality on held-out messages (bot/nlp/evaluate.py): customers' own phrasing, a typo-perturbed
 # copy, out-of-scope requests; prints the table and fails when a target is missed.
 .PHONY: eval nlu-variants

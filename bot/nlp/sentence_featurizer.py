@@ -7,6 +7,7 @@ together, so DIET also sees what a message means:
 - sentence feature: the model's own sentence vector (mean of its token vectors, normalised);
 - sequence features: for each Rasa token, the mean of the encoder's vectors of the word pieces
   inside it (a token no word piece falls in, such as a lone emoji, gets zeros).
+The encoder reads the tokens' text, so it sees the words as bot/nlp/spelling.py corrected them.
 """
 
 from __future__ import annotations
@@ -47,6 +48,25 @@ def token_vectors(encoded: Encoded, tokens: List[Tuple[int, int]]) -> np.ndarray
     return vectors
 
 
+def tokens_text(message: Message, attribute: Text) -> Optional[Tuple[str, List[Tuple[int, int]]]]:
+    """The text as its tokens now read (a spelling correction may have changed some), with each
+    token's place in it; None without text or tokens."""
+    text, tokens = message.get(attribute), message.get(TOKENS_NAMES[attribute])
+    if not text or not tokens:
+        return None
+    pieces: List[str] = []
+    spans = []
+    position = length = 0
+    for token in tokens:
+        gap = text[position:token.start] if token.start >= position else " "
+        pieces += [gap, token.text]
+        spans.append((length + len(gap), length + len(gap) + len(token.text)))
+        length += len(gap) + len(token.text)
+        position = max(position, token.end)
+    pieces.append(text[position:])
+    return "".join(pieces), spans
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class SentenceFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds the sentence encoder's vectors to every message's text (and the FAQ answers)."""
@@ -79,21 +99,14 @@ class SentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
-            todo = [(message, self._tokens(message, attribute)) for message in messages]
-            todo = [(message, tokens) for message, tokens in todo if tokens]
+            todo = [(message, tokens_text(message, attribute)) for message in messages]
+            todo = [(message, read) for message, read in todo if read]
             if not todo:
                 continue
-            encoded = shared_encoder().encode([message.get(attribute) for message, _ in todo])
-            for (message, tokens), result in zip(todo, encoded):
-                self._add(message, attribute, token_vectors(result, tokens), result.sentence_vector)
+            encoded = shared_encoder().encode([text for _, (text, _) in todo])
+            for (message, (_, spans)), result in zip(todo, encoded):
+                self._add(message, attribute, token_vectors(result, spans), result.sentence_vector)
         return messages
-
-    @staticmethod
-    def _tokens(message: Message, attribute: Text) -> Optional[List[Tuple[int, int]]]:
-        if not message.get(attribute):
-            return None
-        tokens = message.get(TOKENS_NAMES[attribute])
-        return [(token.start, token.end) for token in tokens] if tokens else None
 
     def _add(self, message: Message, attribute: Text, sequence: np.ndarray, sentence: np.ndarray) -> None:
         alias = self._config[FEATURIZER_CLASS_ALIAS]
