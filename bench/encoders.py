@@ -102,7 +102,7 @@ def measure(name: str, make: Callable[[], Embed], sets: Dict[str, List[Tuple[str
     def predict(messages: List[Tuple[str, str]]) -> List[str]:
         probabilities = model.predict_proba(embed([text for text, _ in messages]))
         best = probabilities.argmax(1)
-        return [OUT_OF_SCOPE if p[i] < 0.5 else model.classes_[i] for p, i in zip(probabilities, best)]
+        return [OUT_OF_SCOPE if p[i] < 0.5 else model.classes_[i] for p, i in zip(probabilities, best, strict=False)]
 
     result = {"representation": name, "memory_mb": loaded, "embed_train_s": embed_seconds,
               "ms_per_message": per_message_ms}

@@ -18,7 +18,7 @@ TRAINING_DATA = ROOT / "bot" / "data"
 HOLDOUT = ROOT / "tests" / "nlu" / "holdout.yml"
 # Written apart from the training data, in customers' own voices (make eval).
 CUSTOMERS = ROOT / "tests" / "nlu" / "customers.yml"
-OUT_OF_SCOPE_FILES = [ROOT / "tests" / "nlu" / "out_of_scope.yml", ROOT / "tests" / "nlu" / "out_of_scope_customers.yml"]
+OUT_OF_SCOPE_FILES = [ROOT / "tests" / "nlu" / name for name in ("out_of_scope.yml", "out_of_scope_customers.yml")]
 
 CUSTOMER_INTENTS = [
     "greet", "goodbye", "thank_you", "affirm", "deny", "bot_challenge", "order_status", "cancel_order",

@@ -53,7 +53,7 @@ def test_typo_copy_is_reproducible_and_changes_the_messages() -> None:
     first, second = with_typos(messages), with_typos(messages)
     assert first == second
     assert [intent for _, intent in first] == ["order_status", "get_refund"]
-    assert all(typo != text for (typo, _), (text, _) in zip(first, messages))
+    assert all(typo != text for (typo, _), (text, _) in zip(first, messages, strict=False))
 
 
 def test_evaluation_refuses_a_missing_model(tmp_path: Path, capsys) -> None:

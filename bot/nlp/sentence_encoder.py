@@ -65,7 +65,7 @@ class SentenceEncoder:
         results: List[Encoded] = [None] * len(texts)  # type: ignore[list-item]
         for start in range(0, len(order), BATCH_SIZE):
             batch = order[start:start + BATCH_SIZE]
-            for index, encoded in zip(batch, self._encode_batch([texts[i] for i in batch])):
+            for index, encoded in zip(batch, self._encode_batch([texts[i] for i in batch]), strict=False):
                 results[index] = encoded
         return results
 
@@ -103,20 +103,20 @@ class SentenceEncoder:
         # Padding gets a large negative score so that no attention goes to it.
         blocked = ((1.0 - mask) * -1e9)[:, None, None, :]
 
+        def heads(t: tf.Tensor) -> tf.Tensor:
+            return tf.transpose(tf.reshape(t, [batch, length, self.heads, size]), [0, 2, 1, 3])
+
         for layer in range(self.layers):
             p = f"encoder.layer.{layer}."
-
-            def dense(inputs: tf.Tensor, name: str) -> tf.Tensor:
-                return tf.matmul(inputs, w[p + name + ".weight"], transpose_b=True) + w[p + name + ".bias"]
-
-            def heads(t: tf.Tensor) -> tf.Tensor:
-                return tf.transpose(tf.reshape(t, [batch, length, self.heads, size]), [0, 2, 1, 3])
-
-            q, k, v = (heads(dense(x, f"attention.self.{part}")) for part in ("query", "key", "value"))
+            q, k, v = (heads(self._dense(x, f"{p}attention.self.{part}")) for part in ("query", "key", "value"))
             attention = tf.nn.softmax(tf.matmul(q, k, transpose_b=True) / math.sqrt(size) + blocked)
             context = tf.reshape(tf.transpose(tf.matmul(attention, v), [0, 2, 1, 3]), [batch, length, self.dimension])
-            x = self._layer_norm(dense(context, "attention.output.dense") + x, p + "attention.output.LayerNorm")
-            inner = dense(x, "intermediate.dense")
+            x = self._layer_norm(self._dense(context, p + "attention.output.dense") + x,
+                                 p + "attention.output.LayerNorm")
+            inner = self._dense(x, p + "intermediate.dense")
             inner = 0.5 * inner * (1.0 + tf.math.erf(inner / math.sqrt(2.0)))  # BERT's exact gelu
-            x = self._layer_norm(dense(inner, "output.dense") + x, p + "output.LayerNorm")
+            x = self._layer_norm(self._dense(inner, p + "output.dense") + x, p + "output.LayerNorm")
         return x
+
+    def _dense(self, inputs: tf.Tensor, name: str) -> tf.Tensor:
+        return tf.matmul(inputs, self.weights[name + ".weight"], transpose_b=True) + self.weights[name + ".bias"]

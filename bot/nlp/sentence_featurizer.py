@@ -104,7 +104,7 @@ class SentenceFeaturizer(DenseFeaturizer, GraphComponent):
             if not todo:
                 continue
             encoded = shared_encoder().encode([text for _, (text, _) in todo])
-            for (message, (_, spans)), result in zip(todo, encoded):
+            for (message, (_, spans)), result in zip(todo, encoded, strict=False):
                 self._add(message, attribute, token_vectors(result, spans), result.sentence_vector)
         return messages
 
