@@ -108,7 +108,9 @@ class SentenceEncoder:
 
         for layer in range(self.layers):
             p = f"encoder.layer.{layer}."
-            q, k, v = (heads(self._dense(x, f"{p}attention.self.{part}")) for part in ("query", "key", "value"))
+            q = heads(self._dense(x, p + "attention.self.query"))
+            k = heads(self._dense(x, p + "attention.self.key"))
+            v = heads(self._dense(x, p + "attention.self.value"))
             attention = tf.nn.softmax(tf.matmul(q, k, transpose_b=True) / math.sqrt(size) + blocked)
             context = tf.reshape(tf.transpose(tf.matmul(attention, v), [0, 2, 1, 3]), [batch, length, self.dimension])
             x = self._layer_norm(self._dense(context, p + "attention.output.dense") + x,
