@@ -43,6 +43,16 @@ def topic_intent(tracker: Tracker) -> Optional[str]:
     return None
 
 
+def customer_language(tracker: Tracker) -> Optional[str]:
+    """The language of the customer's latest message whose language was clear (NLU `language`)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            code = ((event.get("parse_data") or {}).get("language") or {}).get("code")
+            if code:
+                return str(code)
+    return None
+
+
 def handoff_reason(tracker: Tracker) -> str:
     """From the button that offered a person (`/human_handoff{"handoff_reason": ...}`), else the own ask."""
     reason = next(tracker.get_latest_entity_values("handoff_reason"), None) or "customer_request"
@@ -95,6 +105,7 @@ class ActionHumanHandoff(Action):
             "intent": topic_intent(tracker),
             "slots": serializable_slots(tracker),
             "summary": conversation_summary(tracker),
+            "language": customer_language(tracker),
         }
         try:
             escalation = await escalate(request)
