@@ -1,13 +1,15 @@
 """Benchmark: language detectors on the project's own short customer messages.
 
-    python -m bench.language_detectors [--detector lingua|lingua-low|langid|langdetect] [--samples FILE]
+    python -m bench.language_detectors [--detector NAME] [--samples FILE] [--misses]
 
-Each detector runs in a fresh process (memory is the growth of the process's resident set from
-loading the library and its model, restricted to the languages of the sample file where the
-library allows it). Reports, per detector: accuracy of the raw top guess on the foreign messages,
-how many English messages it takes for another language, the memory it adds and the time per
-message. Only `lingua` is a project dependency; install the others in a scratch environment to
-compare (`pip install langid langdetect`).
+`project` is the bot's own decision (bot/nlp/language.py: lingua in low-accuracy mode on the
+project's languages, with the rules for short English messages); "?" is its "undecided". The
+others are raw detectors: their top guess for every message. Each detector runs in a fresh process
+(memory is the growth of the process's resident set from loading the library and its model,
+restricted to the languages of the sample file where the library allows it). Reports, per
+detector: accuracy on the foreign messages, how many English messages it takes for another
+language, the memory it adds and the time per message. Only `lingua` is a project dependency;
+install the others in a scratch environment to compare (`pip install langid langdetect`).
 """
 
 import argparse
@@ -22,7 +24,7 @@ import psutil
 import yaml
 
 SAMPLES = Path(__file__).resolve().parent.parent / "tests" / "languages" / "samples.yml"
-DETECTORS = ("lingua", "lingua-low", "langid", "langdetect")
+DETECTORS = ("project", "lingua", "lingua-low", "langid", "langdetect")
 
 
 def _lingua(languages: List[str], low: bool) -> Callable[[str], str]:
@@ -38,6 +40,13 @@ def _lingua(languages: List[str], low: bool) -> Callable[[str], str]:
         found = detector.detect_language_of(text)
         return found.iso_code_639_1.name.lower() if found else "?"
     return detect
+
+
+def _project() -> Callable[[str], str]:
+    from bot.nlp.language import LanguageIdentifier
+
+    identifier = LanguageIdentifier()
+    return lambda text: identifier.identify(text).language or "?"
 
 
 def _langid(languages: List[str]) -> Callable[[str], str]:
@@ -65,23 +74,25 @@ def measure(name: str, samples: Dict[str, List[str]]) -> Dict[str, object]:
     process = psutil.Process()
     before = process.memory_info().rss
     languages = sorted(samples)
-    build = {"lingua": lambda: _lingua(languages, False), "lingua-low": lambda: _lingua(languages, True),
-             "langid": lambda: _langid(languages), "langdetect": lambda: _langdetect(languages)}[name]
+    build = {"project": _project, "lingua": lambda: _lingua(languages, False),
+             "lingua-low": lambda: _lingua(languages, True), "langid": lambda: _langid(languages),
+             "langdetect": lambda: _langdetect(languages)}[name]
     started = time.perf_counter()
     detect = build()
     detect("warm up the model")
     load_seconds = time.perf_counter() - started
     grown = process.memory_info().rss - before
-    english_wrong, foreign_right, foreign_total, misses = 0, 0, 0, []
+    english_wrong, foreign_right, foreign_total, undecided, misses = 0, 0, 0, 0, []
     started = time.perf_counter()
     for language, texts in samples.items():
         for text in texts:
             guess = detect(str(text))
             if language == "en":
-                english_wrong += guess != "en"
+                english_wrong += guess not in ("en", "?") if name == "project" else guess != "en"
             else:
                 foreign_total += 1
                 foreign_right += guess == language
+                undecided += guess == "?"
             if guess != language:
                 misses.append(f"{language}->{guess}: {text}")
     count = sum(len(texts) for texts in samples.values())
@@ -89,6 +100,7 @@ def measure(name: str, samples: Dict[str, List[str]]) -> Dict[str, object]:
         "detector": name, "memory_mb": round(grown / 2**20, 1), "load_s": round(load_seconds, 2),
         "ms_per_message": round(1000 * (time.perf_counter() - started) / count, 3),
         "foreign_accuracy": round(foreign_right / foreign_total, 3), "foreign": foreign_total,
+        "foreign_undecided": undecided,
         "english_taken_for_foreign": english_wrong, "english": len(samples.get("en", [])), "misses": misses,
     }
 

@@ -27,18 +27,24 @@ from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 from bot.nlp.english_words import ENGLISH_WORDS
 
 # English, the 15 languages of the reply table (bot/actions/language_replies.py) and neighbours of
-# theirs, so that Dutch is not answered in German. ISO 639-1 codes. Not Ukrainian nor Marathi: in
-# low-accuracy mode they took 2 of 5 short Russian / Hindi messages; Ukrainian is told by its own
-# letters instead (UKRAINIAN_LETTERS), Marathi is answered in Hindi.
+# theirs, so that Dutch is not answered in German. ISO 639-1 codes. Not Ukrainian, Marathi nor
+# Tagalog: in low-accuracy mode they took many short Russian, Hindi, Indonesian and Spanish messages
+# (bench/language_detectors.py); Ukrainian is told by its own letters instead (UKRAINIAN_LETTERS).
 DETECTED_LANGUAGES = (
     "en", "es", "pt", "hi", "id", "ar", "ru", "de", "fr", "it", "tr", "ur", "bn", "ms", "sw", "fa",
-    "nl", "pl", "ro", "tl", "vi", "ta", "te", "zh", "ja", "ko", "th",
+    "nl", "pl", "ro", "vi", "ta", "te", "zh", "ja", "ko", "th",
 )
 UKRAINIAN_LETTERS = frozenset("ієїґІЄЇҐ")  # Cyrillic letters that Russian does not have
+SPANISH_MARKS = frozenset("¿¡")  # opening question and exclamation marks: only Spanish writes them
+# Languages so close that a short message cannot tell them apart; either reply is understood, so
+# the detector's certainty is that of the pair.
+CLOSE = {"id": "ms", "ms": "id"}
 
 _URL_OR_EMAIL = re.compile(r"(https?://\S+|www\.\S+|\S+@\S+)", re.IGNORECASE)
 _WITH_DIGIT = re.compile(r"\S*\d\S*")  # order numbers, prices, dates, phone numbers
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+# A capitalised word that does not open a sentence (nor the message), with its hyphenated parts.
+_NAME = re.compile(r"(?<=[^\s.!?¿¡]\s)[^\W\d_a-z]\S*|(?<=[^\s.!?¿¡],\s)[^\W\d_a-z]\S*")
 
 
 @dataclass(frozen=True)
@@ -75,15 +81,21 @@ class LanguageIdentifier:
         latin = sum(_is_latin(ch) for ch in letters)
         if latin * 2 < len(letters):
             return self._other_script(cleaned, len(letters))
-        words = [_plain(w) for w in _WORD.findall(cleaned.lower())]
+        words = _WORD.findall(cleaned)
         if len(words) < self.min_words or len(letters) < self.min_letters:
             return UNDECIDED
-        if sum(w in ENGLISH_WORDS for w in words) >= self.english_share * len(words):
-            return Guess("en", 1.0)
+        # Names of people, streets and towns in an English message ("deliver to Jalan Sudirman,
+        # Jakarta") say nothing of its language: the English share is of the other words.
+        plain = [_plain(w.lower()) for w in _WORD.findall(_without_names(cleaned))]
+        if not plain or sum(w in ENGLISH_WORDS for w in plain) >= self.english_share * len(plain):
+            return Guess("en", 1.0) if plain else UNDECIDED
         scores = self._scores(cleaned)
         top, confidence = max(scores.items(), key=lambda item: item[1])
         if top == "en":
             return Guess("en", confidence)
+        if SPANISH_MARKS.intersection(cleaned) and scores.get("en", 0.0) < self.threshold:
+            return Guess("es", max(confidence, scores.get("es", 0.0)))
+        confidence += scores.get(CLOSE.get(top, ""), 0.0)
         if confidence >= self.threshold and confidence - scores.get("en", 0.0) >= self.margin:
             return Guess(top, confidence)
         return UNDECIDED
@@ -108,6 +120,11 @@ def _language(code: str) -> Language:
         return Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
     except AttributeError:
         raise ValueError(f"unknown language code {code!r} (ISO 639-1, e.g. 'es')") from None
+
+
+def _without_names(text: str) -> str:
+    """The text without capitalised words inside a sentence (names; German nouns too)."""
+    return _NAME.sub(" ", text)
 
 
 def _is_latin(ch: str) -> bool:
