@@ -105,8 +105,10 @@ class ActionHumanHandoff(Action):
             "intent": topic_intent(tracker),
             "slots": serializable_slots(tracker),
             "summary": conversation_summary(tracker),
-            "language": customer_language(tracker),
         }
+        language = customer_language(tracker)
+        if language:  # routing prefers an agent who speaks it
+            request["language"] = language
         try:
             escalation = await escalate(request)
         except HandoffUnavailable as exc:
