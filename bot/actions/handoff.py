@@ -18,7 +18,7 @@ from bot.shop.service import Shop
 logger = logging.getLogger(__name__)
 
 # Intents that only steer the conversation: they say nothing about what the customer needs.
-STEERING_INTENTS = {"human_handoff", "affirm", "deny", "nlu_fallback", "greet", "thank_you", "csat"}
+STEERING_INTENTS = {"human_handoff", "affirm", "deny", "nlu_fallback", "greet", "thank_you", "csat", "other_language"}
 SUMMARY_MESSAGES = 4
 
 
