@@ -9,8 +9,8 @@ to a person for nothing. So a language other than English is named only when:
 - the letters are mostly of another script than Latin (Arabic, Cyrillic, Devanagari, ...): then
   English is out of the question and a couple of letters are enough; or
 - the message has enough words and letters, fewer than half of them are common English words
-  (bot/nlp/english_words.py), and the detector is sure of the language by a clear margin over
-  English.
+  (bot/nlp/english_words.py; names inside a sentence aside), and the detector is sure of the
+  language by a clear margin over English (Spanish is also told by its opening ¿ and ¡).
 
 Anything else is undecided (language None), and undecided counts as English.
 """
@@ -43,8 +43,7 @@ CLOSE = {"id": "ms", "ms": "id"}
 _URL_OR_EMAIL = re.compile(r"(https?://\S+|www\.\S+|\S+@\S+)", re.IGNORECASE)
 _WITH_DIGIT = re.compile(r"\S*\d\S*")  # order numbers, prices, dates, phone numbers
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-# A capitalised word that does not open a sentence (nor the message), with its hyphenated parts.
-_NAME = re.compile(r"(?<=[^\s.!?¿¡]\s)[^\W\d_a-z]\S*|(?<=[^\s.!?¿¡],\s)[^\W\d_a-z]\S*")
+_SENTENCE_END = (".", "!", "?", "¿", "¡", ":")
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,12 @@ def _language(code: str) -> Language:
 
 def _without_names(text: str) -> str:
     """The text without capitalised words inside a sentence (names; German nouns too)."""
-    return _NAME.sub(" ", text)
+    kept, opening = [], True
+    for token in text.split():
+        if opening or not token[0].isupper():
+            kept.append(token)
+        opening = token.endswith(_SENTENCE_END)
+    return " ".join(kept)
 
 
 def _is_latin(ch: str) -> bool:
