@@ -6,6 +6,7 @@ English message, however short, misspelt or full of foreign names, is ever taken
 language, because that would send the customer to a person for nothing.
 """
 
+import re
 from pathlib import Path
 from typing import Dict, List
 
@@ -36,6 +37,36 @@ def identifier() -> LanguageIdentifier:
 @pytest.mark.parametrize("text", ENGLISH)
 def test_no_english_message_is_taken_for_another_language(identifier: LanguageIdentifier, text: str) -> None:
     assert identifier.identify(text).language in (None, "en")
+
+
+# Examples in the training data that are not English, on purpose (a customer's "hola").
+FOREIGN_TRAINING_EXAMPLES = {"hallo, guten tag", "hola, buenos dias", "gracias, muy amable", "reembolso por favor",
+                             "quiero un reembolso", "reembolso del pedido 1010"}
+
+
+def nlu_examples() -> List[str]:
+    """Every example of the bot's NLU data and held-out sets, except out-of-scope ones (any language)."""
+    root = Path(__file__).parent.parent
+    files = sorted((root / "bot" / "data" / "nlu").glob("*.yml")) + [root / "bot" / "data" / "faq.yml"] + \
+        sorted((root / "tests" / "nlu").glob("*.yml"))
+    texts = []
+    for path in files:
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            if "out_of_scope" in str(block.get("intent")) or not block.get("examples"):
+                continue
+            for line in block["examples"].splitlines():
+                text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", re.sub(r"^\s*-\s*", "", line)).strip()
+                if text:
+                    texts.append(text)
+    return texts
+
+
+def test_no_english_example_of_the_nlu_data_is_taken_for_another_language(identifier: LanguageIdentifier) -> None:
+    examples = nlu_examples()
+    assert len(examples) > 1000
+    taken = [t for t in examples if identifier.identify(t).language not in (None, "en")]
+    # A message listed here is not English; anything else is an English one the detector misjudged.
+    assert sorted(set(taken) - FOREIGN_TRAINING_EXAMPLES) == []
 
 
 @pytest.mark.parametrize("text", ["", "   ", "1002", "👍👍", "?!", "https://example.com/o/1002", "sam@example.com",

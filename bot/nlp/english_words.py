@@ -2,10 +2,13 @@
 
 Statistical detectors judge a few words by their letters, so "where is my order" can look German
 to them and "ok thx bye" French. A message made mostly of these words is English whatever a
-detector says (bot/nlp/language.py). Lower case, no accents.
+detector says (bot/nlp/language.py), together with spaCy's English stop words. Lower case, no
+accents.
 """
 
-ENGLISH_WORDS = frozenset("""
+from spacy.lang.en.stop_words import STOP_WORDS
+
+_OWN = frozenset("""
 a about above after again against all already also am an and any anyone anything are arrive arrived
 as asap at back bad be because been before being below between bill both broken but buy by bye
 call can cancel cancelled cancle cannot cant charged chat check chek come coming could customer
@@ -22,4 +25,12 @@ tracking transit u ur us very wait waiting want wanted was wasnt wat wats way we
 what whats when where wher which while who why will with without wont would wrong y ya yeah yes yesterday
 yet yo you your youre address adress change cost costs hours open opening price receipt wrong item
 items received never again why help pls plz thnx tnx ty np brb gm gn idk pic photo
+account add app bank branch card cart cash charge cheers checkout code colour color contact courier
+data delete details discount email emails enable disable enter error fee gift info late lost mail
+mate message messages mobile notification notifications offer offers online option options personal
+phone pickup post product products quick size store shop sign subscribe unsubscribe turn mute update
+updates voucher warranty week weeks wrap
 """.split())
+
+# spaCy's list spells "n't", "'ll", ...: only plain words are compared.
+ENGLISH_WORDS = _OWN | {word for word in STOP_WORDS if word.isalpha()}
