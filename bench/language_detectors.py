@@ -1,6 +1,6 @@
 """Benchmark: language detectors on the project's own short customer messages.
 
-    python -m bench.language_detectors [--detector NAME] [--samples FILE] [--misses]
+    python -m bench.language_detectors [--detector NAME] [--samples FILE] [--misses] [--in-rasa]
 
 `project` is the bot's own decision (bot/nlp/language.py: lingua in low-accuracy mode on the
 project's languages, with the rules for short English messages); "?" is its "undecided". The
@@ -10,6 +10,8 @@ restricted to the languages of the sample file where the library allows it). Rep
 detector: accuracy on the foreign messages, how many English messages it takes for another
 language, the memory it adds and the time per message. Only `lingua` is a project dependency;
 install the others in a scratch environment to compare (`pip install langid langdetect`).
+`--detector project --in-rasa` imports Rasa, TensorFlow and spaCy first, as in the Rasa process,
+so that the memory is what the detector adds there.
 """
 
 import argparse
@@ -70,7 +72,11 @@ def _langdetect(_languages: List[str]) -> Callable[[str], str]:
     return guess
 
 
-def measure(name: str, samples: Dict[str, List[str]]) -> Dict[str, object]:
+def measure(name: str, samples: Dict[str, List[str]], in_rasa: bool = False) -> Dict[str, object]:
+    if in_rasa:
+        import rasa.core.agent  # noqa: F401
+        import spacy  # noqa: F401
+        import tensorflow  # noqa: F401
     process = psutil.Process()
     before = process.memory_info().rss
     languages = sorted(samples)
@@ -110,10 +116,11 @@ def main() -> int:
     parser.add_argument("--detector", choices=DETECTORS)
     parser.add_argument("--samples", default=str(SAMPLES))
     parser.add_argument("--misses", action="store_true", help="list every wrong guess")
+    parser.add_argument("--in-rasa", action="store_true", help="measure inside a process that imported Rasa")
     args = parser.parse_args()
     samples = yaml.safe_load(Path(args.samples).read_text(encoding="utf-8"))
     if args.detector:
-        print(json.dumps(measure(args.detector, samples)))
+        print(json.dumps(measure(args.detector, samples, args.in_rasa)))
         return 0
     for name in DETECTORS:  # one process each: memory and import state must not mix
         run = subprocess.run([sys.executable, "-m", "bench.language_detectors", "--detector", name,
