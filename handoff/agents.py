@@ -9,6 +9,7 @@ import redis
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from handoff import keys
+from handoff.languages import DEFAULT_AGENT_LANGUAGES, InvalidLanguage, language_codes
 from handoff.teams import TEAMS
 
 ROLES = ("agent", "supervisor", "admin")
@@ -29,6 +30,10 @@ class Agent:
     teams: Tuple[str, ...]
     capacity: int
     status: str
+    languages: Tuple[str, ...] = DEFAULT_AGENT_LANGUAGES  # ISO 639-1; routing prefers a customer's own
+
+    def speaks(self, language: Optional[str]) -> bool:
+        return bool(language) and language in self.languages
 
     @property
     def sees_all(self) -> bool:
@@ -39,7 +44,7 @@ class Agent:
 
     def public(self) -> Dict[str, object]:
         return {"username": self.username, "name": self.name, "role": self.role, "teams": list(self.teams),
-                "capacity": self.capacity, "status": self.status}
+                "capacity": self.capacity, "status": self.status, "languages": list(self.languages)}
 
 
 class AgentDirectory:
@@ -47,7 +52,8 @@ class AgentDirectory:
         self.redis = store
 
     def create(self, username: str, password: str, name: str = "", role: str = "agent",
-               teams: Tuple[str, ...] = ("general",), capacity: int = 3, replace: bool = False) -> Agent:
+               teams: Tuple[str, ...] = ("general",), capacity: int = 3, replace: bool = False,
+               languages: Tuple[str, ...] = DEFAULT_AGENT_LANGUAGES) -> Agent:
         if not username or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise InvalidAgent("username: letters, digits, '.', '-' and '_' only")
         if role not in ROLES:
@@ -57,6 +63,10 @@ class AgentDirectory:
             raise InvalidAgent(f"teams must be among {', '.join(TEAMS)} (got {', '.join(teams) or 'none'})")
         if capacity < 1:
             raise InvalidAgent("capacity must be at least 1")
+        try:
+            languages = language_codes(languages)
+        except InvalidLanguage as exc:
+            raise InvalidAgent(str(exc)) from None
         if len(password) < MIN_PASSWORD:
             raise InvalidAgent(f"password must have at least {MIN_PASSWORD} characters")
         if not replace and self.redis.exists(keys.agent(username)):
@@ -64,6 +74,7 @@ class AgentDirectory:
         self.redis.hset(keys.agent(username), mapping={
             "username": username, "name": name or username, "role": role, "teams": ",".join(teams),
             "capacity": capacity, "status": "offline", "password": generate_password_hash(password),
+            "languages": ",".join(languages),
         })
         self.redis.sadd(keys.AGENTS, username)
         return self.get(username)  # type: ignore[return-value]
@@ -73,7 +84,8 @@ class AgentDirectory:
         if not record:
             return None
         return Agent(record["username"], record["name"], record["role"], tuple(record["teams"].split(",")),
-                     int(record["capacity"]), record["status"])
+                     int(record["capacity"]), record["status"],
+                     language_codes(record.get("languages")))  # accounts made before languages: English
 
     def all(self) -> List[Agent]:
         return [a for a in (self.get(u) for u in sorted(self.redis.smembers(keys.AGENTS))) if a]
@@ -92,6 +104,16 @@ class AgentDirectory:
             raise InvalidAgent(f"status must be one of {', '.join(STATUSES)}")
         self.redis.hset(keys.agent(username), mapping={"status": status, "status_since": repr(time.time())})
         self.seen(username)
+
+    def set_languages(self, username: str, languages: Tuple[str, ...]) -> Agent:
+        if self.get(username) is None:
+            raise InvalidAgent(f"no agent {username}")
+        try:
+            codes = language_codes(languages)
+        except InvalidLanguage as exc:
+            raise InvalidAgent(str(exc)) from None
+        self.redis.hset(keys.agent(username), "languages", ",".join(codes))
+        return self.get(username)  # type: ignore[return-value]
 
     def seen(self, username: str, at: Optional[float] = None) -> None:
         self.redis.zadd(keys.PRESENCE, {username: time.time() if at is None else at})

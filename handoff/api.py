@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from handoff.agents import Agent, InvalidAgent
 from handoff.customer_data import customer_data
+from handoff.languages import InvalidLanguage, language_code, language_codes
 from handoff.messaging import SendBlocked, SendFailed, Window
 from handoff.service import REASONS, Forbidden, HandoffService
 from handoff.state import Conflict, Escalation, NotFound
@@ -88,6 +89,22 @@ def text_field(data: Dict[str, Any], name: str, required: bool = True, limit: in
     return value
 
 
+def language_field(data: Dict[str, Any]) -> Optional[str]:
+    try:
+        return language_code(data.get("language"))
+    except InvalidLanguage as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def agent_languages(value: Any) -> tuple:
+    if value is not None and not isinstance(value, list):
+        raise BadRequest("'languages' must be a list of ISO 639-1 codes")
+    try:
+        return language_codes(value)
+    except InvalidLanguage as exc:
+        raise BadRequest(str(exc)) from None
+
+
 def chat_json(chat: Dict[str, str], window: Window) -> Dict[str, Any]:
     number = lambda name: float(chat[name]) if chat.get(name) else None  # noqa: E731
     return {
@@ -98,6 +115,7 @@ def chat_json(chat: Dict[str, str], window: Window) -> Dict[str, Any]:
         "resolved_at": number("resolved_at"), "resolution": chat.get("resolution") or None,
         "window_closes_at": window.closes_at, "window_seconds_left": window.seconds_left,
         "sla_breached": chat.get("sla_breached") or None, "transfers": int(chat.get("transfers") or 0),
+        "language": chat.get("language") or None,
     }
 
 
@@ -156,6 +174,7 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
             customer=customer, profile_name=text_field(data, "profile_name", required=False, limit=256),
             reason=reason, intent=text_field(data, "intent", required=False, limit=128), slots=slots,
             summary=text_field(data, "summary", required=False, limit=2000) or "",
+            language=language_field(data),
         )
         placement, created = service().escalate(escalation)
         return jsonify(placement), 201 if created else 200
@@ -229,7 +248,8 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         agent = service().agents.create(
             str(text_field(data, "username", limit=64)), str(text_field(data, "password", limit=256)),
             name=str(data.get("name") or ""), role=str(data.get("role") or "agent"),
-            teams=tuple(str(t) for t in teams), capacity=int(data.get("capacity") or 3))
+            teams=tuple(str(t) for t in teams), capacity=int(data.get("capacity") or 3),
+            languages=agent_languages(data.get("languages")))
         return jsonify(agent=agent.public()), 201
 
     # -- chats ------------------------------------------------------------------------------

@@ -13,6 +13,13 @@ from handoff.teams import TEAMS
 logger = logging.getLogger(__name__)
 
 
+def pick(agents: List[Agent], passed_by: Optional[str], language: Optional[str]) -> Optional[Agent]:
+    """The least busy agent who speaks the customer's language; when none of them can take the chat
+    now, the least busy of all (an answer in English soon beats waiting for a speaker)."""
+    eligible = [a for a in agents if a.username != passed_by]
+    return next((a for a in eligible if a.speaks(language)), eligible[0] if eligible else None)
+
+
 class Router:
     def __init__(self, chats: ChatStore, agents: AgentDirectory, handle_seconds: float) -> None:
         self.chats = chats
@@ -41,8 +48,8 @@ class Router:
                 if not agents:
                     break
                 for chat_id in self.chats.redis.zrange(keys.queue(each), 0, 49):
-                    passed_by = self.chats.redis.hget(keys.chat(chat_id), "passed_by")
-                    agent = next((a for a in agents if a.username != passed_by), None)
+                    passed_by, language = self.chats.redis.hmget(keys.chat(chat_id), "passed_by", "language")
+                    agent = pick(agents, passed_by, language)
                     if agent is None:
                         continue
                     try:

@@ -24,6 +24,7 @@ from handoff import keys
 from handoff.agents import Agent
 from handoff.api import chat_json
 from handoff.customer_data import customer_data
+from handoff.languages import language_label
 from handoff.messaging import SendBlocked, SendFailed
 from handoff.service import Forbidden, HandoffService
 from handoff.state import Conflict, NotFound
@@ -58,6 +59,8 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @inbox.app_template_filter("clock")
     def clock(at: Optional[float]) -> str:
         return time.strftime("%H:%M", time.localtime(float(at))) if at else ""
+
+    inbox.add_app_template_filter(language_label, "language")
 
     @inbox.get("/login")
     def login() -> Any:

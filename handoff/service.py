@@ -20,7 +20,7 @@ from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 logger = logging.getLogger(__name__)
 
-REASONS = ("customer_request", "fallback", "complaint", "backend_failure", "keyword")
+REASONS = ("customer_request", "fallback", "complaint", "backend_failure", "keyword", "language")
 HANDBACK_RETRY_MAX_SECONDS = 300.0
 
 

@@ -226,6 +226,7 @@ class Escalation:
     intent: Optional[str]
     slots: Dict[str, Any]
     summary: str
+    language: Optional[str] = None  # ISO 639-1, when the bot knew it: routing prefers agents who speak it
 
 
 def new_chat_id() -> str:
@@ -254,6 +255,7 @@ class ChatStore:
             "profile_name": escalation.profile_name or "", "reason": escalation.reason,
             "intent": escalation.intent or "", "slots": json.dumps(escalation.slots),
             "summary": escalation.summary, "window_closes_at": repr(window_closes_at), "transfers": "0",
+            "language": escalation.language or "",
         }
         outcome, chat_id = self._escalate(args=[
             escalation.customer, new_chat_id(), _ts(now), team, repr(window_closes_at), json.dumps(fields)])

@@ -34,7 +34,7 @@ RETRIEVAL_INTENT = "faq"
 # at the end of bot/data/rules.yml, because `rasa data validate` wants an example for every intent.
 UNTYPED_INTENTS = [
     "csat", "media_received", "share_location", "share_contact", "place_order", "unsupported_message",
-    "EXTERNAL_handoff_resolved", "EXTERNAL_order_update", "EXTERNAL_refund_update",
+    "EXTERNAL_handoff_resolved", "EXTERNAL_order_update", "EXTERNAL_refund_update", "other_language",
 ]
 OUT_OF_SCOPE = "out_of_scope"
 

@@ -15,6 +15,7 @@ from bot.actions.forms import (
 from bot.actions.greeting import ActionGreetCustomer
 from bot.actions.handoff import ActionHumanHandoff
 from bot.actions.orders import ActionDeliveryPeriod, ActionOrderStatus, ActionOrderUpdate
+from bot.actions.other_language import ActionOtherLanguage
 from bot.actions.refunds import ActionGetRefund, ActionRefundUpdate, ActionTrackRefund
 from bot.actions.support import (
     ActionClarify,
@@ -43,6 +44,7 @@ __all__ = [
     "ActionKeepOrder",
     "ActionOrderStatus",
     "ActionOrderUpdate",
+    "ActionOtherLanguage",
     "ActionOutOfScope",
     "ActionPaymentIssue",
     "ActionRefundUpdate",

@@ -18,7 +18,7 @@ from bot.shop.service import Shop
 logger = logging.getLogger(__name__)
 
 # Intents that only steer the conversation: they say nothing about what the customer needs.
-STEERING_INTENTS = {"human_handoff", "affirm", "deny", "nlu_fallback", "greet", "thank_you", "csat"}
+STEERING_INTENTS = {"human_handoff", "affirm", "deny", "nlu_fallback", "greet", "thank_you", "csat", "other_language"}
 SUMMARY_MESSAGES = 4
 
 
@@ -40,6 +40,16 @@ def topic_intent(tracker: Tracker) -> Optional[str]:
             name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
             if name and name not in STEERING_INTENTS and not name.startswith("EXTERNAL_"):
                 return name
+    return None
+
+
+def customer_language(tracker: Tracker) -> Optional[str]:
+    """The language of the customer's latest message whose language was clear (NLU `language`)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            code = ((event.get("parse_data") or {}).get("language") or {}).get("code")
+            if code:
+                return str(code)
     return None
 
 
@@ -96,6 +106,9 @@ class ActionHumanHandoff(Action):
             "slots": serializable_slots(tracker),
             "summary": conversation_summary(tracker),
         }
+        language = customer_language(tracker)
+        if language:  # routing prefers an agent who speaks it
+            request["language"] = language
         try:
             escalation = await escalate(request)
         except HandoffUnavailable as exc:

@@ -9,7 +9,7 @@ import httpx
 
 logger = logging.getLogger(__name__)
 
-REASONS = ("customer_request", "fallback", "complaint", "backend_failure")
+REASONS = ("customer_request", "fallback", "complaint", "backend_failure", "language")
 TIMEOUT_SECONDS = 5.0
 
 

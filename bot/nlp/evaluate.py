@@ -28,7 +28,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 FALLBACK = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
-NOT_SERVED = (FALLBACK, OUT_OF_SCOPE)
+# A message in a language the bot does not speak goes to a person: handled, for a request it cannot serve.
+NOT_SERVED = (FALLBACK, OUT_OF_SCOPE, "other_language")
 NLU_DIR = Path("tests/nlu")
 TARGETS = {"customers_f1": 0.95, "typos_f1": 0.92, "caught": 0.85, "customers_fallback": 0.05}
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
