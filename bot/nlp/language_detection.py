@@ -79,7 +79,7 @@ class LanguageDetection(GraphComponent, IntentClassifier):
     def _other_language(self, message: Message, code: str) -> None:
         chosen = {"name": self.intent, "confidence": 1.0}
         message.set(INTENT, chosen, add_to_output=True)
-        # Only this intent in the ranking: DIET's guesses on a foreign text say nothing, and a close
+        # Only this intent in the ranking: the classifier's guesses on a foreign text say nothing, and a close
         # second would make the FallbackClassifier call it ambiguous.
         message.set(INTENT_RANKING_KEY, [chosen], add_to_output=True)
         entity = {"entity": self.entity, "value": code, "start": 0, "end": len(message.get(TEXT) or ""),

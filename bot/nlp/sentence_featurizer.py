@@ -3,7 +3,7 @@
 The sparse featurizers only know the words of the training data; customers use others ("money
 back" for "refund", "parcel" for "order"), misspell them and write long sentences. The encoder
 (bot/nlp/sentence_encoder.py) has seen a billion sentence pairs and puts paraphrases close
-together, so DIET also sees what a message means:
+together, so the intent classifier also sees what a message means:
 - sentence feature: the model's own sentence vector (mean of its token vectors, normalised);
 - sequence features: for each Rasa token, the mean of the encoder's vectors of the word pieces
   inside it (a token no word piece falls in, such as a lone emoji, gets zeros).

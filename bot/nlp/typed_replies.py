@@ -1,12 +1,12 @@
-"""Answers to the bot's buttons typed instead of tapped, decided by rule after DIET.
+"""Answers to the bot's buttons typed instead of tapped, decided by rule after the intent classifier.
 
 Customers answer "Which order do you mean?" by typing the number ("1002", "#1002 please", "it's
 A-10023") and "How did we do today?" with "4" or "4/5" as often as they tap. Such messages have no
-words to learn from: Rasa's count featurizers turn every number into the same token, so DIET cannot
-tell "4" from "1002", and numbers also appear in real questions ("will it arrive by 3 March 2026").
+words to learn from: Rasa's count featurizers turn every number into the same token, so the classifier
+cannot tell "4" from "1002", and numbers also appear in real questions ("will it arrive by 3 March 2026").
 So: the order number found by the entity ruler plus nothing but filler words → `choose_order`
 (`bot/actions/choice.py` reads which question it answers); nothing but a rating → `csat` with its
-`csat_score`; both with confidence 1. Anything else that DIET called `choose_order` gets DIET's
+`csat_score`; both with confidence 1. Anything else the classifier called `choose_order` gets its
 next guess.
 """
 
