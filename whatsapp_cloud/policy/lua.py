@@ -57,8 +57,9 @@ return expire_after_last(tonumber(ARGV[2]))
 # source, wording, business number, then the scopes. Returns the scopes whose status changed.
 # A record keeps how consent was given (source, wording, time); `seen_ts` is the latest time the customer
 # said the same again, so an older opposite record arriving late never wins over a newer repeat.
+# Times compare by the whole second (WhatsApp's timestamps have no fraction); an opt-out wins a tie.
 CONSENT = """
-local status, ts, at = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local status, ts, at = ARGV[1], math.floor(tonumber(ARGV[2])), ARGV[3]
 local changed = {}
 for i = 10, #ARGV do
   local scope = ARGV[i]
@@ -71,6 +72,7 @@ for i = 10, #ARGV do
     local current_ts = tonumber(current.seen_ts or current.ts or '')
     local newer
     if current_ts then
+      current_ts = math.floor(current_ts)
       newer = ts > current_ts or (ts == current_ts and status == 'out' and current.status == 'in')
     else  -- a record of an earlier release: ISO times of UTC instants sort as text
       newer = at > current.at or (at == current.at and status == 'out' and current.status == 'in')

@@ -416,8 +416,8 @@ def _latest_consent(a: Consent, b: Consent) -> Consent:
     return Consent(merged)
 
 
-def _consent_order(record: ConsentRecord) -> Tuple[datetime, int]:
-    return record.at, 1 if record.status == "out" else 0
+def _consent_order(record: ConsentRecord) -> Tuple[int, int]:
+    return int(record.at.timestamp()), 1 if record.status == "out" else 0
 
 
 def _require_aware(moment: datetime) -> None:
