@@ -4,6 +4,7 @@ agents' sends. Real Redis, the Cloud API stand-in over real HTTP, the channel's 
 import asyncio
 import json
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, Dict, Iterator, Tuple
 
@@ -26,14 +27,21 @@ from whatsapp_cloud.sender import OutboundSender, SenderSettings
 BSUID = "US.13491208655302741918"
 
 
-@pytest.fixture()
-def graph() -> Iterator[Tuple[str, Any]]:
+@contextmanager
+def standin() -> Iterator[Tuple[str, Any]]:
+    """The Cloud API stand-in over real HTTP, without status webhooks."""
     app = create_app({
         "WHATSAPP_ACCESS_TOKEN": "tok", "WHATSAPP_APP_SECRET": "sec", "WHATSAPP_PHONE_NUMBER_ID": PHONE_ID,
         "STANDIN_WEBHOOK_URL": "http://127.0.0.1:9/", "STANDIN_STATUSES": "off",
     })
     with serve_wsgi(app) as url:
         yield url, app
+
+
+@pytest.fixture()
+def graph() -> Iterator[Tuple[str, Any]]:
+    with standin() as served:
+        yield served
 
 
 def customer_message(h: Harness, body: str, wamid: str, to: str = CUSTOMER) -> inbound.InboundMessage:
