@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.store import SyncPolicyStore
-from whatsapp_cloud.policy.windows import Windows, WindowConfig, after_business_message, after_inbound
+from whatsapp_cloud.policy.windows import WindowConfig, Windows, after_business_message, after_inbound
 
 BASE = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 NUMBER = "100000000000001"

@@ -20,9 +20,10 @@ class RetentionSettingError(ValueError):
 @dataclass(frozen=True)
 class Retention:
     event_stream_max: int = 1_000_000  # wa:events entries
+    webhook_stream_max: int = 1_000_000  # wa:webhooks entries not yet handled (handled ones are deleted at once)
     dead_letters_max: int = 100_000  # wa:dead-letters entries
     consent_log_max: int = 1_000_000  # wa:consent-log entries (the per-customer ledger itself is kept)
-    pricing_log_max: int = 1_000_000  # wa:pricing:log entries: replay rebuilds totals within this window
+    pricing_log_max: int = 500_000  # wa:pricing:log entries: replay rebuilds totals within this window
     pricing_state_seconds: int = 35 * DAY  # wa:pricing:customer:* after the customer's last priced event
     windows_grace_seconds: int = DAY  # wa:windows:* after the last of its windows ended
     deferred_max_age_seconds: int = 72 * HOUR  # a deferred message older than this goes to dead letters
@@ -37,6 +38,7 @@ class Retention:
         env = os.environ if env is None else env
         return cls(
             event_stream_max=_count(env, "WHATSAPP_EVENTS_MAXLEN", cls.event_stream_max),
+            webhook_stream_max=_count(env, "WHATSAPP_WEBHOOK_STREAM_MAXLEN", cls.webhook_stream_max),
             dead_letters_max=_count(env, "WHATSAPP_DEAD_LETTERS_MAXLEN", cls.dead_letters_max),
             consent_log_max=_count(env, "WHATSAPP_CONSENT_LOG_MAXLEN", cls.consent_log_max),
             pricing_log_max=_count(env, "WHATSAPP_PRICING_LOG_MAXLEN", cls.pricing_log_max),
