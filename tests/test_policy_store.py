@@ -129,8 +129,8 @@ def test_opt_out_action_records_and_confirms_once_opt_in_lifts_it(actions_env):
     store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
     consent = store.snapshot(CUSTOMER).state.consent
     assert all(consent.opted_out(s) and consent.records[s].source == "whatsapp_thread" for s in SCOPES)
-    # START typed by the customer: the channel records it, the action confirms.
-    changed = store.record_consent(CUSTOMER, "in", SCOPES, "keyword", "START")
+    # START typed by the customer a little later: the channel records it, the action confirms.
+    changed = store.record_consent(CUSTOMER, "in", SCOPES, "keyword", "START", at=store.now() + timedelta(seconds=2))
     assert run_action(ActionOptIn(), {"wa_consent_changed": list(changed)}, text="/opt_in") is True
     assert store.snapshot(CUSTOMER).state.consent.opted_in("marketing")
 
