@@ -279,3 +279,24 @@ def test_an_agents_send_gives_up_retrying_at_the_callers_deadline(graph, redis_u
             await store.close()
 
     asyncio.run(go())
+
+
+def test_a_customer_whose_whole_queue_expired_is_forgotten_by_the_sweep(graph, redis_url):
+    async def work(h: Harness) -> None:
+        await h.customer_wrote(hours_ago=30)
+        await h.sender.deliver(text("waits"))
+        await h.sender.store.delete(redis_keys.deferred(CUSTOMER))  # the key's own expiry came first
+        await h.sender.store.zadd(redis_keys.DEFERRED_SINCE, {CUSTOMER: 0})
+        await h.sender.expire_deferred()
+        assert await h.sender.store.zcard(redis_keys.DEFERRED_SINCE) == 0
+
+    scenario(graph, redis_url, work)
+
+
+def test_a_system_notice_about_the_customer_opens_no_window(graph, redis_url):
+    async def work(h: Harness) -> None:
+        notice = inbound.InboundMessage("wamid.sys", CUSTOMER, int(time.time()), "system", None, PHONE_ID)
+        await h.hooks.on_inbound(notice)
+        assert (await h.state.snapshot(CUSTOMER)).state.windows.service_until is None
+
+    scenario(graph, redis_url, work)

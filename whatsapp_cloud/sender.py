@@ -240,6 +240,9 @@ class OutboundSender:
         state = self.policy.state
         before = await state.now() - timedelta(seconds=self.retention.deferred_max_age_seconds)
         for recipient in await state.waiting_since(before):
+            if not await state.has_deferred(recipient):  # its queue expired as a whole (no sweep for a day)
+                await state.forget_deferred(recipient)
+                continue
             await self.flush(recipient, trigger="expiry")
 
     async def _send(

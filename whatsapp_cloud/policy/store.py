@@ -171,6 +171,10 @@ def remove_deferred_program(recipient: str, stored: str) -> Program:
     return bool(removed)
 
 
+def forget_deferred_program(recipient: str) -> Program:
+    yield [("srem", (redis_keys.DEFERRED_FOR_CAPACITY, recipient)), ("zrem", (redis_keys.DEFERRED_SINCE, recipient))]
+
+
 def lock_deferred_program(recipient: str, token: str, seconds: int) -> Program:
     (taken,) = yield [("set_nx", (redis_keys.deferred_lock(recipient), token, seconds))]
     return bool(taken)
@@ -293,6 +297,9 @@ class PolicyStore:
 
     async def remove_deferred(self, recipient: str, stored: str) -> bool:
         return await self.run(remove_deferred_program(recipient, stored))
+
+    async def forget_deferred(self, recipient: str) -> None:
+        await self.run(forget_deferred_program(recipient))
 
     async def lock_deferred(self, recipient: str, token: str, seconds: int = 120) -> bool:
         return await self.run(lock_deferred_program(recipient, token, seconds))
