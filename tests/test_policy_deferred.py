@@ -300,3 +300,19 @@ def test_a_system_notice_about_the_customer_opens_no_window(graph, redis_url):
         assert (await h.state.snapshot(CUSTOMER)).state.windows.service_until is None
 
     scenario(graph, redis_url, work)
+
+
+def test_the_yes_button_of_the_opt_in_question_records_what_it_asked(graph, redis_url):
+    from whatsapp_cloud.policy.consent import OPT_IN_PAYLOAD
+
+    async def work(h: Harness) -> None:
+        await h.state.record_consent(CUSTOMER, "out", ("utility", "marketing"), "keyword", "STOP",
+                                     at=await h.state.now() - H)
+        tap = inbound.InboundMessage("wamid.yes", CUSTOMER, int(time.time()), "interactive", OPT_IN_PAYLOAD, PHONE_ID)
+        await h.hooks.on_inbound(tap)
+        assert h.hooks.turn_text(tap)[0] == "/opt_in"
+        record = (await h.state.snapshot(CUSTOMER)).state.consent.records["marketing"]
+        assert record.status == "in" and record.source == "button"
+        assert "order updates and offers" in record.wording and "Harbour Home Goods" in record.wording
+
+    scenario(graph, redis_url, work)

@@ -22,12 +22,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from whatsapp_cloud.policy.config import PolicyConfig
-from whatsapp_cloud.policy.consent import OPT_IN_PAYLOAD, SCOPES
+from whatsapp_cloud.policy.consent import OPT_IN_PAYLOAD, OPT_IN_QUESTION, SCOPES
 from whatsapp_cloud.policy.store import PolicyStore
 
 SOURCE = "whatsapp_thread"
-OPT_IN_QUESTION = ("Would you like {business} to send you order updates and offers here on WhatsApp? "
-                   "You can reply STOP at any time.")
 
 
 class ActionOptOut(Action):

@@ -15,11 +15,12 @@
 
 import asyncio
 import logging
+import os
 from datetime import datetime
 from typing import Any, Awaitable, Dict, List, Optional, Tuple
 
 from whatsapp_cloud import inbound
-from whatsapp_cloud.policy.consent import SCOPES
+from whatsapp_cloud.policy.consent import OPT_IN_PAYLOAD, OPT_IN_QUESTION, SCOPES
 from whatsapp_cloud.policy.pricing import PricingInputError
 from whatsapp_cloud.policy.store import utc
 from whatsapp_cloud.policy.templates import template_key
@@ -32,6 +33,7 @@ MARKETING_STOPPED = 131050
 FREE_ENTRY_MARKERS = ("referral_conversion", "free_entry_point")
 KEYWORD_WORDING = "Customer sent the keyword {text!r} on WhatsApp"
 BUTTON_WORDING = "Customer tapped {text!r} on WhatsApp"
+OPT_IN_BUTTON_WORDING = "Customer tapped yes on WhatsApp to: " + OPT_IN_QUESTION
 RESTORING_STATUSES = {"REINSTATED": "APPROVED"}  # Meta's word for a template usable again after a pause
 
 
@@ -59,6 +61,8 @@ class PolicyHooks:
             stop_promotions = source == "button" and status == "out"
             scopes = ("marketing",) if stop_promotions else SCOPES  # the opt-out button stops promotions only
             wording = (KEYWORD_WORDING if source == "keyword" else BUTTON_WORDING).format(text=message.text)
+            if message.text == OPT_IN_PAYLOAD:  # the yes to the bot's question: record what it asked
+                wording = OPT_IN_BUTTON_WORDING.format(business=os.environ.get("SHOP_NAME", "Harbour Home Goods"))
             changed = await state.record_consent(message.sender, status, scopes, source, wording, at=sent_at)
             await self.events.record("consent", recipient=message.sender, status=status, source=source,
                                      scopes=",".join(changed))

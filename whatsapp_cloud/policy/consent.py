@@ -30,6 +30,8 @@ DEFAULT_OPT_OUT_PAYLOADS = ("STOP_PROMOTIONS",)
 # The "yes" button of the bot's opt-in question (bot/actions/consent.py), which names the business and
 # the kind of messages: tapping it is an explicit opt-in.
 OPT_IN_PAYLOAD = "WA_OPT_IN_YES"
+OPT_IN_QUESTION = ("Would you like {business} to send you order updates and offers here on WhatsApp? "
+                   "You can reply STOP at any time.")
 
 
 def scope_of(category: str) -> str:
