@@ -121,3 +121,21 @@ def test_retention_settings_are_read_and_checked():
     for name, value in (("WHATSAPP_EVENTS_MAXLEN", "lots"), ("WHATSAPP_PRICING_STATE_DAYS", "0")):
         with pytest.raises(RetentionSettingError, match=name):
             Retention.from_env({name: value})
+
+
+def test_rasa_conversations_expire_after_the_configured_days(redis_url, monkeypatch, tmp_path):
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import read_endpoint_config
+
+    from stack import settings
+
+    env = settings.resolve({"VAR_DIR": str(tmp_path), "ENV_FILE": "/none", "REDIS_URL": redis_url,
+                            "RASA_TRACKER_EXPIRY_DAYS": "2"})
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)  # endpoints.yml takes its values from the resolved settings
+    store = TrackerStore.create(read_endpoint_config("endpoints.yml", "tracker_store"), Domain.empty())
+    asyncio.run(store.save(DialogueStateTracker.from_events(CUSTOMER, [])))
+    [key] = redis.Redis.from_url(redis_url).keys("wabot*")
+    assert 2 * 86400 - 10 < redis.Redis.from_url(redis_url).ttl(key) <= 2 * 86400
