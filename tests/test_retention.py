@@ -4,6 +4,7 @@ kept for good, and the README's retention table lists each one; streams stay wit
 import asyncio
 import re
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Set, Tuple
 
@@ -77,15 +78,31 @@ def test_every_key_a_conversation_leaves_expires_or_is_bounded_and_documented(gr
 
 
 def test_streams_stay_within_their_bound(redis_url):
+    from tests.test_cost_ledger import customer_message
+    from whatsapp_cloud.policy.cost_ledger import SyncCostLedger
+    from whatsapp_cloud.policy.store import SyncPolicyStore
+    from whatsapp_cloud.sender import DeadLetters
+
+    small = Retention(event_stream_max=10, dead_letters_max=10, consent_log_max=10, pricing_log_max=10)
+    slack = 100  # approximate trimming (MAXLEN ~) removes whole nodes of about 100 entries
+
     async def go() -> None:
         store = aioredis.Redis.from_url(redis_url)
-        events = EventLog(store, max_length=10)
+        events, dead = EventLog(store, max_length=small.event_stream_max), DeadLetters(store, small.dead_letters_max)
         for n in range(600):
             await events.record("test", n=n)
-        assert await store.xlen(redis_keys.EVENT_STREAM) <= 10 + 100  # approximate trimming: whole nodes
+            await dead.add(text(f"m{n}"), GraphApiError("refused", code=131026), None, "test")
         await store.close()
 
     asyncio.run(go())
+    client = redis.Redis.from_url(redis_url)
+    consent = SyncPolicyStore(client, PolicyConfig(retention=small))
+    ledger = SyncCostLedger(client, retention=small)
+    for n in range(300):
+        consent.record_consent(f"1555{n:07d}", "out", ("marketing",), "keyword", "STOP")
+        ledger.record_inbound(customer_message(datetime.now(timezone.utc), wa_id=f"1555{n:07d}"))
+    for stream in (redis_keys.EVENT_STREAM, redis_keys.DEAD_LETTERS, redis_keys.CONSENT_LOG, redis_keys.PRICING_LOG):
+        assert 0 < client.xlen(stream) <= 10 + slack, stream
 
 
 def test_a_handled_webhook_body_is_deleted_with_its_acknowledgement(redis_url):
