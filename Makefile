@@ -14,7 +14,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test train say validate lint clean bench test-stories import-orders
+.PHONY: run test train say validate lint clean bench bench-memory test-stories import-orders
 
 run: $(MODEL)
 	@$(PY) -m stack.run
@@ -70,6 +70,11 @@ clean:
 
 bench: $(MODEL)
 	$(PY) -m bench.webhook_bench
+
+# Redis memory per customer and per message, live and after the retention period (10,000 customers
+# through the channel; prints a table). CUSTOMERS=... MESSAGES=... to change the load.
+bench-memory: $(VENV)/.installed
+	$(PY) -m bench.memory_bench --customers $${CUSTOMERS:-10000} --messages $${MESSAGES:-2}
 
 # Pretrained sentence representations compared on the held-out NLU sets (bench/encoders.py).
 .PHONY: bench-encoders

@@ -151,7 +151,8 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
             return meta_error(400, 100, "Invalid parameter", problem)
 
         to = body.get("to") or body.get("recipient")
-        wa_id = "".join(ch for ch in to if ch.isdigit()) or to
+        # A phone number may carry "+" or spaces; a business-scoped user id (`recipient`) is taken as it is.
+        wa_id = ("".join(ch for ch in to if ch.isdigit()) or to) if body.get("to") else to
         refusal = limits.check(wa_id)
         if refusal == "throughput":
             return meta_error(400, 130429, "Rate limit hit", "Cloud API message throughput has been reached.")

@@ -296,14 +296,17 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @person
     def send(chat_id: str) -> Any:
         data = body()
+        # One key per message, sent again on a retry: the message goes out and is recorded once.
+        client_key = str(request.headers.get("Idempotency-Key") or data.get("client_key") or "")
         if data.get("template"):
             values = data.get("values") or {}
             if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
                 raise BadRequest("'values' must be an object of parameter name -> text")
             language = str(data.get("language") or service().messenger.policy_config.default_language)
-            message = service().send_template(g.agent, chat_id, str(data["template"]), language, values)
+            message = service().send_template(g.agent, chat_id, str(data["template"]), language, values,
+                                              client_key)
         else:
-            message = service().reply(g.agent, chat_id, str(text_field(data, "text")))
+            message = service().reply(g.agent, chat_id, str(text_field(data, "text")), client_key)
         return jsonify(message=message), 201
 
     @api.post("/api/chats/<chat_id>/notes")

@@ -1,6 +1,7 @@
 """The agent inbox: server-rendered pages (CSRF on every form) with live updates by server-sent events."""
 
 import json
+import secrets
 import time
 from functools import wraps
 from typing import Any, Callable, Dict, Iterator, Optional
@@ -125,6 +126,7 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
             history=svc.transcript_before(record), customer=customer_data(record), composer=svc.composer(record),
             conversations=svc.conversations(record),
             agents=agents, teams=TEAMS, mine=record["state"] == "agent" and record.get("agent") == g.agent.username,
+            client_key=secrets.token_hex(8),  # one per rendered composer: a resubmitted form sends once
         )
 
     def act(chat_id: str, action: Callable[[], Any], done: str = "") -> Any:
@@ -142,14 +144,16 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @inbox.post("/inbox/chats/<chat_id>/reply")
     @signed_in
     def reply(chat_id: str) -> Any:
-        return act(chat_id, lambda: service().reply(g.agent, chat_id, request.form.get("text", "")))
+        return act(chat_id, lambda: service().reply(g.agent, chat_id, request.form.get("text", ""),
+                                                    request.form.get("client_key", "")))
 
     @inbox.post("/inbox/chats/<chat_id>/template")
     @signed_in
     def template(chat_id: str) -> Any:
         name, language = request.form.get("template", ""), request.form.get("language", "")
         values = {field[6:]: value for field, value in request.form.items() if field.startswith("param:")}
-        return act(chat_id, lambda: service().send_template(g.agent, chat_id, name, language, values),
+        return act(chat_id, lambda: service().send_template(g.agent, chat_id, name, language, values,
+                                                            request.form.get("client_key", "")),
                    f"Template {name} sent.")
 
     @inbox.post("/inbox/chats/<chat_id>/note")

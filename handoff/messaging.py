@@ -9,6 +9,7 @@ says why. Agent sends are decided at once: nothing an agent sends is silently qu
 
 import asyncio
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -27,6 +28,9 @@ from whatsapp_cloud.sender import Delivery, OutboundSender
 
 MAX_TEXT = 4096
 SEND_TIMEOUT_SECONDS = 120
+# The sender stops retrying this long before the agent's request gives up waiting, so a send the agent
+# was told failed never goes out afterwards (and their retry, under the same key, sends it once).
+DEADLINE_MARGIN_SECONDS = 10
 
 
 class SendBlocked(Exception):
@@ -113,8 +117,10 @@ class Messenger:
     def _deliver(self, payload: Dict[str, Any], key: str, label: str) -> str:
         if not self._config.access_token or not self._config.phone_number_id:
             raise SendFailed("WhatsApp is not configured (WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID)")
-        # queued=True: a message the policy would hold back is refused now, never queued behind the agent's back.
-        work = self._sender_on_loop().deliver(payload, key=key, label=label, queued=True)
+        # may_queue=False: a message the policy would hold back is refused now, never queued behind the agent's
+        # back (nor later, when a 131047 re-plans it).
+        deadline = time.monotonic() + SEND_TIMEOUT_SECONDS - DEADLINE_MARGIN_SECONDS
+        work = self._sender_on_loop().deliver(payload, key=key, label=label, may_queue=False, deadline=deadline)
         delivery: Delivery = asyncio.run_coroutine_threadsafe(work, self._event_loop()).result(SEND_TIMEOUT_SECONDS)
         if delivery.result is not None:
             return delivery.result.wamid

@@ -1,6 +1,7 @@
 """What agents, the bot and the WhatsApp channel can do with a handoff; the JSON API and the inbox both call it."""
 
 import logging
+import re
 import secrets
 import time
 from datetime import datetime, timezone
@@ -20,6 +21,7 @@ from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 logger = logging.getLogger(__name__)
 
+CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 REASONS = ("customer_request", "fallback", "complaint", "backend_failure", "keyword", "language")
 HANDBACK_RETRY_MAX_SECONDS = 300.0
 
@@ -94,16 +96,24 @@ class HandoffService:
         by = "" if agent.sees_all and chat.get("agent") != agent.username else agent.username
         return chat, by
 
-    def reply(self, agent: Agent, chat_id: str, text: str) -> Dict[str, Any]:
+    def reply(self, agent: Agent, chat_id: str, text: str, client_key: str = "") -> Dict[str, Any]:
+        """Send an agent's text. `client_key`, chosen by the inbox or API client once per message, makes a
+        retry of the same send (after a timeout, a double click) send and record it once."""
         chat = self._owned(agent, chat_id)
-        message_id = secrets.token_hex(8)
+        message_id = _message_id(client_key)
+        earlier = self._already_sent(chat_id, message_id)
+        if earlier is not None:
+            return earlier
         wamid = self.messenger.send_text(chat["customer"], text, key=f"handoff:{chat_id}:{message_id}")
         return self._record_agent(agent, chat_id, {"id": message_id, "kind": "agent", "text": text, "wamid": wamid})
 
     def send_template(self, agent: Agent, chat_id: str, name: str, language: str,
-                      values: Dict[str, str]) -> Dict[str, Any]:
+                      values: Dict[str, str], client_key: str = "") -> Dict[str, Any]:
         chat = self._owned(agent, chat_id)
-        message_id = secrets.token_hex(8)
+        message_id = _message_id(client_key)
+        earlier = self._already_sent(chat_id, message_id)
+        if earlier is not None:
+            return earlier
         wamid, shown = self.messenger.send_template(chat["customer"], name, language, values,
                                                     key=f"handoff:{chat_id}:{message_id}")
         return self._record_agent(agent, chat_id, {"id": message_id, "kind": "agent", "text": shown,
@@ -124,6 +134,9 @@ class HandoffService:
             raise Conflict("not_owner" if chat["state"] == "agent" else "not_assigned",
                            chat["agent"] if chat["state"] == "agent" else chat["state"])
         return chat
+
+    def _already_sent(self, chat_id: str, message_id: str) -> Optional[Dict[str, Any]]:
+        return next((m for m in self.chats.messages(chat_id) if m.get("id") == message_id), None)
 
     def _record_agent(self, agent: Agent, chat_id: str, message: Dict[str, Any]) -> Dict[str, Any]:
         message.update(agent=agent.username, at=time.time())
@@ -259,3 +272,8 @@ class HandoffService:
         self.redis.xadd(EVENT_STREAM, {"kind": "handoff_sla_breached", "at": repr(now), "chat_id": chat_id,
                                       "sla": which, "team": chat["team"], "agent": chat.get("agent", "")})
         logger.warning("chat %s breached its %s SLA", chat_id, what)
+
+
+def _message_id(client_key: str) -> str:
+    """The client's key for one agent message when it is a usable one, else a fresh id."""
+    return client_key if CLIENT_KEY.fullmatch(client_key or "") else secrets.token_hex(8)

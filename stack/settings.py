@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION
 from whatsapp_cloud.policy.config import PolicyConfig, PolicySettingError
+from whatsapp_cloud.retention import RetentionSettingError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +42,8 @@ DEFAULTS = {
     "WHATSAPP_OPT_OUT_PAYLOADS": "",
     "WHATSAPP_TEMPLATE_LANGUAGE": "en_US",
     "WHATSAPP_TEST_CLOCK": "false",
+    # Rasa's conversation trackers expire this long after the customer's last turn (README: retention).
+    "RASA_TRACKER_EXPIRY_DAYS": "30",
 }
 
 # Generated on first start and kept, so restarts keep the same local identities.
@@ -144,8 +147,16 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     env.setdefault("WHATSAPP_WABA_ID", "")
     try:
         PolicyConfig.from_env(env)
-    except PolicySettingError as exc:
+    except (PolicySettingError, RetentionSettingError) as exc:
         raise ConfigError(f"{exc} (see .env.example)") from exc
+    try:
+        tracker_days = float(env["RASA_TRACKER_EXPIRY_DAYS"])
+    except ValueError:
+        tracker_days = 0
+    if tracker_days <= 0:
+        raise ConfigError(f"RASA_TRACKER_EXPIRY_DAYS={env['RASA_TRACKER_EXPIRY_DAYS']!r} must be a number of days "
+                          "above 0")
+    env["RASA_TRACKER_EXPIRY_SECONDS"] = str(int(tracker_days * 24 * 3600))  # endpoints.yml takes seconds
 
     env["START_REDIS"] = "0" if env.get("REDIS_URL") else "1"
     if env["START_REDIS"] == "1":

@@ -29,7 +29,8 @@ class PolicyStack(BackgroundStack):
 
     @property
     def store(self) -> SyncPolicyStore:
-        return SyncPolicyStore(redis.Redis.from_url(self.urls["REDIS_URL"]), PolicyConfig(test_clock=True))
+        return SyncPolicyStore(redis.Redis.from_url(self.urls["REDIS_URL"]),
+                               PolicyConfig(test_clock=True, phone_number_id=self.urls["WHATSAPP_PHONE_NUMBER_ID"]))
 
     def customer_writes(self, wa_id: str, text: str, **extra: Any) -> int:
         """The customer's message goes to the bot; the outbox position before any reply."""

@@ -98,6 +98,20 @@ def test_the_whole_chat_over_the_api(handoff: Handoff) -> None:
     assert handoff.customer_writes(CUSTOMER, "thanks").status_code == 409  # back with the bot
 
 
+def test_an_agents_retried_send_with_the_same_client_key_goes_out_once(handoff: Handoff) -> None:
+    alice = online(handoff, "alice")
+    chat_id = handoff.escalate(CUSTOMER).json()["chat_id"]
+    handoff.customer_writes(CUSTOMER, "hello?")
+    reply = {"text": "On it.", "client_key": "reply-0001-retry"}
+    first = handoff.api("POST", f"/api/chats/{chat_id}/messages", alice, json=reply)
+    again = handoff.api("POST", f"/api/chats/{chat_id}/messages", alice, json=reply)  # e.g. after a timeout
+    assert first.status_code == again.status_code == 201
+    assert first.json()["message"]["wamid"] == again.json()["message"]["wamid"]
+    assert len(handoff.outbox(CUSTOMER)) == 1
+    view = handoff.api("GET", f"/api/chats/{chat_id}", alice).json()
+    assert [m["kind"] for m in view["messages"]] == ["customer", "agent"]
+
+
 def test_an_agent_replying_after_the_chat_was_transferred_is_refused(handoff: Handoff) -> None:
     alice, bob = online(handoff, "alice"), online(handoff, "bob")
     handoff.customer_writes(CUSTOMER, "hi")

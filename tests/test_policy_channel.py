@@ -40,7 +40,7 @@ def _redis(redis_url: str) -> None:
 
 
 def policy_store(redis_url: str) -> SyncPolicyStore:
-    return SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
+    return SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig(phone_number_id=PHONE_ID))
 
 
 def test_nlg_renders_as_rasa_does_and_attaches_the_filled_template():

@@ -373,7 +373,7 @@ def test_only_one_process_at_a_time_sends_a_customers_deferred_messages(graph, r
         await h.customer_wrote(hours_ago=0)
         assert await h.state.lock_deferred(CUSTOMER, "another-process")
         assert await h.sender.flush(CUSTOMER) == 0 and h.sent() == []  # the other process is at it
-        await h.state.unlock_deferred(CUSTOMER)
+        await h.state.unlock_deferred(CUSTOMER, "another-process")
         assert await h.sender.flush(CUSTOMER) == 1
 
     scenario(graph, redis_url, work)

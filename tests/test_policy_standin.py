@@ -4,6 +4,7 @@ import json
 from typing import Any, Iterator, Tuple
 
 import pytest
+import redis
 
 from cloud_api_standin.app import create_app
 from tests.helpers import PAYLOADS, serve_wsgi
@@ -22,6 +23,7 @@ from whatsapp_cloud import inbound, signature
 from whatsapp_cloud.client import SyncGraphApiClient
 from whatsapp_cloud.config import CloudApiConfig
 from whatsapp_cloud.policy.config import PolicyConfig
+from whatsapp_cloud.policy.store import SyncPolicyStore
 from whatsapp_cloud.policy.sync_templates import merge
 from whatsapp_cloud.policy.templates import TemplateRegistry
 
@@ -141,17 +143,20 @@ def test_the_template_list_checks_token_and_account(standin):
     assert error_code(standin.get(f"/v26.0/{WABA}/message_templates?after=x", headers=AUTH)) == 100
 
 
-def cli_env(monkeypatch: pytest.MonkeyPatch, url: str, tmp_path: Any, waba: str = WABA) -> None:
+def cli_env(monkeypatch: pytest.MonkeyPatch, url: str, tmp_path: Any, waba: str = WABA, redis_url: str = "") -> None:
     for name, value in {"WHATSAPP_ACCESS_TOKEN": TOKEN, "WHATSAPP_API_BASE_URL": url, "WHATSAPP_APP_SECRET": SECRET,
                         "WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_PHONE_NUMBER_ID": PHONE_ID, "WHATSAPP_WABA_ID": waba,
-                        "VAR_DIR": str(tmp_path / "var"), "ENV_FILE": str(tmp_path / "none.env")}.items():
+                        "VAR_DIR": str(tmp_path / "var"), "ENV_FILE": str(tmp_path / "none.env"),
+                        "REDIS_URL": redis_url or "redis://127.0.0.1:9/0"}.items():
         monkeypatch.setenv(name, value)
 
 
-def test_sync_templates_command_rewrites_the_file_from_the_graph_api(graph, monkeypatch, tmp_path, capsys):
+def test_sync_templates_command_rewrites_the_file_from_the_graph_api(graph, monkeypatch, tmp_path, capsys, redis_url):
     from whatsapp_cloud.policy import sync_templates
 
-    cli_env(monkeypatch, graph[0], tmp_path)
+    cli_env(monkeypatch, graph[0], tmp_path, redis_url=redis_url)
+    store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
+    store.override_template("status", "order_update:en_US", "PAUSED")
     target = tmp_path / "whatsapp_templates.yml"
     target.write_text("# Our templates\ntemplates: {}\n")
     assert sync_templates.main(["--file", str(target)]) == 0
@@ -159,6 +164,7 @@ def test_sync_templates_command_rewrites_the_file_from_the_graph_api(graph, monk
     synced = TemplateRegistry.from_file(target)
     assert {t.key for t in synced} == {t.key for t in REGISTRY}
     assert "templates" in capsys.readouterr().out
+    assert store.snapshot("15551230001").template_status == {}  # the file is Meta's word again
 
 
 def test_sync_templates_command_reports_a_wrong_account_and_writes_nothing(graph, monkeypatch, tmp_path, capsys):

@@ -15,7 +15,7 @@ from stack import settings
 from tests.conftest import RedisProcess
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.policy.config import PolicyConfig, PolicySettingError
-from whatsapp_cloud.policy.consent import SCOPES, Keywords, keywords_from_settings
+from whatsapp_cloud.policy.consent import OPT_IN_PAYLOAD, SCOPES, Keywords, keywords_from_settings
 from whatsapp_cloud.policy.store import PolicyStore, SyncPolicyStore
 
 CUSTOMER = "15551230001"
@@ -74,7 +74,8 @@ def test_deferred_messages_survive_a_redis_restart(tmp_path: Path):
         server.stop()
         server.start()
         waiting = SyncPolicyStore(server.client(), config).deferred(CUSTOMER)
-        assert waiting == [{"payload": {"type": "text"}, "key": "k"}]
+        assert [{k: v for k, v in item.items() if k != "ts"} for item in waiting] == [
+            {"payload": {"type": "text"}, "key": "k"}]
     finally:
         server.stop()
 
@@ -128,8 +129,37 @@ def test_opt_out_action_records_and_confirms_once_opt_in_lifts_it(actions_env):
     store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
     consent = store.snapshot(CUSTOMER).state.consent
     assert all(consent.opted_out(s) and consent.records[s].source == "whatsapp_thread" for s in SCOPES)
-    assert run_action(ActionOptIn(), text="/opt_in") is True
+    # START typed by the customer a little later: the channel records it, the action confirms.
+    changed = store.record_consent(CUSTOMER, "in", SCOPES, "keyword", "START", at=store.now() + timedelta(seconds=2))
+    assert run_action(ActionOptIn(), {"wa_consent_changed": list(changed)}, text="/opt_in") is True
     assert store.snapshot(CUSTOMER).state.consent.opted_in("marketing")
+
+
+def test_an_opt_in_guessed_by_the_nlu_only_asks_a_clear_question(actions_env):
+    store = SyncPolicyStore(redis.Redis.from_url(actions_env), PolicyConfig())
+    store.record_consent(CUSTOMER, "out", SCOPES, "keyword", "STOP")
+    tracker = Tracker(CUSTOMER, {}, {"intent": {"name": "opt_in"}, "text": "ok send me stuff again",
+                                     "metadata": {}}, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionOptIn().run(dispatcher, tracker, {}))
+    assert [e["value"] for e in events if e.get("name") == "consent_changed"] == [False]
+    assert store.snapshot(CUSTOMER).state.consent.opted_out("marketing")  # nothing recorded on a guess
+    [question] = dispatcher.messages
+    assert "Harbour Home Goods" in question["text"] and "order updates and offers" in question["text"]
+    assert [b["payload"] for b in question["buttons"]] == [OPT_IN_PAYLOAD, "/deny"]
+    # Tapping "yes" is the explicit act: the channel reads the payload as an opt-in.
+    assert Keywords().intent_for(OPT_IN_PAYLOAD, "interactive") == "/opt_in"
+    assert Keywords().intent_for(OPT_IN_PAYLOAD, "text") is None  # typed, it is only text
+
+
+def test_the_actions_record_with_the_time_the_customer_wrote(actions_env):
+    store = SyncPolicyStore(redis.Redis.from_url(actions_env), PolicyConfig())
+    wrote = store.now() - 2 * H
+    store.record_consent(CUSTOMER, "in", SCOPES, "keyword", "START", at=wrote + H)  # a newer opt-in
+    # An opt-out understood by the NLU, from a message redelivered late: older than the opt-in, it loses.
+    assert run_action(ActionOptOut(), {"wa_timestamp": int(wrote.timestamp())}) is False
+    consent = store.snapshot(CUSTOMER).state.consent
+    assert consent.opted_in("marketing") and consent.records["marketing"].source == "keyword"
 
 
 def test_opt_out_recorded_by_the_channel_is_still_confirmed_once(actions_env):

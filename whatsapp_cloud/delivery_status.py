@@ -17,6 +17,7 @@ from whatsapp_cloud.redis_values import as_text
 RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 9}
 KEEP_SECONDS = 30 * 24 * 3600
 SEEN_SECONDS = 8 * 24 * 3600  # Meta retries a webhook for up to 7 days
+HANDLING_SECONDS = 120  # a status's handler that died frees it after this (its entry is retried later)
 
 # Merge the fields that arrived; move `status` only when the new one ranks higher. One script,
 # so two webhooks handled at once by two processes cannot interleave.
@@ -40,10 +41,21 @@ class DeliveryStatus:
         self.store = store
         self._update = store.register_script(_UPDATE)
 
-    async def first_time(self, update: StatusUpdate) -> bool:
-        """True once per (wamid, status): Meta's duplicate deliveries are dropped."""
+    async def claim(self, update: StatusUpdate) -> bool:
+        """True for the one handler of this (wamid, status): Meta's duplicate deliveries are dropped.
+
+        The claim is short-lived until `done`: if its handler fails (`release`) or dies, the status is
+        handled again when its stream entry is retried, so a re-plan or an opt-out is never lost.
+        """
         key = redis_keys.status_seen(update.wamid, update.status)
-        return bool(await self.store.set(key, 1, nx=True, ex=SEEN_SECONDS))
+        return bool(await self.store.set(key, "handling", nx=True, ex=HANDLING_SECONDS))
+
+    async def done(self, update: StatusUpdate) -> None:
+        """Every effect of the status is stored: remember it for as long as Meta may deliver it again."""
+        await self.store.set(redis_keys.status_seen(update.wamid, update.status), "done", ex=SEEN_SECONDS)
+
+    async def release(self, update: StatusUpdate) -> None:
+        await self.store.delete(redis_keys.status_seen(update.wamid, update.status))
 
     async def apply(self, update: StatusUpdate) -> bool:
         """Record the update; True when it moved the message's state forward."""

@@ -5,22 +5,26 @@ Analytics, audits and privacy exports read it; nothing on the message path depen
 
 import json
 import time
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import redis.asyncio as aioredis
 
 from whatsapp_cloud import redis_keys
+from whatsapp_cloud.retention import Retention
 
-MAX_LENGTH = 5_000_000
+# The newest entries kept (WHATSAPP_EVENTS_MAXLEN); every writer of the stream trims to the same bound.
+MAX_LENGTH = Retention.from_env().event_stream_max
 
 
 class EventLog:
-    def __init__(self, store: aioredis.Redis, stream: str = redis_keys.EVENT_STREAM) -> None:
+    def __init__(self, store: aioredis.Redis, stream: str = redis_keys.EVENT_STREAM,
+                 max_length: Optional[int] = None) -> None:
         self.store = store
         self.stream = stream
+        self.max_length = max_length or MAX_LENGTH
 
     async def record(self, kind: str, **fields: Any) -> None:
-        await self.store.xadd(self.stream, entry(kind, **fields), maxlen=MAX_LENGTH, approximate=True)
+        await self.store.xadd(self.stream, entry(kind, **fields), maxlen=self.max_length, approximate=True)
 
 
 def entry(kind: str, **fields: Any) -> Dict[str, Any]:

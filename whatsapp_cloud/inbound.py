@@ -105,6 +105,7 @@ class OtherChange:
 
     field: str
     value: Dict[str, Any]
+    time: int = 0  # the entry's `time` (Unix seconds): when Meta says it happened, 0 if absent
 
 
 Event = Union[InboundMessage, StatusUpdate, PreferenceUpdate, WebhookError, OtherChange]
@@ -136,7 +137,7 @@ def events(payload: Dict[str, Any]) -> List[Event]:
             elif kind == "user_preferences":
                 found.extend(_preferences(value))
             else:
-                found.append(OtherChange(str(kind), value))
+                found.append(OtherChange(str(kind), value, _int(entry.get("time"))))
     return found
 
 

@@ -60,14 +60,18 @@ def service_allowance(phone_number_id: str, month: str) -> str:
 
 
 # --- messaging policy (whatsapp_cloud/policy/) ---
-def windows(recipient: str) -> str:
-    """Hash: when the customer's service window, referral reply deadline and free entry window end."""
-    return f"wa:windows:{recipient}"
+def windows(recipient: str, number: str = "") -> str:
+    """Hash: when the customer's service window, referral reply deadline and free entry window end.
+
+    Per business number (`phone_number_id`) and customer; without a number, the key of releases that
+    kept one per customer (still read, so their state counts).
+    """
+    return f"wa:windows:{number}:{recipient}" if number else f"wa:windows:{recipient}"
 
 
-def consent(recipient: str) -> str:
-    """Hash scope -> the latest consent record (opt-in or opt-out) for that scope."""
-    return f"wa:consent:{recipient}"
+def consent(recipient: str, number: str = "") -> str:
+    """Hash scope -> the latest consent record (opt-in or opt-out) for that scope, per business number."""
+    return f"wa:consent:{number}:{recipient}" if number else f"wa:consent:{recipient}"
 
 
 CONSENT_LOG = "wa:consent-log"  # every consent record ever made, append-only (audits)
@@ -85,6 +89,7 @@ def deferred_lock(recipient: str) -> str:
 
 
 DEFERRED_FOR_CAPACITY = "wa:deferred:capacity"  # set of customers with messages waiting for capacity
+DEFERRED_SINCE = "wa:deferred:since"  # sorted set: customer -> when their oldest waiting message was deferred
 
 
 def send_plan(wamid: str) -> str:
@@ -94,4 +99,6 @@ def send_plan(wamid: str) -> str:
 
 TEMPLATE_STATUS = "wa:templates:status"  # hash name:language -> status from Meta's webhooks (PAUSED, ...)
 TEMPLATE_CATEGORY = "wa:templates:category"  # hash name:language -> category after a recategorisation
+TEMPLATE_STATUS_AT = "wa:templates:status-at"  # hash name:language -> Meta's time of the status applied
+TEMPLATE_CATEGORY_AT = "wa:templates:category-at"  # hash name:language -> Meta's time of the category applied
 TEST_CLOCK_OFFSET = "wa:test:clock-offset"  # seconds added to real time, read only with WHATSAPP_TEST_CLOCK

@@ -11,17 +11,18 @@ as it is, must go as its approved template, waits (deferred, sent later by `flus
 import asyncio
 import json
 import logging
-import os
 import random
-import socket
+import re
 import time
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 from whatsapp_cloud import metrics, redis_keys
 from whatsapp_cloud.client import GraphApiClient, SendResult
@@ -29,10 +30,11 @@ from whatsapp_cloud.delivery_status import DeliveryStatus
 from whatsapp_cloud.errors import GraphApiError
 from whatsapp_cloud.event_log import EventLog
 from whatsapp_cloud.policy.cost_ledger import CostLedger, kind_of, pricing_from_env
-from whatsapp_cloud.policy.decision import Action, Decision
+from whatsapp_cloud.policy.decision import Action, Decision, Until
 from whatsapp_cloud.policy.gate import PolicyGate
 from whatsapp_cloud.policy.pricing import PricingInputError
 from whatsapp_cloud.redis_values import as_text
+from whatsapp_cloud.retention import Retention
 from whatsapp_cloud.throttle import TokenBucket
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,17 @@ logger = logging.getLogger(__name__)
 PAIR_RATE_CODE = 131056
 IDEMPOTENCY_SECONDS = 8 * 24 * 3600
 DEFERRED_MARK = "deferred"  # idempotency value of a message waiting in the deferred queue
+FLUSH_LOCK_SECONDS = 120  # renewed before each message sent from the deferred queue
+# A business-scoped user id (BSUID, "US.13491208655302741918"): such customers are addressed by `recipient`.
+BSUID = re.compile(r"^[A-Z]{2}\.[A-Za-z0-9.]+$")
+
+
+class DeadlinePassed(GraphApiError):
+    """The caller's deadline came before the message could be sent; it was not sent."""
+
+    @property
+    def retryable(self) -> bool:
+        return False
 
 
 @dataclass(frozen=True)
@@ -80,11 +93,13 @@ class OutboundSender:
         self.settings = settings = settings or SenderSettings()
         self.statuses = statuses or DeliveryStatus(store)
         self.events = events or EventLog(store)
-        self.dead_letters = DeadLetters(store)
         self.policy = policy or PolicyGate(store, events=self.events)
+        self.retention: Retention = self.policy.config.retention
+        self.dead_letters = DeadLetters(store, self.retention.dead_letters_max)
         self.costs = costs or CostLedger(store, *pricing_from_env())
-        self._holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         phone_id = client.config.phone_number_id
+        # Windows and consent are per business number: this sender's.
+        self.policy.state = self.policy.state.for_number(phone_id)
         self._number = TokenBucket(
             store, redis_keys.number_bucket(phone_id), settings.throughput_per_second, settings.throughput_per_second
         )
@@ -99,14 +114,18 @@ class OutboundSender:
     async def deliver(
         self, payload: Dict[str, Any], *, key: Optional[str] = None, label: str = "",
         fallback: Optional[Dict[str, Any]] = None, queued: bool = False, assume_window_closed: bool = False,
+        may_queue: bool = True, ignore_waiting: bool = False, deadline: Optional[float] = None,
     ) -> Delivery:
         """Decide with the policy, then send (the message or its template), defer, or block.
 
         `fallback` is {"template": <Cloud API template object>, "keep_original": bool}: the approved template
         that replaces session content outside the customer service window. `queued`: the message comes from
-        the deferred queue (a new deferral leaves it there instead of queueing it again).
+        the deferred queue (a new deferral leaves it there instead of queueing it again). `may_queue=False`:
+        a message the policy would defer is refused instead (an agent's: never sent later behind their back).
+        `deadline` (time.monotonic()): give up retrying rather than send after the caller stopped waiting.
         """
-        recipient = str(payload.get("to") or payload.get("recipient") or "")
+        payload = addressed(payload)
+        recipient = recipient_of(payload)
         if key:
             already = await self.store.get(redis_keys.outbound_idempotency(key))
             if already:
@@ -114,33 +133,38 @@ class OutboundSender:
                 await self.events.record("outbound_duplicate_skipped", key=key, recipient=recipient)
                 wamid = as_text(already)
                 return Delivery(None, None if wamid == DEFERRED_MARK else SendResult(wamid, recipient, None))
-        decision, snapshot = await self.policy.plan(recipient, payload, fallback, assume_window_closed)
+        decision, snapshot = await self.policy.plan(recipient, payload, fallback, assume_window_closed, ignore_waiting)
         item = {"payload": payload, "fallback": fallback, "key": key, "label": label,
-                "at": snapshot.now.isoformat()}
+                "at": snapshot.now.isoformat(), "ts": snapshot.now.timestamp(), "may_queue": may_queue}
         if decision.action == Action.BLOCK:
             await self.policy.block(recipient, decision, label)
             return Delivery(decision)
         if decision.action == Action.DEFER:
-            if not queued:
-                await self.policy.defer(recipient, decision, item)
+            if not queued and may_queue:
+                # Every queued message has a key, so sending it from the queue is never repeated.
+                await self.policy.defer(recipient, decision, {**item, "key": key or f"queued:{uuid.uuid4().hex}"})
                 if key:
                     await self.store.set(redis_keys.outbound_idempotency(key), DEFERRED_MARK, ex=IDEMPOTENCY_SECONDS)
+            elif not may_queue:
+                await self.policy.block(recipient, decision, label)
             return Delivery(decision)
         outgoing = payload
         if decision.action == Action.SEND_TEMPLATE and decision.template is not None:
-            outgoing = {"recipient_type": "individual", "to": recipient, "type": "template",
-                        "template": decision.template.payload}
-        result = await self._send(outgoing, key=key, label=label or str(payload.get("type", "")))
+            outgoing = addressed({"recipient_type": "individual", "to": recipient, "type": "template",
+                                  "template": decision.template.payload})
+        # Meta may still refuse session content later (131047 in a failed status): how to re-plan it is
+        # stored as soon as the message has a wamid, before anything else, so a fast status finds it.
+        plan = item if decision.action == Action.SEND_SESSION else None
+        result = await self._send(outgoing, key=key, label=label or str(payload.get("type", "")), plan=plan,
+                                  deadline=deadline)
         if result is None:
             return Delivery(decision)
         await self.policy.sent(recipient, decision, snapshot.now)
         await self._record_cost(recipient, result.wamid, outgoing, decision, snapshot.now)
-        if decision.action == Action.SEND_SESSION:
-            # Meta may still refuse it later (131047 in a failed status): keep how to re-plan it.
-            await self.policy.state.save_plan(result.wamid, item)
         if payload is not outgoing and fallback and fallback.get("keep_original"):
             await self.policy.defer(recipient, Decision(Action.DEFER, f"delivered after {decision.template.name} "
-                                                        "when the customer replies"), {**item, "fallback": None})
+                                                        "when the customer replies", until=Until.CUSTOMER_WRITES),
+                                    {**item, "fallback": None, "key": f"{key or uuid.uuid4().hex}:original"})
         return Delivery(decision, result)
 
     async def _record_cost(
@@ -162,26 +186,47 @@ class OutboundSender:
         # Runs on every customer message: one cheap look before the lock, since nearly always nothing waits.
         if not await self.policy.state.has_deferred(recipient):
             return 0
-        if not await self.policy.state.lock_deferred(recipient, self._holder):
+        token = uuid.uuid4().hex
+        if not await self.policy.state.lock_deferred(recipient, token, FLUSH_LOCK_SECONDS):
             return 0
         try:
-            return await self._flush(recipient, trigger)
+            return await self._flush(recipient, trigger, token)
         finally:
-            await self.policy.state.unlock_deferred(recipient)
+            await self.policy.state.unlock_deferred(recipient, token)  # only if still ours
 
-    async def _flush(self, recipient: str, trigger: str) -> int:
+    async def _flush(self, recipient: str, trigger: str, token: str) -> int:
+        state = self.policy.state
+        oldest = (await state.now()).timestamp() - self.retention.deferred_max_age_seconds
         sent = 0
-        for item in await self.policy.state.deferred(recipient):
+        for stored, item in await state.deferred_entries(recipient):
+            if not await state.extend_deferred_lock(recipient, token, FLUSH_LOCK_SECONDS):
+                logger.warning("lost the deferred-queue lock of %s; another process goes on", recipient)
+                break
+            if _deferred_at(item) < oldest:
+                await self._expire(recipient, stored, item)
+                continue
             key = f"{item['key']}:deferred" if item.get("key") else None
             delivery = await self.deliver(item["payload"], key=key, label=item.get("label", ""),
-                                          fallback=item.get("fallback"), queued=True)
+                                          fallback=item.get("fallback"), queued=True,
+                                          may_queue=item.get("may_queue", True),
+                                          ignore_waiting=item.get("until") == Until.CAPACITY.value)
             if delivery.decision is not None and delivery.decision.action == Action.DEFER:
                 break  # still not possible: it and everything after it keep their place
-            await self.policy.state.drop_first_deferred(recipient)
+            await state.remove_deferred(recipient, stored)  # exactly this item, wherever it now is
             if delivery.result is not None:
                 sent += 1
                 metrics.POLICY_FLUSHED.labels(trigger).inc()
         return sent
+
+    async def _expire(self, recipient: str, stored: str, item: Dict[str, Any]) -> None:
+        age_hours = self.retention.deferred_max_age_seconds / 3600
+        reason = f"expired: waited more than {age_hours:g} h to be sent ({item.get('reason', '')})"
+        await self.dead_letters.add_unsent(item["payload"], "expired", reason, key=item.get("key"),
+                                           label=item.get("label", ""))
+        await self.policy.state.remove_deferred(recipient, stored)
+        metrics.OUTBOUND.labels("expired", "").inc()
+        await self.events.record("outbound_expired", recipient=recipient, label=item.get("label", ""))
+        logger.warning("deferred message to %s (%s) expired unsent", recipient, item.get("label") or "-")
 
     async def flush_waiting_for_capacity(self) -> int:
         """Send what waited for messaging-limit capacity, customer by customer, while capacity lasts."""
@@ -190,17 +235,32 @@ class OutboundSender:
             sent += await self.flush(recipient, trigger="capacity")
         return sent
 
-    async def _send(self, payload: Dict[str, Any], *, key: Optional[str], label: str) -> Optional[SendResult]:
+    async def expire_deferred(self) -> None:
+        """Move messages that waited longer than the maximum age to the dead letters (customers who never wrote)."""
+        state = self.policy.state
+        before = await state.now() - timedelta(seconds=self.retention.deferred_max_age_seconds)
+        for recipient in await state.waiting_since(before):
+            if not await state.has_deferred(recipient):  # its queue expired as a whole (no sweep for a day)
+                await state.forget_deferred(recipient)
+                continue
+            await self.flush(recipient, trigger="expiry")
+
+    async def _send(
+        self, payload: Dict[str, Any], *, key: Optional[str], label: str, plan: Optional[Dict[str, Any]] = None,
+        deadline: Optional[float] = None,
+    ) -> Optional[SendResult]:
         """Send now (paced, retried); None when it went to the dead letters (the reason is logged there)."""
-        recipient = str(payload.get("to") or payload.get("recipient") or "")
+        recipient = recipient_of(payload)
         try:
-            result = await self._send_with_retries(payload, recipient)
+            result = await self._send_with_retries(payload, recipient, deadline)
         except GraphApiError as exc:
             metrics.OUTBOUND.labels("dead", "" if exc.code is None else str(exc.code)).inc()
             await self.dead_letters.add(payload, exc, key=key, label=label)
             await self.events.record("outbound_dead", recipient=recipient, code=exc.code, label=label)
             logger.error("message to %s not sent (%s): %s", recipient, label or payload.get("type"), exc)
             return None
+        if plan is not None:
+            await self.policy.state.save_plan(result.wamid, plan)
         if key:
             await self.store.set(redis_keys.outbound_idempotency(key), result.wamid, ex=IDEMPOTENCY_SECONDS)
         metrics.OUTBOUND.labels("sent", "").inc()
@@ -209,17 +269,18 @@ class OutboundSender:
                                  type=payload.get("type", "text"), label=label)
         return result
 
-    async def _send_with_retries(self, payload: Dict[str, Any], recipient: str) -> SendResult:
+    async def _send_with_retries(self, payload: Dict[str, Any], recipient: str,
+                                 deadline: Optional[float] = None) -> SendResult:
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, GraphApiError) and exc.retryable),
-            stop=stop_after_attempt(self.settings.max_attempts),
+            stop=stop_after_attempt(self.settings.max_attempts) | _stop_before(deadline),
             wait=self._backoff,
             reraise=True,
         )
         async for attempt in retrying:
             with attempt:
                 metrics.OUTBOUND_ATTEMPTS.inc()
-                await self._pace(recipient)
+                await self._pace(recipient, deadline)
                 return await self.client.send(payload)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
@@ -234,7 +295,7 @@ class OutboundSender:
             delay = base * (2 ** n) * random.uniform(0.5, 1.5)
         return min(delay, self.settings.backoff_max_seconds)
 
-    async def _pace(self, recipient: str) -> None:
+    async def _pace(self, recipient: str, deadline: Optional[float] = None) -> None:
         pair = TokenBucket(
             self.store,
             redis_keys.pair_bucket(self.client.config.phone_number_id, recipient),
@@ -246,27 +307,76 @@ class OutboundSender:
                 wait = await bucket.take()
                 if not wait:
                     break
+                if deadline is not None and time.monotonic() + wait > deadline:
+                    raise DeadlinePassed("not sent: the caller's deadline came before a send slot")
                 await asyncio.sleep(wait)
 
 
-class DeadLetters:
-    """Messages that could not be sent: kept with the reason, listed, and re-sendable."""
+class _stop_before(stop_base):
+    """Stop retrying when the next wait would end after the caller's deadline (None: no deadline)."""
 
-    def __init__(self, store: aioredis.Redis) -> None:
+    def __init__(self, deadline: Optional[float]) -> None:
+        self.deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        if self.deadline is None:
+            return False
+        return time.monotonic() + (retry_state.upcoming_sleep or 0) >= self.deadline
+
+
+def addressed(payload: Dict[str, Any]) -> Dict[str, Any]:
+    """The payload addressed as Meta expects: a customer known only by a BSUID goes in `recipient`, not `to`."""
+    to = str(payload.get("to") or "")
+    if not BSUID.match(to):
+        return payload
+    moved = {k: v for k, v in payload.items() if k != "to"}
+    moved["recipient"] = to
+    return moved
+
+
+def recipient_of(payload: Dict[str, Any]) -> str:
+    return str(payload.get("to") or payload.get("recipient") or "")
+
+
+def _deferred_at(item: Dict[str, Any]) -> float:
+    if item.get("ts") is not None:
+        return float(item["ts"])
+    try:
+        return datetime.fromisoformat(str(item.get("at"))).timestamp()
+    except ValueError:
+        return time.time()  # unreadable: never expire it by mistake
+
+
+class DeadLetters:
+    """Messages that could not be sent: kept with the reason (the newest `max_length`), listed, and re-sendable."""
+
+    def __init__(self, store: aioredis.Redis, max_length: int = Retention.dead_letters_max) -> None:
         self.store = store
+        self.max_length = max_length
 
     async def add(self, payload: Dict[str, Any], error: GraphApiError, key: Optional[str], label: str) -> str:
+        return await self._add(payload, "" if error.code is None else str(error.code), str(error),
+                               error.retryable, key, label)
+
+    async def add_unsent(self, payload: Dict[str, Any], code: str, reason: str, key: Optional[str],
+                         label: str) -> str:
+        """A message that never reached Meta (e.g. `expired` in the deferred queue); re-sendable like the rest."""
+        return await self._add(payload, code, reason, True, key, label)
+
+    async def _add(self, payload: Dict[str, Any], code: str, reason: str, retryable: bool, key: Optional[str],
+                   label: str) -> str:
         entry = {
             "payload": json.dumps(payload),
-            "recipient": str(payload.get("to") or payload.get("recipient") or ""),
-            "code": "" if error.code is None else str(error.code),
-            "reason": str(error),
-            "retryable": "1" if error.retryable else "0",
+            "recipient": recipient_of(payload),
+            "code": code,
+            "reason": reason,
+            "retryable": "1" if retryable else "0",
             "key": key or "",
             "label": label,
             "at": repr(time.time()),
         }
-        return as_text(await self.store.xadd(redis_keys.DEAD_LETTERS, entry))
+        return as_text(await self.store.xadd(redis_keys.DEAD_LETTERS, entry, maxlen=self.max_length,
+                                             approximate=True))
 
     async def list(self, count: int = 100) -> List[Dict[str, str]]:
         entries = await self.store.xrange(redis_keys.DEAD_LETTERS, count=count)
@@ -274,12 +384,17 @@ class DeadLetters:
                 for entry_id, fields in entries]
 
     async def resend(self, entry_id: str, sender: OutboundSender) -> Optional[SendResult]:
-        """Send a dead letter again; it leaves the store when the send succeeds."""
+        """Send a dead letter again. It leaves the store only once something else holds the message: it was
+        sent, it waits in the deferred queue, or it failed again (a new dead letter with the new reason)."""
         entries = await self.store.xrange(redis_keys.DEAD_LETTERS, min=entry_id, max=entry_id)
         if not entries:
             raise KeyError(f"no dead letter {entry_id}")
         fields = {as_text(k): as_text(v) for k, v in entries[0][1].items()}
-        await self.store.xdel(redis_keys.DEAD_LETTERS, entry_id)
-        result = await sender.send(json.loads(fields["payload"]), key=fields["key"] or None, label=fields["label"])
-        return result
-
+        delivery = await sender.deliver(json.loads(fields["payload"]), key=fields["key"] or None,
+                                        label=fields["label"])
+        decision = delivery.decision
+        # Sent, waiting in the deferred queue, already handled under its key, or dead-lettered again.
+        handed_over = delivery.result is not None or decision is None or decision.action != Action.BLOCK
+        if handed_over:
+            await self.store.xdel(redis_keys.DEAD_LETTERS, entry_id)
+        return delivery.result

@@ -1,14 +1,19 @@
 """Opt-out and opt-in from the WhatsApp thread, recorded in the consent ledger (Redis) before confirming.
 
-The channel turns an exact keyword ("STOP", "BAJA", "START", ...) or the opt-out button into the
-`/opt_out` / `/opt_in` intent and records it at once; these actions record it too (idempotently, for
-opt-outs and opt-ins Rasa recognises on its own) and set `consent_changed`. The confirmation that the
-rules send next (utter_opt_out_confirmed / utter_opt_in_confirmed) has text only when it is true: one
-confirmation per change, none for a repeated STOP. After an opt-out nothing business-initiated goes out
-until an opt-in.
+The channel turns an exact keyword ("STOP", "BAJA", "START", ...) or the opt-out / opt-in button into
+the `/opt_out` / `/opt_in` intent and records it at once, with the message's own time; these actions
+then only confirm (`consent_changed`). The confirmation that the rules send next
+(utter_opt_out_confirmed / utter_opt_in_confirmed) has text only when it is true: one confirmation per
+change, none for a repeated STOP. After an opt-out nothing business-initiated goes out until an opt-in.
+
+An opt-out Rasa recognised on its own ("please stop messaging me") is recorded here, with the time the
+customer sent the message. An opt-in is never taken from a guess of the NLU: the customer is asked a
+clear question naming the business and the kind of messages, and only the tap on its "yes" button (a
+payload the channel knows, `OPT_IN_PAYLOAD`) records it.
 """
 
 import os
+from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
 
 import redis.asyncio as aioredis
@@ -17,52 +22,70 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from whatsapp_cloud.policy.config import PolicyConfig
-from whatsapp_cloud.policy.consent import SCOPES
+from whatsapp_cloud.policy.consent import OPT_IN_PAYLOAD, OPT_IN_QUESTION, SCOPES
 from whatsapp_cloud.policy.store import PolicyStore
 
 SOURCE = "whatsapp_thread"
 
 
-class _RecordsConsent:
-    """What both actions do (a mixin, not an Action: the action server registers every Action subclass)."""
-
-    status = ""
-    wording = ""
+class ActionOptOut(Action):
+    def name(self) -> Text:
+        return "action_opt_out"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         metadata = tracker.latest_message.get("metadata") or {}
-        changed_by_channel = bool(metadata.get("wa_consent_changed"))
-        said = metadata.get("wa_consent_text") or tracker.latest_message.get("text") or ""
-        changed = await record(tracker.sender_id, self.status, self.wording.format(said=said))
-        return [SlotSet("consent_changed", bool(changed) or changed_by_channel)]
+        if "wa_consent_changed" in metadata:  # the channel recorded this very message already
+            return [SlotSet("consent_changed", bool(metadata["wa_consent_changed"]))]
+        said = tracker.latest_message.get("text") or ""
+        changed = await record(tracker.sender_id, "out",
+                               f"Customer asked in the WhatsApp chat to stop messages: {said!r}",
+                               at=sent_at(metadata), phone_number_id=str(metadata.get("wa_phone_number_id") or ""))
+        return [SlotSet("consent_changed", bool(changed))]
 
 
-class ActionOptOut(_RecordsConsent, Action):
-    status = "out"
-    wording = "Customer asked in the WhatsApp chat to stop messages: {said!r}"
-
-    def name(self) -> Text:
-        return "action_opt_out"
-
-
-class ActionOptIn(_RecordsConsent, Action):
-    status = "in"
-    wording = "Customer asked in the WhatsApp chat to receive order updates and offers again: {said!r}"
-
+class ActionOptIn(Action):
     def name(self) -> Text:
         return "action_opt_in"
 
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        metadata = tracker.latest_message.get("metadata") or {}
+        if "wa_consent_changed" in metadata:  # a keyword or the "yes" button: recorded by the channel
+            return [SlotSet("consent_changed", bool(metadata["wa_consent_changed"]))]
+        # Only the NLU's guess: ask, and let the customer's explicit "yes" decide.
+        dispatcher.utter_message(
+            text=OPT_IN_QUESTION.format(business=business_name()),
+            buttons=[{"title": "Yes, send them", "payload": OPT_IN_PAYLOAD},
+                     {"title": "No, thanks", "payload": "/deny"}],
+        )
+        return [SlotSet("consent_changed", False)]
 
-async def record(recipient: str, status: str, wording: str, redis_url: Optional[str] = None) -> tuple:
+
+def business_name() -> str:
+    return os.environ.get("SHOP_NAME", "Harbour Home Goods")
+
+
+def sent_at(metadata: Dict[str, Any]) -> Optional[datetime]:
+    """When the customer sent the message (WhatsApp's own timestamp), not when it is processed."""
+    try:
+        timestamp = int(metadata.get("wa_timestamp") or 0)
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc) if timestamp > 0 else None
+
+
+async def record(recipient: str, status: str, wording: str, redis_url: Optional[str] = None,
+                 at: Optional[datetime] = None, phone_number_id: str = "") -> tuple:
     """Record an opt-out/opt-in for every scope; the scopes it changed (none if it was already so)."""
     url = redis_url or os.environ.get("REDIS_URL")
     if not url:
         raise RuntimeError("the action server needs REDIS_URL to reach the consent ledger")
     connection = aioredis.Redis.from_url(url)
     try:
-        return await PolicyStore(connection, PolicyConfig.from_env()).record_consent(
-            recipient, status, SCOPES, SOURCE, wording)
+        store = PolicyStore(connection, PolicyConfig.from_env()).for_number(phone_number_id)
+        return await store.record_consent(recipient, status, SCOPES, SOURCE, wording, at=at)
     finally:
         await connection.close()

@@ -1,21 +1,26 @@
 """What the WhatsApp channel tells the messaging policy: customers writing, statuses, preferences, templates.
 
-- every inbound message refreshes the customer's windows from its OWN timestamp, then what waited for
-  the customer is sent (before the bot answers the new message);
-- an exact opt-out / opt-in keyword (or an opt-out button) is recorded in the consent ledger at once and
-  reaches Rasa as the `/opt_out` / `/opt_in` intent;
-- a 131047 in a failed status re-plans that message (its template, or wait for the customer); 131050 and
-  `user_preferences` record marketing opt-outs; a free entry conversation's expiration is Meta's to say;
-- template status and category webhooks update the registry's view of Meta (and are reported).
+- every inbound message refreshes the customer's windows from its OWN timestamp (per business number);
+- an exact opt-out / opt-in keyword (or an opt-out / opt-in button) is recorded in the consent ledger at
+  once, with the message's own time, and reaches Rasa as the `/opt_out` / `/opt_in` intent;
+- then what waited for the customer is sent (before the bot answers the new message), except after an
+  opt-out: a STOP is answered by its confirmation and nothing else;
+- a 131047 in a failed status re-plans that message (its template, or wait for the customer; an agent's
+  message is never queued); 131050 and `user_preferences` record marketing opt-outs; a free entry
+  conversation's expiration is Meta's to say. Each effect is idempotent, so a status handled again after
+  a failure (it is marked done only once handled) repeats nothing;
+- template status and category webhooks update the registry's view of Meta, in the order of Meta's own
+  times (and are reported).
 """
 
 import asyncio
 import logging
+import os
 from datetime import datetime
 from typing import Any, Awaitable, Dict, List, Optional, Tuple
 
 from whatsapp_cloud import inbound
-from whatsapp_cloud.policy.consent import SCOPES
+from whatsapp_cloud.policy.consent import OPT_IN_PAYLOAD, OPT_IN_QUESTION, SCOPES
 from whatsapp_cloud.policy.pricing import PricingInputError
 from whatsapp_cloud.policy.store import utc
 from whatsapp_cloud.policy.templates import template_key
@@ -27,6 +32,9 @@ REENGAGEMENT = 131047
 MARKETING_STOPPED = 131050
 FREE_ENTRY_MARKERS = ("referral_conversion", "free_entry_point")
 KEYWORD_WORDING = "Customer sent the keyword {text!r} on WhatsApp"
+BUTTON_WORDING = "Customer tapped {text!r} on WhatsApp"
+OPT_IN_BUTTON_WORDING = "Customer tapped yes on WhatsApp to: " + OPT_IN_QUESTION
+RESTORING_STATUSES = {"REINSTATED": "APPROVED"}  # Meta's word for a template usable again after a pause
 
 
 class PolicyHooks:
@@ -39,23 +47,29 @@ class PolicyHooks:
         self._consent_changes: Dict[str, List[str]] = {}  # wamid -> scopes it changed, until its turn
 
     async def on_inbound(self, message: inbound.InboundMessage) -> None:
-        """Every customer message, whoever answers it (bot or agent): windows, what waited, consent keywords."""
-        sent_at = utc(message.timestamp) if message.timestamp > 0 else await self.state.now()
-        await self.state.record_inbound(message.sender, sent_at, from_referral=message.referral is not None)
+        """Every customer message, whoever answers it (bot or agent): windows, consent keywords, what waited."""
+        state = self.state.for_number(message.phone_number_id)
+        sent_at = utc(message.timestamp) if message.timestamp > 0 else await state.now()
         if message.type != "system":  # Meta's notices about the customer are not the customer writing
+            await state.record_inbound(message.sender, sent_at, from_referral=message.referral is not None)
             await self._price(self.costs.record_inbound(message), message.wamid)
-        await self.sender.flush(message.sender)
         intent = self.keywords.intent_for(message.text, message.type)
-        if intent is None:
-            return
-        status = "out" if intent == "/opt_out" else "in"
-        source = "keyword" if message.type == "text" else "button"
-        scopes = SCOPES if source == "keyword" else ("marketing",)  # the button stops promotions only
-        changed = await self.state.record_consent(
-            message.sender, status, scopes, source, KEYWORD_WORDING.format(text=message.text), at=sent_at)
-        await self.events.record("consent", recipient=message.sender, status=status, source=source,
-                                 scopes=",".join(changed))
-        self._consent_changes[message.wamid] = list(changed)
+        if intent is not None:
+            # Consent first: nothing that waited may go out as the answer to a STOP.
+            status = "out" if intent == "/opt_out" else "in"
+            source = "keyword" if message.type == "text" else "button"
+            stop_promotions = source == "button" and status == "out"
+            scopes = ("marketing",) if stop_promotions else SCOPES  # the opt-out button stops promotions only
+            wording = (KEYWORD_WORDING if source == "keyword" else BUTTON_WORDING).format(text=message.text)
+            if message.text == OPT_IN_PAYLOAD:  # the yes to the bot's question: record what it asked
+                wording = OPT_IN_BUTTON_WORDING.format(business=os.environ.get("SHOP_NAME", "Harbour Home Goods"))
+            changed = await state.record_consent(message.sender, status, scopes, source, wording, at=sent_at)
+            await self.events.record("consent", recipient=message.sender, status=status, source=source,
+                                     scopes=",".join(changed))
+            self._consent_changes[message.wamid] = list(changed)
+            if status == "out":
+                return
+        await self.sender.flush(message.sender)
 
     def turn_text(self, message: inbound.InboundMessage) -> Tuple[Optional[str], Dict[str, Any]]:
         """What Rasa reads for a message (a consent keyword becomes its intent) and metadata to add: whether
@@ -74,7 +88,7 @@ class PolicyHooks:
         if update.status == "failed" and MARKETING_STOPPED in codes:
             await self._record_preference(update.recipient, "out", "error_131050",
                                           "Meta refused a marketing template: the customer stopped marketing",
-                                          update.timestamp)
+                                          update.timestamp, update.phone_number_id)
         conversation = update.conversation or {}
         origin = str((conversation.get("origin") or {}).get("type", ""))
         pricing = update.pricing or {}
@@ -82,25 +96,28 @@ class PolicyHooks:
             origin in FREE_ENTRY_MARKERS or pricing.get("type") in FREE_ENTRY_MARKERS
             or pricing.get("category") in FREE_ENTRY_MARKERS
         ):
-            await self.state.record_conversation_expiration(
+            await self.state.for_number(update.phone_number_id).record_conversation_expiration(
                 update.recipient, utc(int(conversation["expiration_timestamp"])))
 
     async def on_event(self, event: inbound.Event) -> None:
         if isinstance(event, inbound.PreferenceUpdate) and event.category == "marketing_messages":
             if event.value in ("stop", "resume"):
                 await self._record_preference(event.sender, "out" if event.value == "stop" else "in",
-                                              "user_preferences", event.detail, event.timestamp)
+                                              "user_preferences", event.detail, event.timestamp,
+                                              getattr(event, "phone_number_id", ""))
         elif isinstance(event, inbound.OtherChange) and event.field == "message_template_status_update":
-            await self._template_status(event.value)
+            await self._template_status(event.value, getattr(event, "time", 0))
         elif isinstance(event, inbound.OtherChange) and event.field == "template_category_update":
-            await self._template_category(event.value)
+            await self._template_category(event.value, getattr(event, "time", 0))
 
     async def flush_for_capacity_every(self, seconds: float) -> None:
-        """Background task: what waited for messaging-limit capacity goes out as capacity frees."""
+        """Background task: what waited for messaging-limit capacity goes out as capacity frees, and what
+        waited longer than the maximum age goes to the dead letters."""
         while True:
             await asyncio.sleep(seconds)
             try:
                 await self.sender.flush_waiting_for_capacity()
+                await self.sender.expire_deferred()
             except Exception:  # noqa: BLE001 - keep the loop alive; the next round tries again
                 logger.exception("sending messages that waited for capacity failed")
 
@@ -112,37 +129,50 @@ class PolicyHooks:
             logger.error("cost ledger could not price %s: %s", wamid, exc)
 
     async def _replan(self, update: inbound.StatusUpdate) -> None:
-        plan = await self.state.take_plan(update.wamid)
+        plan = await self.state.plan(update.wamid)
         if plan is None:
             logger.warning("message %s failed with 131047 and has no send plan to re-plan it", update.wamid)
             return
-        delivery = await self.sender.deliver(plan["payload"], key=None, label=plan.get("label", ""),
-                                             fallback=plan.get("fallback"), assume_window_closed=True)
+        # The key makes the re-plan happen once, however often this status is handled; the plan is dropped
+        # only after it. An agent's message (may_queue false) is refused rather than queued.
+        delivery = await self.sender.deliver(plan["payload"], key=f"replan:{update.wamid}",
+                                             label=plan.get("label", ""), fallback=plan.get("fallback"),
+                                             assume_window_closed=True, may_queue=plan.get("may_queue", True))
         await self.events.record("outbound_replanned", wamid=update.wamid, recipient=update.recipient,
                                  decision=delivery.decision.action.value if delivery.decision else "")
+        await self.state.drop_plan(update.wamid)
 
-    async def _record_preference(self, recipient: str, status: str, source: str, wording: str, at: int) -> None:
-        when: datetime = utc(at) if at > 0 else await self.state.now()
-        changed = await self.state.record_consent(recipient, status, ("marketing",), source, wording, at=when)
+    async def _record_preference(self, recipient: str, status: str, source: str, wording: str, at: int,
+                                 phone_number_id: str = "") -> None:
+        state = self.state.for_number(phone_number_id)
+        when: datetime = utc(at) if at > 0 else await state.now()
+        changed = await state.record_consent(recipient, status, ("marketing",), source, wording, at=when)
         await self.events.record("consent", recipient=recipient, status=status, source=source,
                                  scopes=",".join(changed))
 
-    async def _template_status(self, value: Dict[str, Any]) -> None:
+    async def _template_status(self, value: Dict[str, Any], at: int = 0) -> None:
         name, language = value.get("message_template_name"), value.get("message_template_language")
-        status = str(value.get("event") or "").upper()
-        if not name or not language or not status:
+        event = str(value.get("event") or "").upper()
+        if not name or not language or not event:
             return
-        await self.state.override_template("status", template_key(str(name), str(language)), status)
+        status = RESTORING_STATUSES.get(event, event)
+        when = utc(at) if at > 0 else await self.state.now()
+        if not await self.state.override_template("status", template_key(str(name), str(language)), status, when):
+            logger.info("template %s (%s): %s at %s is older than the status known; ignored", name, language,
+                        event, when.isoformat())
+            return
         logger.warning("template %s (%s) is now %s: %s", name, language, status, value.get("reason") or "")
         await self.events.record("template_status", template=str(name), language=str(language), status=status,
                                  reason=str(value.get("reason") or ""))
 
-    async def _template_category(self, value: Dict[str, Any]) -> None:
+    async def _template_category(self, value: Dict[str, Any], at: int = 0) -> None:
         name, language = value.get("message_template_name"), value.get("message_template_language")
         new = str(value.get("new_category") or value.get("correct_category") or "").upper()
         if not name or not language or not new:
             return
-        await self.state.override_template("category", template_key(str(name), str(language)), new)
+        when = utc(at) if at > 0 else await self.state.now()
+        if not await self.state.override_template("category", template_key(str(name), str(language)), new, when):
+            return
         # A new category changes what each send of this template costs: make it visible.
         logger.warning("template %s (%s) recategorised by Meta: %s -> %s", name, language,
                        value.get("previous_category"), new)

@@ -198,8 +198,16 @@ class WebhookConsumer:
         await self.claims.done(message.wamid)
 
     async def _status(self, update: inbound.StatusUpdate) -> None:
-        if not await self.statuses.first_time(update):
+        if not await self.statuses.claim(update):
             return
+        try:
+            await self._handle_status(update)
+        except BaseException:
+            await _quietly(self.statuses.release(update))  # handled again with the entry's retry
+            raise
+        await self.statuses.done(update)  # only now, when its effects are stored
+
+    async def _handle_status(self, update: inbound.StatusUpdate) -> None:
         moved = await self.statuses.apply(update)
         metrics.STATUSES.labels(update.status).inc()
         await self.events.record(

@@ -18,13 +18,15 @@ from redis.exceptions import ResponseError
 
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.redis_values import as_text
+from whatsapp_cloud.retention import Retention
 
 logger = logging.getLogger(__name__)
 
 DONE = "done"
 CLAIM_SECONDS = 120  # longer than a dialogue turn; a crashed handler's claim lapses after this
 DONE_SECONDS = 8 * 24 * 3600  # Meta retries a webhook for up to 7 days
-STREAM_MAX_LENGTH = 1_000_000
+# Handled entries are deleted when acknowledged, so this bounds only a backlog (WHATSAPP_WEBHOOK_STREAM_MAXLEN).
+STREAM_MAX_LENGTH = Retention.from_env().webhook_stream_max
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,11 @@ class WebhookStream:
         return [_entry(entry_id, fields) for entry_id, fields in result[1] if fields]
 
     async def ack(self, entry_id: str) -> None:
-        await self.store.xack(self.stream, self.group, entry_id)
+        """The entry is handled: acknowledge it and drop its body (duplicates are caught by the wamid claims)."""
+        pipe = self.store.pipeline(transaction=True)
+        pipe.xack(self.stream, self.group, entry_id)
+        pipe.xdel(self.stream, entry_id)
+        await pipe.execute()
 
     async def _read(self, start: str, count: int, block_ms: Optional[int]) -> List[Entry]:
         reply = await self.store.xreadgroup(

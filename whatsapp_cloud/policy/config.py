@@ -11,6 +11,7 @@ from typing import Mapping, Optional
 from whatsapp_cloud.policy.consent import Keywords, keywords_from_settings
 from whatsapp_cloud.policy.decision import TIERS, PolicyRules
 from whatsapp_cloud.policy.windows import WindowConfig
+from whatsapp_cloud.retention import Retention
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -29,6 +30,8 @@ class PolicyConfig:
     fallbacks_file: Path = ROOT / "template_fallbacks.yml"
     default_language: str = "en_US"
     test_clock: bool = False  # read a clock offset from Redis (end-to-end tests across processes only)
+    phone_number_id: str = ""  # the business number whose windows and consent this process keeps
+    retention: Retention = field(default_factory=Retention)
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "PolicyConfig":
@@ -50,6 +53,8 @@ class PolicyConfig:
             fallbacks_file=Path(env.get("WHATSAPP_TEMPLATE_FALLBACKS_FILE") or ROOT / "template_fallbacks.yml"),
             default_language=env.get("WHATSAPP_TEMPLATE_LANGUAGE", "en_US"),
             test_clock=_flag(env.get("WHATSAPP_TEST_CLOCK", "false")),
+            phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID", ""),
+            retention=Retention.from_env(env),
         )
 
 

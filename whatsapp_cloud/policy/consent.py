@@ -15,7 +15,7 @@ SCOPES = ("utility", "marketing")
 SOURCES = ("website", "sms", "whatsapp_thread", "ivr", "paper", "checkout_page",
            "keyword", "button", "user_preferences", "error_131050", "agent")
 OPT_IN_SOURCES = ("website", "sms", "whatsapp_thread", "ivr", "paper", "checkout_page", "keyword",
-                  "user_preferences", "agent")
+                  "button", "user_preferences", "agent")
 
 DEFAULT_OPT_OUT_KEYWORDS = (
     "STOP", "STOP ALL", "UNSUBSCRIBE", "CANCEL MESSAGES", "OPT OUT", "OPTOUT",  # en
@@ -27,6 +27,11 @@ DEFAULT_OPT_OUT_KEYWORDS = (
 )
 DEFAULT_OPT_IN_KEYWORDS = ("START", "SUBSCRIBE", "UNSTOP", "ALTA", "INICIAR", "COMMENCER", "ANMELDEN")
 DEFAULT_OPT_OUT_PAYLOADS = ("STOP_PROMOTIONS",)
+# The "yes" button of the bot's opt-in question (bot/actions/consent.py), which names the business and
+# the kind of messages: tapping it is an explicit opt-in.
+OPT_IN_PAYLOAD = "WA_OPT_IN_YES"
+OPT_IN_QUESTION = ("Would you like {business} to send you order updates and offers here on WhatsApp? "
+                   "You can reply STOP at any time.")
 
 
 def scope_of(category: str) -> str:
@@ -87,6 +92,8 @@ class Keywords:
             return None
         if message_type in ("button", "interactive") and text in self.opt_out_payloads:
             return "/opt_out"
+        if message_type in ("button", "interactive") and text == OPT_IN_PAYLOAD:
+            return "/opt_in"
         if message_type != "text":
             return None
         said = _normal(text)

@@ -5,12 +5,13 @@ A thin layer over the pure engine in `pricing.py`: for each event it reads the c
 writes everything in one Redis transaction (WATCH/MULTI; a concurrent writer makes it retry):
 
 - `wa:pricing:customer:{wa_id}`: the customer's state as JSON (windows, CBP conversations,
-  messages waiting for delivery, totals per category);
+  messages waiting for delivery, totals per category); it expires `WHATSAPP_PRICING_STATE_DAYS`
+  after the customer's last priced event (longer than any window or delivery wait it tracks);
 - `wa:pricing:allowance:{phone_number_id}:{YYYY-MM}`: service messages counted against the number's
   free monthly allowance (the first 1,000 are free);
 - `wa:pricing:log`: every event with its charge, in commit order. `replay()` runs it through the
-  engine again and gets the same charges: analytics rebuild totals from it. It is never trimmed
-  here (a trimmed log no longer rebuilds the totals): archive it before trimming;
+  engine again and gets the same charges: analytics rebuild totals from it, within the newest
+  `WHATSAPP_PRICING_LOG_MAXLEN` entries it keeps (archive it elsewhere to rebuild all-time totals);
 - `wa:pricing:totals` and `wa:pricing:totals:{YYYY-MM}`: per category `{category}:messages`,
   `{category}:charged`, `{category}:micros`; `wa:pricing:spend`: customers by amount charged;
 - a `pricing_mismatch` event in `wa:events` when Meta's status `pricing` object disagrees with the
@@ -68,6 +69,7 @@ from whatsapp_cloud.policy.pricing import (
 )
 from whatsapp_cloud.policy.rate_card import RateCard
 from whatsapp_cloud.redis_values import as_text
+from whatsapp_cloud.retention import Retention
 
 logger = logging.getLogger(__name__)
 
@@ -95,10 +97,12 @@ def kind_of(payload: Mapping[str, Any]) -> str:
 class _Core:
     """Everything both ledgers do apart from talking to Redis."""
 
-    def __init__(self, config: PricingConfig, rates: RateCard, clock: Callable[[], datetime]) -> None:
+    def __init__(self, config: PricingConfig, rates: RateCard, clock: Callable[[], datetime],
+                 retention: Optional[Retention] = None) -> None:
         self.config = config
         self.rates = rates
         self.clock = clock
+        self.retention = retention or Retention.from_env()
 
     def inbound_event(self, message: InboundMessage) -> CustomerMessage:
         return CustomerMessage(message.sender, self.webhook_time(message.timestamp),
@@ -129,7 +133,8 @@ class _Core:
 
     def queue_writes(self, pipe: Any, event: Event, outcome: Outcome) -> None:
         """Queue the transaction's writes; identical for redis and redis.asyncio pipelines in MULTI."""
-        pipe.set(redis_keys.pricing_customer(event.wa_id), json.dumps(pricing.state_to_dict(outcome.state)))
+        pipe.set(redis_keys.pricing_customer(event.wa_id), json.dumps(pricing.state_to_dict(outcome.state)),
+                 ex=self.retention.pricing_state_seconds)
         entry = {"event": json.dumps(pricing.event_to_dict(event), default=str)}
         charge = outcome.charge
         if charge is not None:
@@ -141,7 +146,7 @@ class _Core:
             pipe.zincrby(redis_keys.PRICING_SPEND, charge.amount_micros, event.wa_id)
         if outcome.opened is not None:
             entry["opened"] = outcome.opened.id
-        pipe.xadd(redis_keys.PRICING_LOG, entry)
+        pipe.xadd(redis_keys.PRICING_LOG, entry, maxlen=self.retention.pricing_log_max, approximate=True)
         if outcome.allowance is not None:
             key = redis_keys.service_allowance(outcome.allowance.phone_number_id, outcome.allowance.month)
             pipe.incr(key)
@@ -177,9 +182,9 @@ class CostLedger:
     """The ledger for asyncio callers (redis.asyncio)."""
 
     def __init__(self, store: aioredis.Redis, config: Optional[PricingConfig] = None, rates: Optional[RateCard] = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now, retention: Optional[Retention] = None) -> None:
         self.store = store
-        self.core = _Core(config or PricingConfig(), rates or RateCard.load(), clock)
+        self.core = _Core(config or PricingConfig(), rates or RateCard.load(), clock, retention)
 
     async def record_inbound(self, message: InboundMessage) -> Outcome:
         return await self.record(self.core.inbound_event(message))
@@ -239,9 +244,9 @@ class SyncCostLedger:
     """The same ledger for synchronous callers (redis): the Flask handoff service."""
 
     def __init__(self, store: redis.Redis, config: Optional[PricingConfig] = None, rates: Optional[RateCard] = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now, retention: Optional[Retention] = None) -> None:
         self.store = store
-        self.core = _Core(config or PricingConfig(), rates or RateCard.load(), clock)
+        self.core = _Core(config or PricingConfig(), rates or RateCard.load(), clock, retention)
 
     def record_inbound(self, message: InboundMessage) -> Outcome:
         return self.record(self.core.inbound_event(message))

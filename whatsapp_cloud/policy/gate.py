@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from whatsapp_cloud import metrics
 from whatsapp_cloud.event_log import EventLog
 from whatsapp_cloud.policy.config import PolicyConfig
-from whatsapp_cloud.policy.decision import Action, Decision, Outbound, TemplateUse, decide
+from whatsapp_cloud.policy.decision import Action, Decision, Outbound, TemplateUse, Until, decide
 from whatsapp_cloud.policy.store import PolicyStore, Snapshot, SyncPolicyStore
 from whatsapp_cloud.policy.templates import TemplateError, TemplateRegistry, template_key
 from whatsapp_cloud.policy.windows import Windows
@@ -40,12 +40,18 @@ def template_use(registry: TemplateRegistry, template_object: Dict[str, Any], sn
 
 def plan_message(
     snapshot: Snapshot, payload: Dict[str, Any], fallback: Optional[Dict[str, Any]], registry: TemplateRegistry,
-    config: PolicyConfig, assume_window_closed: bool = False,
+    config: PolicyConfig, assume_window_closed: bool = False, ignore_waiting: bool = False,
 ) -> Decision:
-    """The decision for one Cloud API payload (and its template fallback) given a recipient's snapshot."""
+    """The decision for one Cloud API payload (and its template fallback) given a recipient's snapshot.
+
+    `ignore_waiting`: the message is itself the first one waiting (for capacity), so no earlier message
+    has asked the customer to reply yet.
+    """
     state = snapshot.state
     if assume_window_closed:  # Meta said so (131047): trust it over our own record
         state = replace(state, windows=replace(state.windows, service_until=None))
+    if ignore_waiting:
+        state = replace(state, waiting=0)
     outbound = Outbound(
         template=template_use(registry, payload["template"], snapshot) if payload.get("type") == "template" else None,
         fallback=template_use(registry, fallback["template"], snapshot) if fallback else None,
@@ -79,10 +85,11 @@ class PolicyGate:
 
     async def plan(
         self, recipient: str, payload: Dict[str, Any], fallback: Optional[Dict[str, Any]] = None,
-        assume_window_closed: bool = False,
+        assume_window_closed: bool = False, ignore_waiting: bool = False,
     ) -> Tuple[Decision, Snapshot]:
         snapshot = await self.state.snapshot(recipient)
-        decision = plan_message(snapshot, payload, fallback, self.registry, self.config, assume_window_closed)
+        decision = plan_message(snapshot, payload, fallback, self.registry, self.config, assume_window_closed,
+                                ignore_waiting)
         metrics.POLICY_DECISIONS.labels(decision.action.value).inc()
         return decision, snapshot
 
@@ -90,8 +97,9 @@ class PolicyGate:
         return await self.state.record_business_message(recipient, at, decision.outside_window)
 
     async def defer(self, recipient: str, decision: Decision, item: Dict[str, Any]) -> None:
-        await self.state.defer(recipient, {**item, "reason": decision.reason}, decision.until is not None
-                               and decision.until.value == "capacity")
+        until = decision.until.value if decision.until else Until.CUSTOMER_WRITES.value
+        await self.state.defer(recipient, {**item, "reason": decision.reason, "until": until},
+                               until == Until.CAPACITY.value)
         self._log(recipient, decision, item.get("label", ""))
         await self.events.record("outbound_deferred", recipient=recipient, reason=decision.reason,
                                  until=decision.until.value if decision.until else "", label=item.get("label", ""))

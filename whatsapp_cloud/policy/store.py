@@ -3,13 +3,18 @@
 Each operation is written once, as a small program that yields the Redis commands it needs and gets
 their results back; `PolicyStore` runs programs on redis.asyncio (Rasa), `SyncPolicyStore` on redis-py
 (the Flask handoff service). No rule lives here: windows.py, consent.py and decision.py decide.
+
+Every update of a window, a consent record or a template override is one Lua script (lua.py): atomic,
+and monotonic by the event's own time, whatever order concurrent processes apply them in. Windows and
+consent are kept per business number (`phone_number_id`) and customer; the per-customer keys of
+earlier releases are still read and merged, so nothing recorded before is forgotten.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Generator, Iterable, List, Optional, Sequence, Tuple
 
@@ -17,10 +22,11 @@ import redis
 import redis.asyncio as aioredis
 
 from whatsapp_cloud import redis_keys
+from whatsapp_cloud.policy import lua
 from whatsapp_cloud.policy.config import PolicyConfig
-from whatsapp_cloud.policy.consent import Consent, ConsentRecord, changes, records_from_hash
+from whatsapp_cloud.policy.consent import Consent, ConsentRecord, records_from_hash
 from whatsapp_cloud.policy.decision import LimitUsage, RecipientState
-from whatsapp_cloud.policy.windows import Windows, after_business_message, after_inbound, with_conversation_expiration
+from whatsapp_cloud.policy.windows import Windows
 from whatsapp_cloud.redis_values import as_text
 
 Command = Tuple[str, Tuple[Any, ...]]
@@ -57,8 +63,11 @@ def clock_program(config: PolicyConfig) -> Program:
 def snapshot_program(recipient: str, config: PolicyConfig) -> Program:
     now = yield from clock_program(config)
     since = (now - LIMIT_PERIOD).timestamp()
-    windows, consent, used, counted, statuses, categories, waiting = yield [
+    number = config.phone_number_id
+    windows, old_windows, consent, old_consent, used, counted, statuses, categories, waiting = yield [
+        ("hgetall", (redis_keys.windows(recipient, number),)),
         ("hgetall", (redis_keys.windows(recipient),)),
+        ("hgetall", (redis_keys.consent(recipient, number),)),
         ("hgetall", (redis_keys.consent(recipient),)),
         ("zcount", (redis_keys.LIMIT_REACHED, since, "+inf")),
         ("zscore", (redis_keys.LIMIT_REACHED, recipient)),
@@ -66,9 +75,15 @@ def snapshot_program(recipient: str, config: PolicyConfig) -> Program:
         ("hgetall", (redis_keys.TEMPLATE_CATEGORY,)),
         ("llen", (redis_keys.deferred(recipient),)),
     ]
+    own_windows = _windows(windows)
+    if number and old_windows:
+        own_windows = _later_windows(own_windows, _windows(old_windows))
+    own_consent = records_from_hash(_texts(consent))
+    if number and old_consent:
+        own_consent = _latest_consent(own_consent, records_from_hash(_texts(old_consent)))
     state = RecipientState(
-        windows=_windows(windows),
-        consent=records_from_hash(_texts(consent)),
+        windows=own_windows,
+        consent=own_consent,
         limit=LimitUsage(used=int(used), recipient_counted=counted is not None and float(counted) > since,
                          tier=config.tier),
         waiting=int(waiting),
@@ -77,49 +92,58 @@ def snapshot_program(recipient: str, config: PolicyConfig) -> Program:
 
 
 def inbound_program(recipient: str, sent_at: datetime, from_referral: bool, config: PolicyConfig) -> Program:
-    (stored,) = yield [("hgetall", (redis_keys.windows(recipient),))]
-    updated = after_inbound(_windows(stored), sent_at, from_referral, config.windows)
-    yield _write_windows(recipient, updated)
-    return updated
+    _require_aware(sent_at)
+    reply_by = _stamp(sent_at + config.windows.free_entry_reply_deadline) if from_referral else ""
+    (stored,) = yield [("eval", (lua.INBOUND, 1, redis_keys.windows(recipient, config.phone_number_id),
+                                 _stamp(sent_at + config.windows.service), reply_by,
+                                 config.retention.windows_grace_seconds))]
+    return _windows(_pairs(stored))
 
 
 def business_message_program(recipient: str, at: datetime, outside_window: bool, config: PolicyConfig) -> Program:
-    (stored,) = yield [("hgetall", (redis_keys.windows(recipient),))]
-    updated = after_business_message(_windows(stored), at, config.windows)
-    commands = _write_windows(recipient, updated)
+    _require_aware(at)
+    commands: List[Command] = [("eval", (lua.BUSINESS_MESSAGE, 1, redis_keys.windows(recipient, config.phone_number_id),
+                                         _stamp(at), config.windows.free_entry.total_seconds(),
+                                         config.retention.windows_grace_seconds))]
     if outside_window:  # one more unique customer reached outside a window (or the same one, later)
         commands += [("zadd", (redis_keys.LIMIT_REACHED, {recipient: at.timestamp()})),
                      ("zremrangebyscore", (redis_keys.LIMIT_REACHED, "-inf", (at - LIMIT_PERIOD).timestamp()))]
-    yield commands
-    return updated
+    stored, *_ = yield commands
+    return _windows(_pairs(stored))
 
 
-def expiration_program(recipient: str, expires_at: datetime) -> Program:
-    (stored,) = yield [("hgetall", (redis_keys.windows(recipient),))]
-    updated = with_conversation_expiration(_windows(stored), expires_at)
-    yield _write_windows(recipient, updated)
-    return updated
+def expiration_program(recipient: str, expires_at: datetime, config: PolicyConfig) -> Program:
+    _require_aware(expires_at)
+    (stored,) = yield [("eval", (lua.CONVERSATION_EXPIRATION, 1,
+                                 redis_keys.windows(recipient, config.phone_number_id), _stamp(expires_at),
+                                 config.retention.windows_grace_seconds))]
+    return _windows(_pairs(stored))
 
 
 def consent_program(
-    recipient: str, status: str, scopes: Sequence[str], source: str, wording: str, at: datetime
+    recipient: str, status: str, scopes: Sequence[str], source: str, wording: str, at: datetime, config: PolicyConfig
 ) -> Program:
-    """Record an opt-in or opt-out; returns the scopes it changed (none when it repeats the current state)."""
-    (stored,) = yield [("hgetall", (redis_keys.consent(recipient),))]
-    consent: Consent = records_from_hash(_texts(stored))
-    changed = changes(consent, status, scopes)
-    record = ConsentRecord(status, at, source, wording)
-    applied = [s for s in changed if consent.with_record(s, record) is not consent]
-    if applied:
-        value = json.dumps({"status": status, "at": at.isoformat(), "source": source, "wording": wording})
-        yield [("hset", (redis_keys.consent(recipient), None, None, {s: value for s in applied})),
-               ("xadd", (redis_keys.CONSENT_LOG, {"recipient": recipient, "status": status, "scopes": ",".join(applied),
-                                                  "source": source, "wording": wording, "at": at.isoformat()}))]
-    return tuple(applied)
+    """Record an opt-in or opt-out; returns the scopes it changed (none when it repeats the current state).
+
+    The stored record of a scope is the latest by the customer's own time: a record older than it
+    (a late webhook, a redelivered message) changes nothing.
+    """
+    _require_aware(at)
+    record = json.dumps({"status": status, "at": at.isoformat(), "ts": repr(at.timestamp()), "source": source,
+                         "wording": wording})
+    (changed,) = yield [("eval", (lua.CONSENT, 2, redis_keys.consent(recipient, config.phone_number_id),
+                                  redis_keys.CONSENT_LOG, status, repr(at.timestamp()), at.isoformat(), record,
+                                  config.retention.consent_log_max, recipient, source, wording,
+                                  config.phone_number_id, *scopes))]
+    return tuple(as_text(scope) for scope in changed)
 
 
-def defer_program(recipient: str, item: Dict[str, Any], for_capacity: bool) -> Program:
-    commands: List[Command] = [("rpush", (redis_keys.deferred(recipient), json.dumps(item)))]
+def defer_program(recipient: str, item: Dict[str, Any], for_capacity: bool, config: PolicyConfig) -> Program:
+    key = redis_keys.deferred(recipient)
+    item = {**item, "ts": item.get("ts") or time.time()}  # its age decides when it expires
+    commands: List[Command] = [("rpush", (key, json.dumps(item))),
+                               ("expire", (key, config.retention.deferred_key_seconds)),
+                               ("zadd_nx", (redis_keys.DEFERRED_SINCE, {recipient: item["ts"]}))]
     if for_capacity:
         commands.append(("sadd", (redis_keys.DEFERRED_FOR_CAPACITY, recipient)))
     yield commands
@@ -130,24 +154,39 @@ def deferred_program(recipient: str) -> Program:
     return [json.loads(as_text(i)) for i in items]
 
 
+def deferred_entries_program(recipient: str) -> Program:
+    """The waiting items with their stored text, which identifies each one for its removal."""
+    (items,) = yield [("lrange", (redis_keys.deferred(recipient), 0, -1))]
+    return [(as_text(i), json.loads(as_text(i))) for i in items]
+
+
 def has_deferred_program(recipient: str) -> Program:
     (count,) = yield [("exists", (redis_keys.deferred(recipient),))]
     return bool(count)
 
 
-def drop_first_deferred_program(recipient: str) -> Program:
-    _, left = yield [("lpop", (redis_keys.deferred(recipient),)), ("llen", (redis_keys.deferred(recipient),))]
-    if not left:
-        yield [("srem", (redis_keys.DEFERRED_FOR_CAPACITY, recipient))]
+def remove_deferred_program(recipient: str, stored: str) -> Program:
+    (removed,) = yield [("eval", (lua.REMOVE_DEFERRED, 3, redis_keys.deferred(recipient),
+                                  redis_keys.DEFERRED_FOR_CAPACITY, redis_keys.DEFERRED_SINCE, stored, recipient))]
+    return bool(removed)
 
 
-def lock_deferred_program(recipient: str, holder: str, seconds: int) -> Program:
-    (taken,) = yield [("set_nx", (redis_keys.deferred_lock(recipient), holder, seconds))]
+def forget_deferred_program(recipient: str) -> Program:
+    yield [("srem", (redis_keys.DEFERRED_FOR_CAPACITY, recipient)), ("zrem", (redis_keys.DEFERRED_SINCE, recipient))]
+
+
+def lock_deferred_program(recipient: str, token: str, seconds: int) -> Program:
+    (taken,) = yield [("set_nx", (redis_keys.deferred_lock(recipient), token, seconds))]
     return bool(taken)
 
 
-def unlock_deferred_program(recipient: str) -> Program:
-    yield [("delete", (redis_keys.deferred_lock(recipient),))]
+def extend_deferred_lock_program(recipient: str, token: str, seconds: int) -> Program:
+    (held,) = yield [("eval", (lua.EXTEND_LOCK, 1, redis_keys.deferred_lock(recipient), token, seconds))]
+    return bool(held)
+
+
+def unlock_deferred_program(recipient: str, token: str) -> Program:
+    yield [("eval", (lua.RELEASE_LOCK, 1, redis_keys.deferred_lock(recipient), token))]
 
 
 def waiting_for_capacity_program() -> Program:
@@ -155,18 +194,37 @@ def waiting_for_capacity_program() -> Program:
     return sorted(as_text(m) for m in members)
 
 
+def waiting_since_program(before: datetime) -> Program:
+    """Customers whose oldest deferred message was deferred before `before`."""
+    (members,) = yield [("zrangebyscore", (redis_keys.DEFERRED_SINCE, "-inf", before.timestamp()))]
+    return [as_text(m) for m in members]
+
+
 def save_plan_program(wamid: str, plan: Dict[str, Any]) -> Program:
     yield [("set", (redis_keys.send_plan(wamid), json.dumps(plan), PLAN_SECONDS))]
 
 
-def take_plan_program(wamid: str) -> Program:
-    stored, _ = yield [("get", (redis_keys.send_plan(wamid),)), ("delete", (redis_keys.send_plan(wamid),))]
+def plan_program(wamid: str) -> Program:
+    (stored,) = yield [("get", (redis_keys.send_plan(wamid),))]
     return json.loads(as_text(stored)) if stored else None
 
 
-def template_override_program(field: str, key: str, value: str) -> Program:
-    target = redis_keys.TEMPLATE_STATUS if field == "status" else redis_keys.TEMPLATE_CATEGORY
-    yield [("hset", (target, key, value))]
+def drop_plan_program(wamid: str) -> Program:
+    yield [("delete", (redis_keys.send_plan(wamid),))]
+
+
+def template_override_program(field: str, key: str, value: str, at: datetime) -> Program:
+    """Meta's latest word on a template, by Meta's own time: a late PAUSED never undoes a newer APPROVED."""
+    target, times = ((redis_keys.TEMPLATE_STATUS, redis_keys.TEMPLATE_STATUS_AT) if field == "status"
+                     else (redis_keys.TEMPLATE_CATEGORY, redis_keys.TEMPLATE_CATEGORY_AT))
+    (applied,) = yield [("eval", (lua.TEMPLATE_OVERRIDE, 2, target, times, key, value, repr(at.timestamp())))]
+    return bool(applied)
+
+
+def reset_template_overrides_program() -> Program:
+    """After the registry file was refreshed from Meta, it is the truth again."""
+    yield [("delete", (redis_keys.TEMPLATE_STATUS, redis_keys.TEMPLATE_STATUS_AT,
+                       redis_keys.TEMPLATE_CATEGORY, redis_keys.TEMPLATE_CATEGORY_AT))]
 
 
 def set_clock_offset_program(seconds: float) -> Program:
@@ -181,6 +239,12 @@ class PolicyStore:
     def __init__(self, store: aioredis.Redis, config: PolicyConfig) -> None:
         self.redis = store
         self.config = config
+
+    def for_number(self, phone_number_id: str) -> "PolicyStore":
+        """The same state as seen by another business number (its own windows and consent)."""
+        if not phone_number_id or phone_number_id == self.config.phone_number_id:
+            return self
+        return PolicyStore(self.redis, replace(self.config, phone_number_id=phone_number_id))
 
     async def run(self, program: Program) -> Any:
         try:
@@ -209,45 +273,60 @@ class PolicyStore:
         return await self.run(business_message_program(recipient, at, outside_window, self.config))
 
     async def record_conversation_expiration(self, recipient: str, expires_at: datetime) -> Windows:
-        return await self.run(expiration_program(recipient, expires_at))
+        return await self.run(expiration_program(recipient, expires_at, self.config))
 
     async def record_consent(self, recipient: str, status: str, scopes: Sequence[str], source: str,
                              wording: str = "", at: Optional[datetime] = None) -> Tuple[str, ...]:
         at = at or await self.now()
-        return await self.run(consent_program(recipient, status, scopes, source, wording, at))
+        return await self.run(consent_program(recipient, status, scopes, source, wording, at, self.config))
 
     async def consent(self, recipient: str) -> Consent:
         return (await self.snapshot(recipient)).state.consent
 
     async def defer(self, recipient: str, item: Dict[str, Any], for_capacity: bool) -> None:
-        await self.run(defer_program(recipient, item, for_capacity))
+        await self.run(defer_program(recipient, item, for_capacity, self.config))
 
     async def deferred(self, recipient: str) -> List[Dict[str, Any]]:
         return await self.run(deferred_program(recipient))
 
+    async def deferred_entries(self, recipient: str) -> List[Tuple[str, Dict[str, Any]]]:
+        return await self.run(deferred_entries_program(recipient))
+
     async def has_deferred(self, recipient: str) -> bool:
         return await self.run(has_deferred_program(recipient))
 
-    async def drop_first_deferred(self, recipient: str) -> None:
-        await self.run(drop_first_deferred_program(recipient))
+    async def remove_deferred(self, recipient: str, stored: str) -> bool:
+        return await self.run(remove_deferred_program(recipient, stored))
 
-    async def lock_deferred(self, recipient: str, holder: str, seconds: int = 120) -> bool:
-        return await self.run(lock_deferred_program(recipient, holder, seconds))
+    async def forget_deferred(self, recipient: str) -> None:
+        await self.run(forget_deferred_program(recipient))
 
-    async def unlock_deferred(self, recipient: str) -> None:
-        await self.run(unlock_deferred_program(recipient))
+    async def lock_deferred(self, recipient: str, token: str, seconds: int = 120) -> bool:
+        return await self.run(lock_deferred_program(recipient, token, seconds))
+
+    async def extend_deferred_lock(self, recipient: str, token: str, seconds: int = 120) -> bool:
+        return await self.run(extend_deferred_lock_program(recipient, token, seconds))
+
+    async def unlock_deferred(self, recipient: str, token: str) -> None:
+        await self.run(unlock_deferred_program(recipient, token))
 
     async def waiting_for_capacity(self) -> List[str]:
         return await self.run(waiting_for_capacity_program())
 
+    async def waiting_since(self, before: datetime) -> List[str]:
+        return await self.run(waiting_since_program(before))
+
     async def save_plan(self, wamid: str, plan: Dict[str, Any]) -> None:
         await self.run(save_plan_program(wamid, plan))
 
-    async def take_plan(self, wamid: str) -> Optional[Dict[str, Any]]:
-        return await self.run(take_plan_program(wamid))
+    async def plan(self, wamid: str) -> Optional[Dict[str, Any]]:
+        return await self.run(plan_program(wamid))
 
-    async def override_template(self, field: str, key: str, value: str) -> None:
-        await self.run(template_override_program(field, key, value))
+    async def drop_plan(self, wamid: str) -> None:
+        await self.run(drop_plan_program(wamid))
+
+    async def override_template(self, field: str, key: str, value: str, at: Optional[datetime] = None) -> bool:
+        return await self.run(template_override_program(field, key, value, at or await self.now()))
 
 
 class SyncPolicyStore:
@@ -277,15 +356,27 @@ class SyncPolicyStore:
     def record_inbound(self, recipient: str, sent_at: datetime, from_referral: bool) -> Windows:
         return self.run(inbound_program(recipient, sent_at, from_referral, self.config))
 
+    def record_business_message(self, recipient: str, at: datetime, outside_window: bool) -> Windows:
+        return self.run(business_message_program(recipient, at, outside_window, self.config))
+
+    def record_conversation_expiration(self, recipient: str, expires_at: datetime) -> Windows:
+        return self.run(expiration_program(recipient, expires_at, self.config))
+
     def record_consent(self, recipient: str, status: str, scopes: Sequence[str], source: str,
                        wording: str = "", at: Optional[datetime] = None) -> Tuple[str, ...]:
-        return self.run(consent_program(recipient, status, scopes, source, wording, at or self.now()))
+        return self.run(consent_program(recipient, status, scopes, source, wording, at or self.now(), self.config))
 
     def set_clock_offset(self, seconds: float) -> None:
         self.run(set_clock_offset_program(seconds))
 
     def deferred(self, recipient: str) -> List[Dict[str, Any]]:
         return self.run(deferred_program(recipient))
+
+    def override_template(self, field: str, key: str, value: str, at: Optional[datetime] = None) -> bool:
+        return self.run(template_override_program(field, key, value, at or self.now()))
+
+    def reset_template_overrides(self) -> None:
+        self.run(reset_template_overrides_program())
 
 
 def _call(pipe: Any, name: str, args: Tuple[Any, ...]) -> None:
@@ -296,6 +387,8 @@ def _call(pipe: Any, name: str, args: Tuple[Any, ...]) -> None:
         pipe.set(args[0], args[1], ex=args[2])
     elif name == "set_nx":
         pipe.set(args[0], args[1], ex=args[2], nx=True)
+    elif name == "zadd_nx":
+        pipe.zadd(args[0], args[1], nx=True)
     else:
         getattr(pipe, name)(*args)
 
@@ -305,15 +398,38 @@ def _windows(stored: Dict[Any, Any]) -> Windows:
     return Windows(**{name: utc(float(fields[name])) if fields.get(name) else None for name in WINDOW_FIELDS})
 
 
-def _write_windows(recipient: str, w: Windows) -> List[Command]:
-    values = {name: repr(getattr(w, name).timestamp()) for name in WINDOW_FIELDS if getattr(w, name)}
-    cleared = [name for name in WINDOW_FIELDS if getattr(w, name) is None]
-    commands: List[Command] = []
-    if values:
-        commands.append(("hset", (redis_keys.windows(recipient), None, None, values)))
-    if cleared:
-        commands.append(("hdel", (redis_keys.windows(recipient), *cleared)))
-    return commands
+def _pairs(flat: Sequence[Any]) -> Dict[Any, Any]:
+    """A Lua script's HGETALL answer (a flat list) as a mapping."""
+    items = list(flat or [])
+    return dict(zip(items[0::2], items[1::2], strict=True))
+
+
+def _stamp(moment: datetime) -> str:
+    return repr(moment.timestamp())
+
+
+def _later_windows(a: Windows, b: Windows) -> Windows:
+    return Windows(**{name: max(filter(None, (getattr(a, name), getattr(b, name))), default=None)
+                      for name in WINDOW_FIELDS})
+
+
+def _latest_consent(a: Consent, b: Consent) -> Consent:
+    """Per scope the later record (an opt-out wins a tie), as the consent script decides."""
+    merged = dict(b.records)
+    for scope, record in a.records.items():
+        other = merged.get(scope)
+        if other is None or _consent_order(record) >= _consent_order(other):
+            merged[scope] = record
+    return Consent(merged)
+
+
+def _consent_order(record: ConsentRecord) -> Tuple[int, int]:
+    return int(record.at.timestamp()), 1 if record.status == "out" else 0
+
+
+def _require_aware(moment: datetime) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"policy times must be timezone-aware, got naive {moment.isoformat()}")
 
 
 def _texts(stored: Dict[Any, Any]) -> Dict[str, str]:

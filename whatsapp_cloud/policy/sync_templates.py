@@ -7,6 +7,8 @@ Reads GET /{waba-id}/message_templates with the configured token (the local stan
 token is set). What only the file knows (parameter types and lengths, quick-reply payloads) is kept for
 templates that exist in both. Templates this platform cannot send (media headers, mismatched
 placeholders) are listed and left out; the file is only written when the result loads cleanly.
+Once written, the status and category overrides that Meta's webhooks left in Redis are cleared: the
+file is Meta's current word (processes read it when they start).
 """
 
 import argparse
@@ -14,12 +16,15 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
+import redis
 import yaml
 
 from whatsapp_cloud.client import SyncGraphApiClient
 from whatsapp_cloud.config import CloudApiConfig
 from whatsapp_cloud.errors import GraphApiError
+from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.graph_templates import from_graph
+from whatsapp_cloud.policy.store import SyncPolicyStore
 from whatsapp_cloud.policy.templates import RegistryFileError, TemplateRegistry
 
 
@@ -77,6 +82,12 @@ def main(argv: Any = None) -> int:
     else:
         path.write_text(text)
         print(f"{path}: {len(merged['templates'])} templates ({len(graph)} template languages from Meta)")
+        try:
+            store = SyncPolicyStore(redis.Redis.from_url(env["REDIS_URL"]), PolicyConfig.from_env(env))
+            store.reset_template_overrides()
+        except redis.RedisError as exc:
+            print(f"could not clear the template overrides in Redis ({exc}): they stay until Meta's next "
+                  "status webhook", file=sys.stderr)
     return 0
 
 
