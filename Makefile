@@ -77,9 +77,13 @@ bench-memory: $(VENV)/.installed
 	$(PY) -m bench.memory_bench --customers $${CUSTOMERS:-10000} --messages $${MESSAGES:-2}
 
 # Pretrained sentence representations compared on the held-out NLU sets (bench/encoders.py).
-.PHONY: bench-encoders
+.PHONY: bench-encoders bench-nlu
 bench-encoders: $(VENV)/.installed
 	$(PY) -m bench.encoders
+
+# Memory and parse time of the trained model (bench/nlu_footprint.py); BASELINE=other.tar.gz beside it.
+bench-nlu: $(MODEL)
+	$(PY) -m bench.nlu_footprint $(MODEL) $(BASELINE)
 
 # NLU quality on held-out messages (bot/nlp/evaluate.py): customers' own phrasing, a typo-perturbed
 # copy, out-of-scope requests; prints the table and fails when a target is missed.
