@@ -90,6 +90,7 @@ class Typos:
         result = augmented[0] if isinstance(augmented, list) else augmented
         # nlpaug puts spaces around punctuation it tokenised; undo that.
         result = re.sub(r"\s*'\s*", "'", result)
+        result = re.sub(r"(\w) - (\w)|# (\d)", lambda m: f"{m[1]}-{m[2]}" if m[1] else f"#{m[3]}", result)
         return re.sub(r"\s+([?,.!])", r"\1", result)
 
 
