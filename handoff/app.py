@@ -3,6 +3,7 @@
 import logging
 import os
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
@@ -11,9 +12,12 @@ from flask import Flask, Response, jsonify, redirect, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from handoff.agents import TOKEN_SECONDS
 from handoff.api import create_api
 from handoff.inbox import create_inbox
+from handoff.login_limits import login_limit as login_limits
 from handoff.messaging import Messenger
 from handoff.rasa_api import RasaApi
 from handoff.service import HandoffService
@@ -33,8 +37,16 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        # A cookie's signature is accepted this long at most; logout and password changes end it sooner.
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=TOKEN_SECONDS),
+        MAX_CONTENT_LENGTH=settings.max_content_length,  # larger bodies: 413 before anything is parsed
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the login session
     )
+    if settings.trusted_proxies:
+        # Client address and scheme from X-Forwarded-* only when that many proxies of ours set them.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     store = redis.Redis.from_url(settings.redis_url, socket_timeout=5, decode_responses=True)
     app.extensions["redis"] = store
     service = HandoffService(settings, store, Messenger(env, store), RasaApi(settings.rasa_url, settings.rasa_token))
@@ -43,7 +55,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     csrf = CSRFProtect(app)
     limiter = Limiter(key_func=get_remote_address, app=app, storage_uri=settings.redis_url,
                       key_prefix="handoff:limits", headers_enabled=True)
-    login_limit = limiter.shared_limit(env.get("HANDOFF_LOGIN_LIMIT") or "10 per minute", scope="login")
+    login_limit = login_limits(limiter, settings.login_limit)
     api = create_api(login_limit)
     csrf.exempt(api)  # the JSON API authenticates with bearer tokens, never with cookies
     app.register_blueprint(api)

@@ -9,6 +9,8 @@ import json
 import logging
 from typing import Any, Dict, List, Optional
 
+from handoff.pseudonyms import customer_ref
+
 logger = logging.getLogger(__name__)
 MAX_ORDERS = 5
 
@@ -42,7 +44,7 @@ def recent_orders(wa_id: str) -> Optional[List[Dict[str, Any]]]:
     try:
         orders = shop.orders(wa_id, limit=MAX_ORDERS)
     except Exception:
-        logger.exception("order lookup for %s failed", wa_id)
+        logger.exception("order lookup for %s failed", customer_ref(wa_id))
         return None
     return [{
         "number": o.number, "status": o.status, "total": f"{o.total_cents / 100:.2f} {o.currency}",

@@ -42,8 +42,9 @@ def service() -> HandoffService:
 def signed_in(view: Callable) -> Callable:
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        agent = service().agents.get(session.get("agent", ""))
-        if agent is None:
+        agent = service().agents.active(session.get("agent", ""), session.get("version"))
+        if agent is None:  # never signed in, or signed out, disabled or the password changed since
+            session.clear()
             return redirect(url_for("inbox.login", next=request.path))
         g.agent = agent
         service().agents.seen(agent.username)
@@ -71,7 +72,9 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
             flash("Wrong username or password.", "error")
             return render_template("login.html"), 401
         session.clear()
+        session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME, not at Flask's 31 days
         session["agent"] = agent.username
+        session["version"] = agent.session_version
         service().set_status(agent, "online")
         target = request.args.get("next", "")
         return redirect(target if target.startswith("/inbox") else url_for("inbox.queue"))
@@ -80,6 +83,7 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @signed_in
     def logout() -> Any:
         service().set_status(g.agent, "offline")
+        service().agents.revoke_sessions(g.agent.username)  # a copied cookie dies with the logout
         session.clear()
         return redirect(url_for("inbox.login"))
 

@@ -43,8 +43,9 @@ def agent_chats(username: str) -> str:
     return f"{PREFIX}agent-chats:{username}"
 
 
-def api_token(token: str) -> str:
-    return f"{PREFIX}token:{token}"
+def api_token(digest: str) -> str:
+    """An agent's API token, by its SHA-256 (the token itself is never stored)."""
+    return f"{PREFIX}token:{digest}"
 
 
 def inbound_seen(wamid: str) -> str:

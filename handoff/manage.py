@@ -1,5 +1,6 @@
 """Administration: `python -m handoff.manage create-agent alice --teams orders,general` (asks the password),
-`seed-demo` (demo accounts for `make run`, password HANDOFF_DEMO_PASSWORD from var/local.env)."""
+`set-password`, `disable-agent`, `enable-agent`, `delete-agent`, and `seed-demo` (demo accounts for
+`make run` with the local stand-in only, password HANDOFF_DEMO_PASSWORD from var/local.env)."""
 
 import argparse
 import getpass
@@ -10,7 +11,9 @@ from typing import List, Optional
 import redis
 
 from handoff.agents import AgentDirectory, InvalidAgent
+from handoff.assignment import Router
 from handoff.keys import canned
+from handoff.state import ChatStore
 
 DEMO_AGENTS = (
     # username, name, role, teams, capacity
@@ -37,27 +40,58 @@ def main(argv: Optional[List[str]] = None) -> int:
     create.add_argument("--capacity", type=int, default=3)
     create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     create.add_argument("--replace", action="store_true")
-    commands.add_parser("seed-demo", help="demo accounts (admin, sam, alice, bob) if they do not exist")
+    password = commands.add_parser("set-password", help="a new password; the agent's sessions and tokens end")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    for name, what in (("disable-agent", "no sign-in; sessions and tokens end; open chats go back to the queue"),
+                       ("enable-agent", "allow signing in again"),
+                       ("delete-agent", "remove the account; open chats go back to the queue")):
+        commands.add_parser(name, help=what).add_argument("username")
+    commands.add_parser("seed-demo", help="demo accounts (admin, sam, alice, bob) with the local stand-in only")
     args = parser.parse_args(argv)
 
     store = redis.Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
     agents = AgentDirectory(store)
     try:
         if args.command == "create-agent":
-            if args.password_stdin:
-                password = sys.stdin.readline().rstrip("\n")
-            else:
-                password = getpass.getpass(f"password for {args.username}: ")
-            agent = agents.create(args.username, password, name=args.name, role=args.role,
+            agent = agents.create(args.username, _password(args), name=args.name, role=args.role,
                                   teams=tuple(t.strip() for t in args.teams.split(",") if t.strip()),
                                   capacity=args.capacity, replace=args.replace)
             print(f"agent {agent.username} ({agent.role}; teams {', '.join(agent.teams)}) saved")
-        else:
+        elif args.command == "set-password":
+            agents.set_password(args.username, _password(args))
+            print(f"password of {args.username} changed; their sessions and tokens are revoked")
+        elif args.command in ("disable-agent", "delete-agent"):
+            (agents.disable if args.command == "disable-agent" else agents.delete)(args.username)
+            moved = Router(ChatStore(store), agents, 300.0).agent_left(args.username)
+            done = "disabled" if args.command == "disable-agent" else "deleted"
+            print(f"agent {args.username} {done}; {len(moved)} open chat(s) back in the queue")
+        elif args.command == "enable-agent":
+            agents.enable(args.username)
+            print(f"agent {args.username} may sign in again")
+        elif demo_wanted(os.environ):
             seed_demo(agents, store, os.environ.get("HANDOFF_DEMO_PASSWORD", ""))
+        else:
+            print("no demo accounts: connected to the Cloud API (HANDOFF_DEMO=true creates them anyway); "
+                  "create the first administrator with `python -m handoff.manage create-agent NAME --role admin`")
     except InvalidAgent as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return getpass.getpass(f"password for {args.username}: ")
+
+
+def demo_wanted(env: "os._Environ[str] | dict[str, str]") -> bool:
+    """Demo accounts share one password and include an administrator: only with the local stand-in."""
+    explicit = (env.get("HANDOFF_DEMO") or "").strip().lower()
+    if explicit:
+        return explicit in ("1", "true", "yes", "on")
+    return env.get("USE_STANDIN") == "1"
 
 
 def seed_demo(agents: AgentDirectory, store: redis.Redis, password: str) -> None:

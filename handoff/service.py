@@ -139,8 +139,12 @@ class HandoffService:
         _chat, by = self._acting(agent, chat_id)
         if to_agent:
             target = self.agents.get(to_agent)
-            if target is None:
+            if target is None or target.disabled:
                 raise NotFound(f"no agent {to_agent}")
+            if not target.can_see(_chat):
+                raise Conflict("not_in_team", to_agent)
+            if target.status != "online":  # an offline agent would hold the customer for hours
+                raise Conflict("offline", to_agent)
             self.chats.transfer_to_agent(chat_id, by, to_agent, target.capacity)
         elif to_team:
             if to_team not in TEAMS:

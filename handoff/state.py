@@ -106,6 +106,8 @@ local current = redis.call('HGET', ck, 'agent')
 local old_team = redis.call('HGET', ck, 'team')
 if team == '' then team = old_team end
 if state == 'queued' then
+  -- Moving a waiting chat is a supervisor's decision ('' = a supervisor acting); checked here, atomically.
+  if by ~= '' then return {'not_allowed', ''} end
   if team == old_team then return {'ok', team} end
   redis.call('ZREM', P .. 'queue:' .. old_team, cid)
 elseif state == 'agent' then
@@ -211,6 +213,9 @@ _EXPLANATIONS = {
     "taken": "the chat was already claimed by {detail}",
     "full": "{detail} has no free capacity",
     "not_owner": "the chat is now with {detail}, not with you",
+    "not_allowed": "only a supervisor can move a waiting chat",
+    "offline": "{detail} is not online: transfer to the team instead",
+    "not_in_team": "{detail} is not in the chat's team",
     "not_assigned": "the chat is not with an agent (it is {detail})",
     "not_open": "the chat is already {detail}",
     "same_agent": "the chat is already with {detail}",
