@@ -41,6 +41,15 @@ class RasaApi:
         self._call("POST", f"/conversations/{wa_id}/tracker/events", timeout=RECORD_TIMEOUT_SECONDS,
                    json={"event": "bot", "text": text, "metadata": {"agent": agent, "wamid": wamid}})
 
+    def handed_back_since(self, wa_id: str, since: float) -> bool:
+        """Whether Rasa already took a hand back after `since` (an earlier try timed out, yet Rasa ran it)."""
+        answer = self._call("GET", f"/conversations/{wa_id}/tracker", params={"include_events": "AFTER_RESTART"})
+        for event in answer.json().get("events", []):
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if event.get("event") == "user" and intent == HANDBACK_INTENT and (event.get("timestamp") or 0) >= since:
+                return True
+        return False
+
     def hand_back(self, wa_id: str, resolution: str) -> None:
         """Resume the conversation, then let the bot close it (goodbye and CSAT) on WhatsApp."""
         self._call("POST", f"/conversations/{wa_id}/tracker/events", json=[{"event": "resume"}])

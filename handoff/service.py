@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 REASONS = ("customer_request", "fallback", "complaint", "backend_failure", "keyword")
 HANDBACK_RETRY_MAX_SECONDS = 300.0
+HANDBACK_LEASE_SECONDS = 60.0  # longer than Rasa's slowest answer (two calls of at most 10 s)
 
 
 class Forbidden(Exception):
@@ -212,28 +213,55 @@ class HandoffService:
 
     # -- hand back to the bot (retried until Rasa takes it) ----------------------------------
 
-    def hand_back(self, chat_id: str) -> bool:
-        chat = self.chats.chat(chat_id)
+    def hand_back(self, chat_id: str, now: Optional[float] = None) -> bool:
+        """Hand the customer back once: only whoever takes the pending hand back runs it."""
+        now = time.time() if now is None else now
+        if not self.chats.claim_handback(chat_id, lease_until=now + HANDBACK_LEASE_SECONDS, now=now):
+            return False  # another worker's tick (or request) has it
+        return self._hand_back_taken(chat_id, now)
+
+    def _hand_back_taken(self, chat_id: str, now: float) -> bool:
         try:
-            self.rasa.hand_back(chat["customer"], chat.get("resolution") or "resolved")
+            chat = self.chats.chat(chat_id)
+        except NotFound:
+            self.redis.zrem(keys.HANDBACK_PENDING, chat_id)
+            return False
+        customer = chat["customer"]
+        owner = self.chats.owner(customer)
+        if owner.get("state", "bot") != "bot" or owner.get("chat_id", chat_id) != chat_id:
+            # The customer wrote again and is with the team in a newer chat: a goodbye now would land in it.
+            return self._drop_handback(chat_id, "superseded: the customer is back with the team", now)
+        resolved_at = float(chat.get("resolved_at") or now)
+        if now - resolved_at > self.settings.handback_max_age:
+            return self._drop_handback(chat_id, f"expired: not handed back within "
+                                                f"{self.settings.handback_max_age:.0f} s of the resolve", now)
+        try:
+            # A retry after a timeout: Rasa may have run the first try after all; never say goodbye twice.
+            if int(chat.get("handback_attempts") or 0) and self.rasa.handed_back_since(customer, resolved_at - 1):
+                self.chats.handed_back(chat_id)
+                return True
+            self.rasa.hand_back(customer, chat.get("resolution") or "resolved")
         except RasaUnavailable as exc:
             attempts = self.redis.hincrby(keys.chat(chat_id), "handback_attempts", 1)
             delay = min(HANDBACK_RETRY_MAX_SECONDS, 2.0 ** attempts)
-            self.redis.zadd(keys.HANDBACK_PENDING, {chat_id: time.time() + delay})
+            self.redis.zadd(keys.HANDBACK_PENDING, {chat_id: now + delay})
             self.redis.hset(keys.chat(chat_id), "handback_error", str(exc))
             logger.warning("hand back of %s failed (%s); retrying in %.0f s", chat_id, exc, delay)
             return False
         except RasaRefused as exc:
             # The customer is with the bot again (ownership is in Redis); only the bot's closing
             # message is missing. Kept on the chat and in the event stream for the operators.
-            self.redis.zrem(keys.HANDBACK_PENDING, chat_id)
-            self.redis.hset(keys.chat(chat_id), "handback_error", str(exc))
-            self.redis.xadd(EVENT_STREAM, {"kind": "handoff_handback_refused", "at": repr(time.time()),
-                                          "chat_id": chat_id, "error": str(exc)})
             logger.error("Rasa refused the hand back of %s: %s", chat_id, exc)
-            return False
+            return self._drop_handback(chat_id, str(exc), now, kind="handoff_handback_refused")
         self.chats.handed_back(chat_id)
         return True
+
+    def _drop_handback(self, chat_id: str, why: str, now: float, kind: str = "handoff_handback_dropped") -> bool:
+        self.redis.zrem(keys.HANDBACK_PENDING, chat_id)
+        self.redis.hset(keys.chat(chat_id), "handback_error", why)
+        self.redis.xadd(EVENT_STREAM, {"kind": kind, "at": repr(now), "chat_id": chat_id, "error": why})
+        logger.warning("hand back of %s not sent: %s", chat_id, why)
+        return False
 
     # -- background work (a thread in each worker; every step is safe to run concurrently) ---
 
@@ -248,8 +276,8 @@ class HandoffService:
         for timer in self.chats.take_due_sla(now):
             which, _, chat_id = timer.partition(":")
             self._breach(chat_id, which, now)
-        for chat_id in self.chats.take_due_handbacks(retry_at=now + 60, now=now):
-            self.hand_back(chat_id)
+        for chat_id in self.chats.take_due_handbacks(retry_at=now + HANDBACK_LEASE_SECONDS, now=now):
+            self._hand_back_taken(chat_id, now)
 
     def _breach(self, chat_id: str, which: str, now: float) -> None:
         chat = self.redis.hgetall(keys.chat(chat_id))

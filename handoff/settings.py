@@ -24,6 +24,7 @@ class HandoffSettings:
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto are believed
     max_content_length: int = 1024 * 1024
     login_limit: str = "10 per minute"  # failed sign-ins, per account and per client address
+    handback_max_age: float = 3 * 3600.0  # a goodbye later than this after the resolve is dropped, not sent
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "HandoffSettings":
@@ -49,6 +50,7 @@ class HandoffSettings:
             trusted_proxies=int(env.get("HANDOFF_TRUSTED_PROXIES") or 0),
             max_content_length=int(env.get("HANDOFF_MAX_CONTENT_LENGTH") or 1024 * 1024),
             login_limit=env.get("HANDOFF_LOGIN_LIMIT") or "10 per minute",
+            handback_max_age=float(env.get("HANDOFF_HANDBACK_MAX_AGE_SECONDS") or 3 * 3600),
         )
 
 

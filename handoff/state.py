@@ -196,6 +196,16 @@ return due
 """
 
 
+# ARGV: chat_id, now, lease until. Whoever takes a due hand back holds it until the lease ends, so the
+# resolving request and a background tick never both hand the same chat back.
+_CLAIM_HANDBACK = """
+local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not at or tonumber(at) > tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"""
+
+
 class Conflict(Exception):
     """The chat is not in a state that allows this (taken, transferred, resolved, agent full...)."""
 
@@ -249,6 +259,7 @@ class ChatStore:
         self._chat_message = store.register_script(_CHAT_MESSAGE)
         self._take_due_sla = store.register_script(_TAKE_DUE_SLA)
         self._take_due_handbacks = store.register_script(_TAKE_DUE_HANDBACKS)
+        self._claim_handback = store.register_script(_CLAIM_HANDBACK)
 
     # -- transitions -----------------------------------------------------------------------
 
@@ -297,6 +308,9 @@ class ChatStore:
 
     def take_due_handbacks(self, retry_at: float, now: Optional[float] = None) -> List[str]:
         return self._take_due_handbacks(keys=[keys.HANDBACK_PENDING], args=[_ts(now), repr(retry_at)])
+
+    def claim_handback(self, chat_id: str, lease_until: float, now: Optional[float] = None) -> bool:
+        return bool(self._claim_handback(keys=[keys.HANDBACK_PENDING], args=[chat_id, _ts(now), repr(lease_until)]))
 
     def handed_back(self, chat_id: str) -> None:
         self.redis.zrem(keys.HANDBACK_PENDING, chat_id)
