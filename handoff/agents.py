@@ -146,10 +146,12 @@ class AgentDirectory:
         self.redis.zadd(keys.PRESENCE, {username: time.time() if at is None else at})
 
     def absent_since(self, before: float) -> List[str]:
-        """Agents marked online whose last sign of life is older than `before` (closed laptop, lost network)."""
+        """Agents online, or holding chats whatever their status, whose last sign of life is older than
+        `before` (closed laptop, lost network): nobody keeps a customer while not there."""
         quiet = set(self.redis.zrangebyscore(keys.PRESENCE, "-inf", before))
-        return [a.username for a in self.all() if a.status == "online" and
-                (a.username in quiet or self.redis.zscore(keys.PRESENCE, a.username) is None)]
+        return [a.username for a in self.all()
+                if (a.status == "online" or self.redis.scard(keys.agent_chats(a.username)))
+                and (a.username in quiet or self.redis.zscore(keys.PRESENCE, a.username) is None)]
 
     def issue_token(self, username: str) -> str:
         agent = self.get(username)

@@ -5,7 +5,7 @@ import os
 import threading
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import redis
 from flask import Flask, Response, jsonify, redirect, url_for
@@ -82,17 +82,20 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     return app
 
 
-def start_background(service: HandoffService) -> threading.Thread:
-    """Assignment, SLA timers and hand-back retries; every step is safe in several workers at once."""
+def start_background(service: HandoffService) -> list[threading.Thread]:
+    """Assignment, SLA timers and hand-back retries; every step is safe in several workers at once.
+    Hand backs run in a thread of their own, so a hung Rasa never holds up assignment or SLA timers."""
 
-    def loop() -> None:
+    def loop(step: Callable[[], None], name: str) -> None:
         stop = threading.Event()
         while not stop.wait(TICK_SECONDS):
             try:
-                service.tick()
+                step()
             except Exception:  # Redis down or a bug: log and keep the worker's loop alive
-                logger.exception("background tick failed")
+                logger.exception("background %s failed", name)
 
-    thread = threading.Thread(target=loop, name="handoff-background", daemon=True)
-    thread.start()
-    return thread
+    threads = [threading.Thread(target=loop, args=(step, name), name=f"handoff-{name}", daemon=True)
+               for step, name in ((service.tick_routing, "routing"), (service.tick_handbacks, "handbacks"))]
+    for thread in threads:
+        thread.start()
+    return threads

@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 REASONS = ("customer_request", "fallback", "complaint", "backend_failure", "keyword")
 HANDBACK_RETRY_MAX_SECONDS = 300.0
+SERVICE_GAP_SECONDS = 30.0  # background work runs every 2 s; a longer silence means the service was down
 HANDBACK_LEASE_SECONDS = 60.0  # longer than Rasa's slowest answer (two calls of at most 10 s)
 
 
@@ -161,6 +162,7 @@ class HandoffService:
     def resolve(self, agent: Agent, chat_id: str, resolution: str) -> Dict[str, str]:
         chat, by = self._acting(agent, chat_id)
         self.chats.resolve(chat_id, by, resolution.strip() or "resolved")
+        self.chats.expire_closed(chat, self.settings.retention_seconds)
         self.router.record_handling(chat)
         self.hand_back(chat_id)
         self.router.assign_waiting(chat["team"])
@@ -176,6 +178,8 @@ class HandoffService:
 
     def transcript_before(self, chat: Dict[str, str]) -> List[Dict[str, Any]]:
         """The customer's conversation with the bot before the escalation (from Rasa's tracker)."""
+        if self.rasa.unavailable():  # a page must not wait for a Rasa that just failed to answer
+            return [{"kind": "system", "text": "bot transcript unavailable: Rasa is not answering", "at": None}]
         try:
             lines = self.rasa.transcript(chat["customer"])
         except (RasaUnavailable, RasaRefused) as exc:
@@ -267,17 +271,41 @@ class HandoffService:
 
     def tick(self, now: Optional[float] = None) -> None:
         now = time.time() if now is None else now
-        for username in self.agents.absent_since(now - self.settings.presence_seconds):
-            logger.warning("agent %s has not been seen for %.0f s: away, chats back in the queue",
-                           username, self.settings.presence_seconds)
-            self.agents.set_status(username, "away")
-            self.router.agent_left(username)
+        self.tick_routing(now)
+        self.tick_handbacks(now)
+
+    def tick_routing(self, now: Optional[float] = None) -> None:
+        """Presence, assignment and SLA timers: Redis only, never waits for Rasa."""
+        now = time.time() if now is None else now
+        if self._present_long_enough(now):
+            for username in self.agents.absent_since(now - self.settings.presence_seconds):
+                logger.warning("agent %s has not been seen for %.0f s: away, chats back in the queue",
+                               username, self.settings.presence_seconds)
+                self.agents.set_status(username, "away")
+                self.router.agent_left(username)
         self.router.assign_waiting()
         for timer in self.chats.take_due_sla(now):
             which, _, chat_id = timer.partition(":")
             self._breach(chat_id, which, now)
+
+    def tick_handbacks(self, now: Optional[float] = None) -> None:
+        """Due hand backs; the first that finds Rasa unavailable ends the round (a hung Rasa costs one
+        timeout per round, not one per pending hand back)."""
+        now = time.time() if now is None else now
         for chat_id in self.chats.take_due_handbacks(retry_at=now + HANDBACK_LEASE_SECONDS, now=now):
-            self._hand_back_taken(chat_id, now)
+            if not self._hand_back_taken(chat_id, now) and self.rasa.unavailable():
+                break  # the rest stay leased and come due again when the lease ends
+
+    def _present_long_enough(self, now: float) -> bool:
+        """Whether agents have had a full presence period to show up since the service was last unavailable.
+
+        When no worker ran (Redis down, a deploy) nobody's page could report them present; they must not
+        all go away, with every chat re-queued, because the server, not the agent, was gone."""
+        last = self.redis.getset(keys.SERVICE_SEEN, repr(now))
+        if last is not None and now - float(last) > SERVICE_GAP_SECONDS:
+            self.redis.set(keys.SERVICE_BACK, repr(now))
+        back = float(self.redis.get(keys.SERVICE_BACK) or 0)
+        return now - back >= self.settings.presence_seconds
 
     def _breach(self, chat_id: str, which: str, now: float) -> None:
         chat = self.redis.hgetall(keys.chat(chat_id))

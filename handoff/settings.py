@@ -25,6 +25,7 @@ class HandoffSettings:
     max_content_length: int = 1024 * 1024
     login_limit: str = "10 per minute"  # failed sign-ins, per account and per client address
     handback_max_age: float = 3 * 3600.0  # a goodbye later than this after the resolve is dropped, not sent
+    retention_seconds: int = 30 * 86400  # resolved chats, their messages and customers' histories
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "HandoffSettings":
@@ -51,6 +52,7 @@ class HandoffSettings:
             max_content_length=int(env.get("HANDOFF_MAX_CONTENT_LENGTH") or 1024 * 1024),
             login_limit=env.get("HANDOFF_LOGIN_LIMIT") or "10 per minute",
             handback_max_age=float(env.get("HANDOFF_HANDBACK_MAX_AGE_SECONDS") or 3 * 3600),
+            retention_seconds=int(float(env.get("HANDOFF_RETENTION_DAYS") or 30) * 86400),
         )
 
 

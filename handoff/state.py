@@ -18,6 +18,8 @@ from handoff import keys
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 OPEN_STATES = ("queued", "agent")
+HISTORY_KEPT = 200  # ownership transitions kept per customer
+CHATS_KEPT = 50  # chat ids kept per customer
 
 _LUA_COMMON = f"""
 local P = '{keys.PREFIX}'
@@ -308,6 +310,22 @@ class ChatStore:
 
     def take_due_handbacks(self, retry_at: float, now: Optional[float] = None) -> List[str]:
         return self._take_due_handbacks(keys=[keys.HANDBACK_PENDING], args=[_ts(now), repr(retry_at)])
+
+    def drop_from_queue(self, chat_id: str, team: str) -> None:
+        self.redis.zrem(keys.queue(team), chat_id)
+        self.redis.zrem(keys.ALL_OPEN, chat_id)
+
+    def expire_closed(self, chat: Dict[str, str], seconds: int) -> None:
+        """A resolved chat's records live `seconds` more; the customer's lists keep their latest entries."""
+        customer = chat["customer"]
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.expire(keys.chat(chat["id"]), seconds)
+        pipe.expire(keys.messages(chat["id"]), seconds)
+        pipe.ltrim(keys.history(customer), -HISTORY_KEPT, -1)
+        pipe.expire(keys.history(customer), seconds)
+        pipe.ltrim(keys.customer_chats(customer), -CHATS_KEPT, -1)
+        pipe.expire(keys.customer_chats(customer), seconds)
+        pipe.execute()
 
     def claim_handback(self, chat_id: str, lease_until: float, now: Optional[float] = None) -> bool:
         return bool(self._claim_handback(keys=[keys.HANDBACK_PENDING], args=[chat_id, _ts(now), repr(lease_until)]))
