@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from handoff.agents import TOKEN_SECONDS
 from handoff.api import create_api
 from handoff.inbox import create_inbox
+from handoff.live_feed import FeedHub
 from handoff.login_limits import login_limit as login_limits
 from handoff.messaging import Messenger
 from handoff.rasa_api import RasaApi
@@ -51,6 +52,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     app.extensions["redis"] = store
     service = HandoffService(settings, store, Messenger(env, store), RasaApi(settings.rasa_url, settings.rasa_token))
     app.extensions["handoff"] = service
+    app.extensions["handoff_feed"] = FeedHub(store)
 
     csrf = CSRFProtect(app)
     limiter = Limiter(key_func=get_remote_address, app=app, storage_uri=settings.redis_url,

@@ -32,9 +32,15 @@ local function transition(wa, to, chat_id, agent, now, why)
   redis.call('XADD', '{EVENT_STREAM}', 'MAXLEN', '~', 5000000, '*', 'kind', 'handoff_transition', 'at', now,
     'customer', wa, 'from', from, 'to', to, 'chat_id', chat_id, 'agent', agent, 'why', why)
 end
-local function feed(kind, chat_id, team, agent, now)
-  redis.call('XADD', P .. 'feed', 'MAXLEN', '~', 10000, '*', 'kind', kind, 'chat_id', chat_id,
-    'team', team, 'agent', agent, 'at', now)
+-- The inbox's live feed; a new message travels with its event, so an open chat shows it without a reload.
+local function feed(kind, chat_id, team, agent, now, message)
+  if message then
+    redis.call('XADD', P .. 'feed', 'MAXLEN', '~', 10000, '*', 'kind', kind, 'chat_id', chat_id,
+      'team', team, 'agent', agent, 'at', now, 'message', message)
+  else
+    redis.call('XADD', P .. 'feed', 'MAXLEN', '~', 10000, '*', 'kind', kind, 'chat_id', chat_id,
+      'team', team, 'agent', agent, 'at', now)
+  end
 end
 local function has_room(agent, capacity)
   return redis.call('SCARD', P .. 'agent-chats:' .. agent) < tonumber(capacity)
@@ -164,7 +170,7 @@ redis.call('HSET', ck, 'last_customer_at', now)
 if state == 'agent' and next_due ~= '' then
   redis.call('ZADD', P .. 'sla', 'NX', next_due, 'next:' .. cid)
 end
-feed('customer_message', cid, redis.call('HGET', ck, 'team'), redis.call('HGET', ck, 'agent'), now)
+feed('customer_message', cid, redis.call('HGET', ck, 'team'), redis.call('HGET', ck, 'agent'), now, message)
 return {'ok', cid}
 """
 
@@ -179,7 +185,7 @@ if kind == 'agent' then
   redis.call('HSETNX', ck, 'first_response_at', now)
   redis.call('ZREM', P .. 'sla', 'first:' .. cid, 'next:' .. cid)
 end
-feed(kind == 'agent' and 'agent_message' or kind, cid, redis.call('HGET', ck, 'team'), agent, now)
+feed(kind == 'agent' and 'agent_message' or kind, cid, redis.call('HGET', ck, 'team'), agent, now, message)
 return {'ok', cid}
 """
 

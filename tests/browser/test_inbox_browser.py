@@ -160,3 +160,41 @@ def test_queue_and_chat_fit_laptop_and_phone_widths(handoff: Handoff, browser: B
         assert fit["scroll"] <= fit["width"] and not fit["wide"] and not fit["narrow"], (path, fit)
     expect(page.locator("aside.side dd", has_text="an ad “Summer Succulents are here!”")).to_be_visible()
     page.close()
+
+
+def test_a_redis_outage_does_not_end_live_updates(tmp_path: Path, browser: Browser) -> None:
+    from tests.conftest import RedisProcess
+
+    redis_server = RedisProcess(tmp_path / "redis").start()
+    try:
+        with running_handoff(redis_server.url) as handoff:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            sign_in(page, handoff.url, "alice")
+            page.select_option("select[name=status]", "away")
+            expect(page.locator("select[name=status]")).to_have_value("away")
+            redis_server.stop()  # the stream breaks; reconnecting gets errors (HTTP 500) for a while
+            time.sleep(4)
+            redis_server = RedisProcess(tmp_path / "redis", port=redis_server.port).start()
+            handoff.escalate(CUSTOMER, summary="after the outage")
+            expect(page.locator("ul.queue[data-team=orders] li.row", has_text="Ana")).to_be_visible(timeout=30_000)
+            page.close()
+    finally:
+        redis_server.stop()
+
+
+def test_a_new_message_appears_in_the_open_chat_without_reloading_it(handoff: Handoff, browser: Browser) -> None:
+    handoff.customer_writes(CUSTOMER, "hello")
+    chat_id = handoff.escalate(CUSTOMER).json()["chat_id"]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, handoff.url, "sam")
+    page.goto(f"{handoff.url}/inbox/chats/{chat_id}")
+    reloads = []
+    page.on("request", lambda r: reloads.append(r.url) if r.url.endswith(f"/inbox/chats/{chat_id}") else None)
+    time.sleep(1)  # the stream is open
+    handoff.customer_writes(CUSTOMER, EVIL)
+    expect(page.locator(".msg.customer .text", has_text="where is my order")).to_have_text(EVIL)
+    assert page.evaluate("window.hacked") is None
+    handoff.escalate("15553330009", intent="get_refund")  # another chat changing: this page stays as it is
+    time.sleep(1)
+    assert reloads == []
+    page.close()
