@@ -130,6 +130,16 @@ def test_password_change_and_disabling_end_tokens_and_sessions(handoff: Handoff)
     assert refused.status_code == 401
 
 
+def test_a_resolve_with_a_body_that_is_not_an_object_is_a_400(handoff: Handoff) -> None:
+    chat_id = handoff.escalate(CUSTOMER).json()["chat_id"]  # found by schemathesis: a 500 before
+    for body in ("[null, null]", "1.5", '"text"'):
+        answer = requests.post(f"{handoff.url}/api/chats/{chat_id}/resolve", data=body, timeout=10,
+                               headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"})
+        assert answer.status_code == 400, (body, answer.status_code)
+    assert handoff.service.chats.chat(chat_id)["state"] == "queued"
+    assert handoff.api("POST", f"/api/chats/{chat_id}/resolve").status_code == 200  # no body at all: fine
+
+
 # -- the inbox ------------------------------------------------------------------------------------
 
 def test_every_inbox_page_and_form_needs_a_live_session(handoff: Handoff) -> None:
