@@ -13,6 +13,8 @@ from typing import Iterator, List, Tuple
 import pytest
 import requests
 
+from handoff import keys
+from handoff.agents import token_digest
 from handoff.pseudonyms import customer_ref
 from stack import settings
 from tests.handoff_env import API_TOKEN, PASSWORD, Handoff, running_handoff
@@ -58,12 +60,15 @@ def routes(handoff: Handoff, prefix: str) -> List[Tuple[str, str]]:
 
 # -- the JSON API ---------------------------------------------------------------------------------
 
-def test_every_api_route_refuses_no_token_a_wrong_one_and_a_revoked_one(handoff: Handoff) -> None:
+def test_every_api_route_refuses_no_token_a_wrong_one_a_revoked_and_an_expired_one(handoff: Handoff) -> None:
     token = handoff.login("alice")
     assert handoff.api("DELETE", "/api/auth/token", token=token).status_code == 204
+    expired = handoff.login("bob")
+    handoff.service.redis.pexpire(keys.api_token(token_digest(expired)), 1)
+    time.sleep(0.05)
     for method, path in routes(handoff, "/api/"):
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Bearer {token}"},
-                        {"Authorization": "Basic YWxpY2U6cGFzcw=="}):
+                        {"Authorization": f"Bearer {expired}"}, {"Authorization": "Basic YWxpY2U6cGFzcw=="}):
             answer = requests.request(method, handoff.url + path, headers=headers, json={}, timeout=10)
             assert answer.status_code == 401, (method, path, headers, answer.status_code)
 
@@ -161,6 +166,20 @@ def test_every_inbox_page_and_form_needs_a_live_session(handoff: Handoff) -> Non
                 assert "/login" in answer.headers["Location"]
     chat_id = handoff.service.chats.queue("orders")[0]
     assert handoff.service.chats.messages(chat_id) == [] and handoff.service.chats.chat(chat_id)["state"] == "queued"
+
+
+def test_another_teams_agent_changes_nothing_from_the_inbox(handoff: Handoff) -> None:
+    chat_id = handoff.escalate(CUSTOMER).json()["chat_id"]  # orders
+    rita, page = sign_in(handoff, "rita")  # refunds only
+    token = csrf(page.text)
+    for action, data in [("claim", {}), ("reply", {"text": "hi"}), ("note", {"text": "n"}), ("resolve", {}),
+                         ("transfer", {"target": "team:refunds"}),
+                         ("template", {"template": "order_update", "language": "en_US"})]:
+        answer = rita.post(f"{handoff.url}/inbox/chats/{chat_id}/{action}", data={**data, "csrf_token": token},
+                           timeout=10)
+        assert answer.status_code == 200 and "belongs to the orders team" in answer.text, action
+    chat = handoff.service.chats.chat(chat_id)
+    assert chat["state"] == "queued" and chat["team"] == "orders" and handoff.service.chats.messages(chat_id) == []
 
 
 def test_session_cookie_is_secure_when_served_over_https(redis_url: str) -> None:
