@@ -6,7 +6,7 @@ import argparse
 import getpass
 import os
 import sys
-from typing import List, Optional
+from typing import List, Mapping, Optional
 
 import redis
 
@@ -86,7 +86,7 @@ def _password(args: argparse.Namespace) -> str:
     return getpass.getpass(f"password for {args.username}: ")
 
 
-def demo_wanted(env: "os._Environ[str] | dict[str, str]") -> bool:
+def demo_wanted(env: Mapping[str, str]) -> bool:
     """Demo accounts share one password and include an administrator: only with the local stand-in."""
     explicit = (env.get("HANDOFF_DEMO") or "").strip().lower()
     if explicit:
