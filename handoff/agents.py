@@ -70,6 +70,9 @@ class AgentDirectory:
             "username": username, "name": name or username, "role": role, "teams": ",".join(teams),
             "capacity": capacity, "status": "offline", "password": generate_password_hash(password),
         })
+        if not replace:
+            # A random start: a cookie of a deleted account never fits a new account of the same name.
+            self.redis.hset(keys.agent(username), "session_version", secrets.randbelow(2**31))
         self.redis.sadd(keys.AGENTS, username)
         if replace:  # a new password: sessions and tokens of the old one end
             self.redis.hset(keys.agent(username), "disabled", "0")

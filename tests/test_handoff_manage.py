@@ -66,6 +66,9 @@ def test_disable_enable_delete_and_new_password(redis_url: str) -> None:
     assert changed.returncode == 0, changed.stderr
     assert agents.by_token(token) is None and agents.authenticate("zoe", "first long password") is None
     assert agents.authenticate("zoe", "second long password") is not None
+    old = agents.issue_token("zoe")
     assert manage(redis_url, "delete-agent", "zoe").returncode == 0 and agents.get("zoe") is None
     missing = manage(redis_url, "delete-agent", "zoe")
     assert missing.returncode == 2 and "no agent zoe" in missing.stderr
+    agents.create("zoe", "a third long password", teams=("orders",))  # a new account, the same name
+    assert agents.by_token(old) is None
