@@ -17,6 +17,7 @@ from handoff import keys
 
 BUFFER = 2000  # events kept in memory; a tab further behind catches up from Redis
 BLOCK_MS = 3_000  # below the Redis client's socket timeout
+IDLE_SECONDS = 60.0  # with no tab waiting for this long the reader stops (the next tab starts it again)
 logger = logging.getLogger(__name__)
 
 Event = Tuple[str, Dict[str, str]]
@@ -36,6 +37,7 @@ class FeedHub:
         self.floor: Optional[str] = None  # every event newer than this one is in memory
         self._thread: Optional[threading.Thread] = None
         self._start_lock = threading.Lock()
+        self._waited_at = time.monotonic()
 
     def newest_id(self) -> str:
         newest = self.redis.xrevrange(keys.FEED, count=1)
@@ -43,6 +45,7 @@ class FeedHub:
 
     def wait(self, after: str, timeout: float) -> List[Event]:
         """Events newer than `after`, waiting up to `timeout` seconds for one."""
+        self._waited_at = time.monotonic()
         self._ensure_reader()
         with self.changed:
             events = self._after(after)
@@ -72,7 +75,8 @@ class FeedHub:
                 self._thread.start()
 
     def _read(self) -> None:
-        while True:
+        failing = False
+        while time.monotonic() - self._waited_at < IDLE_SECONDS:
             try:
                 if self.last_id is None:
                     self.last_id = self.newest_id()
@@ -80,9 +84,14 @@ class FeedHub:
                         self.floor = self.last_id
                 answer = self.redis.xread({keys.FEED: self.last_id}, block=BLOCK_MS, count=500)
             except redis.RedisError as exc:
-                logger.warning("inbox feed unreadable (%s); retrying", exc)
+                if not failing:  # once per outage, not once a second
+                    logger.warning("inbox feed unreadable (%s); retrying every second", exc)
+                failing = True
                 time.sleep(1)
                 continue
+            if failing:
+                logger.warning("inbox feed readable again")
+                failing = False
             with self.changed:
                 for entry_id, fields in (answer[0][1] if answer else []):
                     if len(self.events) == BUFFER:
