@@ -1,9 +1,10 @@
 """Benchmark of the handoff service: escalation-to-assignment and agent-reply-to-send latency (p50/p99).
 
-    .venv/bin/python -m bench.handoff_bench [--chats 200] [--agents 10] [--concurrency 8]
+    .venv/bin/python -m bench.handoff_bench [--chats 200] [--agents 10] [--concurrency 8] [--tabs 200]
 
-It runs a real Redis, the handoff service under gunicorn (gthread, as in the Procfile) and the Cloud
-API stand-in under gunicorn, all on free ports, then:
+It runs a real Redis, the handoff service under gunicorn (gevent workers, as in the Procfile) and the
+Cloud API stand-in under gunicorn, all on free ports, opens `--tabs` inbox tabs (live event streams)
+that stay open during the run, then:
 1. escalation to assignment: `--chats` escalations arrive while `--agents` agents are online; the time
    from the escalation request until the chat is with an agent (assignment happens in the request, so
    this is the answer's latency, checked against the answer's state);
@@ -14,8 +15,10 @@ API stand-in under gunicorn, all on free ports, then:
 import argparse
 import logging
 import os
+import re
 import secrets
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -53,11 +56,32 @@ def sink() -> str:
     return f"http://127.0.0.1:{server.server_port}/webhook"
 
 
-def gunicorn(app: str, port: int, env: Dict[str, str], workers: int, threads: int) -> subprocess.Popen:
+def gunicorn(app: str, port: int, env: Dict[str, str], workers: int, threads: int = 0) -> subprocess.Popen:
+    """gthread with `threads`, else gevent (the handoff service's worker class in the Procfile)."""
+    kind = ["--worker-class", "gthread", "--threads", str(threads)] if threads else [
+        "--worker-class", "gevent", "--worker-connections", "1000"]
     return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--no-control-socket", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads), app],
+         "--workers", str(workers), *kind, app],
         cwd=settings.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def open_tabs(base: str, username: str, count: int) -> List[socket.socket]:
+    """`count` inbox tabs of one signed-in agent, each with its live event stream open."""
+    browser = requests.Session()
+    page = browser.get(base + "/login", timeout=10).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    browser.post(base + "/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf}, timeout=10)
+    host, port = base.removeprefix("http://").split(":")
+    tabs = []
+    for _ in range(count):
+        tab = socket.create_connection((host, int(port)), timeout=30)
+        tab.sendall(f"GET /inbox/stream HTTP/1.1\r\nHost: {host}\r\nCookie: session={browser.cookies['session']}"
+                    "\r\n\r\n".encode())
+        tabs.append(tab)
+    for tab in tabs:
+        assert tab.recv(4096).startswith(b"HTTP/1.1 200"), "a tab got no event stream"
+    return tabs
 
 
 def report(name: str, values: List[float]) -> None:
@@ -70,6 +94,7 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--agents", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--tabs", type=int, default=200, help="inbox tabs with their live stream open")
     args = parser.parse_args()
 
     data = Path(tempfile.mkdtemp(prefix="handoff-bench-"))
@@ -91,7 +116,7 @@ def main() -> None:
         for n in range(args.agents):
             agents.create(f"agent{n}", PASSWORD, teams=("orders",), capacity=capacity)
         processes.append(gunicorn("cloud_api_standin.app:create_app()", standin_port, env, 1, 16))
-        processes.append(gunicorn("handoff.app:create_app()", handoff_port, env, 2, 8))
+        processes.append(gunicorn("handoff.app:create_app()", handoff_port, env, 2))
         base = f"http://127.0.0.1:{handoff_port}"
         wait_until_healthy(base + "/health", timeout=60)
         wait_until_healthy(f"http://127.0.0.1:{standin_port}/health", timeout=60)
@@ -101,6 +126,7 @@ def main() -> None:
                 "username": f"agent{n}", "password": PASSWORD}).json()["token"]
             requests.put(base + "/api/me/status", json={"status": "online"}, timeout=10,
                          headers={"Authorization": f"Bearer {tokens[f'agent{n}']}"})
+        tabs = open_tabs(base, "agent0", args.tabs)
         integration = {"Authorization": f"Bearer {token}"}
         http = requests.Session()
         http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=args.concurrency * 2))
@@ -133,7 +159,10 @@ def main() -> None:
 
         with ThreadPoolExecutor(args.concurrency) as pool:
             replies = list(pool.map(reply, owners))
-        print(f"handoff benchmark: {args.chats} chats, {args.agents} agents online, concurrency {args.concurrency}")
+        for tab in tabs:
+            tab.close()
+        print(f"handoff benchmark: {args.chats} chats, {args.agents} agents online, concurrency {args.concurrency}, "
+              f"{args.tabs} inbox tabs streaming")
         report("escalation to assignment", [took for _chat, took in escalations])
         report("agent reply to send (accepted by the Graph API)", replies)
     finally:

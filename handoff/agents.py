@@ -1,5 +1,6 @@
 """Agent accounts: hashed passwords, roles, teams, capacity and online/away status, kept in Redis."""
 
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ ROLES = ("agent", "supervisor", "admin")
 STATUSES = ("online", "away", "offline")
 TOKEN_SECONDS = 12 * 3600
 MIN_PASSWORD = 8
+# Checked against when the username is unknown, so that an unknown name costs as much as a wrong password.
+_DUMMY_HASH = generate_password_hash("no such agent: equal work for unknown usernames")
 
 
 class InvalidAgent(ValueError):
@@ -31,6 +34,8 @@ class Agent:
     capacity: int
     status: str
     languages: Tuple[str, ...] = DEFAULT_AGENT_LANGUAGES  # ISO 639-1; routing prefers a customer's own
+    disabled: bool = False
+    session_version: int = 0  # raised on logout, password change and disabling: older sessions and tokens die
 
     def speaks(self, language: Optional[str]) -> bool:
         return bool(language) and language in self.languages
@@ -76,7 +81,13 @@ class AgentDirectory:
             "capacity": capacity, "status": "offline", "password": generate_password_hash(password),
             "languages": ",".join(languages),
         })
+        if not replace:
+            # A random start: a cookie of a deleted account never fits a new account of the same name.
+            self.redis.hset(keys.agent(username), "session_version", secrets.randbelow(2**31))
         self.redis.sadd(keys.AGENTS, username)
+        if replace:  # a new password: sessions and tokens of the old one end
+            self.redis.hset(keys.agent(username), "disabled", "0")
+            self.revoke_sessions(username)
         return self.get(username)  # type: ignore[return-value]
 
     def get(self, username: str) -> Optional[Agent]:
@@ -85,7 +96,8 @@ class AgentDirectory:
             return None
         return Agent(record["username"], record["name"], record["role"], tuple(record["teams"].split(",")),
                      int(record["capacity"]), record["status"],
-                     language_codes(record.get("languages")))  # accounts made before languages: English
+                     language_codes(record.get("languages")),  # accounts made before languages: English
+                     record.get("disabled") == "1", int(record.get("session_version") or 0))
 
     def all(self) -> List[Agent]:
         return [a for a in (self.get(u) for u in sorted(self.redis.smembers(keys.AGENTS))) if a]
@@ -95,9 +107,49 @@ class AgentDirectory:
 
     def authenticate(self, username: str, password: str) -> Optional[Agent]:
         stored = self.redis.hget(keys.agent(username), "password") if username else None
-        if not stored or not check_password_hash(stored, password):
+        matches = check_password_hash(stored or _DUMMY_HASH, password)
+        if not stored or not matches:
             return None
-        return self.get(username)
+        agent = self.get(username)
+        return agent if agent and not agent.disabled else None
+
+    def active(self, username: str, session_version: object) -> Optional[Agent]:
+        """The agent of a session or token, unless it was revoked (logout, password change, disabled)."""
+        agent = self.get(username) if username else None
+        if agent is None or agent.disabled or str(agent.session_version) != str(session_version):
+            return None
+        return agent
+
+    def revoke_sessions(self, username: str) -> None:
+        """Every session cookie and API token of the agent stops working."""
+        self.redis.hincrby(keys.agent(username), "session_version", 1)
+
+    def set_password(self, username: str, password: str) -> None:
+        if self.get(username) is None:
+            raise InvalidAgent(f"no agent {username}")
+        if len(password) < MIN_PASSWORD:
+            raise InvalidAgent(f"password must have at least {MIN_PASSWORD} characters")
+        self.redis.hset(keys.agent(username), "password", generate_password_hash(password))
+        self.revoke_sessions(username)
+
+    def disable(self, username: str) -> None:
+        if self.get(username) is None:
+            raise InvalidAgent(f"no agent {username}")
+        self.redis.hset(keys.agent(username), mapping={"disabled": "1", "status": "offline"})
+        self.revoke_sessions(username)
+
+    def enable(self, username: str) -> None:
+        if self.get(username) is None:
+            raise InvalidAgent(f"no agent {username}")
+        self.redis.hset(keys.agent(username), "disabled", "0")
+
+    def delete(self, username: str) -> None:
+        if self.get(username) is None:
+            raise InvalidAgent(f"no agent {username}")
+        self.revoke_sessions(username)
+        self.redis.delete(keys.agent(username))
+        self.redis.srem(keys.AGENTS, username)
+        self.redis.zrem(keys.PRESENCE, username)
 
     def set_status(self, username: str, status: str) -> None:
         if status not in STATUSES:
@@ -119,19 +171,31 @@ class AgentDirectory:
         self.redis.zadd(keys.PRESENCE, {username: time.time() if at is None else at})
 
     def absent_since(self, before: float) -> List[str]:
-        """Agents marked online whose last sign of life is older than `before` (closed laptop, lost network)."""
+        """Agents online, or holding chats whatever their status, whose last sign of life is older than
+        `before` (closed laptop, lost network): nobody keeps a customer while not there."""
         quiet = set(self.redis.zrangebyscore(keys.PRESENCE, "-inf", before))
-        return [a.username for a in self.all() if a.status == "online" and
-                (a.username in quiet or self.redis.zscore(keys.PRESENCE, a.username) is None)]
+        return [a.username for a in self.all()
+                if (a.status == "online" or self.redis.scard(keys.agent_chats(a.username)))
+                and (a.username in quiet or self.redis.zscore(keys.PRESENCE, a.username) is None)]
 
     def issue_token(self, username: str) -> str:
+        agent = self.get(username)
+        version = agent.session_version if agent else 0
         token = secrets.token_urlsafe(32)
-        self.redis.set(keys.api_token(token), username, ex=TOKEN_SECONDS)
+        # Only a hash is stored: whoever reads Redis (or a copy of it) learns no usable token.
+        self.redis.set(keys.api_token(token_digest(token)), f"{username}:{version}", ex=TOKEN_SECONDS)
         return token
 
     def by_token(self, token: str) -> Optional[Agent]:
-        username = self.redis.get(keys.api_token(token)) if token else None
-        return self.get(username) if username else None
+        value = self.redis.get(keys.api_token(token_digest(token))) if token else None
+        if not value:
+            return None
+        username, _, version = value.rpartition(":")
+        return self.active(username, version)
 
     def revoke_token(self, token: str) -> None:
-        self.redis.delete(keys.api_token(token))
+        self.redis.delete(keys.api_token(token_digest(token)))
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

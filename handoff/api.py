@@ -327,7 +327,7 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @api.post("/api/chats/<chat_id>/resolve")
     @authenticated
     def resolve(chat_id: str) -> Any:
-        data = request.get_json(silent=True) or {}
+        data = body() if request.get_data() else {}  # the body is optional; when given, an object
         resolution = text_field(data, "resolution", required=False, limit=500) or "resolved"
         return chat_answer(service().resolve(g.agent, chat_id, resolution))
 

@@ -3,17 +3,22 @@
 import logging
 import os
 import threading
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import redis
 from flask import Flask, Response, jsonify, redirect, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from handoff.agents import TOKEN_SECONDS
 from handoff.api import create_api
 from handoff.inbox import create_inbox
+from handoff.live_feed import FeedHub
+from handoff.login_limits import login_limit as login_limits
 from handoff.messaging import Messenger
 from handoff.rasa_api import RasaApi
 from handoff.service import HandoffService
@@ -33,17 +38,26 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        # A cookie's signature is accepted this long at most; logout and password changes end it sooner.
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=TOKEN_SECONDS),
+        MAX_CONTENT_LENGTH=settings.max_content_length,  # larger bodies: 413 before anything is parsed
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the login session
     )
+    if settings.trusted_proxies:
+        # Client address and scheme from X-Forwarded-* only when that many proxies of ours set them.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     store = redis.Redis.from_url(settings.redis_url, socket_timeout=5, decode_responses=True)
     app.extensions["redis"] = store
     service = HandoffService(settings, store, Messenger(env, store), RasaApi(settings.rasa_url, settings.rasa_token))
     app.extensions["handoff"] = service
+    app.extensions["handoff_feed"] = FeedHub(store)
 
     csrf = CSRFProtect(app)
     limiter = Limiter(key_func=get_remote_address, app=app, storage_uri=settings.redis_url,
                       key_prefix="handoff:limits", headers_enabled=True)
-    login_limit = limiter.shared_limit(env.get("HANDOFF_LOGIN_LIMIT") or "10 per minute", scope="login")
+    login_limit = login_limits(limiter, settings.login_limit)
     api = create_api(login_limit)
     csrf.exempt(api)  # the JSON API authenticates with bearer tokens, never with cookies
     app.register_blueprint(api)
@@ -70,17 +84,20 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     return app
 
 
-def start_background(service: HandoffService) -> threading.Thread:
-    """Assignment, SLA timers and hand-back retries; every step is safe in several workers at once."""
+def start_background(service: HandoffService) -> list[threading.Thread]:
+    """Assignment, SLA timers and hand-back retries; every step is safe in several workers at once.
+    Hand backs run in a thread of their own, so a hung Rasa never holds up assignment or SLA timers."""
 
-    def loop() -> None:
+    def loop(step: Callable[[], None], name: str) -> None:
         stop = threading.Event()
         while not stop.wait(TICK_SECONDS):
             try:
-                service.tick()
+                step()
             except Exception:  # Redis down or a bug: log and keep the worker's loop alive
-                logger.exception("background tick failed")
+                logger.exception("background %s failed", name)
 
-    thread = threading.Thread(target=loop, name="handoff-background", daemon=True)
-    thread.start()
-    return thread
+    threads = [threading.Thread(target=loop, args=(step, name), name=f"handoff-{name}", daemon=True)
+               for step, name in ((service.tick_routing, "routing"), (service.tick_handbacks, "handbacks"))]
+    for thread in threads:
+        thread.start()
+    return threads

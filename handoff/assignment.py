@@ -54,7 +54,11 @@ class Router:
                         continue
                     try:
                         self.chats.claim(chat_id, agent.username, agent.capacity)
-                    except (Conflict, NotFound) as exc:  # claimed by a person or another worker meanwhile
+                    except NotFound:
+                        # A queue entry without its chat record would be offered again forever: repair.
+                        self.chats.drop_from_queue(chat_id, each)
+                        logger.error("queue %s held %s, which has no chat record: removed", each, chat_id)
+                    except Conflict as exc:  # claimed by a person or another worker meanwhile
                         logger.debug("assignment of %s skipped: %s", chat_id, exc)
                     else:
                         assigned.append(chat_id)

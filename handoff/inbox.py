@@ -1,6 +1,7 @@
 """The agent inbox: server-rendered pages (CSRF on every form) with live updates by server-sent events."""
 
 import json
+import re
 import secrets
 import time
 from functools import wraps
@@ -21,20 +22,22 @@ from flask import (
     url_for,
 )
 
-from handoff import keys
 from handoff.agents import Agent
 from handoff.api import chat_json
 from handoff.customer_data import customer_data
 from handoff.languages import language_label
+from handoff.live_feed import FeedHub
 from handoff.messaging import SendBlocked, SendFailed
 from handoff.service import Forbidden, HandoffService
 from handoff.state import Conflict, NotFound
 from handoff.teams import TEAMS
 
 # One server-sent event stream lasts this long, then the browser reconnects (EventSource does it by
-# itself, resuming from Last-Event-ID): a gthread worker thread is never held forever.
+# itself, resuming from Last-Event-ID). Under gevent workers a stream is a greenlet, not a thread.
 STREAM_SECONDS = 55
-STREAM_BLOCK_MS = 3_000  # below the Redis client's socket timeout
+STREAM_BLOCK_MS = 3_000  # a keep-alive at least this often
+PRESENCE_EVERY_SECONDS = 20.0  # an open tab reports its agent present this often (presence lasts minutes)
+_EVENT_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
 
 
 def service() -> HandoffService:
@@ -44,8 +47,9 @@ def service() -> HandoffService:
 def signed_in(view: Callable) -> Callable:
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        agent = service().agents.get(session.get("agent", ""))
-        if agent is None:
+        agent = service().agents.active(session.get("agent", ""), session.get("version"))
+        if agent is None:  # never signed in, or signed out, disabled or the password changed since
+            session.clear()
             return redirect(url_for("inbox.login", next=request.path))
         g.agent = agent
         service().agents.seen(agent.username)
@@ -75,7 +79,9 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
             flash("Wrong username or password.", "error")
             return render_template("login.html"), 401
         session.clear()
+        session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME, not at Flask's 31 days
         session["agent"] = agent.username
+        session["version"] = agent.session_version
         service().set_status(agent, "online")
         target = request.args.get("next", "")
         return redirect(target if target.startswith("/inbox") else url_for("inbox.queue"))
@@ -84,6 +90,7 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @signed_in
     def logout() -> Any:
         service().set_status(g.agent, "offline")
+        service().agents.revoke_sessions(g.agent.username)  # a copied cookie dies with the logout
         session.clear()
         return redirect(url_for("inbox.login"))
 
@@ -186,27 +193,29 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @signed_in
     def stream() -> Any:
         agent: Agent = g.agent
-        store = service().redis
+        hub: FeedHub = current_app.extensions["handoff_feed"]
         service_agents = service().agents
         last_id = request.headers.get("Last-Event-ID") or request.args.get("after") or "$"
-        if last_id == "$":
-            newest = store.xrevrange(keys.FEED, count=1)
-            last_id = newest[0][0] if newest else "0-0"
+        if last_id == "$" or not _EVENT_ID.fullmatch(last_id):
+            last_id = hub.newest_id()
 
         def events() -> Iterator[str]:
             nonlocal last_id
             yield "retry: 1000\n\n"
             ends = time.monotonic() + STREAM_SECONDS
+            seen_at = time.monotonic()
             while time.monotonic() < ends:
                 try:
-                    answer = store.xread({keys.FEED: last_id}, block=STREAM_BLOCK_MS, count=100)
+                    batch = hub.wait(last_id, STREAM_BLOCK_MS / 1000)
+                    if time.monotonic() - seen_at > PRESENCE_EVERY_SECONDS:
+                        service_agents.seen(agent.username)  # an open inbox keeps its agent present
+                        seen_at = time.monotonic()
                 except redis.RedisError:
                     return  # the browser reconnects after `retry` and resumes from the last id
-                service_agents.seen(agent.username)  # an open inbox keeps its agent present
-                if not answer:
+                if not batch:
                     yield ": keep-alive\n\n"
                     continue
-                for entry_id, fields in answer[0][1]:
+                for entry_id, fields in batch:
                     last_id = entry_id
                     if _shown_to(agent, fields):
                         yield f"id: {entry_id}\nevent: change\ndata: {json.dumps(fields)}\n\n"

@@ -7,6 +7,8 @@ HANDBACK_PENDING = PREFIX + "handback"  # zset chat_id -> when to (re)try handin
 SLA_DUE = PREFIX + "sla"  # zset "first:{chat}" / "next:{chat}" -> when the response is due
 SLA_BREACHED = PREFIX + "sla-breached"  # zset chat_id -> when its SLA was breached (supervisor view)
 PRESENCE = PREFIX + "presence"  # zset username -> when the agent was last seen (page, stream or API call)
+SERVICE_SEEN = PREFIX + "service-seen"  # when a worker last ran its background work
+SERVICE_BACK = PREFIX + "service-back"  # when the service (or its Redis) came back after a pause
 ALL_OPEN = PREFIX + "open"  # zset chat_id -> created_at: every chat that is queued or with an agent
 
 
@@ -43,8 +45,9 @@ def agent_chats(username: str) -> str:
     return f"{PREFIX}agent-chats:{username}"
 
 
-def api_token(token: str) -> str:
-    return f"{PREFIX}token:{token}"
+def api_token(digest: str) -> str:
+    """An agent's API token, by its SHA-256 (the token itself is never stored)."""
+    return f"{PREFIX}token:{digest}"
 
 
 def inbound_seen(wamid: str) -> str:

@@ -1,17 +1,20 @@
 """Administration: `python -m handoff.manage create-agent alice --teams orders,general --languages en,es`
-(asks the password), `set-languages alice en,es,de`, `seed-demo` (demo accounts for `make run`, password
+(asks the password), `set-languages alice en,es,de`, `set-password`, `disable-agent`, `enable-agent`,
+`delete-agent`, and `seed-demo` (demo accounts for `make run` with the local stand-in only, password
 HANDOFF_DEMO_PASSWORD from var/local.env)."""
 
 import argparse
 import getpass
 import os
 import sys
-from typing import List, Optional
+from typing import List, Mapping, Optional
 
 import redis
 
 from handoff.agents import AgentDirectory, InvalidAgent
+from handoff.assignment import Router
 from handoff.keys import canned
+from handoff.state import ChatStore
 
 DEMO_AGENTS = (
     # username, name, role, teams, capacity, languages
@@ -42,18 +45,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     languages = commands.add_parser("set-languages", help="the languages an agent speaks (routing prefers them)")
     languages.add_argument("username")
     languages.add_argument("languages", help="comma-separated ISO 639-1 codes: en,es,de")
-    commands.add_parser("seed-demo", help="demo accounts (admin, sam, alice, bob) if they do not exist")
+    password = commands.add_parser("set-password", help="a new password; the agent's sessions and tokens end")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    for name, what in (("disable-agent", "no sign-in; sessions and tokens end; open chats go back to the queue"),
+                       ("enable-agent", "allow signing in again"),
+                       ("delete-agent", "remove the account; open chats go back to the queue")):
+        commands.add_parser(name, help=what).add_argument("username")
+    commands.add_parser("seed-demo", help="demo accounts (admin, sam, alice, bob) with the local stand-in only")
     args = parser.parse_args(argv)
 
     store = redis.Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
     agents = AgentDirectory(store)
     try:
         if args.command == "create-agent":
-            if args.password_stdin:
-                password = sys.stdin.readline().rstrip("\n")
-            else:
-                password = getpass.getpass(f"password for {args.username}: ")
-            agent = agents.create(args.username, password, name=args.name, role=args.role,
+            agent = agents.create(args.username, _password(args), name=args.name, role=args.role,
                                   teams=tuple(t.strip() for t in args.teams.split(",") if t.strip()),
                                   capacity=args.capacity, replace=args.replace,
                                   languages=tuple(args.languages.split(",")))
@@ -62,12 +68,40 @@ def main(argv: Optional[List[str]] = None) -> int:
         elif args.command == "set-languages":
             agent = agents.set_languages(args.username, tuple(args.languages.split(",")))
             print(f"agent {agent.username} speaks {', '.join(agent.languages)}")
-        else:
+        elif args.command == "set-password":
+            agents.set_password(args.username, _password(args))
+            print(f"password of {args.username} changed; their sessions and tokens are revoked")
+        elif args.command in ("disable-agent", "delete-agent"):
+            (agents.disable if args.command == "disable-agent" else agents.delete)(args.username)
+            moved = Router(ChatStore(store), agents, 300.0).agent_left(args.username)
+            done = "disabled" if args.command == "disable-agent" else "deleted"
+            print(f"agent {args.username} {done}; {len(moved)} open chat(s) back in the queue")
+        elif args.command == "enable-agent":
+            agents.enable(args.username)
+            print(f"agent {args.username} may sign in again")
+        elif demo_wanted(os.environ):
             seed_demo(agents, store, os.environ.get("HANDOFF_DEMO_PASSWORD", ""))
+        else:
+            print("no demo accounts: connected to the Cloud API (HANDOFF_DEMO=true creates them anyway); "
+                  "create the first administrator with `python -m handoff.manage create-agent NAME --role admin`")
     except InvalidAgent as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return getpass.getpass(f"password for {args.username}: ")
+
+
+def demo_wanted(env: Mapping[str, str]) -> bool:
+    """Demo accounts share one password and include an administrator: only with the local stand-in."""
+    explicit = (env.get("HANDOFF_DEMO") or "").strip().lower()
+    if explicit:
+        return explicit in ("1", "true", "yes", "on")
+    return env.get("USE_STANDIN") == "1"
 
 
 def seed_demo(agents: AgentDirectory, store: redis.Redis, password: str) -> None:

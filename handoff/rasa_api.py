@@ -1,11 +1,15 @@
 """What the handoff service asks of Rasa's HTTP API: the conversation so far, and handing the customer back."""
 
+import time
 from typing import Any, Dict, List
 
 import requests
 
 HANDBACK_INTENT = "EXTERNAL_handoff_resolved"
 RECORD_TIMEOUT_SECONDS = 3.0
+TRANSCRIPT_TIMEOUT_SECONDS = 3.0  # the chat page waits at most this for the bot's transcript
+CONNECT_TIMEOUT_SECONDS = 2.0
+QUIET_AFTER_FAILURE_SECONDS = 15.0  # after Rasa failed to answer, pages and ticks do not wait for it again
 
 
 class RasaUnavailable(Exception):
@@ -22,10 +26,16 @@ class RasaApi:
         self.token = token
         self.timeout = timeout
         self.http = requests.Session()
+        self._failed_at = float("-inf")
+
+    def unavailable(self) -> bool:
+        """Rasa failed to answer moments ago (down or hung): callers that can do without it skip it."""
+        return time.monotonic() - self._failed_at < QUIET_AFTER_FAILURE_SECONDS
 
     def transcript(self, wa_id: str) -> List[Dict[str, Any]]:
         """The customer's and the bot's messages from the Rasa tracker, oldest first."""
-        answer = self._call("GET", f"/conversations/{wa_id}/tracker", params={"include_events": "ALL"})
+        answer = self._call("GET", f"/conversations/{wa_id}/tracker", params={"include_events": "ALL"},
+                            timeout=TRANSCRIPT_TIMEOUT_SECONDS)
         lines = []
         for event in answer.json().get("events", []):
             if event.get("event") == "user" and event.get("text"):
@@ -41,6 +51,15 @@ class RasaApi:
         self._call("POST", f"/conversations/{wa_id}/tracker/events", timeout=RECORD_TIMEOUT_SECONDS,
                    json={"event": "bot", "text": text, "metadata": {"agent": agent, "wamid": wamid}})
 
+    def handed_back_since(self, wa_id: str, since: float) -> bool:
+        """Whether Rasa already took a hand back after `since` (an earlier try timed out, yet Rasa ran it)."""
+        answer = self._call("GET", f"/conversations/{wa_id}/tracker", params={"include_events": "AFTER_RESTART"})
+        for event in answer.json().get("events", []):
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if event.get("event") == "user" and intent == HANDBACK_INTENT and (event.get("timestamp") or 0) >= since:
+                return True
+        return False
+
     def hand_back(self, wa_id: str, resolution: str) -> None:
         """Resume the conversation, then let the bot close it (goodbye and CSAT) on WhatsApp."""
         self._call("POST", f"/conversations/{wa_id}/tracker/events", json=[{"event": "resume"}])
@@ -51,11 +70,14 @@ class RasaApi:
         params = {**kwargs.pop("params", {}), "token": self.token}
         timeout = kwargs.pop("timeout", self.timeout)
         try:
-            answer = self.http.request(method, self.url + path, params=params, timeout=timeout, **kwargs)
+            answer = self.http.request(method, self.url + path, params=params,
+                                       timeout=(min(CONNECT_TIMEOUT_SECONDS, timeout), timeout), **kwargs)
         except requests.RequestException as exc:
+            self._failed_at = time.monotonic()
             raise RasaUnavailable(f"Rasa unreachable: {exc.__class__.__name__}") from exc
         if 400 <= answer.status_code < 500:
             raise RasaRefused(f"Rasa refused {method} {path} with HTTP {answer.status_code}: {answer.text[:200]}")
         if answer.status_code >= 300:
+            self._failed_at = time.monotonic()
             raise RasaUnavailable(f"Rasa answered {method} {path} with HTTP {answer.status_code}: {answer.text[:200]}")
         return answer

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 REASONS = ("customer_request", "fallback", "complaint", "backend_failure", "keyword", "language")
 HANDBACK_RETRY_MAX_SECONDS = 300.0
+SERVICE_GAP_SECONDS = 30.0  # background work runs every 2 s; a longer silence means the service was down
+HANDBACK_LEASE_SECONDS = 60.0  # longer than Rasa's slowest answer (two calls of at most 10 s)
 
 
 class Forbidden(Exception):
@@ -152,8 +154,12 @@ class HandoffService:
         _chat, by = self._acting(agent, chat_id)
         if to_agent:
             target = self.agents.get(to_agent)
-            if target is None:
+            if target is None or target.disabled:
                 raise NotFound(f"no agent {to_agent}")
+            if not target.can_see(_chat):
+                raise Conflict("not_in_team", to_agent)
+            if target.status != "online":  # an offline agent would hold the customer for hours
+                raise Conflict("offline", to_agent)
             self.chats.transfer_to_agent(chat_id, by, to_agent, target.capacity)
         elif to_team:
             if to_team not in TEAMS:
@@ -169,6 +175,7 @@ class HandoffService:
     def resolve(self, agent: Agent, chat_id: str, resolution: str) -> Dict[str, str]:
         chat, by = self._acting(agent, chat_id)
         self.chats.resolve(chat_id, by, resolution.strip() or "resolved")
+        self.chats.expire_closed(chat, self.settings.retention_seconds)
         self.router.record_handling(chat)
         self.hand_back(chat_id)
         self.router.assign_waiting(chat["team"])
@@ -184,6 +191,8 @@ class HandoffService:
 
     def transcript_before(self, chat: Dict[str, str]) -> List[Dict[str, Any]]:
         """The customer's conversation with the bot before the escalation (from Rasa's tracker)."""
+        if self.rasa.unavailable():  # a page must not wait for a Rasa that just failed to answer
+            return [{"kind": "system", "text": "bot transcript unavailable: Rasa is not answering", "at": None}]
         try:
             lines = self.rasa.transcript(chat["customer"])
         except (RasaUnavailable, RasaRefused) as exc:
@@ -221,44 +230,95 @@ class HandoffService:
 
     # -- hand back to the bot (retried until Rasa takes it) ----------------------------------
 
-    def hand_back(self, chat_id: str) -> bool:
-        chat = self.chats.chat(chat_id)
+    def hand_back(self, chat_id: str, now: Optional[float] = None) -> bool:
+        """Hand the customer back once: only whoever takes the pending hand back runs it."""
+        now = time.time() if now is None else now
+        if not self.chats.claim_handback(chat_id, lease_until=now + HANDBACK_LEASE_SECONDS, now=now):
+            return False  # another worker's tick (or request) has it
+        return self._hand_back_taken(chat_id, now)
+
+    def _hand_back_taken(self, chat_id: str, now: float) -> bool:
         try:
-            self.rasa.hand_back(chat["customer"], chat.get("resolution") or "resolved")
+            chat = self.chats.chat(chat_id)
+        except NotFound:
+            self.redis.zrem(keys.HANDBACK_PENDING, chat_id)
+            return False
+        customer = chat["customer"]
+        owner = self.chats.owner(customer)
+        if owner.get("state", "bot") != "bot" or owner.get("chat_id", chat_id) != chat_id:
+            # The customer wrote again and is with the team in a newer chat: a goodbye now would land in it.
+            return self._drop_handback(chat_id, "superseded: the customer is back with the team", now)
+        resolved_at = float(chat.get("resolved_at") or now)
+        if now - resolved_at > self.settings.handback_max_age:
+            return self._drop_handback(chat_id, f"expired: not handed back within "
+                                                f"{self.settings.handback_max_age:.0f} s of the resolve", now)
+        try:
+            # A retry after a timeout: Rasa may have run the first try after all; never say goodbye twice.
+            if int(chat.get("handback_attempts") or 0) and self.rasa.handed_back_since(customer, resolved_at - 1):
+                self.chats.handed_back(chat_id)
+                return True
+            self.rasa.hand_back(customer, chat.get("resolution") or "resolved")
         except RasaUnavailable as exc:
             attempts = self.redis.hincrby(keys.chat(chat_id), "handback_attempts", 1)
             delay = min(HANDBACK_RETRY_MAX_SECONDS, 2.0 ** attempts)
-            self.redis.zadd(keys.HANDBACK_PENDING, {chat_id: time.time() + delay})
+            self.redis.zadd(keys.HANDBACK_PENDING, {chat_id: now + delay})
             self.redis.hset(keys.chat(chat_id), "handback_error", str(exc))
             logger.warning("hand back of %s failed (%s); retrying in %.0f s", chat_id, exc, delay)
             return False
         except RasaRefused as exc:
             # The customer is with the bot again (ownership is in Redis); only the bot's closing
             # message is missing. Kept on the chat and in the event stream for the operators.
-            self.redis.zrem(keys.HANDBACK_PENDING, chat_id)
-            self.redis.hset(keys.chat(chat_id), "handback_error", str(exc))
-            self.redis.xadd(EVENT_STREAM, {"kind": "handoff_handback_refused", "at": repr(time.time()),
-                                          "chat_id": chat_id, "error": str(exc)})
             logger.error("Rasa refused the hand back of %s: %s", chat_id, exc)
-            return False
+            return self._drop_handback(chat_id, str(exc), now, kind="handoff_handback_refused")
         self.chats.handed_back(chat_id)
         return True
+
+    def _drop_handback(self, chat_id: str, why: str, now: float, kind: str = "handoff_handback_dropped") -> bool:
+        self.redis.zrem(keys.HANDBACK_PENDING, chat_id)
+        self.redis.hset(keys.chat(chat_id), "handback_error", why)
+        self.redis.xadd(EVENT_STREAM, {"kind": kind, "at": repr(now), "chat_id": chat_id, "error": why})
+        logger.warning("hand back of %s not sent: %s", chat_id, why)
+        return False
 
     # -- background work (a thread in each worker; every step is safe to run concurrently) ---
 
     def tick(self, now: Optional[float] = None) -> None:
         now = time.time() if now is None else now
-        for username in self.agents.absent_since(now - self.settings.presence_seconds):
-            logger.warning("agent %s has not been seen for %.0f s: away, chats back in the queue",
-                           username, self.settings.presence_seconds)
-            self.agents.set_status(username, "away")
-            self.router.agent_left(username)
+        self.tick_routing(now)
+        self.tick_handbacks(now)
+
+    def tick_routing(self, now: Optional[float] = None) -> None:
+        """Presence, assignment and SLA timers: Redis only, never waits for Rasa."""
+        now = time.time() if now is None else now
+        if self._present_long_enough(now):
+            for username in self.agents.absent_since(now - self.settings.presence_seconds):
+                logger.warning("agent %s has not been seen for %.0f s: away, chats back in the queue",
+                               username, self.settings.presence_seconds)
+                self.agents.set_status(username, "away")
+                self.router.agent_left(username)
         self.router.assign_waiting()
         for timer in self.chats.take_due_sla(now):
             which, _, chat_id = timer.partition(":")
             self._breach(chat_id, which, now)
-        for chat_id in self.chats.take_due_handbacks(retry_at=now + 60, now=now):
-            self.hand_back(chat_id)
+
+    def tick_handbacks(self, now: Optional[float] = None) -> None:
+        """Due hand backs; the first that finds Rasa unavailable ends the round (a hung Rasa costs one
+        timeout per round, not one per pending hand back)."""
+        now = time.time() if now is None else now
+        for chat_id in self.chats.take_due_handbacks(retry_at=now + HANDBACK_LEASE_SECONDS, now=now):
+            if not self._hand_back_taken(chat_id, now) and self.rasa.unavailable():
+                break  # the rest stay leased and come due again when the lease ends
+
+    def _present_long_enough(self, now: float) -> bool:
+        """Whether agents have had a full presence period to show up since the service was last unavailable.
+
+        When no worker ran (Redis down, a deploy) nobody's page could report them present; they must not
+        all go away, with every chat re-queued, because the server, not the agent, was gone."""
+        last = self.redis.getset(keys.SERVICE_SEEN, repr(now))
+        if last is not None and now - float(last) > SERVICE_GAP_SECONDS:
+            self.redis.set(keys.SERVICE_BACK, repr(now))
+        back = float(self.redis.get(keys.SERVICE_BACK) or 0)
+        return now - back >= self.settings.presence_seconds
 
     def _breach(self, chat_id: str, which: str, now: float) -> None:
         chat = self.redis.hgetall(keys.chat(chat_id))

@@ -1,7 +1,7 @@
 """The handoff service's settings, read once from the environment (resolved by stack/settings.py)."""
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Optional
 
 from handoff.office_hours import OfficeHours
 
@@ -19,12 +19,20 @@ class HandoffSettings:
     handle_seconds: float = 300.0  # average handling time until the team has its own measure
     presence_seconds: float = 180.0  # an online agent not seen for this long goes away; their chats wait again
     background: bool = True  # assignment, SLA and hand-back retries in a thread of each worker
+    public_url: str = ""  # where agents open the inbox; https makes the session cookie Secure by default
+    cookie_secure: bool = False
+    trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto are believed
+    max_content_length: int = 1024 * 1024
+    login_limit: str = "10 per minute"  # failed sign-ins, per account and per client address
+    handback_max_age: float = 3 * 3600.0  # a goodbye later than this after the resolve is dropped, not sent
+    retention_seconds: int = 30 * 86400  # resolved chats, their messages and customers' histories
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "HandoffSettings":
         for required in ("REDIS_URL", "HANDOFF_API_TOKEN", "HANDOFF_SECRET_KEY"):
             if not env.get(required):
                 raise RuntimeError(f"the handoff service needs {required} (make run generates it into var/local.env)")
+        public_url = (env.get("HANDOFF_PUBLIC_URL") or "").strip()
         return cls(
             redis_url=env["REDIS_URL"],
             api_token=env["HANDOFF_API_TOKEN"],
@@ -37,5 +45,18 @@ class HandoffSettings:
             next_response_seconds=float(env.get("HANDOFF_SLA_NEXT_RESPONSE_SECONDS") or 300),
             handle_seconds=float(env.get("HANDOFF_HANDLE_SECONDS") or 300),
             presence_seconds=float(env.get("HANDOFF_PRESENCE_SECONDS") or 180),
-            background=(env.get("HANDOFF_BACKGROUND") or "true").lower() not in ("0", "false", "no", "off"),
+            background=_flag(env.get("HANDOFF_BACKGROUND"), True),
+            public_url=public_url,
+            cookie_secure=_flag(env.get("HANDOFF_COOKIE_SECURE"), public_url.startswith("https://")),
+            trusted_proxies=int(env.get("HANDOFF_TRUSTED_PROXIES") or 0),
+            max_content_length=int(env.get("HANDOFF_MAX_CONTENT_LENGTH") or 1024 * 1024),
+            login_limit=env.get("HANDOFF_LOGIN_LIMIT") or "10 per minute",
+            handback_max_age=float(env.get("HANDOFF_HANDBACK_MAX_AGE_SECONDS") or 3 * 3600),
+            retention_seconds=int(float(env.get("HANDOFF_RETENTION_DAYS") or 30) * 86400),
         )
+
+
+def _flag(value: Optional[str], default: bool) -> bool:
+    if not value:
+        return default
+    return value.strip().lower() not in ("0", "false", "no", "off")

@@ -19,6 +19,8 @@ from whatsapp_cloud.event_log import MAX_LENGTH as EVENT_STREAM_MAX
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 OPEN_STATES = ("queued", "agent")
+HISTORY_KEPT = 200  # ownership transitions kept per customer
+CHATS_KEPT = 50  # chat ids kept per customer
 
 _LUA_COMMON = f"""
 local P = '{keys.PREFIX}'
@@ -31,9 +33,15 @@ local function transition(wa, to, chat_id, agent, now, why)
   redis.call('XADD', '{EVENT_STREAM}', 'MAXLEN', '~', {EVENT_STREAM_MAX}, '*', 'kind', 'handoff_transition', 'at', now,
     'customer', wa, 'from', from, 'to', to, 'chat_id', chat_id, 'agent', agent, 'why', why)
 end
-local function feed(kind, chat_id, team, agent, now)
-  redis.call('XADD', P .. 'feed', 'MAXLEN', '~', 10000, '*', 'kind', kind, 'chat_id', chat_id,
-    'team', team, 'agent', agent, 'at', now)
+-- The inbox's live feed; a new message travels with its event, so an open chat shows it without a reload.
+local function feed(kind, chat_id, team, agent, now, message)
+  if message then
+    redis.call('XADD', P .. 'feed', 'MAXLEN', '~', 10000, '*', 'kind', kind, 'chat_id', chat_id,
+      'team', team, 'agent', agent, 'at', now, 'message', message)
+  else
+    redis.call('XADD', P .. 'feed', 'MAXLEN', '~', 10000, '*', 'kind', kind, 'chat_id', chat_id,
+      'team', team, 'agent', agent, 'at', now)
+  end
 end
 local function has_room(agent, capacity)
   return redis.call('SCARD', P .. 'agent-chats:' .. agent) < tonumber(capacity)
@@ -107,6 +115,8 @@ local current = redis.call('HGET', ck, 'agent')
 local old_team = redis.call('HGET', ck, 'team')
 if team == '' then team = old_team end
 if state == 'queued' then
+  -- Moving a waiting chat is a supervisor's decision ('' = a supervisor acting); checked here, atomically.
+  if by ~= '' then return {'not_allowed', ''} end
   if team == old_team then return {'ok', team} end
   redis.call('ZREM', P .. 'queue:' .. old_team, cid)
 elseif state == 'agent' then
@@ -161,7 +171,7 @@ redis.call('HSET', ck, 'last_customer_at', now)
 if state == 'agent' and next_due ~= '' then
   redis.call('ZADD', P .. 'sla', 'NX', next_due, 'next:' .. cid)
 end
-feed('customer_message', cid, redis.call('HGET', ck, 'team'), redis.call('HGET', ck, 'agent'), now)
+feed('customer_message', cid, redis.call('HGET', ck, 'team'), redis.call('HGET', ck, 'agent'), now, message)
 return {'ok', cid}
 """
 
@@ -176,7 +186,7 @@ if kind == 'agent' then
   redis.call('HSETNX', ck, 'first_response_at', now)
   redis.call('ZREM', P .. 'sla', 'first:' .. cid, 'next:' .. cid)
 end
-feed(kind == 'agent' and 'agent_message' or kind, cid, redis.call('HGET', ck, 'team'), agent, now)
+feed(kind == 'agent' and 'agent_message' or kind, cid, redis.call('HGET', ck, 'team'), agent, now, message)
 return {'ok', cid}
 """
 
@@ -192,6 +202,16 @@ _TAKE_DUE_HANDBACKS = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 20)
 for _, cid in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], cid) end
 return due
+"""
+
+
+# ARGV: chat_id, now, lease until. Whoever takes a due hand back holds it until the lease ends, so the
+# resolving request and a background tick never both hand the same chat back.
+_CLAIM_HANDBACK = """
+local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not at or tonumber(at) > tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
 """
 
 
@@ -212,6 +232,9 @@ _EXPLANATIONS = {
     "taken": "the chat was already claimed by {detail}",
     "full": "{detail} has no free capacity",
     "not_owner": "the chat is now with {detail}, not with you",
+    "not_allowed": "only a supervisor can move a waiting chat",
+    "offline": "{detail} is not online: transfer to the team instead",
+    "not_in_team": "{detail} is not in the chat's team",
     "not_assigned": "the chat is not with an agent (it is {detail})",
     "not_open": "the chat is already {detail}",
     "same_agent": "the chat is already with {detail}",
@@ -246,6 +269,7 @@ class ChatStore:
         self._chat_message = store.register_script(_CHAT_MESSAGE)
         self._take_due_sla = store.register_script(_TAKE_DUE_SLA)
         self._take_due_handbacks = store.register_script(_TAKE_DUE_HANDBACKS)
+        self._claim_handback = store.register_script(_CLAIM_HANDBACK)
 
     # -- transitions -----------------------------------------------------------------------
 
@@ -295,6 +319,25 @@ class ChatStore:
 
     def take_due_handbacks(self, retry_at: float, now: Optional[float] = None) -> List[str]:
         return self._take_due_handbacks(keys=[keys.HANDBACK_PENDING], args=[_ts(now), repr(retry_at)])
+
+    def drop_from_queue(self, chat_id: str, team: str) -> None:
+        self.redis.zrem(keys.queue(team), chat_id)
+        self.redis.zrem(keys.ALL_OPEN, chat_id)
+
+    def expire_closed(self, chat: Dict[str, str], seconds: int) -> None:
+        """A resolved chat's records live `seconds` more; the customer's lists keep their latest entries."""
+        customer = chat["customer"]
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.expire(keys.chat(chat["id"]), seconds)
+        pipe.expire(keys.messages(chat["id"]), seconds)
+        pipe.ltrim(keys.history(customer), -HISTORY_KEPT, -1)
+        pipe.expire(keys.history(customer), seconds)
+        pipe.ltrim(keys.customer_chats(customer), -CHATS_KEPT, -1)
+        pipe.expire(keys.customer_chats(customer), seconds)
+        pipe.execute()
+
+    def claim_handback(self, chat_id: str, lease_until: float, now: Optional[float] = None) -> bool:
+        return bool(self._claim_handback(keys=[keys.HANDBACK_PENDING], args=[chat_id, _ts(now), repr(lease_until)]))
 
     def handed_back(self, chat_id: str) -> None:
         self.redis.zrem(keys.HANDBACK_PENDING, chat_id)

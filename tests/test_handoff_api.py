@@ -271,6 +271,9 @@ def test_an_agent_who_vanishes_goes_away_and_their_chats_wait_for_someone_else(h
     assert handoff.service.chats.chat(chat_id)["agent"] == "alice"
     bob = online(handoff, "bob")
     handoff.service.redis.zadd(keys.PRESENCE, {"bob": last_seen + 10_000})  # bob keeps his inbox open
+    for after in range(80, 180, 20):  # the service runs all along: its absence is alice's own
+        handoff.service.tick(now=last_seen + after)
+    assert handoff.agents.get("alice").status == "online"  # type: ignore[union-attr]
     handoff.service.tick(now=last_seen + 181)
     assert handoff.agents.get("alice").status == "away"  # type: ignore[union-attr]
     assert handoff.service.chats.chat(chat_id)["agent"] == "bob"

@@ -177,3 +177,14 @@ def test_hand_back_while_rasa_is_unreachable_is_retried_until_rasa_takes_it(stac
         service.tick(now=time.time() + 3600)
         assert service.pending_handbacks() == []
     assert any(e["event"] == "resume" for e in stack.tracker(wa_id)["events"])
+
+
+def test_the_whole_output_shows_no_secret_and_no_customer_number_in_the_handoff_log(stack: Stack) -> None:
+    """Runs after the hand-offs above: Rasa was called with its token, Redis with its password."""
+    env = stack.env_
+    output = "\n".join(stack.lines)
+    for secret in ("RASA_API_TOKEN", "HANDOFF_API_TOKEN", "ACTIONS_TOKEN", "REDIS_PASSWORD", "HANDOFF_SECRET_KEY"):
+        assert env[secret] and env[secret] not in output, secret
+    handoff_lines = [line for line in stack.lines if " handoff." in line[:30]]
+    assert any("/api/internal/customers/wa:" in line for line in handoff_lines), "the access log is on"
+    assert not any(number in line for line in handoff_lines for number in ("15557770001", "15557770002"))

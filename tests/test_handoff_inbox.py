@@ -85,3 +85,24 @@ def test_the_live_stream_reports_changes_of_the_agents_teams(handoff: Handoff) -
         lines = stream.iter_lines(decode_unicode=True)
         data = next(line for line in lines if line.startswith("data:"))
     assert '"team": "orders"' in data and "refunds" not in data
+
+
+AD = {"source_url": "https://fb.me/3cr4Wqqkv", "source_id": "120226305854810726", "source_type": "ad",
+      "headline": "Chat with us", "body": "Summer Succulents are here!", "ctwa_clid": "Aff-n8ZTODiE79d22"}
+
+
+def test_the_chat_page_shows_people_facts_not_internal_structures(handoff: Handoff) -> None:
+    slots = {"order_id": "1001", "shipping_address": "12 Long Road", "pending_cancel": True,
+             "session_started_metadata": {"wamid": "wamid.X", "wa_profile_name": "Ana", "wa_referral": AD}}
+    chat_id = handoff.escalate(CUSTOMER, slots=slots).json()["chat_id"]
+    alice, _ = signed_in(handoff, "alice")
+    page = alice.get(f"{handoff.url}/inbox/chats/{chat_id}", timeout=10).text
+    side = page[page.index('<aside class="side">'):page.index("</aside>")]
+    assert "{" not in side and "wamid" not in side and "ctwa" not in side and "True" not in side
+    for fact in ("<dt>Name</dt><dd>Ana</dd>", f"<dt>WhatsApp</dt><dd>+{CUSTOMER}</dd>",
+                 "<dt>Came from</dt><dd>an ad “Chat with us” (https://fb.me/3cr4Wqqkv)</dd>",
+                 "<dt>Order id</dt><dd>1001</dd>", "<dt>Shipping address</dt><dd>12 Long Road</dd>"):
+        assert fact in side, fact
+    direct = handoff.escalate("15554440009", slots={}).json()["chat_id"]
+    page = alice.get(f"{handoff.url}/inbox/chats/{direct}", timeout=10).text
+    assert "wrote to us directly (chat, link or QR code)" in page

@@ -14,7 +14,8 @@ def test_defaults_run_everything_locally_with_generated_secrets(tmp_path: Path) 
     env = resolve(tmp_path)
     assert env["USE_STANDIN"] == "1" and env["START_REDIS"] == "1"
     assert env["WHATSAPP_API_BASE_URL"] == env["STANDIN_URL"] == "http://127.0.0.1:5070"
-    assert env["REDIS_URL"] == "redis://127.0.0.1:6390/0"
+    assert env["REDIS_URL"] == f"redis://:{env['REDIS_LOCAL_PASSWORD']}@127.0.0.1:6390/0"
+    assert env["REDIS_PASSWORD"] == env["REDIS_LOCAL_PASSWORD"] and len(env["REDIS_PASSWORD"]) >= 24
     assert env["WHATSAPP_WEBHOOK_URL"] == "http://127.0.0.1:5005/webhooks/whatsapp/webhook"
     assert len(env["RASA_API_TOKEN"]) >= 24 and env["WHATSAPP_APP_SECRET"] == env["STANDIN_APP_SECRET"]
     assert settings.processes(env) == ["redis", "rasa", "actions", "handoff", "standin"]
@@ -62,3 +63,31 @@ def test_generated_secrets_never_look_like_command_line_options(monkeypatch: pyt
     drawn = iter(["-starts-with-a-dash", "a-proper-token"])
     monkeypatch.setattr(settings.secrets, "token_urlsafe", lambda _n: next(drawn))
     assert settings.new_secret() == "a-proper-token"
+
+
+def test_the_started_redis_stays_on_loopback_unless_redis_bind_says_otherwise(tmp_path: Path) -> None:
+    everywhere = resolve(tmp_path, BIND_HOST="0.0.0.0")
+    assert everywhere["REDIS_BIND"] == "127.0.0.1" and "@127.0.0.1:6390" in everywhere["REDIS_URL"]
+    shared = resolve(tmp_path, BIND_HOST="0.0.0.0", REDIS_BIND="10.0.0.5")
+    assert "@10.0.0.5:6390" in shared["REDIS_URL"]
+
+
+def test_a_managed_redis_over_tls_with_a_password(tmp_path: Path) -> None:
+    env = resolve(tmp_path, REDIS_URL="rediss://default:p%40ss%3Aword@cache.example.com:6380/2")
+    assert env["START_REDIS"] == "0" and env["REDIS_PASSWORD"] == "p@ss:word"
+    assert env["RASA_ENDPOINTS"] == "endpoints-tls.yml"
+    assert resolve(tmp_path)["RASA_ENDPOINTS"] == "endpoints.yml"
+
+
+def test_urls_are_printed_without_their_password(tmp_path: Path) -> None:
+    from stack.run import describe
+
+    env = resolve(tmp_path)
+    shown = describe(env, settings.processes(env))
+    assert env["REDIS_LOCAL_PASSWORD"] not in shown and "redis://:***@127.0.0.1:6390/0" in shown
+    managed = resolve(tmp_path, REDIS_URL="rediss://u:secretpw@cache.example.com:6380/0")
+    assert "secretpw" not in describe(managed, settings.processes(managed))
+    assert settings.redact_url("redis://127.0.0.1:6390/0") == "redis://127.0.0.1:6390/0"
+    with pytest.raises(settings.ConfigError) as bad:
+        resolve(tmp_path, REDIS_URL="http://:secretpw@cache.example.com:6380/0")
+    assert "secretpw" not in str(bad.value)

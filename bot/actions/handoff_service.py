@@ -29,7 +29,7 @@ class Escalation:
 
 
 def _settings() -> tuple:
-    url = (os.environ.get("HANDOFF_URL") or "http://127.0.0.1:5060").rstrip("/")
+    url = (os.environ.get("HANDOFF_URL") or "http://127.0.0.1:5080").rstrip("/")
     return url, os.environ.get("HANDOFF_API_TOKEN") or ""
 
 

@@ -1,5 +1,7 @@
-// Live inbox: window countdowns, the composer switching to templates when the window closes,
-// and a refresh of the live part of the page whenever the server reports a change.
+// Live inbox: window countdowns, the composer switching to templates when the window closes, new
+// messages of the open chat added as they come (each event carries its message), and a refresh of the
+// live part of the page when a chat changes hands. The event stream reconnects with backoff after any
+// error, including an HTTP error after which the browser's EventSource would give up for good.
 (function () {
   "use strict";
 
@@ -76,14 +78,65 @@
     if (transcript) transcript.scrollTop = transcript.scrollHeight;
   }
 
+  function clock(at) {
+    var d = new Date(parseFloat(at) * 1000);
+    return isNaN(d) ? "" : ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
+  }
+
+  // Text only (textContent): customers' messages are never markup.
+  function appendMessage(m) {
+    var transcript = document.getElementById("transcript");
+    if (!transcript || (m.id && transcript.querySelector('[data-id="' + CSS.escape(m.id) + '"]'))) return;
+    var li = document.createElement("li"), who = document.createElement("span");
+    var text = document.createElement("span"), time = document.createElement("time");
+    li.className = "msg " + m.kind;
+    if (m.id) li.setAttribute("data-id", m.id);
+    who.className = "who";
+    who.textContent = (m.kind === "agent" || m.kind === "note") ? (m.agent || "") + (m.kind === "note" ? " (note)" : "") : m.kind;
+    text.className = "text";
+    text.textContent = m.text || "";
+    time.textContent = clock(m.at);
+    li.append(who, text, time);
+    transcript.appendChild(li);
+    transcript.scrollTop = transcript.scrollHeight;
+  }
+
+  function onChange(event) {
+    var change = {};
+    try { change = JSON.parse(event.data); } catch (e) { /* an event without details: refresh */ }
+    var live = document.getElementById("live");
+    var openChat = live && live.getAttribute("data-chat-id");
+    if (openChat && change.chat_id && change.chat_id !== openChat) return;  // another chat: nothing here changes
+    if (openChat && change.message) {
+      try { appendMessage(JSON.parse(change.message)); return; } catch (e) { /* fall back to a refresh */ }
+    }
+    scheduleRefresh();
+  }
+
+  var lastId = "";
+  function connect(url, attempt) {
+    var source = new EventSource(lastId ? url + "?after=" + encodeURIComponent(lastId) : url);
+    source.addEventListener("open", function () {
+      if (attempt > 0) scheduleRefresh();  // catch up with what happened while disconnected
+      attempt = 0;
+    });
+    source.addEventListener("change", function (event) {
+      lastId = event.lastEventId || lastId;
+      onChange(event);
+    });
+    source.onerror = function () {
+      if (source.readyState !== EventSource.CLOSED) return;  // the browser retries by itself
+      source.close();
+      var delay = Math.min(30000, 1000 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2);
+      setTimeout(function () { connect(url, attempt + 1); }, delay);
+    };
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     wire();
     tick();
     setInterval(tick, 1000);
     var url = document.body.getAttribute("data-stream");
-    if (url && window.EventSource) {
-      var source = new EventSource(url);
-      source.addEventListener("change", scheduleRefresh);
-    }
+    if (url && window.EventSource) connect(url, 0);
   });
 })();

@@ -108,6 +108,8 @@ def test_an_agent_works_a_chat_from_claim_to_resolve(handoff: Handoff, browser: 
     expect(alice_page.locator(".msg.agent .text", has_text="ready for pick-up")).to_be_visible()
     assert handoff.outbox(CUSTOMER)[-1]["message"]["template"]["name"] == "order_update"
 
+    handoff.agents.set_status("bob", "online")  # chats go only to agents who are online
+    alice_page.reload()
     alice_page.select_option(".transfer select[name=target]", "agent:bob")
     alice_page.click(".transfer button")
     expect(alice_page.locator(".flash.ok")).to_have_text("Chat transferred to bob.")
@@ -125,3 +127,74 @@ def test_an_agent_works_a_chat_from_claim_to_resolve(handoff: Handoff, browser: 
     assert handoff.service.chats.owner(CUSTOMER)["state"] == "bot"
     alice_page.close()
     bob_page.close()
+
+
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const wide = [...document.querySelectorAll('body *')].filter(e => {
+    const box = e.getBoundingClientRect();
+    return box.width > 0 && box.right > width + 1 && getComputedStyle(e).position !== 'fixed';
+  }).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''));
+  // Nothing squeezed to a column of single letters either.
+  const narrow = [...document.querySelectorAll('dd, .msg .text')].filter(e => e.getBoundingClientRect().width < 60)
+    .map(e => e.textContent.slice(0, 20));
+  return {scroll: document.documentElement.scrollWidth, width: width, wide: wide.slice(0, 5), narrow: narrow};
+}"""
+LONG_SLOTS = {"order_id": "A-10023", "shipping_address": "Apartment 1204, " + "Very-Long-Street-Name-" * 6,
+              "session_started_metadata": {"wa_referral": {
+                  "source_type": "ad", "headline": "Summer Succulents are here!",
+                  "source_url": "https://fb.me/" + "x" * 120}}}
+
+
+@pytest.mark.parametrize("width,height,name", [(1366, 768, "laptop"), (1400, 900, "1400"), (390, 844, "phone")])
+def test_queue_and_chat_fit_laptop_and_phone_widths(handoff: Handoff, browser: Browser, width: int, height: int,
+                                                    name: str) -> None:
+    handoff.customer_writes(CUSTOMER, "hello " + "averyveryverylongwordwithoutanyspaces" * 4)
+    chat_id = handoff.escalate(CUSTOMER, slots=LONG_SLOTS, summary="asks about A-10023 " * 8).json()["chat_id"]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    sign_in(page, handoff.url, "sam")  # a supervisor sees every team and the transfer form
+    for path, shot_name in (("/inbox", f"5-{name}-queue"), (f"/inbox/chats/{chat_id}", f"6-{name}-chat")):
+        page.goto(handoff.url + path)
+        shot(page, shot_name)
+        fit = page.evaluate(OVERFLOW)
+        assert fit["scroll"] <= fit["width"] and not fit["wide"] and not fit["narrow"], (path, fit)
+    expect(page.locator("aside.side dd", has_text="an ad “Summer Succulents are here!”")).to_be_visible()
+    page.close()
+
+
+def test_a_redis_outage_does_not_end_live_updates(tmp_path: Path, browser: Browser) -> None:
+    from tests.conftest import RedisProcess
+
+    redis_server = RedisProcess(tmp_path / "redis").start()
+    try:
+        with running_handoff(redis_server.url) as handoff:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            sign_in(page, handoff.url, "alice")
+            page.select_option("select[name=status]", "away")
+            expect(page.locator("select[name=status]")).to_have_value("away")
+            redis_server.stop()  # the stream breaks; reconnecting gets errors (HTTP 500) for a while
+            time.sleep(4)
+            redis_server = RedisProcess(tmp_path / "redis", port=redis_server.port).start()
+            handoff.escalate(CUSTOMER, summary="after the outage")
+            expect(page.locator("ul.queue[data-team=orders] li.row", has_text="Ana")).to_be_visible(timeout=30_000)
+            page.close()
+    finally:
+        redis_server.stop()
+
+
+def test_a_new_message_appears_in_the_open_chat_without_reloading_it(handoff: Handoff, browser: Browser) -> None:
+    handoff.customer_writes(CUSTOMER, "hello")
+    chat_id = handoff.escalate(CUSTOMER).json()["chat_id"]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, handoff.url, "sam")
+    page.goto(f"{handoff.url}/inbox/chats/{chat_id}")
+    reloads = []
+    page.on("request", lambda r: reloads.append(r.url) if r.url.endswith(f"/inbox/chats/{chat_id}") else None)
+    time.sleep(1)  # the stream is open
+    handoff.customer_writes(CUSTOMER, EVIL)
+    expect(page.locator(".msg.customer .text", has_text="where is my order")).to_have_text(EVIL)
+    assert page.evaluate("window.hacked") is None
+    handoff.escalate("15553330009", intent="get_refund")  # another chat changing: this page stays as it is
+    time.sleep(1)
+    assert reloads == []
+    page.close()
