@@ -33,6 +33,13 @@ def test_only_an_order_number_is_choose_order(component: TypedReplies, text: str
     assert [r["name"] for r in message.get("intent_ranking")] == ["choose_order", "order_status", "delivery_period"]
 
 
+@pytest.mark.parametrize("text", ["no, I meant 1003", "sorry, wrong one: order 1003", "actually 1003",
+                                  "oops, the other one, #1003", "no wait, 1003 instead"])
+def test_a_corrected_order_number_is_choose_order(component: TypedReplies, text: str) -> None:
+    [message] = component.process([parsed(text, [("deny", 0.7), ("order_status", 0.3)])])
+    assert message.get("intent") == {"name": "choose_order", "confidence": 1.0}
+
+
 @pytest.mark.parametrize("text", ["where is order 1002", "cancel #1002", "1002 hasn't arrived",
                                   "will it arrive by 3 March 2026", "my card was charged 3 times", "17"])
 def test_anything_more_is_left_to_the_classifier_without_choose_order(component: TypedReplies, text: str) -> None:

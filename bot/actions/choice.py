@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.common import order_choice_intent
+from bot.actions.asking import order_choice_intent
 
 DEFAULT_INTENT = "order_status"
 
@@ -44,24 +44,30 @@ class ActionChooseOrder(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        intent = pending_choice(tracker) or DEFAULT_INTENT
-        latest = tracker.latest_message
-        parse_data = {
-            "text": latest.get("text"),
-            "intent": {"name": intent, "confidence": 1.0},
-            "intent_ranking": [{"name": intent, "confidence": 1.0}],
-            # Without empty fields (the entity ruler gives no confidence): Rasa checks the event's schema.
-            "entities": [{k: v for k, v in e.items() if v is not None} for e in latest.get("entities") or []],
-        }
-        # As Rasa's own two-stage fallback does: forget the message, then hear it again as `intent`
-        # (same text, entities, WhatsApp metadata and id), and the rules take it from there.
-        retold = {
-            "event": "user",
-            "timestamp": None,
-            "text": latest.get("text"),
-            "parse_data": parse_data,
-            "input_channel": tracker.get_latest_input_channel(),
-            "message_id": latest.get("message_id"),
-            "metadata": latest.get("metadata") or {},
-        }
-        return [UserUtteranceReverted(), ActionExecuted("action_listen"), retold]
+        # "no, I meant 1003" to "Cancel order 1002?" asks about 1003 instead.
+        confirming_cancel = "cancel_order" if tracker.get_slot("pending_cancel") else None
+        return retell(tracker, pending_choice(tracker) or confirming_cancel or DEFAULT_INTENT)
+
+
+def retell(tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
+    """Events that forget the latest message and hear it again as `intent`, entities kept."""
+    latest = tracker.latest_message
+    parse_data = {
+        "text": latest.get("text"),
+        "intent": {"name": intent, "confidence": 1.0},
+        "intent_ranking": [{"name": intent, "confidence": 1.0}],
+        # Without empty fields (the entity ruler gives no confidence): Rasa checks the event's schema.
+        "entities": [{k: v for k, v in e.items() if v is not None} for e in latest.get("entities") or []],
+    }
+    # As Rasa's own two-stage fallback does: forget the message, then hear it again as `intent`
+    # (same text, entities, WhatsApp metadata and id), and the rules take it from there.
+    retold = {
+        "event": "user",
+        "timestamp": None,
+        "text": latest.get("text"),
+        "parse_data": parse_data,
+        "input_channel": tracker.get_latest_input_channel(),
+        "message_id": latest.get("message_id"),
+        "metadata": latest.get("metadata") or {},
+    }
+    return [UserUtteranceReverted(), ActionExecuted("action_listen"), retold]

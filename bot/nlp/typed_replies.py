@@ -30,6 +30,9 @@ DEFAULT_FILLER_WORDS = [
     "it's", "its", "is", "number", "nr", "no", "i", "mean", "think", "guess", "believe", "ok", "okay",
     "um", "umm", "mmm", "hmm", "yes", "yeah", "ya", "yep", "with", "first", "second", "third", "last",
     "newest", "latest", "older", "oldest", "new", "old",
+    # A correction is an answer too: "no, I meant 1003", "sorry, wrong one: order 1003", "actually 1003".
+    "meant", "sorry", "actually", "oops", "wrong", "rather", "instead", "oh", "ah", "wait", "that's",
+    "thats", "was", "order", "other",
 ]
 
 
