@@ -65,10 +65,10 @@ def asks_or_switches(tracker: Tracker, domain: DomainDict, form: str) -> bool:
 def number_from_other_text(tracker: Tracker, value: Any) -> bool:
     """Whether `value` was set from this message although the message names no order (the number
     is a postcode in an address): Rasa fills `order_id` from any number the entity ruler tags."""
+    tagged = {e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "order_id"}
     return (
         value is not None and value != slot_before_this_message(tracker, "order_id")
-        and any(e.get("entity") == "order_id" for e in tracker.latest_message.get("entities") or [])
-        and mentioned_order(tracker) is None
+        and value in tagged and mentioned_order(tracker) is None
     )
 
 
@@ -124,7 +124,7 @@ class ChangeFormValidation(FormValidationAction, ABC):
         An order from earlier in the chat is not assumed when the form starts."""
         named = tracker.get_slot("order_id")
         opening = tracker.get_slot("requested_slot") is None
-        carried_over = named and opening and mentioned_order(tracker) is None
+        carried_over = named and opening and named == slot_before_this_message(tracker, "order_id")
         if named and not carried_over and not number_from_other_text(tracker, named):
             return {}
         if not opening and tracker.get_slot("requested_slot") != "order_id":
