@@ -14,7 +14,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test train say validate lint clean bench test-stories import-orders
+.PHONY: run test train say validate lint clean bench test-stories import-orders simulate
 
 run: $(MODEL)
 	@$(PY) -m stack.run
@@ -69,6 +69,11 @@ clean:
 
 bench: $(MODEL)
 	$(PY) -m bench.webhook_bench
+
+# Scripted customers through the whole stack (simulation/): completed, handed to a person or stuck,
+# per flow; transcripts in results/simulation/; fails when a target is missed.
+simulate: $(MODEL)
+	$(PY) -m simulation $(ARGS)
 
 # NLU quality: the trained model on the held-out set, then 5-fold cross-validation on the training
 # data (reports and confusion matrices in results/), out-of-scope messages against the fallback;

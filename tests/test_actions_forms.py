@@ -216,3 +216,15 @@ def test_the_domain_lists_every_other_topic_as_no_answer():
         assert other in mapping["not_intent"] and own_intent not in mapping["not_intent"]
         for intent in ("goodbye", "payment_issue", "opt_out", "greet", "cancel_order", "human_handoff"):
             assert intent in mapping["not_intent"]
+
+
+def test_a_correction_right_after_an_answer_repeats_the_request_for_the_right_order(shop: Shop):
+    history = [user_event("get_invoice", "invoice for order 1008 please"), bot_event("[document invoice-1008.pdf]")]
+    tracker = customer_says("sorry, wrong one: 1009", "choose_order", sender=OMAR, form=None, history=history)
+    _, events = run(ActionChooseOrder(), tracker)
+    assert retold_intent(events) == "get_invoice"
+
+    # Without a word of correction a bare number after an answer asks for that order's status.
+    tracker = customer_says("1009", "choose_order", sender=OMAR, form=None, history=history)
+    _, events = run(ActionChooseOrder(), tracker)
+    assert retold_intent(events) == "order_status"

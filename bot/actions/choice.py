@@ -7,6 +7,7 @@ the message back as the question's own intent with that order, so the flow goes 
 a tap. With no question pending, a bare order number asks for that order's status.
 """
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -35,6 +36,21 @@ def pending_choice(tracker: Tracker) -> Optional[str]:
     return None
 
 
+# Requests about one order that a correction ("no, I meant 1003") right after the answer repeats.
+ORDER_REQUESTS = {"order_status", "get_invoice", "get_refund", "track_refund", "cancel_order",
+                  "change_order", "change_shipping_address"}
+CORRECTION = re.compile(r"\b(?:meant|mean|wrong|sorry|actually|instead|oops|other)\b", re.IGNORECASE)
+
+
+def corrected_request(tracker: Tracker) -> Optional[str]:
+    """The intent of the customer's previous message when the latest one corrects its order."""
+    if not CORRECTION.search(tracker.latest_message.get("text") or ""):
+        return None
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    previous = ((users[-2].get("parse_data") or {}).get("intent") or {}).get("name") if len(users) > 1 else None
+    return previous if previous in ORDER_REQUESTS else None
+
+
 class ActionChooseOrder(Action):
     """Replaces the `choose_order` message by the intent of the question it answers."""
 
@@ -46,7 +62,9 @@ class ActionChooseOrder(Action):
     ) -> List[Dict[Text, Any]]:
         # "no, I meant 1003" to "Cancel order 1002?" asks about 1003 instead.
         confirming_cancel = "cancel_order" if tracker.get_slot("pending_cancel") else None
-        return retell(tracker, pending_choice(tracker) or confirming_cancel or DEFAULT_INTENT)
+        # "no, I meant 1003" right after the invoice of 1002 asks for the invoice of 1003.
+        intent = pending_choice(tracker) or confirming_cancel or corrected_request(tracker) or DEFAULT_INTENT
+        return retell(tracker, intent)
 
 
 def retell(tracker: Tracker, intent: str) -> List[Dict[Text, Any]]:
