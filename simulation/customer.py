@@ -43,9 +43,10 @@ class Reply:
     buttons: List[Dict[str, str]]
 
     @classmethod
-    def of(cls, messages: List[Dict[str, Any]]) -> "Reply":
+    def of(cls, records: List[Dict[str, Any]]) -> "Reply":
+        """From the stand-in's outbox records (each holds the Cloud API message body)."""
         lines, buttons = [], []
-        for message in messages:
+        for message in (record["message"] for record in records):
             kind = message.get("type")
             if kind == "text":
                 lines.append(message["text"]["body"])
