@@ -17,6 +17,7 @@ from bot.actions.forms import (
     ValidateChangeOrderForm,
     ValidateChangeShippingAddressForm,
 )
+from bot.actions.support import ActionClarify
 from bot.nlp.spacy_pipeline import build
 from bot.shop.service import Shop
 from tests.test_actions import DOMAIN, OMAR, SAM, bot_event, make_tracker, run, shop, slot, texts, user_event
@@ -228,3 +229,10 @@ def test_a_correction_right_after_an_answer_repeats_the_request_for_the_right_or
     tracker = customer_says("1009", "choose_order", sender=OMAR, form=None, history=history)
     _, events = run(ActionChooseOrder(), tracker)
     assert retold_intent(events) == "order_status"
+
+
+def test_an_address_out_of_the_blue_offers_to_change_the_delivery_address(shop: Shop):
+    ranking = [("nlu_fallback", 0.45), ("order_status", 0.3), ("greet", 0.2)]
+    messages, _ = run(ActionClarify(), make_tracker(intent="nlu_fallback", text="Main Street 5, 10115 Berlin",
+                                                    ranking=ranking))
+    assert [b["payload"] for b in messages[0]["buttons"]][:2] == ["/change_shipping_address", "/order_status"]
