@@ -98,7 +98,7 @@ def test_a_refusal_ends_the_form_and_offers_the_orders_that_can_change_and_a_per
     assert slot(events, "change_blocked") is True and slot(events, "requested_slot") is None
     payloads = [b["payload"] for b in messages[-1]["buttons"]]
     assert payloads == ['/change_shipping_address{"order_id": "1002"}',
-                        '/human_handoff{"handoff_reason":"change_too_late"}']
+                        '/human_handoff{"handoff_reason":"customer_request"}']
 
 
 def test_a_refusal_with_nothing_else_to_change_offers_a_person(shop: Shop):
@@ -144,7 +144,7 @@ def test_a_third_ask_after_questions_in_between_offers_a_person(shop: Shop, ask,
     history = [{"event": "active_loop", "name": ADDRESS_FORM}] + asked_before(slot_name, 3)
     messages, _ = run(ask, make_tracker(history=history, active_loop=ADDRESS_FORM))
     assert "pass you to a person" in texts(messages)
-    assert [b["payload"] for b in messages[0]["buttons"]] == ['/human_handoff{"handoff_reason":"form_stuck"}',
+    assert [b["payload"] for b in messages[0]["buttons"]] == ['/human_handoff{"handoff_reason":"fallback"}',
                                                              "/deny"]
     messages, _ = run(ask, make_tracker(history=history[:-1], active_loop=ADDRESS_FORM))
     assert "person" not in texts(messages)
@@ -202,7 +202,7 @@ def test_which_order_is_not_asked_a_third_time(shop: Shop):
     messages, _ = run(ActionGetInvoice(), make_tracker(sender=OMAR, intent="get_invoice", text="the one from may",
                                                        history=history))
     assert "pass you to a person" in texts(messages)
-    assert messages[0]["buttons"][0]["payload"] == '/human_handoff{"handoff_reason":"order_unclear"}'
+    assert messages[0]["buttons"][0]["payload"] == '/human_handoff{"handoff_reason":"fallback"}'
 
     messages, _ = run(ActionGetInvoice(), make_tracker(sender=OMAR, intent="get_invoice", text="the one from may",
                                                        history=history[:2]))

@@ -135,7 +135,7 @@ def resolve_order(
         return orders[0], [SlotSet("order_id", orders[0].number)]
     if turns_asking_which_order(tracker, intent) >= MAX_ASKS:
         say(dispatcher, "which_order_person", buttons=[
-            {"title": "Talk to a person", "payload": '/human_handoff{"handoff_reason":"order_unclear"}'},
+            {"title": "Talk to a person", "payload": '/human_handoff{"handoff_reason":"fallback"}'},
             {"title": "No, thanks", "payload": "/deny"},
         ])
         return None, []

@@ -106,7 +106,7 @@ class ChangeFormValidation(FormValidationAction, ABC):
         answered = [e for e in events if e.get("event") == "slot" and e.get("name") == asked]
         still_missing = (answered[-1].get("value") if answered else tracker.get_slot(asked)) is None
         if still_missing and times_asked(tracker, self.form_name(), asked) >= 2:
-            say(dispatcher, "form_gave_up", buttons=human_buttons("form_stuck"))
+            say(dispatcher, "form_gave_up", buttons=human_buttons("fallback"))
             events = [e for e in events if e.get("name") != "requested_slot"]
             events += [SlotSet("change_blocked", True), SlotSet("requested_slot", None)]
         return events
@@ -164,7 +164,7 @@ class ChangeFormValidation(FormValidationAction, ABC):
         if not order.changeable:
             # A refusal ends the form: the orders that can still change are offered, and a person.
             intent = FORM_INTENTS[self.form_name()]
-            buttons = order_choice_buttons(intent, others)[:2] + human_buttons("change_too_late")[:1]
+            buttons = order_choice_buttons(intent, others)[:2] + human_buttons("customer_request")[:1]
             key = "change_too_late_others" if others else "change_too_late_person"
             say(dispatcher, key, buttons=buttons, order_status=describe(order))
             return {"order_id": None, "change_blocked": True}
@@ -320,7 +320,7 @@ def asked_too_often(dispatcher: CollectingDispatcher, tracker: Tracker, slot: st
     between make the form ask again); then a person is offered instead of the same question."""
     if times_asked(tracker, tracker.active_loop_name or "", slot) <= 2:
         return False
-    say(dispatcher, "form_offer_person", buttons=human_buttons("form_stuck"))
+    say(dispatcher, "form_offer_person", buttons=human_buttons("fallback"))
     return True
 
 
