@@ -236,3 +236,19 @@ def test_an_address_out_of_the_blue_offers_to_change_the_delivery_address(shop: 
     messages, _ = run(ActionClarify(), make_tracker(intent="nlu_fallback", text="Main Street 5, 10115 Berlin",
                                                     ranking=ranking))
     assert [b["payload"] for b in messages[0]["buttons"]][:2] == ["/change_shipping_address", "/order_status"]
+
+
+def test_back_from_a_question_in_between_the_form_asks_again_without_rejecting_or_giving_up(shop: Shop):
+    # Rasa runs the validation again after the rule answered the question, on the same message.
+    tracker = customer_says("btw do you accept paypal?", "payment_methods", asked="shipping_address",
+                            before={"order_id": "1002"}, history=asked_before("shipping_address", 2))
+    tracker.events += [{"event": "action_execution_rejected", "name": ADDRESS_FORM},
+                       {"event": "action", "name": "utter_payment_methods"}, {"event": "action", "name": ADDRESS_FORM}]
+    messages, events = run(ValidateChangeShippingAddressForm(), tracker)
+    assert messages == [] and events == []
+
+    # Right after the message it is no answer: the form steps aside for the rules.
+    tracker = customer_says("btw do you accept paypal?", "payment_methods", asked="shipping_address",
+                            before={"order_id": "1002"})
+    _, events = run(ValidateChangeShippingAddressForm(), tracker)
+    assert [e["event"] for e in events] == ["action_execution_rejected"]

@@ -46,6 +46,18 @@ def slot_before_this_message(tracker: Tracker, name: str) -> Any:
     return value
 
 
+def answers_latest_message(tracker: Tracker, form: str) -> bool:
+    """Whether the form runs on the customer's latest message. After answering a question in between
+    (rules.yml), Rasa runs the validation again, on that same message, only to find the next slot."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return True
+        if event.get("event") == "action" and event.get("name") not in (form, "action_extract_slots",
+                                                                          "action_listen"):
+            return False
+    return True
+
+
 # Intents that can carry an answer after all: "no, I meant 1003", "1003".
 CORRECTIONS = {"deny", "choose_order"}
 
@@ -85,7 +97,8 @@ class ChangeFormValidation(FormValidationAction, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
-        if tracker.get_slot("requested_slot") and asks_or_switches(tracker, domain, self.form_name()):
+        answering = answers_latest_message(tracker, self.form_name())
+        if answering and tracker.get_slot("requested_slot") and asks_or_switches(tracker, domain, self.form_name()):
             # Not an answer, even with an order number in it ("cancel 1002 instead"): the form steps
             # aside and the rules answer the question or start the other task.
             return [ActionExecutionRejected(self.form_name())]
@@ -93,7 +106,7 @@ class ChangeFormValidation(FormValidationAction, ABC):
         # The SDK returns only validated form slots; a block found while extracting must reach Rasa too.
         if tracker.get_slot("change_blocked") and not any(e.get("name") == "change_blocked" for e in events):
             events.append(SlotSet("change_blocked", True))
-        return self._give_up_after_two_asks(dispatcher, tracker, events)
+        return self._give_up_after_two_asks(dispatcher, tracker, events) if answering else events
 
     def _give_up_after_two_asks(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, events: List[Dict[Text, Any]]
