@@ -3,7 +3,7 @@
 from collections import Counter, defaultdict
 from typing import Dict, List
 
-from simulation.customer import Outcome
+from simulation.customer import NOT_UNDERSTOOD, Outcome
 
 RESULTS = ("completed", "handed", "stuck")
 CONTAINMENT_TARGET = 0.85
@@ -14,15 +14,22 @@ def table(outcomes: List[Outcome]) -> str:
     by_flow: Dict[str, Counter] = defaultdict(Counter)
     for outcome in outcomes:
         by_flow[outcome.journey.flow.name][outcome.result] += 1
-    lines = ["| flow | journeys | completed without a person | handed to a person | stuck |",
-             "|---|---:|---:|---:|---:|"]
+    unsure: Counter = Counter(o.journey.flow.name for o in outcomes if bot_was_unsure(o))
+    lines = ["| flow | journeys | completed without a person | handed to a person | stuck | bot unsure at least once |",
+             "|---|---:|---:|---:|---:|---:|"]
     for name, counts in by_flow.items():
         total = sum(counts.values())
-        lines.append(f"| {name} | {total} | " + " | ".join(_share(counts[r], total) for r in RESULTS) + " |")
+        lines.append(f"| {name} | {total} | " + " | ".join(_share(counts[r], total) for r in RESULTS)
+                     + f" | {_share(unsure[name], total)} |")
     totals = Counter(o.result for o in outcomes)
     lines.append(f"| **all** | {len(outcomes)} | " + " | ".join(_share(totals[r], len(outcomes)) for r in RESULTS)
-                 + " |")
+                 + f" | {_share(sum(unsure.values()), len(outcomes))} |")
     return "\n".join(lines)
+
+
+def bot_was_unsure(outcome: Outcome) -> bool:
+    """Whether the bot asked to rephrase or offered topics to choose from during the journey."""
+    return any(line.startswith("bot: ") and NOT_UNDERSTOOD.search(line) for line in outcome.transcript)
 
 
 def containment(outcomes: List[Outcome]) -> float:
