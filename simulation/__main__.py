@@ -43,6 +43,8 @@ def simulate(env: Dict[str, str], journeys: List[Journey], parallel: int) -> Lis
 
 def write_transcripts(outcomes: List[Outcome], directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*.txt"):  # an earlier run's journeys
+        old.unlink()
     for outcome in outcomes:
         journey = outcome.journey
         name = f"{journey.index:04d}-{outcome.result}-{journey.flow.name.replace(' / ', '-').replace(' ', '-')}.txt"

@@ -61,7 +61,7 @@ def test_the_bot_messages_are_read_with_their_buttons_and_documents():
 def test_the_report_counts_containment_among_customers_who_did_not_ask_for_a_person():
     journeys = generate(len(FLOWS))
     results = ["completed"] * (len(FLOWS) - 3) + ["stuck", "handed", "handed"]
-    outcomes = [Outcome(j, r, 2) for j, r in zip(journeys, results)]
+    outcomes = [Outcome(j, r, 2) for j, r in zip(journeys, results, strict=False)]
     handoff = next(o for o in outcomes if o.journey.flow.wants_person)
     handoff.result = "handed"
     served = [o for o in outcomes if not o.journey.flow.wants_person]
