@@ -173,6 +173,20 @@ def test_an_order_from_earlier_in_the_chat_is_not_assumed_when_the_form_starts(s
     messages, events = run(ValidateChangeShippingAddressForm(), tracker)
     assert slot(events, "order_id") == "1002" and "1001" not in texts(messages)
 
+    # Also after another form ended in between.
+    ended = [{"event": "active_loop", "name": "change_order_form"}, {"event": "active_loop", "name": None}]
+    tracker = customer_says("i need to change my delivery address", "change_shipping_address",
+                            before={"order_id": "1001"}, history=ended)
+    _, events = run(ValidateChangeShippingAddressForm(), tracker)
+    assert slot(events, "order_id") == "1002"
+
+    # The order named in the opening message (or its button) is the one.
+    tracker = customer_says('/change_shipping_address{"order_id": "1002"}', "change_shipping_address",
+                            before={"order_id": "1002"})
+    tracker.latest_message["entities"] = [{"entity": "order_id", "value": "1002"}]
+    _, events = run(ValidateChangeShippingAddressForm(), tracker)
+    assert not any(e.get("name") == "order_id" and e.get("value") != "1002" for e in events)
+
 
 def retold_intent(events: List[Dict[str, Any]]) -> Optional[str]:
     users = [e for e in events if e.get("event") == "user"]

@@ -137,7 +137,7 @@ class ChangeFormValidation(FormValidationAction, ABC):
         An order from earlier in the chat is not assumed when the form starts."""
         named = tracker.get_slot("order_id")
         opening = tracker.get_slot("requested_slot") is None
-        carried_over = named and opening and named == slot_before_this_message(tracker, "order_id")
+        carried_over = named and opening and mentioned_order(tracker) != named
         if named and not carried_over and not number_from_other_text(tracker, named):
             return {}
         if not opening and tracker.get_slot("requested_slot") != "order_id":
