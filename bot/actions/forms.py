@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions.addresses import address_part
-from bot.actions.asking import order_choice_buttons, times_asked
+from bot.actions.asking import MAX_ASKS, order_choice_buttons, times_asked
 from bot.actions.common import (
     ShopAction,
     backend_down,
@@ -118,7 +118,7 @@ class ChangeFormValidation(FormValidationAction, ABC):
             return events
         answered = [e for e in events if e.get("event") == "slot" and e.get("name") == asked]
         still_missing = (answered[-1].get("value") if answered else tracker.get_slot(asked)) is None
-        if still_missing and times_asked(tracker, self.form_name(), asked) >= 2:
+        if still_missing and times_asked(tracker, self.form_name(), asked) >= MAX_ASKS:
             say(dispatcher, "form_gave_up", buttons=human_buttons("fallback"))
             events = [e for e in events if e.get("name") != "requested_slot"]
             events += [SlotSet("change_blocked", True), SlotSet("requested_slot", None)]
@@ -331,7 +331,7 @@ class ActionSubmitOrderChange(ShopAction):
 def asked_too_often(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> bool:
     """Whether this would be the third time the form asks for `slot` (questions answered in
     between make the form ask again); then a person is offered instead of the same question."""
-    if times_asked(tracker, tracker.active_loop_name or "", slot) <= 2:
+    if times_asked(tracker, tracker.active_loop_name or "", slot) <= MAX_ASKS:
         return False
     say(dispatcher, "form_offer_person", buttons=human_buttons("fallback"))
     return True
