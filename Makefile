@@ -14,7 +14,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test train say validate lint clean bench bench-memory test-stories import-orders
+.PHONY: run test train say validate lint clean bench bench-memory test-stories import-orders simulate
 
 run: $(MODEL)
 	@$(PY) -m stack.run
@@ -70,6 +70,11 @@ clean:
 
 bench: $(MODEL)
 	$(PY) -m bench.webhook_bench
+
+# Scripted customers through the whole stack (simulation/): completed, handed to a person or stuck,
+# per flow; transcripts in results/simulation/; fails when a target is missed.
+simulate: $(MODEL)
+	$(PY) -m simulation $(ARGS)
 
 # Redis memory per customer and per message, live and after the retention period (10,000 customers
 # through the channel; prints a table). CUSTOMERS=... MESSAGES=... to change the load.

@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import requests
 
@@ -46,12 +46,14 @@ def render(message: Dict[str, Any]) -> str:
 
 
 def converse(
-    standin_url: str, wa_id: str, text: str, name: str, timeout: float = 30.0, quiet: float = 2.0
+    standin_url: str, wa_id: str, text: str, name: str, timeout: float = 30.0, quiet: float = 2.0,
+    button: Optional[Dict[str, str]] = None,
 ) -> List[Dict[str, Any]]:
-    """Send `text` as customer `wa_id`; return the bot's replies once it has been quiet for `quiet` s."""
+    """Send `text` (or tap `button`, {"id": payload, "title": ...}) as customer `wa_id`; return the
+    bot's replies once it has been quiet for `quiet` s."""
     answer = requests.post(
         f"{standin_url}/_standin/customers/{wa_id}/messages",
-        json={"text": text, "name": name},
+        json={"button_reply": button, "name": name} if button else {"text": text, "name": name},
         timeout=timeout,
     )
     body = answer.json()

@@ -201,7 +201,10 @@ def test_cancel_without_number_picks_the_only_cancellable_order(shop: Shop):
 
 
 def form_tracker(sender: str, form: str, slots: Dict[str, Any], text: str = "x", entities=()) -> Tracker:
-    """A tracker where the customer's last message set `slots` while `form` is active."""
+    """A tracker where the customer's last message set `slots` while `form` is active (an order
+    number comes from the message's entity, as Rasa's slot mapping takes it)."""
+    if not entities and "order_id" in slots:
+        entities = [("order_id", slots["order_id"])]
     tracker = make_tracker(sender=sender, intent="change_order", text=text, entities=entities,
                            slots={"requested_slot": None, **slots}, active_loop=form)
     tracker.events.extend({"event": "slot", "name": k, "value": v} for k, v in slots.items())

@@ -3,6 +3,7 @@
 from typing import List, Tuple
 
 import pytest
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlp.spacy_pipeline import build
@@ -31,6 +32,18 @@ def test_only_an_order_number_is_choose_order(component: TypedReplies, text: str
     [message] = component.process([parsed(text, DIET_RANKING)])
     assert message.get("intent") == {"name": "choose_order", "confidence": 1.0}
     assert [r["name"] for r in message.get("intent_ranking")] == ["choose_order", "order_status", "delivery_period"]
+
+
+@pytest.mark.parametrize("text", ["no, I meant 1003", "sorry, wrong one: order 1003", "actually 1003",
+                                  "oops, the other one, #1003", "no wait, 1003 instead"])
+def test_a_corrected_order_number_is_choose_order(component: TypedReplies, text: str) -> None:
+    [message] = component.process([parsed(text, [("deny", 0.97), ("order_status", 0.03)])])
+    assert message.get("intent") == {"name": "choose_order", "confidence": 1.0}
+    # The pipeline's FallbackClassifier (config.yml's thresholds) keeps the rule's decision.
+    fallback = FallbackClassifier({**FallbackClassifier.get_default_config(), "threshold": 0.5,
+                                   "ambiguity_threshold": 0.1})
+    [message] = fallback.process([message])
+    assert message.get("intent")["name"] == "choose_order"
 
 
 @pytest.mark.parametrize("text", ["where is order 1002", "cancel #1002", "1002 hasn't arrived",

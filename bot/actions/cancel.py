@@ -6,6 +6,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions.choice import retell
 from bot.actions.common import ShopAction, customer_id, describe, mentioned_order, resolve_order
 from bot.actions.messages import say
 from bot.shop.models import CHANGEABLE_STATES
@@ -81,5 +82,9 @@ class ActionKeepOrder(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        say(dispatcher, "cancel_kept", order_id=tracker.get_slot("pending_cancel") or "")
+        pending, named = tracker.get_slot("pending_cancel"), mentioned_order(tracker)
+        if named and named != pending:
+            # "no, 1003" is a correction: that order is asked about instead.
+            return [SlotSet("pending_cancel", None)] + retell(tracker, "cancel_order")
+        say(dispatcher, "cancel_kept", order_id=pending or "")
         return [SlotSet("pending_cancel", None)]

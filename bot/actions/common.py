@@ -1,16 +1,17 @@
 """What every workflow action shares: the shop, who is writing, which order they mean."""
 
-import json
 import logging
 import re
 from abc import ABC, abstractmethod
 from datetime import date
-from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions.addresses import looks_like_address
+from bot.actions.asking import MAX_ASKS, MAX_CHOICES, order_choice_buttons, turns_asking_which_order
 from bot.actions.messages import say
 from bot.shop.db import ShopUnavailable
 from bot.shop.orders import STATE_LABELS, normalize_order_number
@@ -18,8 +19,6 @@ from bot.shop.service import OrderView, Shop
 
 logger = logging.getLogger(__name__)
 
-MAX_CHOICES = 10  # a WhatsApp list message holds 10 rows
-ORDER_CHOICE = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})$")
 
 
 class ShopAction(Action, ABC):
@@ -71,10 +70,24 @@ def profile_name(tracker: Tracker) -> Optional[str]:
     return None
 
 
+# Words that mark the number after them as an order's: "order 1002", "#1002", "order no. 1002".
+ORDER_MARK = re.compile(r"(?:\border|\bord|\bno\.?|\bnr\.?|\bnumber|#)\s*[:#]?\s*$", re.IGNORECASE)
+
+
 def mentioned_order(tracker: Tracker) -> Optional[str]:
-    """The order number in the latest message (typed, or from a button payload)."""
-    for value in tracker.get_latest_entity_values("order_id"):
-        number = normalize_order_number(value)
+    """The order number in the latest message (typed, or from a button payload). In a message shaped
+    like an address only a number marked as an order's counts: a postcode is no order number."""
+    text = tracker.latest_message.get("text") or ""
+    address = looks_like_address(text)
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") != "order_id":
+            continue
+        number = normalize_order_number(entity.get("value"))
+        start = entity.get("start")
+        marked = str(entity.get("value", "")).startswith("#") or (
+            isinstance(start, int) and ORDER_MARK.search(text[:start]) is not None)
+        if address and not marked:
+            continue
         if number:
             return number
     return None
@@ -92,24 +105,6 @@ def describe(order: OrderView) -> str:
     elif order.carrier and order.status == "delivered":
         text += f"\nDelivered by {order.carrier} (tracking {order.tracking_number})."
     return text
-
-
-def order_choice_buttons(intent: str, orders: Sequence[OrderView]) -> List[Dict[str, str]]:
-    """Buttons that ask the same thing again for one order; the channel turns 4-10 into a list."""
-    return [
-        {"title": f"Order {o.number}"[:20], "payload": f"/{intent}{json.dumps({'order_id': o.number})}"}
-        for o in orders[:MAX_CHOICES]
-    ]
-
-
-def order_choice_intent(payload: str) -> Optional[str]:
-    """The intent of a button made by order_choice_buttons, None for any other payload."""
-    match = ORDER_CHOICE.match(payload)
-    try:
-        entities = json.loads(match.group("entities")) if match else None
-    except ValueError:
-        return None
-    return match.group("intent") if isinstance(entities, dict) and "order_id" in entities else None
 
 
 def resolve_order(
@@ -138,5 +133,11 @@ def resolve_order(
         return None, []
     if len(orders) == 1:
         return orders[0], [SlotSet("order_id", orders[0].number)]
+    if turns_asking_which_order(tracker, intent) >= MAX_ASKS:
+        say(dispatcher, "which_order_person", buttons=[
+            {"title": "Talk to a person", "payload": '/human_handoff{"handoff_reason":"fallback"}'},
+            {"title": "No, thanks", "payload": "/deny"},
+        ])
+        return None, []
     say(dispatcher, "which_order", buttons=order_choice_buttons(intent, orders))
     return None, []

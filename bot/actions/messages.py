@@ -34,6 +34,14 @@ MESSAGES: Dict[str, str] = {
     ),
     "cancelled": 'Done: order {order_id} is cancelled.',
     "change_too_late": "{order_status}\nIt has already shipped, so it can't be changed any more.",
+    "change_too_late_others": (
+        "{order_status}\nIt has already shipped, so it can't be changed any more. You can still change the "
+        "order below, or talk to a person."
+    ),
+    "change_too_late_person": (
+        "{order_status}\nIt has already shipped, so it can't be changed any more. A person can help with "
+        "what happens next."
+    ),
     "clarify": "Sorry, I'm not sure what you mean. Is it one of these?",
     "complaint_exists": (
         'Your complaint is already with our team as ticket #{ticket}. Would you like to talk to a person now?'
@@ -65,6 +73,10 @@ MESSAGES: Dict[str, str] = {
         "I can't reach our team right now, sorry. Please try again in a few minutes, or email "
         'support@example.com.'
     ),
+    "form_gave_up": (
+        "I still don't have what I need, so I've stopped here. Nothing was changed. Shall I pass you to a person?"
+    ),
+    "form_offer_person": "Let's not go round in circles: shall I pass you to a person, or stop here?",
     "invoice_not_paid": "Order {order_id} isn't paid yet, so there's no invoice for it.",
     "no_matching_orders": 'None of your orders fits that. Type the order number if you mean a specific one.',
     "no_orders": (
@@ -107,6 +119,7 @@ MESSAGES: Dict[str, str] = {
     "refund_requested": "I've asked for your refund. {refund_status} We usually decide within 2 business days.",
     "refund_status": '{refund_status}',
     "which_order": 'Which order do you mean?',
+    "which_order_person": "I still can't tell which order you mean. Shall I pass you to a person?",
 }
 
 

@@ -7,6 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions.addresses import looks_like_address
 from bot.actions.common import ShopAction, customer_id, mentioned_order, wamid
 from bot.actions.messages import say
 from bot.nlp.ratings import typed_rating
@@ -92,6 +93,9 @@ class ActionClarify(Action):
             return []
         ranking = tracker.latest_message.get("intent_ranking") or []
         best = [r["name"] for r in ranking if r.get("name") in INTENT_TITLES][:2]
+        if looks_like_address(tracker.latest_message.get("text") or ""):
+            # An address out of the blue (often right after a change was refused) is about delivery.
+            best = ["change_shipping_address"] + [n for n in best if n != "change_shipping_address"][:1]
         buttons = [{"title": INTENT_TITLES[name], "payload": f"/{name}"} for name in best]
         buttons.append(human_buttons("fallback")[0])
         say(dispatcher, "clarify", buttons=buttons)

@@ -30,6 +30,9 @@ DEFAULT_FILLER_WORDS = [
     "it's", "its", "is", "number", "nr", "no", "i", "mean", "think", "guess", "believe", "ok", "okay",
     "um", "umm", "mmm", "hmm", "yes", "yeah", "ya", "yep", "with", "first", "second", "third", "last",
     "newest", "latest", "older", "oldest", "new", "old",
+    # A correction is an answer too: "no, I meant 1003", "sorry, wrong one: order 1003", "actually 1003".
+    "meant", "sorry", "actually", "oops", "wrong", "rather", "instead", "oh", "ah", "wait", "that's",
+    "thats", "was", "order", "other",
 ]
 
 
@@ -89,7 +92,10 @@ class TypedReplies(GraphComponent, IntentClassifier):
 
     @staticmethod
     def _decide(message: Message, intent: str) -> None:
-        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != intent]
+        # DIET's guesses stay listed, at half their confidence: next to a rule's decision they must not
+        # make the FallbackClassifier call it ambiguous ("no, I meant 1003" is deny 0.97 to DIET).
+        ranking = [{**r, "confidence": r.get("confidence", 0.0) / 2}
+                   for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != intent]
         chosen = {"name": intent, "confidence": 1.0}
         message.set(INTENT, chosen, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [chosen] + ranking, add_to_output=True)

@@ -70,25 +70,31 @@ def seed_demo_data(session: Session, now: datetime | None = None) -> int:
     for spec in DEMO_ORDERS:
         if spec["number"] in existing:
             continue
-        placed = now - timedelta(days=spec["age"])
-        order = Order(
-            number=spec["number"], customer=customers[spec["wa_id"]], status=spec["status"], currency="USD",
-            shipping_address=ADDRESSES[spec["wa_id"]], placed_at=placed,
-            paid_at=None if spec["status"] == "placed" else placed + timedelta(minutes=5),
-        )
-        order.items = [OrderItem(description=d, quantity=q, unit_price_cents=p) for d, q, p in spec["items"]]
-        if "shipment" in spec:
-            carrier, tracking, eta_days = spec["shipment"]
-            delivered = spec["status"] in ("delivered", "returned")
-            order.shipment = Shipment(
-                carrier=carrier, tracking_number=tracking, eta=(now + timedelta(days=eta_days)).date(),
-                shipped_at=placed + timedelta(days=1),
-                delivered_at=now + timedelta(days=eta_days) if delivered else None,
-            )
-        if order.paid_at is not None:
-            order.invoice = Invoice(number=f"INV-{placed:%Y}-{spec['number']}", issued_on=order.paid_at.date())
-        if "refund" in spec:
-            order.refunds = [Refund(status=spec["refund"], amount_cents=order.total_cents, reason="demo")]
-        session.add(order)
+        session.add(build_order(spec, customers[spec["wa_id"]], ADDRESSES[spec["wa_id"]], now))
         added += 1
     return added
+
+
+def build_order(spec: Dict[str, Any], customer: Customer, address: str, now: datetime) -> Order:
+    """One order as `DEMO_ORDERS` describes it (state, age, items, shipment, refund), with its invoice
+    once paid."""
+    placed = now - timedelta(days=spec["age"])
+    order = Order(
+        number=spec["number"], customer=customer, status=spec["status"], currency="USD",
+        shipping_address=address, placed_at=placed,
+        paid_at=None if spec["status"] == "placed" else placed + timedelta(minutes=5),
+    )
+    order.items = [OrderItem(description=d, quantity=q, unit_price_cents=p) for d, q, p in spec["items"]]
+    if "shipment" in spec:
+        carrier, tracking, eta_days = spec["shipment"]
+        delivered = spec["status"] in ("delivered", "returned")
+        order.shipment = Shipment(
+            carrier=carrier, tracking_number=tracking, eta=(now + timedelta(days=eta_days)).date(),
+            shipped_at=placed + timedelta(days=1),
+            delivered_at=now + timedelta(days=eta_days) if delivered else None,
+        )
+    if order.paid_at is not None:
+        order.invoice = Invoice(number=f"INV-{placed:%Y}-{spec['number']}", issued_on=order.paid_at.date())
+    if "refund" in spec:
+        order.refunds = [Refund(status=spec["refund"], amount_cents=order.total_cents, reason="demo")]
+    return order
