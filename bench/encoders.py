@@ -113,6 +113,8 @@ def measure(name: str, make: Callable[[], Embed], sets: Dict[str, List[Tuple[str
 
 
 def main() -> int:
+    import tensorflow  # noqa: F401  every Rasa process has it loaded: not the encoder's memory
+
     train = [m for path in sorted(Path("bot/data/nlu").glob("*.yml")) for m in read(path)]
     customers = read(NLU_DIR / "customers.yml")
     sets = {"train": train, "customers": customers, "typos": with_typos(customers),
