@@ -2,13 +2,16 @@
 
     make say MSG="where is my order 1001"
     python -m cloud_api_standin.say --from 15551230001 --name Ana "hi"
+
+A message that is the payload of a button or list row the bot sent this customer (shown after `->`)
+taps it; anything else is typed text (the bot never takes typed text for a command).
 """
 
 import argparse
 import os
 import sys
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import requests
 
@@ -49,9 +52,10 @@ def converse(
     standin_url: str, wa_id: str, text: str, name: str, timeout: float = 30.0, quiet: float = 2.0
 ) -> List[Dict[str, Any]]:
     """Send `text` as customer `wa_id`; return the bot's replies once it has been quiet for `quiet` s."""
+    tap = offered_button(standin_url, wa_id, text)
     answer = requests.post(
         f"{standin_url}/_standin/customers/{wa_id}/messages",
-        json={"text": text, "name": name},
+        json={"button_reply": tap, "name": name} if tap else {"text": text, "name": name},
         timeout=timeout,
     )
     body = answer.json()
@@ -73,6 +77,21 @@ def converse(
         if found:
             seq = found[-1]["seq"]
     return replies
+
+
+def offered_button(standin_url: str, wa_id: str, payload: str) -> Optional[Dict[str, str]]:
+    """The latest button or list row sent to `wa_id` whose payload is `payload`, as a reply to it."""
+    if not payload.startswith("/"):
+        return None
+    sent = requests.get(f"{standin_url}/_standin/outbox", params={"to": wa_id, "after": 0}, timeout=10)
+    for record in reversed(sent.json()["messages"]):
+        action = (record["message"].get("interactive") or {}).get("action") or {}
+        options = [b.get("reply", {}) for b in action.get("buttons", [])]
+        options += [row for section in action.get("sections", []) for row in section.get("rows", [])]
+        for option in options:
+            if option.get("id") == payload:
+                return {"id": payload, "title": option.get("title", payload)}
+    return None
 
 
 def main() -> int:

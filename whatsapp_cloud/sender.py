@@ -28,6 +28,7 @@ from whatsapp_cloud.client import GraphApiClient, SendResult
 from whatsapp_cloud.delivery_status import DeliveryStatus
 from whatsapp_cloud.errors import GraphApiError
 from whatsapp_cloud.event_log import EventLog
+from whatsapp_cloud.offered_payloads import OfferedPayloads
 from whatsapp_cloud.policy.cost_ledger import CostLedger, kind_of, pricing_from_env
 from whatsapp_cloud.policy.decision import Action, Decision
 from whatsapp_cloud.policy.gate import PolicyGate
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 PAIR_RATE_CODE = 131056
 IDEMPOTENCY_SECONDS = 8 * 24 * 3600
 DEFERRED_MARK = "deferred"  # idempotency value of a message waiting in the deferred queue
+SENDING_MARK = "sending:"  # idempotency value while a send is under way (followed by who sends it)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class OutboundSender:
         self.statuses = statuses or DeliveryStatus(store)
         self.events = events or EventLog(store)
         self.dead_letters = DeadLetters(store)
+        self.offered = OfferedPayloads(store)
         self.policy = policy or PolicyGate(store, events=self.events)
         self.costs = costs or CostLedger(store, *pricing_from_env())
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
@@ -108,16 +111,24 @@ class OutboundSender:
         """
         recipient = str(payload.get("to") or payload.get("recipient") or "")
         if key:
-            already = await self.store.get(redis_keys.outbound_idempotency(key))
-            if already:
+            # Reserved before anything is sent (SET NX): two runs of the same turn never both send it.
+            already = await self._reserve(key)
+            if already is not None:
                 metrics.OUTBOUND.labels("duplicate_skipped", "").inc()
                 await self.events.record("outbound_duplicate_skipped", key=key, recipient=recipient)
-                wamid = as_text(already)
-                return Delivery(None, None if wamid == DEFERRED_MARK else SendResult(wamid, recipient, None))
-        decision, snapshot = await self.policy.plan(recipient, payload, fallback, assume_window_closed)
+                sent = already != DEFERRED_MARK and not already.startswith(SENDING_MARK)
+                return Delivery(None, SendResult(already, recipient, None) if sent else None)
+        try:
+            decision, snapshot = await self.policy.plan(recipient, payload, fallback, assume_window_closed)
+        except BaseException:
+            if key:  # nothing went out: a retry may send it
+                await self.store.delete(redis_keys.outbound_idempotency(key))
+            raise
         item = {"payload": payload, "fallback": fallback, "key": key, "label": label,
                 "at": snapshot.now.isoformat()}
         if decision.action == Action.BLOCK:
+            if key:
+                await self.store.delete(redis_keys.outbound_idempotency(key))
             await self.policy.block(recipient, decision, label)
             return Delivery(decision)
         if decision.action == Action.DEFER:
@@ -142,6 +153,14 @@ class OutboundSender:
             await self.policy.defer(recipient, Decision(Action.DEFER, f"delivered after {decision.template.name} "
                                                         "when the customer replies"), {**item, "fallback": None})
         return Delivery(decision, result)
+
+    async def _reserve(self, key: str) -> Optional[str]:
+        """Take the idempotency key for this send; None when taken, else what it already holds (a wamid,
+        DEFERRED_MARK, or SENDING_MARK while another run sends it or after a crash in the middle of a send)."""
+        name = redis_keys.outbound_idempotency(key)
+        if await self.store.set(name, f"{SENDING_MARK}{self._holder}", nx=True, ex=IDEMPOTENCY_SECONDS):
+            return None
+        return as_text(await self.store.get(name) or SENDING_MARK)
 
     async def _record_cost(
         self, recipient: str, wamid: str, outgoing: Dict[str, Any], decision: Decision, at: datetime
@@ -193,9 +212,13 @@ class OutboundSender:
     async def _send(self, payload: Dict[str, Any], *, key: Optional[str], label: str) -> Optional[SendResult]:
         """Send now (paced, retried); None when it went to the dead letters (the reason is logged there)."""
         recipient = str(payload.get("to") or payload.get("recipient") or "")
+        # Recorded before the send: the customer's tap can come back faster than our bookkeeping.
+        await self.offered.remember(recipient, payload)
         try:
             result = await self._send_with_retries(payload, recipient)
         except GraphApiError as exc:
+            if key:  # not sent: a re-send of the dead letter under the same key must go
+                await self.store.delete(redis_keys.outbound_idempotency(key))
             metrics.OUTBOUND.labels("dead", "" if exc.code is None else str(exc.code)).inc()
             await self.dead_letters.add(payload, exc, key=key, label=label)
             await self.events.record("outbound_dead", recipient=recipient, code=exc.code, label=label)
