@@ -21,6 +21,7 @@ class MalformedWebhook(ValueError):
 
 # What Rasa reads of a typed message: WhatsApp texts can be far longer than any request.
 MAX_TEXT_CHARS = 4096
+MAX_TIMESTAMP = 253402300799  # 9999-12-31, the last second a datetime holds
 INTENT_PREFIX = "/"  # Rasa's prefix for a message that names its intent ("/affirm")
 
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
@@ -229,7 +230,7 @@ def _message(message: Any, phone_number_id: str, contacts: Dict[str, Dict[str, A
     return InboundMessage(
         wamid=wamid,
         sender=sender,
-        timestamp=_int(message.get("timestamp")),
+        timestamp=_timestamp(message.get("timestamp")),
         type=kind,
         text=text_for_rasa(message, kind, media),
         phone_number_id=phone_number_id,
@@ -345,7 +346,7 @@ def _status(status: Any, phone_number_id: str) -> Union[StatusUpdate, str]:
     return StatusUpdate(
         wamid=wamid,
         status=state,
-        timestamp=_int(status.get("timestamp")),
+        timestamp=_timestamp(status.get("timestamp")),
         recipient=_str(status.get("recipient_id")) or _str(status.get("recipient_user_id")) or "",
         phone_number_id=phone_number_id,
         pricing=status.get("pricing") if isinstance(status.get("pricing"), dict) else None,
@@ -382,7 +383,7 @@ def _preference(preference: Any) -> Union[PreferenceUpdate, str]:
         sender=sender,
         category=_str(preference.get("category")) or "",
         value=value,
-        timestamp=_int(preference.get("timestamp")),
+        timestamp=_timestamp(preference.get("timestamp")),
         detail=_str(preference.get("detail")) or "",
     )
 
@@ -415,6 +416,12 @@ def _int(value: Any) -> int:
         return int(value)
     except (ValueError, OverflowError):  # "abc", NaN, infinity
         return 0
+
+
+def _timestamp(value: Any) -> int:
+    """Unix seconds, or 0 (unknown) outside what a date can hold: the channel then uses its own clock."""
+    seconds = _int(value)
+    return seconds if 0 <= seconds <= MAX_TIMESTAMP else 0
 
 
 def _without_lone_surrogates(payload: Dict[str, Any]) -> Dict[str, Any]:

@@ -226,12 +226,13 @@ class WebhookConsumer:
     async def _bury(self, entry: Entry, reason: str, kind: str, attempts: int) -> None:
         dead_id = await self.dead_letters.bury(entry.id, entry.body, reason, attempts, kind)
         logger.error("webhook entry %s moved to the dead letters as %s (%s): %s", entry.id, dead_id, kind, reason)
-        await self.events.record("webhook_dead", entry=entry.id, dead_letter=dead_id, kind=kind,
+        await self.events.record("webhook_dead", entry=entry.id, dead_letter=dead_id, why=kind,
                                  attempts=attempts, reason=reason[:500])
 
     async def _item_error(self, entry: Entry, error: inbound.ItemError) -> None:
         metrics.WEBHOOK_ITEM_ERRORS.inc()
-        logger.warning("webhook entry %s: %s skipped: %s", entry.id, error.where, error.reason)
+        # Counted and in wa:events; at info level so a flood of odd webhooks does not flood the log.
+        logger.info("webhook entry %s: %s skipped: %s", entry.id, error.where, error.reason)
         try:
             await self.events.record("webhook_item_invalid", entry=entry.id, where=error.where,
                                      reason=error.reason[:500])
