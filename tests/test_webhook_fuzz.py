@@ -247,8 +247,8 @@ async def storm(graph_url: str, standin: Any, port: int, bodies: List[Any]) -> T
             statuses[status] = statuses.get(status, 0) + 1
 
         started = time.monotonic()
-        for chunk in range(0, len(bodies), 8):
-            await asyncio.gather(*(post(body) for body in bodies[chunk:chunk + 8]))
+        for chunk in range(0, len(bodies), 16):
+            await asyncio.gather(*(post(body) for body in bodies[chunk:chunk + 16]))
         posted = time.monotonic() - started
         await wait_until_stream_is_done(channel, timeout=180)
         assert channel.consumer is not None

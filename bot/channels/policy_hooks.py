@@ -40,10 +40,11 @@ class PolicyHooks:
 
     async def on_inbound(self, message: inbound.InboundMessage) -> None:
         """Every customer message, whoever answers it (bot or agent): windows, what waited, consent keywords."""
+        if message.type == "system":  # Meta's notices about the customer are not the customer writing
+            return
         sent_at = utc(message.timestamp) if message.timestamp > 0 else await self.state.now()
         await self.state.record_inbound(message.sender, sent_at, from_referral=message.referral is not None)
-        if message.type != "system":  # Meta's notices about the customer are not the customer writing
-            await self._price(self.costs.record_inbound(message), message.wamid)
+        await self._price(self.costs.record_inbound(message), message.wamid)
         await self.sender.flush(message.sender)
         intent = self.keywords.intent_for(message.text, message.type)
         if intent is None:
