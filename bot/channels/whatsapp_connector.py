@@ -95,7 +95,8 @@ class WhatsAppInput(InputChannel):
         self.statuses = DeliveryStatus(self.store)
         self.max_attempts = max_attempts  # failed tries of a webhook entry before its dead letter
         self.consumer: Optional[WebhookConsumer] = None
-        self._consumer_task: Optional[asyncio.Task] = None
+        self._consumer_task: Optional[asyncio.Task] = None  # the supervisor
+        self._loop_task: Optional[asyncio.Task] = None  # the consumer's loop, restarted by the supervisor
         # running | starting | restarting | refused: ... | stopped; anything but running is unhealthy.
         self.consumer_state = "stopped"
         self.restart_delay = 1.0
@@ -226,14 +227,16 @@ class WhatsAppInput(InputChannel):
         try:
             while not consumer.stopping:
                 self.consumer_state = "running"
+                self._loop_task = loop = asyncio.create_task(consumer.run())
                 try:
-                    await consumer.run()
+                    await asyncio.wait([loop])  # returns however the loop ends: error, cancel or return
                 except asyncio.CancelledError:
+                    loop.cancel()
                     raise
-                except Exception:  # noqa: BLE001 - restarted below; health says so meanwhile
-                    logger.exception("webhook consumer loop ended")
                 if consumer.stopping:
                     break
+                error = None if loop.cancelled() else loop.exception()
+                logger.error("webhook consumer loop ended%s", f": {error!r}" if error else "", exc_info=error)
                 self.consumer_state = "restarting"
                 metrics_.CONSUMER_RESTARTS.inc()
                 logger.error("webhook consumer loop ended; restarting in %.0f s", self.restart_delay)
