@@ -236,14 +236,15 @@ class WhatsAppInput(InputChannel):
                 if consumer.stopping:
                     break
                 error = None if loop.cancelled() else loop.exception()
-                logger.error("webhook consumer loop ended%s", f": {error!r}" if error else "", exc_info=error)
                 self.consumer_state = "restarting"
                 metrics_.CONSUMER_RESTARTS.inc()
-                logger.error("webhook consumer loop ended; restarting in %.0f s", self.restart_delay)
+                logger.error("webhook consumer loop ended (%r); restarting in %.0f s", error or "cancelled",
+                             self.restart_delay, exc_info=error)
                 await asyncio.sleep(self.restart_delay)
         finally:
             keeper.cancel()
-            self.consumer_state = "stopped" if consumer.stopping else self.consumer_state
+            if consumer.stopping and not self.consumer_state.startswith("refused"):
+                self.consumer_state = "stopped"
             try:
                 await lease.release()
             except RedisError:  # it lapses by itself
