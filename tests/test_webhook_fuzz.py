@@ -28,8 +28,8 @@ from tests.test_connector import PHONE_ID, _redis, make_channel, wait_until_stre
 from whatsapp_cloud import signature
 
 SECRET = "app-secret"
-MUTATED_PER_FIXTURE = int(os.environ.get("FUZZ_MUTATIONS", "220"))
-GENERATED = int(os.environ.get("FUZZ_GENERATED", "2500"))
+MUTATED_PER_FIXTURE = int(os.environ.get("FUZZ_MUTATIONS", "250"))
+GENERATED = int(os.environ.get("FUZZ_GENERATED", "1500"))
 CANARY_EVERY = 40
 FRESH = "19998887777"
 BIG_NUMBER, DEEP = "__BIG_NUMBER__", "__DEEP_{}__"
@@ -72,7 +72,7 @@ def mutate(doc: Dict[str, Any], rng: random.Random) -> Dict[str, Any]:
         elif operation == "null":
             parent[key] = None
         elif operation == "huge":
-            parent[key] = rng.choice("ab/{🙂") * rng.choice((5_000, 100_000, 600_000))
+            parent[key] = rng.choice("ab/{🙂") * rng.choice((5_000, 100_000, 400_000))
         elif operation == "deep":
             parent[key] = DEEP.format(rng.choice((20, 200, 900, 5_000)))
         elif operation == "object":
@@ -96,6 +96,8 @@ def _changes(doc: Any) -> List[Dict[str, Any]]:
 
 def encode(doc: Any) -> bytes:
     text = json.dumps(doc)  # ASCII: lone surrogates are written as \ud800 escapes, as a sender may
+    if "__" not in text:  # no marker to replace (most bodies)
+        return text.encode()
     text = text.replace(f'"{BIG_NUMBER}"', "1e400")
     for depth in (20, 200, 900, 5_000):
         text = text.replace(f'"{DEEP.format(depth)}"', "[" * depth + '{"a": 1}' + "]" * depth)
