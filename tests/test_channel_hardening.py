@@ -100,15 +100,17 @@ def test_consumer_names_are_unique_per_process_and_stable_across_restarts() -> N
 
 def test_a_consumer_task_that_ends_is_restarted_and_health_says_so_meanwhile(graph: Tuple[str, Any]) -> None:  # noqa: F811
     channel = make_channel(graph[0])
-    channel.restart_delay = 2.0
+    channel.restart_delay = 5.0
     before = REGISTRY.get_sample_value("whatsapp_consumer_restarts_total") or 0.0
 
     async def scenario(context: Dict[str, Any]) -> None:
         await eventually(lambda: _healthy(context, 0))
         assert channel._loop_task is not None
         channel._loop_task.cancel()  # the loop's task ends, as after a fault nobody foresaw
-        await eventually(lambda: _unhealthy(context), timeout=5)
-        await eventually(lambda: _healthy(context, 0), timeout=10)
+        await eventually(lambda: _restarting(channel), timeout=3)
+        status, body = await health(context)  # within the restart delay
+        assert status == 503 and body["consumer_state"] == "restarting"
+        await eventually(lambda: _healthy(context, 0), timeout=15)
         body = text_webhook("wamid.AFTER.RESTART", "still there?")
         await context["http"].post(f"{context['bases'][0]}/webhook", content=body,
                                    headers={"X-Hub-Signature-256": _sign(body)})
@@ -118,9 +120,8 @@ def test_a_consumer_task_that_ends_is_restarted_and_health_says_so_meanwhile(gra
     assert (REGISTRY.get_sample_value("whatsapp_consumer_restarts_total") or 0.0) >= before + 1
 
 
-async def _unhealthy(context: Dict[str, Any]) -> bool:
-    status, body = await health(context)
-    return status == 503 and body["consumer_state"] == "restarting"
+async def _restarting(channel: WhatsAppInput) -> bool:
+    return channel.consumer_state == "restarting"
 
 
 async def _contains(items: List[str], item: str) -> bool:
