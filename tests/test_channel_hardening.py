@@ -4,6 +4,7 @@ that are not the customer writing."""
 
 import asyncio
 import json
+import time
 from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
 import httpx
@@ -154,7 +155,9 @@ def test_system_messages_do_not_open_the_service_window(graph: Tuple[str, Any], 
     sender = "16505550042"  # a customer who has not written
     raw["entry"][0]["changes"][0]["value"]["messages"][0]["from"] = sender
     run(graph[0], [signed_post(json.dumps(raw).encode())])
-    store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
+    # Windows are kept per business number: the one the fixtures' messages came to.
+    store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig(phone_number_id="106540352242922"))
     assert store.snapshot(sender).state.windows.service_until is None
-    run(graph[0], [signed_post(text_webhook("wamid.REAL", "hello", sender=sender))])
+    # Windows are counted from the customer's own timestamp: the message must be recent.
+    run(graph[0], [signed_post(text_webhook("wamid.REAL", "hello", sender=sender, timestamp=int(time.time())))])
     assert store.snapshot(sender).state.windows.service_until is not None  # a message of theirs does
