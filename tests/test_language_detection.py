@@ -177,3 +177,17 @@ def test_button_payloads_are_left_alone(english_bot: LanguageDetection) -> None:
     [parsed] = english_bot.process([message('/csat{"csat_score":"5"}')])
     assert parsed.get("intent")["name"] == "order_status"
     assert parsed.get("language") is None
+
+
+@pytest.mark.parametrize("text", ["Rua das Flores 45, Lisbon, 1200-195", "Calle Mayor 12, 28013 Madrid",
+                                  "Hauptstraße 5, 10115 Berlin", "7 Rua Nova, Porto 4000-001"])
+def test_an_address_is_no_evidence_of_a_language(identifier: LanguageIdentifier, text: str) -> None:
+    # The answer to "what is the new address?" names streets and towns in their own language.
+    assert identifier.identify(text).language is None
+
+
+@pytest.mark.parametrize("text", ["do you selll giift carxs", "hi, qnyone arpund?", "Hlelo, hope you're ewll",
+                                  "no omre texts pleaes"])
+def test_typing_slips_of_english_words_are_no_evidence_of_a_language(identifier: LanguageIdentifier,
+                                                                      text: str) -> None:
+    assert identifier.identify(text).language in (None, "en")

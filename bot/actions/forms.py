@@ -10,7 +10,7 @@ from rasa_sdk.events import ActionExecutionRejected, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.addresses import address_part
+from bot.nlp.addresses import address_part
 from bot.actions.asking import MAX_ASKS, order_choice_buttons, times_asked
 from bot.actions.common import (
     ShopAction,

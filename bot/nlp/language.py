@@ -20,10 +20,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Optional, Sequence, Set
 
 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
+from bot.nlp.addresses import looks_like_address
 from bot.nlp.english_words import ENGLISH_WORDS
 
 # English, the 15 languages of the reply table (bot/actions/language_replies.py) and neighbours of
@@ -80,13 +81,15 @@ class LanguageIdentifier:
         latin = sum(_is_latin(ch) for ch in letters)
         if latin * 2 < len(letters):
             return self._other_script(cleaned, len(letters))
+        if looks_like_address(text):  # "Rua das Flores 45, Lisbon": place names, not the customer's language
+            return UNDECIDED
         words = _WORD.findall(cleaned)
         if len(words) < self.min_words or len(letters) < self.min_letters:
             return UNDECIDED
         # Names of people, streets and towns in an English message ("deliver to Jalan Sudirman,
         # Jakarta") say nothing of its language: the English share is of the other words.
         plain = [_plain(w.lower()) for w in _WORD.findall(_without_names(cleaned))]
-        if not plain or sum(w in ENGLISH_WORDS for w in plain) >= self.english_share * len(plain):
+        if not plain or sum(_is_english(w) for w in plain) >= self.english_share * len(plain):
             return Guess("en", 1.0) if plain else UNDECIDED
         scores = self._scores(cleaned)
         top, confidence = max(scores.items(), key=lambda item: item[1])
@@ -133,6 +136,23 @@ def _without_names(text: str) -> str:
 
 def _is_latin(ch: str) -> bool:
     return unicodedata.name(ch, "").startswith("LATIN")
+
+
+def _deletions(word: str) -> Set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+# Every English word of four letters or more, and each with one letter left out: a slip of one of them
+# shares a form with it ("giift", "selll", "ordre" -> "gift", "sell", "order").
+_NEAR_ENGLISH = frozenset().union(*({w} | _deletions(w) for w in ENGLISH_WORDS if len(w) >= 4))
+
+
+def _is_english(word: str) -> bool:
+    """A common English word, or one letter added, left out, changed or swapped in one of five letters or
+    more: customers' typing slips are no evidence of another language ("do you selll giift carxs")."""
+    if word in ENGLISH_WORDS:
+        return True
+    return len(word) >= 5 and (word in _NEAR_ENGLISH or not _deletions(word).isdisjoint(_NEAR_ENGLISH))
 
 
 def _plain(word: str) -> str:
