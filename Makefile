@@ -13,6 +13,8 @@ CHROMIUM := /usr/bin/chromium
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
+# No usage reports or error tracebacks to Rasa's third-party services from any rasa command make runs.
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: run test train say validate lint clean bench bench-memory test-stories import-orders simulate
 

@@ -2,6 +2,9 @@
 
     make say MSG="where is my order 1001"
     python -m cloud_api_standin.say --from 15551230001 --name Ana "hi"
+
+A message that is the payload of a button or list row the bot sent this customer (shown after `->`)
+taps it; anything else is typed text (the bot never takes typed text for a command).
 """
 
 import argparse
@@ -49,11 +52,13 @@ def converse(
     standin_url: str, wa_id: str, text: str, name: str, timeout: float = 30.0, quiet: float = 2.0,
     button: Optional[Dict[str, str]] = None,
 ) -> List[Dict[str, Any]]:
-    """Send `text` (or tap `button`, {"id": payload, "title": ...}) as customer `wa_id`; return the
-    bot's replies once it has been quiet for `quiet` s."""
+    """Send `text` (or tap `button`, {"id": payload, "title": ...}) as customer `wa_id`; a `text` that is
+    the payload of a button or list row the bot sent is tapped. Returns the bot's replies once it has
+    been quiet for `quiet` s."""
+    tap = button or offered_button(standin_url, wa_id, text)
     answer = requests.post(
         f"{standin_url}/_standin/customers/{wa_id}/messages",
-        json={"button_reply": button, "name": name} if button else {"text": text, "name": name},
+        json={"button_reply": tap, "name": name} if tap else {"text": text, "name": name},
         timeout=timeout,
     )
     body = answer.json()
@@ -75,6 +80,21 @@ def converse(
         if found:
             seq = found[-1]["seq"]
     return replies
+
+
+def offered_button(standin_url: str, wa_id: str, payload: str) -> Optional[Dict[str, str]]:
+    """The latest button or list row sent to `wa_id` whose payload is `payload`, as a reply to it."""
+    if not payload.startswith("/"):
+        return None
+    sent = requests.get(f"{standin_url}/_standin/outbox", params={"to": wa_id, "after": 0}, timeout=10)
+    for record in reversed(sent.json()["messages"]):
+        action = (record["message"].get("interactive") or {}).get("action") or {}
+        options = [b.get("reply", {}) for b in action.get("buttons", [])]
+        options += [row for section in action.get("sections", []) for row in section.get("rows", [])]
+        for option in options:
+            if option.get("id") == payload:
+                return {"id": payload, "title": option.get("title", payload)}
+    return None
 
 
 def main() -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 from urllib.parse import quote, unquote, urlparse, urlunparse
 
+from bot.channels.consumer_lease import default_consumer_name
 from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION
 from whatsapp_cloud.policy.config import PolicyConfig, PolicySettingError
 from whatsapp_cloud.retention import RetentionSettingError
@@ -30,7 +31,6 @@ DEFAULTS = {
     "REDIS_BIND": "127.0.0.1",
     "WHATSAPP_API_VERSION": DEFAULT_API_VERSION,
     "STANDIN_PHONE_NUMBER_ID": "100000000000001",
-    "WHATSAPP_CONSUMER_NAME": "rasa-1",
     "RASA_CREDENTIALS": "credentials.yml",
     "WHATSAPP_CONSUME": "true",
     "STANDIN_WABA_ID": "100000000000002",
@@ -178,6 +178,11 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     # TLS (rediss://) for Rasa's tracker and lock stores: the same settings with use_ssl.
     env.setdefault("RASA_ENDPOINTS", "endpoints-tls.yml" if redis.scheme == "rediss" else "endpoints.yml")
 
+    # Rasa reports usage and error tracebacks to a third party unless told not to: a customer-care system
+    # must not, whatever the environment says.
+    env["RASA_TELEMETRY_ENABLED"] = "false"
+    # Each Rasa process consumes webhooks under its own name, stable across its restarts.
+    env["WHATSAPP_CONSUMER_NAME"] = env.get("WHATSAPP_CONSUMER_NAME") or default_consumer_name(env["RASA_PORT"])
     env.setdefault("DATABASE_URL", f"sqlite:///{var_dir / 'app.db'}")
     env.setdefault("MEDIA_DIR", str(var_dir / "media"))
     # Meta fetches media links from the public URL of the channel; locally that is Rasa itself.

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -8,6 +9,9 @@ import redis
 
 from stack import redis_server
 from tests.helpers import free_port, wait_for_port
+
+# Rasa code run by the tests (in-process or started from here) reports nothing to Rasa's services.
+os.environ["RASA_TELEMETRY_ENABLED"] = "false"
 
 
 class RedisProcess:

@@ -151,6 +151,13 @@ def test_every_service_answers_its_health_check(stack: RunningStack) -> None:
     assert requests.get(f"{env['HANDOFF_URL']}/health", timeout=10).json()["redis"] == "ok"
 
 
+def test_no_rasa_process_of_the_stack_reports_telemetry(stack: RunningStack) -> None:
+    started = psutil.Process(stack.process.pid).children(recursive=True)
+    rasa = [p for p in started if any(part.endswith("/rasa") or part == "rasa" for part in p.cmdline()[:2])]
+    assert len(rasa) == 2, [p.cmdline() for p in started]  # the server and the action server
+    assert all(p.environ().get("RASA_TELEMETRY_ENABLED") == "false" for p in rasa)
+
+
 def test_ctrl_c_stops_everything_and_leaves_no_process_behind(stack: RunningStack) -> None:
     env = stack.resolved()
     started = psutil.Process(stack.process.pid).children(recursive=True)

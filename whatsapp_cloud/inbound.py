@@ -3,16 +3,26 @@
 Every level of the envelope (`entry[]`, `changes[]`, `messages[]`, `statuses[]`, ...) is a
 list and is looped over: Meta may batch several updates into one POST. Nothing here talks
 to Redis or Rasa; the channel decides what each event means for the conversation.
+
+Parsing is total: `events()` never raises, whatever JSON it gets. Every field is read with a
+type check (Meta adds fields and shapes every few months, and a signed body can still be
+anything); an item that cannot be read becomes an `ItemError` next to the valid events, so one
+bad item never costs the others their answer.
 """
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 
 class MalformedWebhook(ValueError):
     """The body is not a WhatsApp Business Account webhook."""
 
+
+# What Rasa reads of a typed message: WhatsApp texts can be far longer than any request.
+MAX_TEXT_CHARS = 4096
+MAX_TIMESTAMP = 253402300799  # 9999-12-31, the last second a datetime holds
+INTENT_PREFIX = "/"  # Rasa's prefix for a message that names its intent ("/affirm")
 
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 
@@ -100,6 +110,14 @@ class WebhookError:
 
 
 @dataclass(frozen=True)
+class ItemError:
+    """An item of the envelope that could not be read: where it was and why, for the record."""
+
+    where: str  # e.g. "entry[0].changes[1].messages[2]"
+    reason: str
+
+
+@dataclass(frozen=True)
 class OtherChange:
     """Any other subscribed field (template status, quality, account updates, ...), kept as sent."""
 
@@ -108,137 +126,202 @@ class OtherChange:
     time: int = 0  # the entry's `time` (Unix seconds): when Meta says it happened, 0 if absent
 
 
-Event = Union[InboundMessage, StatusUpdate, PreferenceUpdate, WebhookError, OtherChange]
+Event = Union[InboundMessage, StatusUpdate, PreferenceUpdate, WebhookError, OtherChange, ItemError]
 
 
 def load(body: bytes) -> Dict[str, Any]:
+    """The webhook as a dict; MalformedWebhook when it is not JSON or not a WhatsApp Business webhook."""
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedWebhook(f"body is not JSON: {exc}") from exc
+    except RecursionError as exc:  # nesting deeper than Python's stack: no webhook looks like that
+        raise MalformedWebhook("body is nested too deeply") from exc
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         raise MalformedWebhook('body is not a webhook with object "whatsapp_business_account"')
     if not isinstance(payload.get("entry"), list):
         raise MalformedWebhook("webhook has no entry[] list")
-    return payload
+    return _without_lone_surrogates(payload)
 
 
-def events(payload: Dict[str, Any]) -> List[Event]:
-    """Every event in the webhook, in the order Meta listed them. Malformed items are skipped."""
+def events(payload: Any) -> List[Event]:
+    """Every event in the webhook, in the order Meta listed them; unreadable items as ItemError. Never raises."""
     found: List[Event] = []
-    for entry in _dicts(payload.get("entry")):
-        for change in _dicts(entry.get("changes")):
-            value = change.get("value")
-            if not isinstance(value, dict):
-                continue
-            kind = change.get("field")
-            if kind == "messages":
-                found.extend(_message_events(value))
-            elif kind == "user_preferences":
-                found.extend(_preferences(value))
-            else:
-                found.append(OtherChange(str(kind), value, _int(entry.get("time"))))
+    entries = payload.get("entry") if isinstance(payload, dict) else None
+    if not isinstance(entries, list):
+        return [ItemError("entry", "no entry[] list")]
+    for e, entry in enumerate(entries):
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        if not isinstance(changes, list):
+            found.append(ItemError(f"entry[{e}]", "not an object with a changes[] list"))
+            continue
+        for c, change in enumerate(changes):
+            where = f"entry[{e}].changes[{c}]"
+            try:
+                found.extend(_change(change, where, _int(entry.get("time"))))
+            except Exception as exc:  # noqa: BLE001 - the last guard: one item never stops the others
+                found.append(ItemError(where, f"{exc.__class__.__name__}: {exc}"))
     return found
 
 
-def messages(payload: Dict[str, Any]) -> List[InboundMessage]:
+def messages(payload: Any) -> List[InboundMessage]:
     return [e for e in events(payload) if isinstance(e, InboundMessage)]
 
 
-def _message_events(value: Dict[str, Any]) -> List[Event]:
+def _change(change: Any, where: str, time: int = 0) -> List[Event]:
+    if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
+        return [ItemError(where, "not an object with a value object")]
+    value, kind = change["value"], _str(change.get("field"))
+    if kind == "messages":
+        return _message_events(value, where)
+    if kind == "user_preferences":
+        return _preferences(value, where)
+    if kind is None:
+        return [ItemError(where, "field is not a string")]
+    return [OtherChange(kind, value, time)]
+
+
+def _message_events(value: Dict[str, Any], where: str) -> List[Event]:
     found: List[Event] = []
-    phone_number_id = str((value.get("metadata") or {}).get("phone_number_id", ""))
+    phone_number_id = _str(_dict(value.get("metadata")).get("phone_number_id")) or ""
     contacts = _contacts(value)
-    for message in _dicts(value.get("messages")):
-        parsed = _message(message, phone_number_id, contacts)
-        if parsed:
-            found.append(parsed)
-    for status in _dicts(value.get("statuses")):
-        parsed_status = _status(status, phone_number_id)
-        if parsed_status:
-            found.append(parsed_status)
-    for error in _dicts(value.get("errors")):
-        found.append(WebhookError(error.get("code"), _error_details(error), phone_number_id, error))
+    for index, item in _items(value, "messages"):
+        found.append(_guarded(f"{where}.messages[{index}]",
+                              lambda item=item: _message(item, phone_number_id, contacts)))
+    for index, item in _items(value, "statuses"):
+        found.append(_guarded(f"{where}.statuses[{index}]", lambda item=item: _status(item, phone_number_id)))
+    for index, item in _items(value, "errors"):
+        found.append(_guarded(f"{where}.errors[{index}]", lambda item=item: _webhook_error(item, phone_number_id)))
     return found
+
+
+def _guarded(where: str, parse: Callable[[], Union[Event, str]]) -> Event:
+    """The item's event, or an ItemError saying why it could not be read (`parse` returns the reason)."""
+    try:
+        parsed = parse()
+    except Exception as exc:  # noqa: BLE001 - recorded as the item's error
+        return ItemError(where, f"{exc.__class__.__name__}: {exc}")
+    return ItemError(where, parsed) if isinstance(parsed, str) else parsed
+
+
+def _items(value: Dict[str, Any], name: str) -> List[Tuple[int, Any]]:
+    items = value.get(name)
+    return list(enumerate(items)) if isinstance(items, list) else []
 
 
 def _contacts(value: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     by_id: Dict[str, Dict[str, Any]] = {}
     for contact in _dicts(value.get("contacts")):
-        for key in (contact.get("wa_id"), contact.get("user_id")):
+        for key in (_str(contact.get("wa_id")), _str(contact.get("user_id"))):
             if key:
                 by_id[key] = contact
     return by_id
 
 
-def _message(
-    message: Dict[str, Any], phone_number_id: str, contacts: Dict[str, Dict[str, Any]]
-) -> Optional[InboundMessage]:
-    sender = message.get("from") or message.get("from_user_id")
-    if not sender or not message.get("id"):
-        return None
+def _message(message: Any, phone_number_id: str, contacts: Dict[str, Dict[str, Any]]) -> Union[InboundMessage, str]:
+    if not isinstance(message, dict):
+        return "message is not an object"
+    sender = _str(message.get("from")) or _str(message.get("from_user_id"))
+    wamid = _str(message.get("id"))
+    if not sender or not wamid:
+        return "message without a sender or an id"
     contact = contacts.get(sender) or {}
-    kind = str(message.get("type") or "unknown")
+    kind = _str(message.get("type")) or "unknown"
     media = _media(message, kind)
     return InboundMessage(
-        wamid=message["id"],
-        sender=str(sender),
-        timestamp=_int(message.get("timestamp")),
+        wamid=wamid,
+        sender=sender,
+        timestamp=_timestamp(message.get("timestamp")),
         type=kind,
         text=text_for_rasa(message, kind, media),
         phone_number_id=phone_number_id,
-        profile_name=(contact.get("profile") or {}).get("name"),
-        user_id=message.get("from_user_id") or contact.get("user_id"),
-        context=message.get("context") if isinstance(message.get("context"), dict) else {},
+        profile_name=_str(_dict(contact.get("profile")).get("name")),
+        user_id=_str(message.get("from_user_id")) or _str(contact.get("user_id")),
+        context=_dict(message.get("context")),
         referral=message.get("referral") if isinstance(message.get("referral"), dict) else None,
         media=media,
         details=_details(message, kind),
-        errors=list(_dicts(message.get("errors"))),
+        errors=_dicts(message.get("errors")),
         raw=message,
     )
 
 
 def text_for_rasa(message: Dict[str, Any], kind: str, media: Optional[Dict[str, Any]]) -> Optional[str]:
-    """What the bot reads. Structured messages become `/intent{...}` payloads Rasa parses exactly."""
+    """What the bot reads. Structured messages become `/intent{...}` payloads Rasa parses exactly;
+    what the customer typed never does (see `typed`)."""
     if kind == "text":
-        body = (message.get("text") or {}).get("body")
-        return body if isinstance(body, str) and body.strip() else None
+        return typed(_dict(message.get("text")).get("body"))
     if kind == "interactive":
-        interactive = message.get("interactive") or {}
-        reply = interactive.get(interactive.get("type", "")) or {}
-        if reply.get("id") or reply.get("title"):
-            # The id carries what we put on the button, e.g. /affirm or /order_status{"order_id":"1001"}.
-            return reply.get("id") or reply.get("title")
-        return _intent("unsupported_message", {"wa_type": f"interactive:{interactive.get('type', '')}"})
+        interactive = _dict(message.get("interactive"))
+        reply = _dict(interactive.get(_str(interactive.get("type")) or ""))
+        payload = _str(reply.get("id")) or _str(reply.get("title"))
+        if payload:
+            # The id carries what we put on the button, e.g. /affirm or /order_status{"order_id":"1001"};
+            # the channel lets it through only if the bot offered it (bot/channels/offered_payloads.py).
+            return payload
+        return _intent("unsupported_message", {"wa_type": f"interactive:{_str(interactive.get('type')) or ''}"})
     if kind == "button":
-        button = message.get("button") or {}
-        return button.get("payload") or button.get("text") or None
+        button = _dict(message.get("button"))
+        return _str(button.get("payload")) or _str(button.get("text")) or None
     if kind in MEDIA_TYPES:
-        caption = (media or {}).get("caption")
-        if caption and caption.strip():
-            return caption
-        return _intent("media_received", {"media_type": kind})
+        caption = typed((media or {}).get("caption"))
+        return caption if caption else _intent("media_received", {"media_type": kind})
     if kind == "location":
-        location = message.get("location") or {}
-        return _intent("share_location", {k: location[k] for k in ("latitude", "longitude") if k in location})
+        location = _dict(message.get("location"))
+        return _intent("share_location", {k: location[k] for k in ("latitude", "longitude")
+                                          if isinstance(location.get(k), (int, float, str))})
     if kind == "contacts":
         return _intent("share_contact", {})
     if kind == "order":
         return _intent("place_order", {})
     if kind == "edit":
-        edited = (message.get("edit") or {}).get("message") or {}
-        edited_kind = str(edited.get("type") or "")
-        # An edit is read as what the message says now.
-        return text_for_rasa(edited, edited_kind, _media(edited, edited_kind)) if edited_kind else None
+        edited = _dict(_dict(message.get("edit")).get("message"))
+        edited_kind = _str(edited.get("type")) or ""
+        # An edit is read as what the message says now (never an edit of an edit: bounded recursion).
+        if not edited_kind or edited_kind == "edit":
+            return None
+        return text_for_rasa(edited, edited_kind, _media(edited, edited_kind))
     if kind in RECORD_ONLY_TYPES:
         return None
     return _intent("unsupported_message", {"wa_type": _unsupported_type(message, kind)})
 
 
+def typed(value: Any) -> Optional[str]:
+    """What the customer typed, as Rasa may read it: never a command. Rasa takes text starting with "/" as
+    an intent with entities (`/EXTERNAL_handoff_resolved`, `/csat{"rating":5}`), so the leading slashes go;
+    long texts are cut to MAX_TEXT_CHARS. None when nothing is left."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lstrip(INTENT_PREFIX).strip()
+    return text[:MAX_TEXT_CHARS] or None
+
+
+def tapped_payload(message: InboundMessage) -> Optional[str]:
+    """The id of the button or list row the customer tapped (what the business put on it), if any."""
+    if message.type == "interactive":
+        interactive = _dict(message.details.get("interactive"))
+        reply = _dict(interactive.get(_str(interactive.get("type")) or ""))
+        return _str(reply.get("id")) or _str(reply.get("title"))
+    if message.type == "button":
+        button = _dict(message.details.get("button"))
+        return _str(button.get("payload")) or _str(button.get("text"))
+    return None
+
+
+def reply_title(message: InboundMessage) -> Optional[str]:
+    """The title of the button or list row the customer tapped, as typed text."""
+    if message.type == "interactive":
+        interactive = _dict(message.details.get("interactive"))
+        return typed(_dict(interactive.get(_str(interactive.get("type")) or "")).get("title"))
+    if message.type == "button":
+        return typed(_dict(message.details.get("button")).get("text"))
+    return None
+
+
 def _media(message: Dict[str, Any], kind: str) -> Optional[Dict[str, Any]]:
     if kind not in MEDIA_TYPES or not isinstance(message.get(kind), dict):
         return None
-    return {"type": kind, **message[kind]}
+    return {**message[kind], "type": kind}
 
 
 def _details(message: Dict[str, Any], kind: str) -> Dict[str, Any]:
@@ -252,51 +335,75 @@ def _details(message: Dict[str, Any], kind: str) -> Dict[str, Any]:
 
 
 def _unsupported_type(message: Dict[str, Any], kind: str) -> str:
-    unsupported = message.get("unsupported")
-    if isinstance(unsupported, dict) and unsupported.get("type"):
-        return str(unsupported["type"])
-    return kind
+    return _str(_dict(message.get("unsupported")).get("type")) or kind
 
 
-def _status(status: Dict[str, Any], phone_number_id: str) -> Optional[StatusUpdate]:
-    if not status.get("id") or not status.get("status"):
-        return None
+def _status(status: Any, phone_number_id: str) -> Union[StatusUpdate, str]:
+    if not isinstance(status, dict):
+        return "status is not an object"
+    wamid, state = _str(status.get("id")), _str(status.get("status"))
+    if not wamid or not state:
+        return "status without an id or a status"
     return StatusUpdate(
-        wamid=status["id"],
-        status=str(status["status"]),
-        timestamp=_int(status.get("timestamp")),
-        recipient=str(status.get("recipient_id") or status.get("recipient_user_id") or ""),
+        wamid=wamid,
+        status=state,
+        timestamp=_timestamp(status.get("timestamp")),
+        recipient=_str(status.get("recipient_id")) or _str(status.get("recipient_user_id")) or "",
         phone_number_id=phone_number_id,
         pricing=status.get("pricing") if isinstance(status.get("pricing"), dict) else None,
         conversation=status.get("conversation") if isinstance(status.get("conversation"), dict) else None,
-        errors=list(_dicts(status.get("errors"))),
-        biz_opaque_callback_data=status.get("biz_opaque_callback_data"),
+        errors=_dicts(status.get("errors")),
+        biz_opaque_callback_data=_str(status.get("biz_opaque_callback_data")),
     )
 
 
-def _preferences(value: Dict[str, Any]) -> List[Event]:
+def _webhook_error(error: Any, phone_number_id: str) -> Union[WebhookError, str]:
+    if not isinstance(error, dict):
+        return "error is not an object"
+    code = error.get("code")
+    details = _str(_dict(error.get("error_data")).get("details")) or _str(error.get("message")) or ""
+    return WebhookError(code if isinstance(code, int) and not isinstance(code, bool) else None,
+                        details, phone_number_id, error)
+
+
+def _preferences(value: Dict[str, Any], where: str) -> List[Event]:
     found: List[Event] = []
-    for preference in _dicts(value.get("user_preferences")):
-        sender = preference.get("wa_id") or preference.get("user_id")
-        if sender and preference.get("value"):
-            found.append(
-                PreferenceUpdate(
-                    sender=str(sender),
-                    category=str(preference.get("category", "")),
-                    value=str(preference["value"]),
-                    timestamp=_int(preference.get("timestamp")),
-                    detail=str(preference.get("detail", "")),
-                )
-            )
+    for index, preference in _items(value, "user_preferences"):
+        found.append(_guarded(f"{where}.user_preferences[{index}]", lambda p=preference: _preference(p)))
     return found
+
+
+def _preference(preference: Any) -> Union[PreferenceUpdate, str]:
+    if not isinstance(preference, dict):
+        return "preference is not an object"
+    sender = _str(preference.get("wa_id")) or _str(preference.get("user_id"))
+    value = _str(preference.get("value"))
+    if not sender or not value:
+        return "preference without a customer or a value"
+    return PreferenceUpdate(
+        sender=sender,
+        category=_str(preference.get("category")) or "",
+        value=value,
+        timestamp=_timestamp(preference.get("timestamp")),
+        detail=_str(preference.get("detail")) or "",
+    )
 
 
 def _intent(name: str, entities: Dict[str, Any]) -> str:
     return f"/{name}{json.dumps(entities, separators=(',', ':'))}" if entities else f"/{name}"
 
 
-def _error_details(error: Dict[str, Any]) -> str:
-    return str((error.get("error_data") or {}).get("details") or error.get("message") or "")
+def _str(value: Any) -> Optional[str]:
+    """A string field as a non-empty string (numbers are accepted as Meta's ids sometimes are), else None."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _dict(value: Any) -> Dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _dicts(items: Any) -> List[Dict[str, Any]]:
@@ -304,7 +411,26 @@ def _dicts(items: Any) -> List[Dict[str, Any]]:
 
 
 def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return 0
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (ValueError, OverflowError):  # "abc", NaN, infinity
         return 0
+
+
+def _timestamp(value: Any) -> int:
+    """Unix seconds, or 0 (unknown) outside what a date can hold: the channel then uses its own clock."""
+    seconds = _int(value)
+    return seconds if 0 <= seconds <= MAX_TIMESTAMP else 0
+
+
+def _without_lone_surrogates(payload: Dict[str, Any]) -> Dict[str, Any]:
+    """JSON may escape half of a UTF-16 pair ("\\ud800"); such a string cannot be encoded for Redis or Rasa,
+    so it is replaced (U+FFFD). The common case, a clean body, costs one encode."""
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        return payload
+    except UnicodeEncodeError:
+        repaired = json.dumps(payload, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        return json.loads(repaired.decode("utf-8", "replace"))

@@ -12,6 +12,24 @@ WEBHOOK_ACK_SECONDS = Histogram(
     "Time to answer an accepted webhook",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+WEBHOOKS_DEAD = Counter(
+    "whatsapp_webhooks_dead_total",
+    "Webhook stream entries moved to the dead letters (wa:webhooks:dead), by why: malformed (never a webhook), "
+    "failed (an item failed in a way a retry cannot fix), exhausted (failed max_attempts times)",
+    ["reason"],
+)
+WEBHOOK_ITEM_ERRORS = Counter(
+    "whatsapp_webhook_item_errors_total", "Items of accepted webhooks that could not be read (recorded, skipped)"
+)
+CONSUMER_ERRORS = Counter(
+    "whatsapp_consumer_errors_total", "Unexpected errors in the webhook consumer loop (logged, the loop goes on)"
+)
+CONSUMER_RESTARTS = Counter("whatsapp_consumer_restarts_total", "Webhook consumer tasks restarted after they ended")
+HANDOFF_FORWARDS = Counter(
+    "whatsapp_handoff_forwards_total",
+    "Customer messages given to the handoff service, by result (forwarded, resolved, unreachable)",
+    ["result"],
+)
 INBOUND = Counter(
     "whatsapp_inbound_messages_total",
     "Inbound messages by type and what became of them (turn, recorded, duplicate, failed, retry)",

@@ -2,12 +2,19 @@
 
 WEBHOOK_STREAM = "wa:webhooks"  # raw signed webhook bodies, acknowledged to Meta, not yet processed
 WEBHOOK_GROUP = "rasa"  # consumer group of the Rasa processes
+WEBHOOK_DEAD = "wa:webhooks:dead"  # stream entries that could not be handled, with the reason (replayable)
+WEBHOOK_ATTEMPTS = "wa:webhooks:attempts"  # hash entry id -> failed tries so far, while it is pending
 EVENT_STREAM = "wa:events"  # what happened, for analytics and audits
 
 
 def inbound_claim(wamid: str) -> str:
     """Who is handling an inbound message, then "done": the exactly-once guard."""
     return f"wa:in:{wamid}"
+
+
+def consumer_lease(name: str) -> str:
+    """Held by the live process that consumes under this name: two processes never share one."""
+    return f"wa:consumer:{name}"
 
 
 def status_seen(wamid: str, status: str) -> str:
@@ -32,6 +39,11 @@ def pair_bucket(phone_number_id: str, recipient: str) -> str:
 def outbound_idempotency(key: str) -> str:
     """The wamid a logical outbound message got, so a retried turn never sends it twice."""
     return f"wa:sent:{key}"
+
+
+def offered_payloads(recipient: str) -> str:
+    """Sorted set: payloads of buttons and list rows sent to a customer (by time), the only ones a reply may carry."""
+    return f"wa:offered:{recipient}"
 
 
 def numbered_choices(recipient: str) -> str:

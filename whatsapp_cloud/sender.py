@@ -11,8 +11,10 @@ as it is, must go as its approved template, waits (deferred, sent later by `flus
 import asyncio
 import json
 import logging
+import os
 import random
 import re
+import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from whatsapp_cloud.client import GraphApiClient, SendResult
 from whatsapp_cloud.delivery_status import DeliveryStatus
 from whatsapp_cloud.errors import GraphApiError
 from whatsapp_cloud.event_log import EventLog
+from whatsapp_cloud.offered_payloads import OfferedPayloads
 from whatsapp_cloud.policy.cost_ledger import CostLedger, kind_of, pricing_from_env
 from whatsapp_cloud.policy.decision import Action, Decision, Until
 from whatsapp_cloud.policy.gate import PolicyGate
@@ -42,6 +45,7 @@ logger = logging.getLogger(__name__)
 PAIR_RATE_CODE = 131056
 IDEMPOTENCY_SECONDS = 8 * 24 * 3600
 DEFERRED_MARK = "deferred"  # idempotency value of a message waiting in the deferred queue
+SENDING_MARK = "sending:"  # idempotency value while a send is under way (followed by who sends it)
 FLUSH_LOCK_SECONDS = 120  # renewed before each message sent from the deferred queue
 # A business-scoped user id (BSUID, "US.13491208655302741918"): such customers are addressed by `recipient`.
 BSUID = re.compile(r"^[A-Z]{2}\.[A-Za-z0-9.]+$")
@@ -93,10 +97,12 @@ class OutboundSender:
         self.settings = settings = settings or SenderSettings()
         self.statuses = statuses or DeliveryStatus(store)
         self.events = events or EventLog(store)
+        self.offered = OfferedPayloads(store)
         self.policy = policy or PolicyGate(store, events=self.events)
         self.retention: Retention = self.policy.config.retention
         self.dead_letters = DeadLetters(store, self.retention.dead_letters_max)
         self.costs = costs or CostLedger(store, *pricing_from_env())
+        self._holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"  # who holds a send's idempotency key
         phone_id = client.config.phone_number_id
         # Windows and consent are per business number: this sender's.
         self.policy.state = self.policy.state.for_number(phone_id)
@@ -127,16 +133,25 @@ class OutboundSender:
         payload = addressed(payload)
         recipient = recipient_of(payload)
         if key:
-            already = await self.store.get(redis_keys.outbound_idempotency(key))
-            if already:
+            # Reserved before anything is sent (SET NX): two runs of the same turn never both send it.
+            already = await self._reserve(key)
+            if already is not None:
                 metrics.OUTBOUND.labels("duplicate_skipped", "").inc()
                 await self.events.record("outbound_duplicate_skipped", key=key, recipient=recipient)
-                wamid = as_text(already)
-                return Delivery(None, None if wamid == DEFERRED_MARK else SendResult(wamid, recipient, None))
-        decision, snapshot = await self.policy.plan(recipient, payload, fallback, assume_window_closed, ignore_waiting)
+                sent = already != DEFERRED_MARK and not already.startswith(SENDING_MARK)
+                return Delivery(None, SendResult(already, recipient, None) if sent else None)
+        try:
+            decision, snapshot = await self.policy.plan(recipient, payload, fallback, assume_window_closed,
+                                                        ignore_waiting)
+        except BaseException:
+            if key:  # nothing went out: a retry may send it
+                await self.store.delete(redis_keys.outbound_idempotency(key))
+            raise
         item = {"payload": payload, "fallback": fallback, "key": key, "label": label,
                 "at": snapshot.now.isoformat(), "ts": snapshot.now.timestamp(), "may_queue": may_queue}
         if decision.action == Action.BLOCK:
+            if key:
+                await self.store.delete(redis_keys.outbound_idempotency(key))
             await self.policy.block(recipient, decision, label)
             return Delivery(decision)
         if decision.action == Action.DEFER:
@@ -145,8 +160,11 @@ class OutboundSender:
                 await self.policy.defer(recipient, decision, {**item, "key": key or f"queued:{uuid.uuid4().hex}"})
                 if key:
                     await self.store.set(redis_keys.outbound_idempotency(key), DEFERRED_MARK, ex=IDEMPOTENCY_SECONDS)
-            elif not may_queue:
-                await self.policy.block(recipient, decision, label)
+            else:
+                if key:  # nothing went out and nothing new waits under this key: a later try may send it
+                    await self.store.delete(redis_keys.outbound_idempotency(key))
+                if not may_queue:
+                    await self.policy.block(recipient, decision, label)
             return Delivery(decision)
         outgoing = payload
         if decision.action == Action.SEND_TEMPLATE and decision.template is not None:
@@ -166,6 +184,14 @@ class OutboundSender:
                                                         "when the customer replies", until=Until.CUSTOMER_WRITES),
                                     {**item, "fallback": None, "key": f"{key or uuid.uuid4().hex}:original"})
         return Delivery(decision, result)
+
+    async def _reserve(self, key: str) -> Optional[str]:
+        """Take the idempotency key for this send; None when taken, else what it already holds (a wamid,
+        DEFERRED_MARK, or SENDING_MARK while another run sends it or after a crash in the middle of a send)."""
+        name = redis_keys.outbound_idempotency(key)
+        if await self.store.set(name, f"{SENDING_MARK}{self._holder}", nx=True, ex=IDEMPOTENCY_SECONDS):
+            return None
+        return as_text(await self.store.get(name) or SENDING_MARK)
 
     async def _record_cost(
         self, recipient: str, wamid: str, outgoing: Dict[str, Any], decision: Decision, at: datetime
@@ -251,9 +277,13 @@ class OutboundSender:
     ) -> Optional[SendResult]:
         """Send now (paced, retried); None when it went to the dead letters (the reason is logged there)."""
         recipient = recipient_of(payload)
+        # Recorded before the send: the customer's tap can come back faster than our bookkeeping.
+        await self.offered.remember(recipient, payload)
         try:
             result = await self._send_with_retries(payload, recipient, deadline)
         except GraphApiError as exc:
+            if key:  # not sent: a re-send of the dead letter under the same key must go
+                await self.store.delete(redis_keys.outbound_idempotency(key))
             metrics.OUTBOUND.labels("dead", "" if exc.code is None else str(exc.code)).inc()
             await self.dead_letters.add(payload, exc, key=key, label=label)
             await self.events.record("outbound_dead", recipient=recipient, code=exc.code, label=label)

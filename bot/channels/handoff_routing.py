@@ -1,7 +1,8 @@
 """While a customer is queued for or talking to a human agent, their messages go to the handoff service.
 
 The handoff service keeps who owns each customer in Redis (`handoff:owner:{wa_id}`). When it is
-not the bot, the WhatsApp consumer hands the message to the handoff service (HTTP, retried) and
+not the bot, the WhatsApp consumer hands the message to the handoff service (HTTP, a few tries within
+FORWARD_TIMEOUT each, outside the bot's turn slots; then the stream entry is tried again later) and
 records it in the Rasa tracker without running the bot: the bot never answers over an agent, and
 neither a session expiry nor a typed /restart can wake it up, since neither reaches Rasa's processor.
 """
@@ -22,7 +23,8 @@ from whatsapp_cloud.redis_values import as_text
 logger = logging.getLogger(__name__)
 
 HANDOFF_STATES = ("queued", "agent")
-RETRY_DELAYS = (0.2, 1.0, 3.0)
+RETRY_DELAYS = (0.5, 2.0)
+FORWARD_TIMEOUT = 5.0  # seconds per try: at most ~18 s per attempt, so an outage costs little waiting
 RASA_APP_NAMES = ("rasa_server", "rasa_core_no_api")
 
 
@@ -44,12 +46,13 @@ def running_rasa_agent() -> Any:
 
 class HandoffRouting:
     def __init__(self, store: aioredis.Redis, handoff_url: str, token: str,
-                 agent: Callable[[], Any] = running_rasa_agent, http: Optional[httpx.AsyncClient] = None) -> None:
+                 agent: Callable[[], Any] = running_rasa_agent, http: Optional[httpx.AsyncClient] = None,
+                 timeout: float = FORWARD_TIMEOUT) -> None:
         self.store = store
         self.url = handoff_url.rstrip("/")
         self.token = token
         self.agent = agent
-        self.http = http or httpx.AsyncClient(timeout=10)
+        self.http = http or httpx.AsyncClient(timeout=timeout)
 
     @classmethod
     def from_env(cls, store: aioredis.Redis) -> Optional["HandoffRouting"]:

@@ -48,11 +48,12 @@ class PolicyHooks:
 
     async def on_inbound(self, message: inbound.InboundMessage) -> None:
         """Every customer message, whoever answers it (bot or agent): windows, consent keywords, what waited."""
+        if message.type == "system":  # Meta's notices about the customer are not the customer writing
+            return
         state = self.state.for_number(message.phone_number_id)
         sent_at = utc(message.timestamp) if message.timestamp > 0 else await state.now()
-        if message.type != "system":  # Meta's notices about the customer are not the customer writing
-            await state.record_inbound(message.sender, sent_at, from_referral=message.referral is not None)
-            await self._price(self.costs.record_inbound(message), message.wamid)
+        await state.record_inbound(message.sender, sent_at, from_referral=message.referral is not None)
+        await self._price(self.costs.record_inbound(message), message.wamid)
         intent = self.keywords.intent_for(message.text, message.type)
         if intent is not None:
             # Consent first: nothing that waited may go out as the answer to a STOP.

@@ -3,6 +3,11 @@
 Runs as a background task in every Rasa process. Customers are handled concurrently; one
 customer's messages strictly one after another. A stream entry is acknowledged only when
 every message in it is handled, so a crash or a Redis outage never loses one.
+
+Each entry is handled on its own: what fails only for now (Redis, the network, Rasa's lock) is
+tried again, up to `max_attempts` times; what cannot succeed (not a webhook, a bug or bad data in an
+item) goes at once to the webhook dead letters (webhook_dead_letters.py) with the reason. Nothing an
+entry holds can stop the loop: an unexpected error is logged with the entry id and the loop goes on.
 """
 
 import asyncio
@@ -10,9 +15,12 @@ import logging
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
+import httpx
+from rasa.core.lock_store import LockError
 from redis.exceptions import RedisError
 
-from bot.channels.handoff_routing import HandoffRouting
+from bot.channels.handoff_routing import HandoffRouting, HandoffUnreachable
+from bot.channels.webhook_dead_letters import DEFAULT_MAX_ATTEMPTS, WebhookDeadLetters
 from bot.channels.webhook_stream import Entry, MessageClaims, WebhookStream
 from whatsapp_cloud import inbound, metrics
 from whatsapp_cloud.delivery_status import DeliveryStatus
@@ -27,6 +35,15 @@ EventHandler = Callable[[inbound.Event], Awaitable[None]]
 
 class TransientFailure(Exception):
     """The message could not be handled now (e.g. Redis unreachable); try again later."""
+
+
+class PermanentFailure(Exception):
+    """An item failed in a way a retry cannot fix (a bug, data we cannot handle); recorded, not retried."""
+
+
+# Faults that pass: another try can succeed. Everything else is taken for a bug or bad data.
+TRANSIENT_ERRORS = (TransientFailure, RedisError, ConnectionError, OSError, asyncio.TimeoutError,
+                    httpx.TransportError, LockError)
 
 
 class InOrder:
@@ -68,6 +85,7 @@ class WebhookConsumer:
         max_concurrent_turns: int = 2,
         retry_every: float = 5.0,
         yield_seconds: float = 10.0,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         self.stream = stream
         self.claims = claims
@@ -79,6 +97,8 @@ class WebhookConsumer:
         self.on_inbound = on_inbound  # every customer message, before its turn (windows, consent)
         self.max_in_flight = max_in_flight
         self.retry_every = retry_every
+        self.max_attempts = max_attempts
+        self.dead_letters = WebhookDeadLetters(stream.store, stream.stream, stream.group)
         self.in_order = InOrder()
         self._in_flight: Dict[str, asyncio.Task] = {}  # stream entry id -> its acknowledging task
         self._stopping = asyncio.Event()
@@ -110,6 +130,11 @@ class WebhookConsumer:
                 logger.warning("webhook stream unavailable (%s); retrying", exc)
                 await asyncio.sleep(1)
                 last_retry = 0.0
+            except Exception:  # noqa: BLE001 - the loop must not die; entries stay pending and come back
+                metrics.CONSUMER_ERRORS.inc()
+                logger.exception("webhook consumer: unexpected error; going on")
+                await asyncio.sleep(1)
+                last_retry = 0.0
 
     def webhook_arrived(self) -> None:
         self._last_webhook = time.monotonic()
@@ -123,6 +148,10 @@ class WebhookConsumer:
         """Finish the current read (at most one block interval) and leave the loop."""
         self._stopping.set()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     async def drain(self) -> None:
         """Wait for everything dispatched so far (tests and graceful shutdown)."""
         while self._in_flight:
@@ -134,14 +163,21 @@ class WebhookConsumer:
                 continue
             while len(self._in_flight) >= self.max_in_flight:
                 await asyncio.wait(list(self._in_flight.values()), return_when=asyncio.FIRST_COMPLETED)
-            await self._dispatch(entry)
+            try:
+                await self._dispatch(entry)
+            except RedisError:
+                raise  # the stream itself is unavailable: the loop waits and reads again
+            except Exception as exc:  # noqa: BLE001 - one entry never stops the others
+                metrics.CONSUMER_ERRORS.inc()
+                logger.exception("webhook entry %s could not be dispatched", entry.id)
+                await self._failed(entry, [exc], permanent=False)
 
     async def _dispatch(self, entry: Entry) -> None:
         try:
             payload = inbound.load(entry.body)
-        except inbound.MalformedWebhook as exc:  # signed but unreadable: keep a record, drop it
+        except inbound.MalformedWebhook as exc:  # signed but unreadable: nothing to retry
             await self.events.record("webhook_malformed", entry=entry.id, reason=str(exc))
-            await self.stream.ack(entry.id)
+            await self._bury(entry, f"malformed: {exc}", "malformed", attempts=1)
             return
         work: List[asyncio.Task] = []
         for event in inbound.events(payload):
@@ -149,9 +185,11 @@ class WebhookConsumer:
                 message = event
                 work.append(self.in_order.submit(message.sender, lambda m=message: self._handle(m)))
             elif isinstance(event, inbound.StatusUpdate):
-                work.append(asyncio.create_task(self._status(event)))
+                work.append(asyncio.create_task(_classified(self._status(event))))
+            elif isinstance(event, inbound.ItemError):
+                work.append(asyncio.create_task(self._item_error(entry, event)))
             else:
-                work.append(asyncio.create_task(self._record_other(event)))
+                work.append(asyncio.create_task(_classified(self._record_other(event))))
         task = asyncio.create_task(self._ack_when_done(entry, work))
         self._in_flight[entry.id] = task
         task.add_done_callback(lambda _t, entry_id=entry.id: self._in_flight.pop(entry_id, None))
@@ -159,43 +197,104 @@ class WebhookConsumer:
     async def _ack_when_done(self, entry: Entry, work: List[asyncio.Task]) -> None:
         results = await asyncio.gather(*work, return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
-        if failures:
-            logger.warning("entry %s stays pending for another try: %s", entry.id, failures[0])
-            return
         try:
+            if failures:
+                await self._failed(entry, failures, permanent=not any(
+                    isinstance(f, TransientFailure) for f in failures))
+                return
             await self.stream.ack(entry.id)
+            await self.dead_letters.succeeded(entry.id)
         except RedisError as exc:
-            logger.warning("could not acknowledge %s (%s); it will be seen again and deduplicated", entry.id, exc)
+            logger.warning("could not settle %s (%s); it will be seen again and deduplicated", entry.id, exc)
+        except Exception:  # noqa: BLE001 - stays pending; the next round tries again
+            metrics.CONSUMER_ERRORS.inc()
+            logger.exception("webhook entry %s could not be settled", entry.id)
+
+    async def _failed(self, entry: Entry, failures: List[BaseException], permanent: bool) -> None:
+        """Leave the entry pending for another try, or bury it: at once when no retry can fix it, else
+        after `max_attempts` tries."""
+        reason = "; ".join(f"{f.__class__.__name__}: {f}" for f in failures[:5])
+        attempts = await self.dead_letters.failed_attempt(entry.id)
+        if permanent:
+            await self._bury(entry, reason, "failed", attempts)
+        elif attempts >= self.max_attempts:
+            await self._bury(entry, f"failed {attempts} times: {reason}", "exhausted", attempts)
+        else:
+            logger.warning("entry %s stays pending for another try (%d of %d): %s",
+                           entry.id, attempts, self.max_attempts, reason)
+
+    async def _bury(self, entry: Entry, reason: str, kind: str, attempts: int) -> None:
+        dead_id = await self.dead_letters.bury(entry.id, entry.body, reason, attempts, kind)
+        logger.error("webhook entry %s moved to the dead letters as %s (%s): %s", entry.id, dead_id, kind, reason)
+        await self.events.record("webhook_dead", entry=entry.id, dead_letter=dead_id, why=kind,
+                                 attempts=attempts, reason=reason[:500])
+
+    async def _item_error(self, entry: Entry, error: inbound.ItemError) -> None:
+        metrics.WEBHOOK_ITEM_ERRORS.inc()
+        # Counted and in wa:events; at info level so a flood of odd webhooks does not flood the log.
+        logger.info("webhook entry %s: %s skipped: %s", entry.id, error.where, error.reason)
+        try:
+            await self.events.record("webhook_item_invalid", entry=entry.id, where=error.where,
+                                     reason=error.reason[:500])
+        except RedisError as exc:
+            raise TransientFailure(str(exc)) from exc
 
     async def _handle(self, message: inbound.InboundMessage) -> None:
-        ok, why = await self.claims.claim(message.wamid)
-        if not ok:
-            metrics.INBOUND.labels(message.type, "duplicate").inc()
-            await self.events.record("inbound_duplicate", wamid=message.wamid, sender=message.sender, reason=why)
-            return
+        try:
+            ok, why = await self.claims.claim(message.wamid)
+            if not ok:
+                metrics.INBOUND.labels(message.type, "duplicate").inc()
+                await self.events.record("inbound_duplicate", wamid=message.wamid, sender=message.sender,
+                                         reason=why)
+                return
+        except RedisError as exc:
+            raise TransientFailure(f"{message.wamid}: {exc}") from exc
+        try:
+            # The claim is renewed while the turn runs, however long the sends are held back.
+            async with self.claims.kept(message.wamid):
+                await self._turn(message)
+        except HandoffUnreachable as exc:
+            metrics.HANDOFF_FORWARDS.labels("unreachable").inc()
+            await _quietly(self.events.record("handoff_unreachable", wamid=message.wamid, sender=message.sender,
+                                              reason=str(exc)[:500]))
+            await self._retry_later(message, exc)
+        except TRANSIENT_ERRORS as exc:
+            await self._retry_later(message, exc)
+        except Exception as exc:  # noqa: BLE001 - a bug or bad data: a retry would fail the same way
+            logger.exception("handling %s failed", message.wamid)
+            metrics.INBOUND.labels(message.type, "failed").inc()
+            reason = f"{exc.__class__.__name__}: {exc}"
+            await _quietly(self.events.record("inbound_failed", wamid=message.wamid, sender=message.sender,
+                                              reason=reason[:500]))
+            # Not marked done: a replay of the dead letter (or Meta's own retry) runs the turn again.
+            await _quietly(self.claims.release(message.wamid))
+            raise PermanentFailure(f"{message.wamid}: {reason}") from exc
+        else:
+            metrics.INBOUND.labels(message.type, "turn" if message.starts_turn else "recorded").inc()
+        try:
+            await self.claims.done(message.wamid)
+        except RedisError as exc:  # the turn ran; a retry finds its replies by their idempotency keys
+            raise TransientFailure(f"{message.wamid}: {exc}") from exc
+
+    async def _turn(self, message: inbound.InboundMessage) -> None:
         await self.events.record(
             "inbound", wamid=message.wamid, sender=message.sender, type=message.type,
             sent_at=message.timestamp, referral="1" if message.referral else "",
         )
-        try:
-            if self.on_inbound is not None:
-                await self.on_inbound(message)
-            async with self._turn_slots:
-                await self._after_webhooks_pause()
-                if self.handoff is None or not await self.handoff.divert(message):
-                    await self.handle_message(message)
-        except (TransientFailure, RedisError, ConnectionError) as exc:
-            metrics.INBOUND.labels(message.type, "retry").inc()
-            await _quietly(self.claims.release(message.wamid))
-            raise TransientFailure(f"{message.wamid}: {exc}") from exc
-        except Exception:
-            # A bug or bad data: retrying would fail the same way. Record it and move on.
-            logger.exception("handling %s failed", message.wamid)
-            metrics.INBOUND.labels(message.type, "failed").inc()
-            await self.events.record("inbound_failed", wamid=message.wamid, sender=message.sender)
-        else:
-            metrics.INBOUND.labels(message.type, "turn" if message.starts_turn else "recorded").inc()
-        await self.claims.done(message.wamid)
+        if self.on_inbound is not None:
+            await self.on_inbound(message)
+        # Outside the turn slots: a slow or unreachable handoff service holds up only its own customers.
+        if self.handoff is not None and await self.handoff.divert(message):
+            metrics.HANDOFF_FORWARDS.labels("forwarded").inc()
+            return
+        async with self._turn_slots:
+            await self._after_webhooks_pause()
+            await self.handle_message(message)
+
+    async def _retry_later(self, message: inbound.InboundMessage, exc: BaseException) -> None:
+        metrics.INBOUND.labels(message.type, "retry").inc()
+        await _quietly(self.claims.release(message.wamid))
+        raise TransientFailure(f"{message.wamid}: {exc.__class__.__name__}: {exc}") from exc
 
     async def _status(self, update: inbound.StatusUpdate) -> None:
         if not await self.statuses.claim(update):
@@ -231,6 +330,17 @@ class WebhookConsumer:
             await self.events.record("change", field=event.field)
         if self.on_event is not None:
             await self.on_event(event)
+
+
+async def _classified(work: Awaitable[Any]) -> None:
+    """Run a status or other change; its failure as transient (retry the entry) or permanent (bury it)."""
+    try:
+        await work
+    except TRANSIENT_ERRORS as exc:
+        raise TransientFailure(f"{exc.__class__.__name__}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - bad data or a bug: recorded with the entry
+        logger.exception("handling a webhook item failed")
+        raise PermanentFailure(f"{exc.__class__.__name__}: {exc}") from exc
 
 
 async def _quietly(work: Awaitable[Any]) -> None:

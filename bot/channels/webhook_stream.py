@@ -8,13 +8,15 @@ enough. Claims per wamid make each customer message start exactly one bot turn, 
 processes, restarts and Meta's duplicate deliveries.
 """
 
+import asyncio
 import logging
 import time
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Set, Tuple
+from typing import AsyncIterator, Dict, List, Optional, Set, Tuple
 
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.redis_values import as_text
@@ -23,7 +25,7 @@ from whatsapp_cloud.retention import Retention
 logger = logging.getLogger(__name__)
 
 DONE = "done"
-CLAIM_SECONDS = 120  # longer than a dialogue turn; a crashed handler's claim lapses after this
+CLAIM_SECONDS = 120  # renewed while the turn runs; a crashed handler's claim lapses after this
 DONE_SECONDS = 8 * 24 * 3600  # Meta retries a webhook for up to 7 days
 # Handled entries are deleted when acknowledged, so this bounds only a backlog (WHATSAPP_WEBHOOK_STREAM_MAXLEN).
 STREAM_MAX_LENGTH = Retention.from_env().webhook_stream_max
@@ -100,13 +102,45 @@ class WebhookStream:
         return entries
 
 
-class MessageClaims:
-    """Exactly-once guard per inbound wamid: claim, handle, mark done."""
+# Extend a claim only while it is still ours: a lapsed claim taken by another process stays theirs.
+RENEW_IF_OURS = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
+return 0
+"""
 
-    def __init__(self, store: aioredis.Redis, owner: str) -> None:
+
+class MessageClaims:
+    """Exactly-once guard per inbound wamid: claim, handle (renewing the claim), mark done."""
+
+    def __init__(self, store: aioredis.Redis, owner: str, claim_seconds: float = CLAIM_SECONDS) -> None:
         self.store = store
         self.owner = owner
+        self.claim_seconds = claim_seconds
         self._here: Set[str] = set()  # being handled by this process right now
+        self._renew = store.register_script(RENEW_IF_OURS)
+
+    @asynccontextmanager
+    async def kept(self, wamid: str) -> AsyncIterator[None]:
+        """Renew the claim every quarter of its lifetime while the block runs (a turn may wait minutes for
+        the pair rate), so it never lapses under a live turn and no other process runs the turn again."""
+        renewer = asyncio.create_task(self._renew_every(wamid))
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            with suppress(asyncio.CancelledError):
+                await renewer
+
+    async def _renew_every(self, wamid: str) -> None:
+        while True:
+            await asyncio.sleep(self.claim_seconds / 4)
+            try:
+                if not await self._renew(keys=[redis_keys.inbound_claim(wamid)],
+                                         args=[self.owner, max(1, round(self.claim_seconds))]):
+                    logger.error("claim on %s was lost while its turn ran", wamid)
+                    return
+            except RedisError as exc:  # the next renewal tries again; the claim has time left
+                logger.warning("could not renew the claim on %s: %s", wamid, exc)
 
     async def claim(self, wamid: str) -> Tuple[bool, str]:
         """(True, "") when this process should handle the message, else (False, why not)."""
@@ -124,7 +158,7 @@ class MessageClaims:
 
     async def _claim(self, wamid: str) -> Tuple[bool, str]:
         key = redis_keys.inbound_claim(wamid)
-        if await self.store.set(key, self.owner, nx=True, ex=CLAIM_SECONDS):
+        if await self.store.set(key, self.owner, nx=True, ex=max(1, round(self.claim_seconds))):
             return True, ""
         holder = as_text(await self.store.get(key) or b"")
         if holder == self.owner:

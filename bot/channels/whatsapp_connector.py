@@ -23,9 +23,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.consumer_lease import ConsumerLease, ConsumerNameTaken, default_consumer_name
 from bot.channels.media_files import add_media_route
 from bot.channels.policy_hooks import PolicyHooks
 from bot.channels.webhook_consumer import WebhookConsumer
+from bot.channels.webhook_dead_letters import DEFAULT_MAX_ATTEMPTS
 from bot.channels.webhook_stream import MessageClaims, WebhookStream
 from bot.channels.whatsapp_output import NumberedChoices, WhatsAppOutput, split_text
 from whatsapp_cloud import inbound, signature
@@ -35,6 +37,7 @@ from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, Clo
 from whatsapp_cloud.delivery_status import DeliveryStatus
 from whatsapp_cloud.errors import GraphApiError
 from whatsapp_cloud.event_log import EventLog
+from whatsapp_cloud.offered_payloads import OfferedPayloads
 from whatsapp_cloud.policy import fallbacks
 from whatsapp_cloud.sender import OutboundSender, SenderSettings
 
@@ -57,7 +60,7 @@ class WhatsAppInput(InputChannel):
         self,
         config: CloudApiConfig,
         redis_url: str,
-        consumer_name: str = "rasa-1",
+        consumer_name: str = "",
         mark_read: bool = True,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         reclaim_idle_ms: Optional[int] = None,
@@ -66,6 +69,7 @@ class WhatsAppInput(InputChannel):
         max_concurrent_turns: int = 2,
         turn_yield_seconds: float = 10.0,
         media_dir: Optional[Path] = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         if not config.app_secrets:
             raise ValueError("the WhatsApp channel needs app_secret to check webhook signatures")
@@ -82,14 +86,21 @@ class WhatsAppInput(InputChannel):
         self.max_body_bytes = max_body_bytes
         self.media_dir = media_dir
         self.store = aioredis.Redis.from_url(redis_url)
+        consumer_name = consumer_name or default_consumer_name()
         self.stream = WebhookStream(self.store, consumer_name)
         if reclaim_idle_ms is not None:
             self.stream.reclaim_idle_ms = reclaim_idle_ms
         self.consumer_name = consumer_name
         self.events = EventLog(self.store)
         self.statuses = DeliveryStatus(self.store)
+        self.max_attempts = max_attempts  # failed tries of a webhook entry before its dead letter
         self.consumer: Optional[WebhookConsumer] = None
-        self._consumer_task: Optional[asyncio.Task] = None
+        self._consumer_task: Optional[asyncio.Task] = None  # the supervisor
+        self._loop_task: Optional[asyncio.Task] = None  # the consumer's loop, restarted by the supervisor
+        # running | starting | restarting | refused: ... | stopped; anything but running is unhealthy.
+        self.consumer_state = "stopped"
+        self.restart_delay = 1.0
+        self.lease_seconds: Optional[float] = None
         self._client: Optional[GraphApiClient] = None
         self._sender: Optional[OutboundSender] = None
         self._policy_hooks: Optional[PolicyHooks] = None
@@ -119,7 +130,7 @@ class WhatsAppInput(InputChannel):
         return cls(
             config,
             redis_url=str(credentials.get("redis_url") or os.environ.get("REDIS_URL", "")),
-            consumer_name=str(credentials.get("consumer_name") or "rasa-1"),
+            consumer_name=str(credentials.get("consumer_name") or ""),
             mark_read=_flag(credentials.get("mark_read", True)),
             consume=_flag(credentials.get("consume", True)),
             max_body_bytes=int(credentials.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES),
@@ -127,6 +138,7 @@ class WhatsAppInput(InputChannel):
             max_concurrent_turns=int(credentials.get("max_concurrent_turns") or 2),
             turn_yield_seconds=float(credentials.get("turn_yield_seconds") or 10.0),
             media_dir=Path(credentials["media_dir"]) if credentials.get("media_dir") else None,
+            max_attempts=int(credentials.get("max_attempts") or DEFAULT_MAX_ATTEMPTS),
             sender_settings=SenderSettings(**{
                 name: float(value) if name != "max_attempts" else int(value)
                 for name, value in (credentials.get("outbound") or {}).items()
@@ -188,11 +200,73 @@ class WhatsAppInput(InputChannel):
                 on_inbound=self.policy_hooks.on_inbound,
                 max_concurrent_turns=self.max_concurrent_turns,
                 yield_seconds=self.turn_yield_seconds,
+                max_attempts=self.max_attempts,
             )
-            self._consumer_task = asyncio.create_task(self.consumer.run())
+            self.consumer_state = "starting"
+            self._consumer_task = asyncio.create_task(self._supervise(self.consumer))
             self._capacity_task = asyncio.create_task(
                 self.policy_hooks.flush_for_capacity_every(self.capacity_flush_seconds))
         return self.consumer
+
+    async def _supervise(self, consumer: WebhookConsumer) -> None:
+        """Run the consumer under this process's name; if its loop ever ends, start it again."""
+        lease = ConsumerLease(self.store, self.consumer_name, **(
+            {"seconds": self.lease_seconds} if self.lease_seconds else {}))
+        while True:
+            try:
+                await lease.acquire()
+                break
+            except ConsumerNameTaken as exc:
+                self.consumer_state = f"refused: {exc}"
+                logger.error("webhook consumer not started: %s", exc)
+                return
+            except RedisError as exc:
+                logger.warning("cannot take the consumer name yet (%s); retrying", exc)
+                await asyncio.sleep(1)
+        keeper = asyncio.create_task(self._keep_lease(lease, consumer))
+        try:
+            while not consumer.stopping:
+                self.consumer_state = "running"
+                self._loop_task = loop = asyncio.create_task(consumer.run())
+                try:
+                    await asyncio.wait([loop])  # returns however the loop ends: error, cancel or return
+                except asyncio.CancelledError:
+                    loop.cancel()
+                    raise
+                if consumer.stopping:
+                    break
+                error = None if loop.cancelled() else loop.exception()
+                self.consumer_state = "restarting"
+                metrics_.CONSUMER_RESTARTS.inc()
+                logger.error("webhook consumer loop ended (%r); restarting in %.0f s", error or "cancelled",
+                             self.restart_delay, exc_info=error)
+                await asyncio.sleep(self.restart_delay)
+        finally:
+            keeper.cancel()
+            if consumer.stopping and not self.consumer_state.startswith("refused"):
+                self.consumer_state = "stopped"
+            try:
+                await lease.release()
+            except RedisError:  # it lapses by itself
+                pass
+
+    async def _keep_lease(self, lease: ConsumerLease, consumer: WebhookConsumer) -> None:
+        while True:
+            await asyncio.sleep(lease.seconds / 3)
+            try:
+                if not await lease.renew():
+                    # Another process took the name while ours lapsed: two consumers must never share it.
+                    self.consumer_state = f"refused: consumer name {self.consumer_name!r} taken over"
+                    logger.error("lost the consumer name %s to another process; stopping", self.consumer_name)
+                    consumer.stop()
+                    return
+            except RedisError as exc:
+                logger.warning("could not renew the consumer name (%s)", exc)
+
+    @property
+    def consumer_healthy(self) -> bool:
+        task = self._consumer_task
+        return task is not None and not task.done() and self.consumer_state in ("running", "starting")
 
     async def stop_consumer(self) -> None:
         """Stop reading; let the turns already started finish (their entries are then acknowledged)."""
@@ -231,7 +305,10 @@ class WhatsAppInput(InputChannel):
                 await self.store.ping()
             except RedisError as exc:
                 return response.json({"status": "degraded", "redis": f"unreachable: {exc}"}, status=503)
-            running = self._consumer_task is not None and not self._consumer_task.done()
+            running = self.consumer_healthy
+            if self.consume and not running:  # webhooks pile up unanswered: say so
+                return response.json({"status": "unhealthy", "channel": self.name(), "consumer": False,
+                                      "consumer_state": self.consumer_state}, status=503)
             return response.json({"status": "ok", "channel": self.name(), "consumer": running})
 
         @hook.route("/webhook", methods=["GET"])
@@ -297,6 +374,10 @@ class WhatsAppInput(InputChannel):
         text, policy_metadata = self.policy_hooks.turn_text(message)
         if message.type == "text" and not policy_metadata:
             text = await NumberedChoices(self.store).resolve(message.sender, text)
+        if not policy_metadata and text is not None and text == inbound.tapped_payload(message):
+            text = await self._offered_or_title(message, text)
+            if text is None:
+                return
         await on_new_message(
             UserMessage(
                 text=text,
@@ -308,3 +389,15 @@ class WhatsAppInput(InputChannel):
                 metadata={**message.metadata(), **policy_metadata},
             )
         )
+
+    async def _offered_or_title(self, message: inbound.InboundMessage, payload: str) -> Optional[str]:
+        """A tapped payload as Rasa may read it: a command only if the business offered it to this customer,
+        else the button's title as typed text (a reply can be made up by anyone who holds the app secret,
+        and a payload someone else chose must not steer the bot)."""
+        if not payload.startswith(inbound.INTENT_PREFIX) or await OfferedPayloads(self.store).was_offered(
+                message.sender, payload):
+            return payload
+        logger.warning("reply %s carries a payload never offered to %s; read as text", message.wamid, message.sender)
+        await self.events.record("payload_not_offered", wamid=message.wamid, sender=message.sender,
+                                 payload=payload[:200])
+        return inbound.reply_title(message)

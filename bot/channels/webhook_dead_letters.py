@@ -1,0 +1,112 @@
+"""Webhook stream entries that could not be handled: kept with the reason, listed, and replayable.
+
+An entry goes here when it can never succeed (not a webhook at all, a bug or bad data in one of its
+items) or when it failed `max_attempts` times in a row; it is then acknowledged, so one poison entry
+never holds up the stream. Replaying appends the body to the webhook stream again: messages already
+answered are recognised by their claims and not answered twice.
+
+    python -m bot.channels.webhook_dead_letters list [--count 20]
+    python -m bot.channels.webhook_dead_letters replay <id> [<id> ...] | --all
+"""
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from typing import Dict, List, Optional
+
+import redis.asyncio as aioredis
+
+from whatsapp_cloud import metrics, redis_keys
+from whatsapp_cloud.redis_values import as_text
+
+DEFAULT_MAX_ATTEMPTS = 5
+MAX_LENGTH = 100_000  # the oldest dead letters go first; each one is also in wa:events and the logs
+MAX_REASON_CHARS = 2000
+
+
+class WebhookDeadLetters:
+    def __init__(
+        self, store: aioredis.Redis, stream: str = redis_keys.WEBHOOK_STREAM,
+        group: str = redis_keys.WEBHOOK_GROUP, dead: str = redis_keys.WEBHOOK_DEAD,
+        attempts: str = redis_keys.WEBHOOK_ATTEMPTS,
+    ) -> None:
+        self.store = store
+        self.stream, self.group, self.dead, self.attempts = stream, group, dead, attempts
+
+    async def failed_attempt(self, entry_id: str) -> int:
+        """Count one more failed try of an entry; how many there have been."""
+        return int(await self.store.hincrby(self.attempts, entry_id, 1))
+
+    async def succeeded(self, entry_id: str) -> None:
+        await self.store.hdel(self.attempts, entry_id)
+
+    async def bury(self, entry_id: str, body: bytes, reason: str, attempts: int, kind: str) -> str:
+        """Move an entry here and acknowledge it in the webhook stream, in one transaction."""
+        fields = {"entry": entry_id, "body": body, "reason": reason[:MAX_REASON_CHARS], "kind": kind,
+                  "attempts": str(attempts), "at": repr(time.time())}
+        async with self.store.pipeline(transaction=True) as tx:
+            tx.xadd(self.dead, fields, maxlen=MAX_LENGTH, approximate=True)
+            tx.xack(self.stream, self.group, entry_id)
+            tx.hdel(self.attempts, entry_id)
+            dead_id, *_ = await tx.execute()
+        metrics.WEBHOOKS_DEAD.labels(kind).inc()
+        return as_text(dead_id)
+
+    async def list(self, count: int = 100) -> List[Dict[str, str]]:
+        entries = await self.store.xrange(self.dead, count=count)
+        return [{"id": as_text(i), **{as_text(k): as_text(v) for k, v in f.items() if k != b"body"}}
+                for i, f in entries]
+
+    async def replay(self, dead_id: str) -> str:
+        """Put a dead letter's body back on the webhook stream; the new entry's id."""
+        found = await self.store.xrange(self.dead, min=dead_id, max=dead_id)
+        if not found:
+            raise KeyError(f"no dead webhook {dead_id}")
+        body = found[0][1].get(b"body", b"")
+        async with self.store.pipeline(transaction=True) as tx:
+            tx.xadd(self.stream, {"body": body, "received_at": repr(time.time()), "replay_of": dead_id})
+            tx.xdel(self.dead, dead_id)
+            new_id, _ = await tx.execute()
+        return as_text(new_id)
+
+    async def replay_all(self) -> List[str]:
+        return [await self.replay(letter["id"]) for letter in await self.list(count=MAX_LENGTH)]
+
+
+async def _main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.channels.webhook_dead_letters", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""))
+    commands = parser.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="show dead webhooks, oldest first")
+    listing.add_argument("--count", type=int, default=20)
+    replay = commands.add_parser("replay", help="deliver dead webhooks to the consumers again")
+    replay.add_argument("ids", nargs="*")
+    replay.add_argument("--all", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.redis_url:
+        parser.error("set REDIS_URL or pass --redis-url")
+    store = aioredis.Redis.from_url(args.redis_url)
+    try:
+        letters = WebhookDeadLetters(store)
+        if args.command == "list":
+            for letter in await letters.list(args.count):
+                print(f"{letter['id']}  entry {letter.get('entry', '')}  {letter.get('kind', '')}  "
+                      f"attempts {letter.get('attempts', '')}  {letter.get('reason', '')}")
+            return 0
+        if not args.ids and not args.all:
+            parser.error("name the dead letters to replay, or --all")
+        replayed = await letters.replay_all() if args.all else [await letters.replay(i) for i in args.ids]
+        print(f"replayed {len(replayed)} webhook(s)")
+        return 0
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 1
+    finally:
+        await store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(_main()))
