@@ -10,7 +10,6 @@ from rasa_sdk.events import ActionExecutionRejected, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.nlp.addresses import address_part
 from bot.actions.asking import MAX_ASKS, order_choice_buttons, times_asked
 from bot.actions.common import (
     ShopAction,
@@ -23,6 +22,7 @@ from bot.actions.common import (
 from bot.actions.dates import parse_date
 from bot.actions.messages import say
 from bot.actions.support import human_buttons
+from bot.nlp.addresses import address_part
 from bot.nlp.words import other_words
 from bot.shop.db import ShopUnavailable
 from bot.shop.models import CHANGEABLE_STATES

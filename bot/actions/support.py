@@ -7,9 +7,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.nlp.addresses import looks_like_address
 from bot.actions.common import ShopAction, customer_id, mentioned_order, wamid
 from bot.actions.messages import say
+from bot.nlp.addresses import looks_like_address
 from bot.nlp.ratings import typed_rating
 from bot.shop.db import ShopUnavailable
 from bot.shop.orders import money
