@@ -9,7 +9,7 @@ import json
 import logging
 from typing import Any, Dict, List, Optional
 
-from handoff.pseudonyms import customer_ref
+from whatsapp_cloud.pseudonyms import customer_ref
 
 logger = logging.getLogger(__name__)
 MAX_ORDERS = 5

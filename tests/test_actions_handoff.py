@@ -112,6 +112,7 @@ def test_service_failures_open_a_ticket_and_are_logged(
     assert "[customer_request]" in ticket.summary and "it is late again" in ticket.summary
     assert f"ticket #{ticket.id}" in texts(messages) and "can't reach our team's system" in texts(messages)
     assert any(r.levelname == "ERROR" and "handoff service unavailable" in r.getMessage() for r in caplog.records)
+    assert not any(SAM in r.getMessage() for r in caplog.records)  # a keyed pseudonym, never the number
 
     service.answers.append((status, body))  # the same message delivered again: still one ticket
     run(ActionHumanHandoff(), handoff_tracker(wamid="wamid.handoff-1"))

@@ -15,10 +15,10 @@ import requests
 
 from handoff import keys
 from handoff.agents import token_digest
-from handoff.pseudonyms import customer_ref
 from stack import settings
 from tests.handoff_env import API_TOKEN, PASSWORD, Handoff, running_handoff
 from tests.helpers import free_port, wait_for_port
+from whatsapp_cloud.pseudonyms import customer_ref
 
 CUSTOMER = "15554440001"
 OPEN_ROUTES = {"/health", "/api/openapi.yaml", "/", "/login", "/api/auth/token", "/inbox/static/<path:filename>",

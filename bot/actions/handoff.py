@@ -14,6 +14,7 @@ from bot.actions.handoff_service import REASONS, Escalation, HandoffUnavailable,
 from bot.actions.messages import say
 from bot.shop.db import ShopUnavailable
 from bot.shop.service import Shop
+from whatsapp_cloud.pseudonyms import customer_ref
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class ActionHumanHandoff(Action):
         try:
             escalation = await escalate(request)
         except HandoffUnavailable as exc:
-            logger.error("handoff service unavailable for %s: %s", request["customer"], exc)
+            logger.error("handoff service unavailable for %s: %s", customer_ref(request["customer"]), exc)
             return self._fallback_ticket(dispatcher, tracker, request)
         self._tell(dispatcher, escalation)
         return [SlotSet("handoff_chat_id", escalation.chat_id), SlotSet("handoff_reason", None)]
@@ -143,7 +144,7 @@ class ActionHumanHandoff(Action):
                 order_number=tracker.get_slot("order_id"),
             )
         except ShopUnavailable as exc:
-            logger.error("no ticket either for %s: %s", request["customer"], exc)
+            logger.error("no ticket either for %s: %s", customer_ref(request["customer"]), exc)
             say(dispatcher, "handoff_unavailable")
             return [SlotSet("handoff_reason", None)]
         say(dispatcher, "handoff_ticket", ticket=str(ticket.id))

@@ -20,6 +20,7 @@ from bot.actions.language_replies import reply_for
 from bot.actions.messages import say
 from bot.shop.db import ShopUnavailable
 from bot.shop.service import Shop
+from whatsapp_cloud.pseudonyms import customer_ref
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class ActionOtherLanguage(Action):
         try:
             await escalate(request)
         except HandoffUnavailable as exc:
-            logger.error("handoff service unavailable for %s: %s", request["customer"], exc)
+            logger.error("handoff service unavailable for %s: %s", customer_ref(request["customer"]), exc)
             if not self._ticket(tracker, request):
                 say(dispatcher, "handoff_unavailable")
                 return []
@@ -63,7 +64,7 @@ class ActionOtherLanguage(Action):
                 wamid(tracker), order_number=tracker.get_slot("order_id"),
             )
         except ShopUnavailable as exc:
-            logger.error("no ticket either for %s: %s", request["customer"], exc)
+            logger.error("no ticket either for %s: %s", customer_ref(request["customer"]), exc)
             return False
         return True
 

@@ -14,6 +14,7 @@ from bot.nlp.ratings import typed_rating
 from bot.shop.db import ShopUnavailable
 from bot.shop.orders import money
 from bot.shop.service import Shop
+from whatsapp_cloud.pseudonyms import customer_ref
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +161,6 @@ class ActionStoreCsat(Action):
             topic = tracker.get_slot("csat_topic") or ("handoff" if tracker.get_slot("handoff_resolution") else None)
             Shop.from_env().record_csat(customer_id(tracker), score, topic, wamid(tracker))
         except ShopUnavailable as exc:
-            logger.error("rating %s of %s not stored: %s", score, customer_id(tracker), exc)
+            logger.error("rating %s of %s not stored: %s", score, customer_ref(customer_id(tracker)), exc)
         say(dispatcher, "csat_thanks" if score >= 3 else "csat_sorry")
         return [SlotSet("csat_score", None), SlotSet("csat_topic", None), SlotSet("handoff_resolution", None)]

@@ -1,4 +1,5 @@
-"""Customers' numbers as they may appear in logs: a keyed hash, stable per customer (`wa:3f1c9a0b2d4e`).
+"""Customers' numbers as they may appear in logs, of the bot and the handoff service alike: a keyed hash,
+stable per customer (`wa:3f1c9a0b2d4e`).
 
 Keyed with HANDOFF_SECRET_KEY, so a log reader cannot recover a number by hashing every possible one.
 """
