@@ -23,6 +23,33 @@ STEERING_INTENTS = {"human_handoff", "affirm", "deny", "nlu_fallback", "greet", 
 SUMMARY_MESSAGES = 4
 
 
+def escalation_request(tracker: Tracker, reason: str, language: Optional[str] = None) -> Dict[str, Any]:
+    """What the handoff service gets: who, why, the topic, what the bot collected, the last messages."""
+    request = {
+        "customer": customer_id(tracker),
+        "profile_name": profile_name(tracker),
+        "reason": reason,
+        "intent": topic_intent(tracker),
+        "slots": serializable_slots(tracker),
+        "summary": conversation_summary(tracker),
+    }
+    if language:  # routing prefers an agent who speaks it
+        request["language"] = language
+    return request
+
+
+def ticket_for(tracker: Tracker, request: Dict[str, Any], label: str) -> Optional[Any]:
+    """The service is down: the request kept as a ticket for the team; None when the database is down too."""
+    try:
+        return Shop.from_env().open_ticket(
+            request["customer"], "handoff", f"[{label}] {request['summary']}", wamid(tracker),
+            order_number=tracker.get_slot("order_id"),
+        )
+    except ShopUnavailable as exc:
+        logger.error("no ticket either for %s: %s", customer_ref(request["customer"]), exc)
+        return None
+
+
 def conversation_summary(tracker: Tracker, limit: int = SUMMARY_MESSAGES) -> str:
     """The customer's last few messages, oldest first, as one short line for the agent."""
     texts = [
@@ -98,18 +125,7 @@ class ActionHumanHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
-        reason = handoff_reason(tracker)
-        request = {
-            "customer": customer_id(tracker),
-            "profile_name": profile_name(tracker),
-            "reason": reason,
-            "intent": topic_intent(tracker),
-            "slots": serializable_slots(tracker),
-            "summary": conversation_summary(tracker),
-        }
-        language = customer_language(tracker)
-        if language:  # routing prefers an agent who speaks it
-            request["language"] = language
+        request = escalation_request(tracker, handoff_reason(tracker), customer_language(tracker))
         try:
             escalation = await escalate(request)
         except HandoffUnavailable as exc:
@@ -138,13 +154,8 @@ class ActionHumanHandoff(Action):
         dispatcher: CollectingDispatcher, tracker: Tracker, request: Dict[str, Any]
     ) -> List[Dict[Text, Any]]:
         """The service is down: the request is kept as a ticket for the team, and the customer is told."""
-        try:
-            ticket = Shop.from_env().open_ticket(
-                request["customer"], "handoff", f"[{request['reason']}] {request['summary']}", wamid(tracker),
-                order_number=tracker.get_slot("order_id"),
-            )
-        except ShopUnavailable as exc:
-            logger.error("no ticket either for %s: %s", customer_ref(request["customer"]), exc)
+        ticket = ticket_for(tracker, request, request["reason"])
+        if ticket is None:
             say(dispatcher, "handoff_unavailable")
             return [SlotSet("handoff_reason", None)]
         say(dispatcher, "handoff_ticket", ticket=str(ticket.id))

@@ -13,13 +13,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.common import customer_id, profile_name, wamid
-from bot.actions.handoff import conversation_summary, customer_language, serializable_slots, topic_intent
+from bot.actions.handoff import customer_language, escalation_request, ticket_for
 from bot.actions.handoff_service import HandoffUnavailable, escalate
 from bot.actions.language_replies import reply_for
 from bot.actions.messages import say
-from bot.shop.db import ShopUnavailable
-from bot.shop.service import Shop
 from whatsapp_cloud.pseudonyms import customer_ref
 
 logger = logging.getLogger(__name__)
@@ -34,39 +31,18 @@ class ActionOtherLanguage(Action):
     ) -> List[Dict[Text, Any]]:
         language = next(tracker.get_latest_entity_values("language"), None) or customer_language(tracker) or ""
         reply = reply_for(language)
-        request = {
-            "customer": customer_id(tracker),
-            "profile_name": profile_name(tracker),
-            "reason": "language",
-            "intent": topic_intent(tracker),
-            "language": language or None,
-            "slots": serializable_slots(tracker),
-            "summary": conversation_summary(tracker),
-        }
+        request = escalation_request(tracker, "language", language)
         try:
             await escalate(request)
         except HandoffUnavailable as exc:
             logger.error("handoff service unavailable for %s: %s", customer_ref(request["customer"]), exc)
-            if not self._ticket(tracker, request):
+            if ticket_for(tracker, request, f"language {language}") is None:
                 say(dispatcher, "handoff_unavailable")
                 return []
         # Once: a customer who writes again before anyone answered is not told the same thing twice.
         if _last_bot_text(tracker) != reply:
             dispatcher.utter_message(text=reply)
         return [SlotSet("customer_language", language or None)]
-
-    @staticmethod
-    def _ticket(tracker: Tracker, request: Dict[str, Any]) -> bool:
-        """The service is down: the request is kept as a ticket for the team (False: not even that)."""
-        try:
-            Shop.from_env().open_ticket(
-                request["customer"], "handoff", f"[language {request['language']}] {request['summary']}",
-                wamid(tracker), order_number=tracker.get_slot("order_id"),
-            )
-        except ShopUnavailable as exc:
-            logger.error("no ticket either for %s: %s", customer_ref(request["customer"]), exc)
-            return False
-        return True
 
 
 def _last_bot_text(tracker: Tracker) -> Optional[str]:
