@@ -6,25 +6,14 @@ with its language, where the agent who speaks Spanish gets it (the demo agents: 
 German and French, bob English, Spanish and Portuguese).
 """
 
-from typing import Iterator
 
 import pytest
 
-from tests.test_handoff_e2e import Stack, wait_until
+from tests.test_handoff_e2e import Stack, stack, wait_until  # noqa: F401  (a stack of this module's own)
 
 pytestmark = pytest.mark.e2e
 
 SPANISH_REPLY = "¡Gracias! Le paso con una persona de nuestro equipo, que le responderá aquí."
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = Stack(tmp_path_factory.mktemp("var"), HANDOFF_SLA_FIRST_RESPONSE_SECONDS="3600")
-    running.start(timeout=300)
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def texts(sent: list) -> list:
@@ -32,7 +21,7 @@ def texts(sent: list) -> list:
             for m in sent]
 
 
-def test_short_english_messages_stay_with_the_bot(stack: Stack) -> None:
+def test_short_english_messages_stay_with_the_bot(stack: Stack) -> None:  # noqa: F811
     wa_id = "15557771001"
     last = 0
     for text in ("hi", "ok thx", "were is my ordr", "A-10023"):
@@ -47,7 +36,7 @@ def test_short_english_messages_stay_with_the_bot(stack: Stack) -> None:
     assert languages.count(True) == 4 and False not in languages, languages
 
 
-def test_a_spanish_customer_is_answered_once_in_spanish_and_gets_the_agent_who_speaks_it(stack: Stack) -> None:
+def test_a_spanish_customer_is_answered_once_in_spanish_and_gets_the_agent_who_speaks_it(stack: Stack) -> None:  # noqa: F811
     alice, bob = stack.agent_token("alice"), stack.agent_token("bob")  # both in the general team
     for token in (alice, bob):
         assert stack.handoff("PUT", "/api/me/status", token, json={"status": "online"}).status_code == 200

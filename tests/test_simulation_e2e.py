@@ -1,29 +1,18 @@
 """A small `make simulate`: scripted customers through the whole stack, with the journeys' own
 customers and orders seeded into the stack's shop database."""
 
-from typing import Iterator
 
 import pytest
 
 from simulation import report
 from simulation.__main__ import simulate
 from simulation.journeys import generate
-from tests.test_actions_e2e import RunningStack
+from tests.test_actions_e2e import RunningStack, stack  # noqa: F401  (a stack of this module's own)
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = RunningStack(tmp_path_factory.mktemp("var"))
-    running.start(timeout=300)
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-def test_ten_journeys_end_completed_or_with_a_person_and_none_stuck(stack: RunningStack) -> None:
+def test_ten_journeys_end_completed_or_with_a_person_and_none_stuck(stack: RunningStack) -> None:  # noqa: F811
     journeys = generate(10, seed=13)
     assert len({j.flow.name for j in journeys}) == 10 and len({j.wa_id for j in journeys}) == 10
     outcomes = simulate(stack.resolved(), journeys, parallel=5)
