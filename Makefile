@@ -39,9 +39,9 @@ say: $(VENV)/.installed
 test-stories: $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
 
-# Usage: make import-orders CSV=orders.csv (see bot/shop/import_orders.py for the columns)
+# Usage: make import-orders CSV=orders.csv (see shop/import_orders.py for the columns)
 import-orders: $(VENV)/.installed
-	$(PY) -m bot.shop.import_orders "$(CSV)"
+	$(PY) -m shop.import_orders "$(CSV)"
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

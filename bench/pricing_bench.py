@@ -24,9 +24,9 @@ import redis.asyncio as aioredis
 
 from stack import redis_server
 from whatsapp_cloud import redis_keys
-from whatsapp_cloud.inbound import InboundMessage, StatusUpdate
-from whatsapp_cloud.policy.cost_ledger import CostLedger
-from whatsapp_cloud.policy.pricing import UTC, PricingConfig
+from whatsapp_cloud.pricing.cost_ledger import CostLedger
+from whatsapp_cloud.pricing.engine import UTC, PricingConfig
+from whatsapp_cloud.webhooks.inbound import InboundMessage, StatusUpdate
 
 NUMBER = "100000000000001"
 START = datetime(2026, 10, 5, 9, tzinfo=UTC)

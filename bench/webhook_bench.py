@@ -26,7 +26,8 @@ import redis.asyncio as aioredis
 
 from stack import settings
 from stack.background import BackgroundStack
-from whatsapp_cloud import redis_keys, signature
+from whatsapp_cloud import redis_keys
+from whatsapp_cloud.webhooks import signature
 
 
 def envelope(phone_number_id: str, wa_id: str, wamid: str, text: str) -> bytes:

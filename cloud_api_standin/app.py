@@ -24,7 +24,7 @@ from cloud_api_standin.rate_limits import RateLimits
 from cloud_api_standin.send_schema import MARK_READ, SEND_MESSAGE
 from cloud_api_standin.statuses import StatusReporter, status_envelope
 from cloud_api_standin.templates import StandinClock, StandinTemplates, change_envelope
-from whatsapp_cloud import inbound
+from whatsapp_cloud.webhooks import inbound
 
 WINDOW_SECONDS = 24 * 3600
 INVALID_TOKEN = "Invalid OAuth access token - Cannot parse access token"

@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional
 
 import requests
 
-from whatsapp_cloud import signature
+from whatsapp_cloud.webhooks import signature
 
 
 def new_wamid() -> str:

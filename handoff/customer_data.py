@@ -1,6 +1,6 @@
 """What the agent sees about the customer: WhatsApp profile, what the bot collected, and their orders.
 
-Orders come from the shop's order database (`bot.shop`) when it is installed; without it the agent
+Orders come from the shop's order database (`shop`) when it is installed; without it the agent
 sees what the escalation carried.
 """
 
@@ -67,7 +67,7 @@ def _plain(value: Any) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _shop() -> Any:
-    from bot.shop.service import Shop
+    from shop.service import Shop
 
     return Shop.from_env()
 

@@ -1,6 +1,6 @@
 """The only module of the handoff service that sends to WhatsApp.
 
-Agent messages go through the platform's one outbound governor (`whatsapp_cloud.sender.OutboundSender`,
+Agent messages go through the platform's one outbound governor (`whatsapp_cloud.outbound.sender.OutboundSender`,
 async, on an event loop of its own in each worker process), which applies the messaging policy
 (`whatsapp_cloud/policy/`): free text only inside the customer service window, approved templates with
 the customer's opt-in outside it. The composer asks the same policy what it may offer; a refused send
@@ -16,15 +16,15 @@ from typing import Any, Dict, List, Mapping, Optional
 import redis
 import redis.asyncio as aioredis
 
-from whatsapp_cloud.client import GraphApiClient, text_payload
-from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, CloudApiConfig
+from whatsapp_cloud.graph.client import GraphApiClient, text_payload
+from whatsapp_cloud.graph.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, CloudApiConfig
+from whatsapp_cloud.outbound.sender import Delivery, OutboundSender
 from whatsapp_cloud.policy.config import PolicyConfig
-from whatsapp_cloud.policy.cost_ledger import SyncCostLedger, pricing_from_env
 from whatsapp_cloud.policy.decision import Action, Outbound, decide
 from whatsapp_cloud.policy.gate import PolicyGate
 from whatsapp_cloud.policy.store import SyncPolicyStore
 from whatsapp_cloud.policy.templates import TemplateError, TemplateRegistry
-from whatsapp_cloud.sender import Delivery, OutboundSender
+from whatsapp_cloud.pricing.cost_ledger import SyncCostLedger, pricing_from_env
 
 MAX_TEXT = 4096
 SEND_TIMEOUT_SECONDS = 120

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional
 import redis
 
 from handoff import keys
-from whatsapp_cloud.event_log import MAX_LENGTH as EVENT_STREAM_MAX
+from whatsapp_cloud.events.log import MAX_LENGTH as EVENT_STREAM_MAX
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 OPEN_STATES = ("queued", "agent")

@@ -4,9 +4,9 @@ from typing import Any, Dict, Iterable
 
 from sqlalchemy import select
 
-from bot.shop.db import engine_for, session_scope
-from bot.shop.models import Customer, Order, utcnow
-from bot.shop.seed import build_order
+from shop.db import engine_for, session_scope
+from shop.models import Customer, Order, utcnow
+from shop.seed import build_order
 from simulation.journeys import Journey
 
 SHIPPED_STATES = ("shipped", "out_for_delivery", "delivered", "returned")

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 from urllib.parse import quote, unquote, urlparse, urlunparse
 
-from bot.channels.consumer_lease import default_consumer_name
-from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION
+from whatsapp_cloud.graph.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION
 from whatsapp_cloud.policy.config import PolicyConfig, PolicySettingError
 from whatsapp_cloud.retention import RetentionSettingError
+from whatsapp_cloud.streams.consumer_lease import default_consumer_name
 
 ROOT = Path(__file__).resolve().parent.parent
 

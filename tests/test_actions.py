@@ -34,8 +34,8 @@ from bot.actions.support import (
     ActionPaymentIssue,
     ActionStoreCsat,
 )
-from bot.shop.db import engine_for
-from bot.shop.service import Shop
+from shop.db import engine_for
+from shop.service import Shop
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
@@ -278,8 +278,8 @@ def test_order_change_with_a_delivery_day(shop: Shop):
     run(ActionSubmitOrderChange(), tracker)  # the same message again records nothing new
     from sqlalchemy import func, select
 
-    from bot.shop.db import session_scope
-    from bot.shop.models import ChangeRequest
+    from shop.db import session_scope
+    from shop.models import ChangeRequest
 
     with session_scope(shop.engine) as session:
         assert session.execute(select(func.count(ChangeRequest.id))).scalar_one() == 1
@@ -467,8 +467,8 @@ def test_rating_is_stored_once(shop: Shop):
     run(ActionStoreCsat(), tracker)
     from sqlalchemy import select
 
-    from bot.shop.db import session_scope
-    from bot.shop.models import CsatRating
+    from shop.db import session_scope
+    from shop.models import CsatRating
 
     with session_scope(shop.engine) as session:
         rows = session.execute(select(CsatRating.score, CsatRating.topic)).all()
@@ -483,8 +483,8 @@ def test_a_typed_rating_is_stored_like_a_tapped_one(shop: Shop, typed: str, scor
     assert ("Thank you" if score >= 3 else "sorry we let you down") in texts(messages)
     from sqlalchemy import select
 
-    from bot.shop.db import session_scope
-    from bot.shop.models import CsatRating
+    from shop.db import session_scope
+    from shop.models import CsatRating
 
     with session_scope(shop.engine) as session:
         assert session.execute(select(CsatRating.score)).scalars().all() == [score]

@@ -19,7 +19,7 @@ from bot.actions.forms import (
 )
 from bot.actions.support import ActionClarify
 from bot.nlp.spacy_pipeline import build
-from bot.shop.service import Shop
+from shop.service import Shop
 from tests.test_actions import DOMAIN, OMAR, SAM, bot_event, make_tracker, run, shop, slot, texts, user_event
 
 __all__ = ["shop"]  # the fixture, used by name

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from werkzeug.wrappers import Request, Response
 
 from bot.actions.handoff import ActionHumanHandoff, conversation_summary
-from bot.shop.db import engine_for, session_scope
-from bot.shop.models import Ticket
+from shop.db import engine_for, session_scope
+from shop.models import Ticket
 from tests.helpers import free_port, serve_wsgi
 from tests.test_actions import SAM, make_tracker, run, slot, texts, user_event
 

@@ -13,7 +13,6 @@ from prometheus_client import REGISTRY
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
-from bot.channels.consumer_lease import default_consumer_name
 from bot.channels.whatsapp_connector import WhatsAppInput
 from cloud_api_standin.app import create_app
 from tests.helpers import free_port, payload, serve_wsgi
@@ -23,6 +22,7 @@ from tests.test_sender import PHONE_ID as SENDER_PHONE_ID
 from tests.test_sender import sent, text, with_sender
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.store import SyncPolicyStore
+from whatsapp_cloud.streams.consumer_lease import default_consumer_name
 
 Scenario = Callable[[Dict[str, Any]], Awaitable[Any]]
 
@@ -130,7 +130,7 @@ async def _contains(items: List[str], item: str) -> bool:
 
 
 def _sign(body: bytes) -> str:
-    from whatsapp_cloud import signature
+    from whatsapp_cloud.webhooks import signature
 
     return signature.sign(body, "app-secret")
 

@@ -11,9 +11,9 @@ from flask import Flask
 
 from cloud_api_standin.app import create_app
 from tests.helpers import free_port, serve_wsgi
-from whatsapp_cloud.client import GraphApiClient, SyncGraphApiClient
-from whatsapp_cloud.config import CloudApiConfig
-from whatsapp_cloud.errors import GraphApiError
+from whatsapp_cloud.graph.client import GraphApiClient, SyncGraphApiClient
+from whatsapp_cloud.graph.config import CloudApiConfig
+from whatsapp_cloud.graph.errors import GraphApiError
 
 CUSTOMER = "15551230001"
 PHONE_ID = "100000000000001"

@@ -12,14 +12,14 @@ from prometheus_client import REGISTRY
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
-from bot.channels.webhook_stream import WebhookStream
 from bot.channels.whatsapp_connector import WhatsAppInput, WhatsAppOutput, split_text
 from cloud_api_standin.app import create_app
 from tests.helpers import PAYLOADS, free_port, payload, serve_wsgi
-from whatsapp_cloud import signature
-from whatsapp_cloud.delivery_status import DeliveryStatus
+from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.store import SyncPolicyStore
+from whatsapp_cloud.streams.webhook_stream import WebhookStream
+from whatsapp_cloud.webhooks import signature
 
 SECRET = "app-secret"
 OLD_SECRET = "old-app-secret"

@@ -16,14 +16,14 @@ from prometheus_client import REGISTRY
 from rasa.core.lock_store import LockError
 
 from bot.channels.handoff_routing import HandoffRouting
-from bot.channels.webhook_consumer import WebhookConsumer
-from bot.channels.webhook_stream import Entry, MessageClaims, WebhookStream
 from handoff import keys as handoff_keys
 from stack.settings import ROOT
 from tests.helpers import payload
-from whatsapp_cloud import inbound
-from whatsapp_cloud.delivery_status import DeliveryStatus
-from whatsapp_cloud.event_log import EventLog
+from whatsapp_cloud.events.log import EventLog
+from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
+from whatsapp_cloud.streams.consumer import WebhookConsumer
+from whatsapp_cloud.streams.webhook_stream import Entry, MessageClaims, WebhookStream
+from whatsapp_cloud.webhooks import inbound
 
 Handler = Callable[[inbound.InboundMessage], Awaitable[None]]
 
@@ -152,10 +152,10 @@ def test_a_failure_no_retry_can_fix_is_recorded_with_its_reason_and_replayed_by_
     assert failed["wamid"] == "wamid.BUG" and "a bug in an action" in failed["reason"]
     assert metric("whatsapp_inbound_messages_total", {"type": "text", "result": "failed"}) == before + 1
 
-    listed = subprocess.run([sys.executable, "-m", "bot.channels.webhook_dead_letters", "list"], cwd=ROOT,
+    listed = subprocess.run([sys.executable, "-m", "whatsapp_cloud.streams.dead_letters", "list"], cwd=ROOT,
                             env={**os.environ, "REDIS_URL": redis_url}, capture_output=True, text=True, timeout=60)
     assert dead_id.decode() in listed.stdout and "a bug in an action" in listed.stdout
-    replayed = subprocess.run([sys.executable, "-m", "bot.channels.webhook_dead_letters", "replay", "--all"],
+    replayed = subprocess.run([sys.executable, "-m", "whatsapp_cloud.streams.dead_letters", "replay", "--all"],
                               cwd=ROOT, env={**os.environ, "REDIS_URL": redis_url}, capture_output=True,
                               text=True, timeout=60)
     assert replayed.returncode == 0 and "replayed 1" in replayed.stdout

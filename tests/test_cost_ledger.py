@@ -14,12 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from prometheus_client import REGISTRY
 
 from tests import test_pricing_properties as properties
-from whatsapp_cloud import inbound, redis_keys
-from whatsapp_cloud.inbound import InboundMessage, StatusUpdate
-from whatsapp_cloud.policy import pricing
-from whatsapp_cloud.policy.cost_ledger import CostLedger, SyncCostLedger, kind_of, pricing_from_env, replay
-from whatsapp_cloud.policy.pricing import CBP, PMP, UTC, CategoryTotal, PricingConfig, PricingInputError
-from whatsapp_cloud.policy.rate_card import RateCard, RateCardError
+from whatsapp_cloud import redis_keys
+from whatsapp_cloud.pricing import engine as pricing
+from whatsapp_cloud.pricing.cost_ledger import CostLedger, SyncCostLedger, kind_of, pricing_from_env, replay
+from whatsapp_cloud.pricing.engine import CBP, PMP, UTC, CategoryTotal, PricingConfig, PricingInputError
+from whatsapp_cloud.pricing.rate_card import RateCard, RateCardError
+from whatsapp_cloud.webhooks import inbound
+from whatsapp_cloud.webhooks.inbound import InboundMessage, StatusUpdate
 
 PAYLOADS = Path(__file__).parent / "fixtures" / "payloads"
 CUSTOMER = "15551230001"
@@ -181,7 +182,7 @@ def test_disagreement_with_meta_is_logged_counted_and_recorded(redis_url: str,
     ledger.record_outbound(CUSTOMER, "wamid.u", "template", "utility", NUMBER, at=hours(1, start))
     before = _mismatches("type"), _mismatches("billable"), _mismatches("category")
     meta = {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "utility"}
-    with caplog.at_level(logging.WARNING, logger="whatsapp_cloud.policy.cost_ledger"):
+    with caplog.at_level(logging.WARNING, logger="whatsapp_cloud.pricing.cost_ledger"):
         outcome = ledger.record_status(status("wamid.u", "delivered", hours(1, start), meta=meta))
     assert outcome.charge.amount_micros == 0  # a utility template inside the window, before 2026-10-01
     assert (_mismatches("type") - before[0], _mismatches("billable") - before[1],

@@ -21,7 +21,7 @@ import requests
 
 from stack import settings
 from stack.background import BackgroundStack
-from whatsapp_cloud import signature
+from whatsapp_cloud.webhooks import signature
 
 ROOT = settings.ROOT
 pytestmark = pytest.mark.e2e

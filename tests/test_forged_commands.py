@@ -20,7 +20,7 @@ from tests.test_connector import (  # noqa: F401
     signed_post,
     text_webhook,
 )
-from whatsapp_cloud import inbound
+from whatsapp_cloud.webhooks import inbound
 
 DOMAIN = Domain.load(str(Path(__file__).resolve().parent.parent / "domain.yml"))
 

@@ -14,7 +14,7 @@ from rasa.shared.core.domain import Domain
 from bot.channels.handoff_routing import HandoffRouting, HandoffUnreachable
 from tests.handoff_env import API_TOKEN, Handoff, running_handoff
 from tests.helpers import free_port
-from whatsapp_cloud import inbound
+from whatsapp_cloud.webhooks import inbound
 
 CUSTOMER = "15552220001"
 

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from tests.helpers import PAYLOADS, payload
-from whatsapp_cloud import inbound
-from whatsapp_cloud.inbound import InboundMessage, OtherChange, PreferenceUpdate, StatusUpdate, WebhookError
+from whatsapp_cloud.webhooks import inbound
+from whatsapp_cloud.webhooks.inbound import InboundMessage, OtherChange, PreferenceUpdate, StatusUpdate, WebhookError
 
 
 def first_message(name: str) -> dict:

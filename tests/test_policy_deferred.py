@@ -14,15 +14,16 @@ import redis.asyncio as aioredis
 from cloud_api_standin.app import create_app
 from tests.helpers import serve_wsgi
 from tests.test_policy_gate import CUSTOMER, FAST, OTHER, PHONE_ID, H, Harness, followup, order_update, scenario, text
-from whatsapp_cloud import inbound, redis_keys
-from whatsapp_cloud.client import GraphApiClient
-from whatsapp_cloud.config import CloudApiConfig
-from whatsapp_cloud.errors import GraphApiError
+from whatsapp_cloud import redis_keys
+from whatsapp_cloud.graph.client import GraphApiClient
+from whatsapp_cloud.graph.config import CloudApiConfig
+from whatsapp_cloud.graph.errors import GraphApiError
+from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.decision import Action, Until
 from whatsapp_cloud.policy.gate import PolicyGate
 from whatsapp_cloud.retention import Retention
-from whatsapp_cloud.sender import OutboundSender, SenderSettings
+from whatsapp_cloud.webhooks import inbound
 
 BSUID = "US.13491208655302741918"
 

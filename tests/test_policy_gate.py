@@ -9,19 +9,20 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from bot.channels.policy_hooks import PolicyHooks
 from cloud_api_standin.app import create_app
 from tests.helpers import serve_wsgi
-from whatsapp_cloud import inbound, redis_keys
-from whatsapp_cloud.client import GraphApiClient
-from whatsapp_cloud.config import CloudApiConfig
+from whatsapp_cloud import redis_keys
+from whatsapp_cloud.graph.client import GraphApiClient
+from whatsapp_cloud.graph.config import CloudApiConfig
+from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.consent import SCOPES
 from whatsapp_cloud.policy.decision import Action, Until
 from whatsapp_cloud.policy.gate import PolicyGate
+from whatsapp_cloud.policy.hooks import PolicyHooks
 from whatsapp_cloud.policy.store import SyncPolicyStore
 from whatsapp_cloud.policy.templates import TemplateRegistry
-from whatsapp_cloud.sender import OutboundSender, SenderSettings
+from whatsapp_cloud.webhooks import inbound
 
 CUSTOMER = "15551230001"
 OTHER = "15551230002"

@@ -19,13 +19,13 @@ from tests.test_standin import (
     make_standin,
     wait_for_statuses,
 )
-from whatsapp_cloud import inbound, signature
-from whatsapp_cloud.client import SyncGraphApiClient
-from whatsapp_cloud.config import CloudApiConfig
+from tools.sync_templates import merge
+from whatsapp_cloud.graph.client import SyncGraphApiClient
+from whatsapp_cloud.graph.config import CloudApiConfig
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.store import SyncPolicyStore
-from whatsapp_cloud.policy.sync_templates import merge
 from whatsapp_cloud.policy.templates import TemplateRegistry
+from whatsapp_cloud.webhooks import inbound, signature
 
 REGISTRY = TemplateRegistry.from_file(PolicyConfig().templates_file)
 WABA = "100000000000002"
@@ -152,7 +152,7 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, url: str, tmp_path: Any, waba: str 
 
 
 def test_sync_templates_command_rewrites_the_file_from_the_graph_api(graph, monkeypatch, tmp_path, capsys, redis_url):
-    from whatsapp_cloud.policy import sync_templates
+    from tools import sync_templates
 
     cli_env(monkeypatch, graph[0], tmp_path, redis_url=redis_url)
     store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
@@ -168,7 +168,7 @@ def test_sync_templates_command_rewrites_the_file_from_the_graph_api(graph, monk
 
 
 def test_sync_templates_command_reports_a_wrong_account_and_writes_nothing(graph, monkeypatch, tmp_path, capsys):
-    from whatsapp_cloud.policy import sync_templates
+    from tools import sync_templates
 
     cli_env(monkeypatch, graph[0], tmp_path, waba="999")
     target = tmp_path / "whatsapp_templates.yml"

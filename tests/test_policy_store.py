@@ -203,7 +203,7 @@ def test_the_action_server_registers_both_consent_actions():
 
 
 def test_consent_collected_elsewhere_is_recorded_from_the_command_line(redis_url, monkeypatch, tmp_path, capsys):
-    from whatsapp_cloud.policy import record_consent
+    from tools import record_consent
 
     for name, value in {"REDIS_URL": redis_url, "VAR_DIR": str(tmp_path), "ENV_FILE": str(tmp_path / "none")}.items():
         monkeypatch.setenv(name, value)

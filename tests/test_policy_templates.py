@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tools.sync_templates import merge
 from whatsapp_cloud.policy.fallbacks import FallbackFileError, Fallbacks, load
 from whatsapp_cloud.policy.graph_templates import from_graph, to_graph
-from whatsapp_cloud.policy.sync_templates import merge
 from whatsapp_cloud.policy.templates import RegistryFileError, TemplateError, TemplateRegistry
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,8 +8,8 @@ from typing import Optional
 
 import pytest
 
-from whatsapp_cloud.policy import pricing
-from whatsapp_cloud.policy.pricing import (
+from whatsapp_cloud.pricing import engine as pricing
+from whatsapp_cloud.pricing.engine import (
     CBP,
     PMP,
     UTC,
@@ -21,7 +21,7 @@ from whatsapp_cloud.policy.pricing import (
     PricingConfig,
     PricingInputError,
 )
-from whatsapp_cloud.policy.rate_card import RateCard
+from whatsapp_cloud.pricing.rate_card import RateCard
 
 PAYLOADS = Path(__file__).parent / "fixtures" / "payloads"
 CUSTOMER = "15551230001"  # market "1": marketing 0.025, utility/authentication/service 0.0034

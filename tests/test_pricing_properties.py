@@ -14,8 +14,8 @@ from typing import Dict, List, Tuple
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from whatsapp_cloud.policy import pricing
-from whatsapp_cloud.policy.pricing import (
+from whatsapp_cloud.pricing import engine as pricing
+from whatsapp_cloud.pricing.engine import (
     CBP,
     PMP,
     UTC,
@@ -27,7 +27,7 @@ from whatsapp_cloud.policy.pricing import (
     PricingBook,
     PricingConfig,
 )
-from whatsapp_cloud.policy.rate_card import RateCard
+from whatsapp_cloud.pricing.rate_card import RateCard
 
 RATES = RateCard.load()
 CUSTOMERS = ("15551230001", "919876543210", "447700900123")

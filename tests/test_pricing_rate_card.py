@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from whatsapp_cloud.policy.rate_card import CATEGORIES, DEFAULT_PATH, RateCard, RateCardError
+from whatsapp_cloud.pricing.rate_card import CATEGORIES, DEFAULT_PATH, RateCard, RateCardError
 
 CARD = {
     "currency": "usd",

@@ -12,14 +12,15 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from bot.channels.webhook_stream import WebhookStream
 from tests.test_policy_deferred import customer_message, failed_status, standin
 from tests.test_policy_gate import CUSTOMER, OTHER, PHONE_ID, Harness, followup, order_update, scenario, text
-from whatsapp_cloud import inbound, redis_keys
-from whatsapp_cloud.errors import GraphApiError
-from whatsapp_cloud.event_log import EventLog
+from whatsapp_cloud import redis_keys
+from whatsapp_cloud.events.log import EventLog
+from whatsapp_cloud.graph.errors import GraphApiError
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.retention import Retention, RetentionSettingError
+from whatsapp_cloud.streams.webhook_stream import WebhookStream
+from whatsapp_cloud.webhooks import inbound
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 STREAMS = {redis_keys.WEBHOOK_STREAM, redis_keys.EVENT_STREAM, redis_keys.DEAD_LETTERS, redis_keys.CONSENT_LOG,
@@ -79,9 +80,9 @@ def test_every_key_a_conversation_leaves_expires_or_is_bounded_and_documented(gr
 
 def test_streams_stay_within_their_bound(redis_url):
     from tests.test_cost_ledger import customer_message
-    from whatsapp_cloud.policy.cost_ledger import SyncCostLedger
+    from whatsapp_cloud.outbound.sender import DeadLetters
     from whatsapp_cloud.policy.store import SyncPolicyStore
-    from whatsapp_cloud.sender import DeadLetters
+    from whatsapp_cloud.pricing.cost_ledger import SyncCostLedger
 
     small = Retention(event_stream_max=10, dead_letters_max=10, consent_log_max=10, pricing_log_max=10)
     slack = 100  # approximate trimming (MAXLEN ~) removes whole nodes of about 100 entries

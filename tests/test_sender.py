@@ -9,12 +9,12 @@ import requests
 
 from cloud_api_standin.app import create_app
 from tests.helpers import serve_wsgi
-from whatsapp_cloud.client import GraphApiClient, SendResult
-from whatsapp_cloud.config import CloudApiConfig
+from whatsapp_cloud.graph.client import GraphApiClient, SendResult
+from whatsapp_cloud.graph.config import CloudApiConfig
+from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings
+from whatsapp_cloud.outbound.throttle import TokenBucket
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.store import PolicyStore
-from whatsapp_cloud.sender import OutboundSender, SenderSettings
-from whatsapp_cloud.throttle import TokenBucket
 
 CUSTOMER = "15551230001"
 PHONE_ID = "100000000000001"

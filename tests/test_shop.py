@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.shop.db import ShopUnavailable, engine_for, session_scope
-from bot.shop.models import ORDER_STATES, REFUND_STATES, Order, Refund, Ticket
-from bot.shop.orders import normalize_order_number
-from bot.shop.seed import seed_demo_data
-from bot.shop.service import Shop
+from shop.db import ShopUnavailable, engine_for, session_scope
+from shop.models import ORDER_STATES, REFUND_STATES, Order, Refund, Ticket
+from shop.orders import normalize_order_number
+from shop.seed import seed_demo_data
+from shop.service import Shop
 from tests.helpers import free_port
 
 SAM, ANA, OMAR = "15551230001", "15551230002", "15551230003"

@@ -2,7 +2,7 @@ import hashlib
 import hmac
 import json
 
-from whatsapp_cloud import signature
+from whatsapp_cloud.webhooks import signature
 
 BODY = json.dumps({"text": "Olá, ação ✓"}).encode()  # escaped unicode, as Meta sends it
 

@@ -10,8 +10,8 @@ from flask import Flask, request
 
 from cloud_api_standin.app import create_app
 from tests.helpers import PAYLOADS, payload, serve_wsgi
-from whatsapp_cloud import inbound, signature
-from whatsapp_cloud.inbound import StatusUpdate
+from whatsapp_cloud.webhooks import inbound, signature
+from whatsapp_cloud.webhooks.inbound import StatusUpdate
 
 CUSTOMER = "16505551234"
 TOKEN = "test-token"

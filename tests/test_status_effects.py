@@ -7,11 +7,12 @@ from typing import Any, Iterator, Tuple
 import pytest
 from redis.exceptions import ResponseError
 
-from bot.channels.webhook_consumer import WebhookConsumer
-from bot.channels.webhook_stream import MessageClaims, WebhookStream
 from tests.test_policy_deferred import failed_status, standin
 from tests.test_policy_gate import CUSTOMER, PHONE_ID, Harness, scenario
-from whatsapp_cloud import inbound, redis_keys
+from whatsapp_cloud import redis_keys
+from whatsapp_cloud.streams.consumer import WebhookConsumer
+from whatsapp_cloud.streams.webhook_stream import MessageClaims, WebhookStream
+from whatsapp_cloud.webhooks import inbound
 
 
 @pytest.fixture()

@@ -8,8 +8,8 @@ import pytest
 
 from tests.test_policy_deferred import standin
 from tests.test_policy_gate import Harness, order_update, scenario, text
-from whatsapp_cloud import inbound
 from whatsapp_cloud.policy.decision import Action
+from whatsapp_cloud.webhooks import inbound
 
 
 @pytest.fixture()

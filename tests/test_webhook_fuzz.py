@@ -25,7 +25,7 @@ from sanic import Sanic
 from cloud_api_standin.app import create_app
 from tests.helpers import PAYLOADS, free_port, serve_wsgi
 from tests.test_connector import PHONE_ID, _redis, make_channel, wait_until_stream_is_done  # noqa: F401
-from whatsapp_cloud import signature
+from whatsapp_cloud.webhooks import signature
 
 SECRET = "app-secret"
 MUTATED_PER_FIXTURE = int(os.environ.get("FUZZ_MUTATIONS", "250"))

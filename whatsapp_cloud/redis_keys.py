@@ -51,7 +51,7 @@ def numbered_choices(recipient: str) -> str:
     return f"wa:choices:{recipient}"
 
 
-# Cost ledger (whatsapp_cloud/policy/cost_ledger.py)
+# Cost ledger (whatsapp_cloud/pricing/cost_ledger.py)
 PRICING_LOG = "wa:pricing:log"  # every pricing event and its charge, in order: replaying it rebuilds the totals
 PRICING_TOTALS = "wa:pricing:totals"  # all-time totals per category
 PRICING_SPEND = "wa:pricing:spend"  # sorted set: wa_id by total charged (micros)

@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Sequence
 
 from rasa_sdk import Tracker
 
-from bot.shop.service import OrderView
+from shop.service import OrderView
 
 MAX_ASKS = 2
 MAX_CHOICES = 10  # a WhatsApp list message holds 10 rows

@@ -9,9 +9,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.choice import retell
 from bot.actions.common import ShopAction, customer_id, describe, mentioned_order, resolve_order
 from bot.actions.messages import say
-from bot.shop.models import CHANGEABLE_STATES
-from bot.shop.orders import money
-from bot.shop.service import Shop
+from shop.models import CHANGEABLE_STATES
+from shop.orders import money
+from shop.service import Shop
 
 CONFIRM_BUTTONS = [
     {"title": "Yes, cancel it", "payload": "/affirm"},

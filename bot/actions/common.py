@@ -13,9 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.asking import MAX_ASKS, MAX_CHOICES, order_choice_buttons, turns_asking_which_order
 from bot.actions.messages import say
 from bot.nlp.addresses import looks_like_address
-from bot.shop.db import ShopUnavailable
-from bot.shop.orders import STATE_LABELS, normalize_order_number
-from bot.shop.service import OrderView, Shop
+from shop.db import ShopUnavailable
+from shop.orders import STATE_LABELS, normalize_order_number
+from shop.service import OrderView, Shop
 
 logger = logging.getLogger(__name__)
 

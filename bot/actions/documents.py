@@ -7,8 +7,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import ShopAction, backend_down, customer_id, mentioned_order, resolve_order
 from bot.actions.messages import say
-from bot.shop.invoice_pdf import public_media_url, write_invoice
-from bot.shop.service import Shop
+from shop.invoice_pdf import public_media_url, write_invoice
+from shop.service import Shop
 
 INVOICED_STATES = ("paid", "packed", "shipped", "out_for_delivery", "delivered", "returned")
 

@@ -24,10 +24,10 @@ from bot.actions.messages import say
 from bot.actions.support import human_buttons
 from bot.nlp.addresses import address_part
 from bot.nlp.words import other_words
-from bot.shop.db import ShopUnavailable
-from bot.shop.models import CHANGEABLE_STATES
-from bot.shop.orders import normalize_order_number
-from bot.shop.service import Shop
+from shop.db import ShopUnavailable
+from shop.models import CHANGEABLE_STATES
+from shop.orders import normalize_order_number
+from shop.service import Shop
 
 FORM_INTENTS = {"change_order_form": "change_order", "change_shipping_address_form": "change_shipping_address"}
 LATEST_DELIVERY_DAYS = 60

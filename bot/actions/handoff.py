@@ -12,8 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.common import customer_id, profile_name, wamid
 from bot.actions.handoff_service import REASONS, Escalation, HandoffUnavailable, escalate
 from bot.actions.messages import say
-from bot.shop.db import ShopUnavailable
-from bot.shop.service import Shop
+from shop.db import ShopUnavailable
+from shop.service import Shop
 from whatsapp_cloud.pseudonyms import customer_ref
 
 logger = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import ShopAction, customer_id, describe, fmt_date, mentioned_order, resolve_order
 from bot.actions.messages import say
-from bot.shop.orders import STATE_LABELS
-from bot.shop.service import Shop
+from shop.orders import STATE_LABELS
+from shop.service import Shop
 
 
 class ActionOrderStatus(ShopAction):

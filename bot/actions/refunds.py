@@ -8,8 +8,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import ShopAction, customer_id, describe, mentioned_order, resolve_order
 from bot.actions.messages import say
-from bot.shop.orders import REFUND_LABELS, money
-from bot.shop.service import RefundView, Shop
+from shop.orders import REFUND_LABELS, money
+from shop.service import RefundView, Shop
 
 REFUND_CANDIDATE_STATES = ("delivered", "returned", "shipped", "out_for_delivery")
 

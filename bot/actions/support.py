@@ -11,9 +11,9 @@ from bot.actions.common import ShopAction, customer_id, mentioned_order, wamid
 from bot.actions.messages import say
 from bot.nlp.addresses import looks_like_address
 from bot.nlp.ratings import typed_rating
-from bot.shop.db import ShopUnavailable
-from bot.shop.orders import money
-from bot.shop.service import Shop
+from shop.db import ShopUnavailable
+from shop.orders import money
+from shop.service import Shop
 from whatsapp_cloud.pseudonyms import customer_ref
 
 logger = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ import redis.asyncio as aioredis
 from rasa.shared.core.events import UserUttered
 
 from handoff import keys
-from whatsapp_cloud import inbound
 from whatsapp_cloud.redis_values import as_text
+from whatsapp_cloud.webhooks import inbound
 
 logger = logging.getLogger(__name__)
 

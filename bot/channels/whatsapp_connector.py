@@ -3,7 +3,7 @@
 Inbound: the webhook at /webhooks/whatsapp/webhook answers Meta's GET handshake, checks
 every POST's signature over the raw body, appends the body to a durable Redis Stream and
 answers 200 at once (Meta retries slow answers). A background consumer turns each entry into
-dialogue turns, exactly once per message and in order per customer (webhook_consumer.py).
+dialogue turns, exactly once per message and in order per customer (whatsapp_cloud/streams/consumer.py).
 Outbound: WhatsAppOutput (whatsapp_output.py), through the outbound governor.
 """
 
@@ -23,23 +23,23 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.consumer_lease import ConsumerLease, ConsumerNameTaken, default_consumer_name
 from bot.channels.media_files import add_media_route
-from bot.channels.policy_hooks import PolicyHooks
-from bot.channels.webhook_consumer import WebhookConsumer
-from bot.channels.webhook_dead_letters import DEFAULT_MAX_ATTEMPTS
-from bot.channels.webhook_stream import MessageClaims, WebhookStream
 from bot.channels.whatsapp_output import NumberedChoices, WhatsAppOutput, split_text
-from whatsapp_cloud import inbound, signature
 from whatsapp_cloud import metrics as metrics_
-from whatsapp_cloud.client import GraphApiClient
-from whatsapp_cloud.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, CloudApiConfig
-from whatsapp_cloud.delivery_status import DeliveryStatus
-from whatsapp_cloud.errors import GraphApiError
-from whatsapp_cloud.event_log import EventLog
-from whatsapp_cloud.offered_payloads import OfferedPayloads
+from whatsapp_cloud.events.log import EventLog
+from whatsapp_cloud.graph.client import GraphApiClient
+from whatsapp_cloud.graph.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, CloudApiConfig
+from whatsapp_cloud.graph.errors import GraphApiError
+from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
+from whatsapp_cloud.outbound.offered_payloads import OfferedPayloads
+from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings
 from whatsapp_cloud.policy import fallbacks
-from whatsapp_cloud.sender import OutboundSender, SenderSettings
+from whatsapp_cloud.policy.hooks import PolicyHooks
+from whatsapp_cloud.streams.consumer import WebhookConsumer
+from whatsapp_cloud.streams.consumer_lease import ConsumerLease, ConsumerNameTaken, default_consumer_name
+from whatsapp_cloud.streams.dead_letters import DEFAULT_MAX_ATTEMPTS
+from whatsapp_cloud.streams.webhook_stream import MessageClaims, WebhookStream
+from whatsapp_cloud.webhooks import inbound, signature
 
 __all__ = ["WhatsAppInput", "WhatsAppOutput", "split_text"]
 

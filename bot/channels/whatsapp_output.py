@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from rasa.core.channels.channel import OutputChannel
 
 from whatsapp_cloud import redis_keys
-from whatsapp_cloud.sender import OutboundSender
+from whatsapp_cloud.outbound.sender import OutboundSender
 
 FALLBACK_KEY = "wa_template_fallback"  # set by WindowAwareNLG on a response's message dict
 

@@ -14,7 +14,7 @@ import redis
 import redis.asyncio as aioredis
 
 from whatsapp_cloud import metrics
-from whatsapp_cloud.event_log import EventLog
+from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.decision import Action, Decision, Outbound, TemplateUse, Until, decide
 from whatsapp_cloud.policy.store import PolicyStore, Snapshot, SyncPolicyStore

@@ -10,8 +10,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import httpx
 
-from whatsapp_cloud.config import CloudApiConfig
-from whatsapp_cloud.errors import GraphApiError
+from whatsapp_cloud.graph.config import CloudApiConfig
+from whatsapp_cloud.graph.errors import GraphApiError
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ import os
 from datetime import datetime
 from typing import Any, Awaitable, Dict, List, Optional, Tuple
 
-from whatsapp_cloud import inbound
+from whatsapp_cloud.outbound.sender import OutboundSender
 from whatsapp_cloud.policy.consent import OPT_IN_PAYLOAD, OPT_IN_QUESTION, SCOPES
-from whatsapp_cloud.policy.pricing import PricingInputError
 from whatsapp_cloud.policy.store import utc
 from whatsapp_cloud.policy.templates import template_key
-from whatsapp_cloud.sender import OutboundSender
+from whatsapp_cloud.pricing.engine import PricingInputError
+from whatsapp_cloud.webhooks import inbound
 
 logger = logging.getLogger(__name__)
 

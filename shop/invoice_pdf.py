@@ -7,8 +7,8 @@ from typing import Optional
 
 from fpdf import FPDF
 
-from bot.shop.orders import money
-from bot.shop.service import OrderView
+from shop.orders import money
+from shop.service import OrderView
 
 SELLER = os.environ.get("SHOP_NAME", "Harbour Home Goods")
 

@@ -10,7 +10,7 @@ from typing import Any, Dict, List
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.shop.models import Customer, Invoice, Order, OrderItem, Refund, Shipment, utcnow
+from shop.models import Customer, Invoice, Order, OrderItem, Refund, Shipment, utcnow
 
 CUSTOMERS = {
     "15551230001": "Sam Lee",

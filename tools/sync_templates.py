@@ -1,7 +1,7 @@
 """Refresh whatsapp_templates.yml from the WhatsApp Business Account's approved templates.
 
-    python -m whatsapp_cloud.policy.sync_templates            # write the file
-    python -m whatsapp_cloud.policy.sync_templates --dry-run  # only show what would change
+    python -m tools.sync_templates            # write the file
+    python -m tools.sync_templates --dry-run  # only show what would change
 
 Reads GET /{waba-id}/message_templates with the configured token (the local stand-in when no Meta
 token is set). What only the file knows (parameter types and lengths, quick-reply payloads) is kept for
@@ -19,9 +19,9 @@ from typing import Any, Dict, List, Tuple
 import redis
 import yaml
 
-from whatsapp_cloud.client import SyncGraphApiClient
-from whatsapp_cloud.config import CloudApiConfig
-from whatsapp_cloud.errors import GraphApiError
+from whatsapp_cloud.graph.client import SyncGraphApiClient
+from whatsapp_cloud.graph.config import CloudApiConfig
+from whatsapp_cloud.graph.errors import GraphApiError
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.graph_templates import from_graph
 from whatsapp_cloud.policy.store import SyncPolicyStore

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.shop.models import Base
+from shop.models import Base
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def engine_for(url: str, seed: bool = True) -> Engine:
             engine = _create(url)
             Base.metadata.create_all(engine)
             if seed:
-                from bot.shop.seed import seed_demo_data
+                from shop.seed import seed_demo_data
 
                 with session_scope(engine) as session:
                     seed_demo_data(session)

@@ -51,10 +51,11 @@ import redis
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from whatsapp_cloud import event_log, metrics, redis_keys
-from whatsapp_cloud.inbound import InboundMessage, StatusUpdate
-from whatsapp_cloud.policy import pricing, rate_card
-from whatsapp_cloud.policy.pricing import (
+from whatsapp_cloud import metrics, redis_keys
+from whatsapp_cloud.events import log as event_log
+from whatsapp_cloud.pricing import engine as pricing
+from whatsapp_cloud.pricing import rate_card
+from whatsapp_cloud.pricing.engine import (
     BusinessMessage,
     CategoryTotal,
     ChatPricingSummary,
@@ -67,9 +68,10 @@ from whatsapp_cloud.policy.pricing import (
     PricingConfig,
     PricingInputError,
 )
-from whatsapp_cloud.policy.rate_card import RateCard
+from whatsapp_cloud.pricing.rate_card import RateCard
 from whatsapp_cloud.redis_values import as_text
 from whatsapp_cloud.retention import Retention
+from whatsapp_cloud.webhooks.inbound import InboundMessage, StatusUpdate
 
 logger = logging.getLogger(__name__)
 

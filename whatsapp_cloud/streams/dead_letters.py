@@ -5,8 +5,8 @@ items) or when it failed `max_attempts` times in a row; it is then acknowledged,
 never holds up the stream. Replaying appends the body to the webhook stream again: messages already
 answered are recognised by their claims and not answered twice.
 
-    python -m bot.channels.webhook_dead_letters list [--count 20]
-    python -m bot.channels.webhook_dead_letters replay <id> [<id> ...] | --all
+    python -m whatsapp_cloud.streams.dead_letters list [--count 20]
+    python -m whatsapp_cloud.streams.dead_letters replay <id> [<id> ...] | --all
 """
 
 import argparse
@@ -76,7 +76,7 @@ class WebhookDeadLetters:
 
 
 async def _main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.channels.webhook_dead_letters", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m whatsapp_cloud.streams.dead_letters", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""))
     commands = parser.add_subparsers(dest="command", required=True)

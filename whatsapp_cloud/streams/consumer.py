@@ -6,7 +6,7 @@ every message in it is handled, so a crash or a Redis outage never loses one.
 
 Each entry is handled on its own: what fails only for now (Redis, the network, Rasa's lock) is
 tried again, up to `max_attempts` times; what cannot succeed (not a webhook, a bug or bad data in an
-item) goes at once to the webhook dead letters (webhook_dead_letters.py) with the reason. Nothing an
+item) goes at once to the webhook dead letters (dead_letters.py) with the reason. Nothing an
 entry holds can stop the loop: an unexpected error is logged with the entry id and the loop goes on.
 """
 
@@ -20,11 +20,12 @@ from rasa.core.lock_store import LockError
 from redis.exceptions import RedisError
 
 from bot.channels.handoff_routing import HandoffRouting, HandoffUnreachable
-from bot.channels.webhook_dead_letters import DEFAULT_MAX_ATTEMPTS, WebhookDeadLetters
-from bot.channels.webhook_stream import Entry, MessageClaims, WebhookStream
-from whatsapp_cloud import inbound, metrics
-from whatsapp_cloud.delivery_status import DeliveryStatus
-from whatsapp_cloud.event_log import EventLog
+from whatsapp_cloud import metrics
+from whatsapp_cloud.events.log import EventLog
+from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
+from whatsapp_cloud.streams.dead_letters import DEFAULT_MAX_ATTEMPTS, WebhookDeadLetters
+from whatsapp_cloud.streams.webhook_stream import Entry, MessageClaims, WebhookStream
+from whatsapp_cloud.webhooks import inbound
 
 logger = logging.getLogger(__name__)
 

@@ -27,18 +27,18 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.stop import stop_base
 
 from whatsapp_cloud import metrics, redis_keys
-from whatsapp_cloud.client import GraphApiClient, SendResult
-from whatsapp_cloud.delivery_status import DeliveryStatus
-from whatsapp_cloud.errors import GraphApiError
-from whatsapp_cloud.event_log import EventLog
-from whatsapp_cloud.offered_payloads import OfferedPayloads
-from whatsapp_cloud.policy.cost_ledger import CostLedger, kind_of, pricing_from_env
+from whatsapp_cloud.events.log import EventLog
+from whatsapp_cloud.graph.client import GraphApiClient, SendResult
+from whatsapp_cloud.graph.errors import GraphApiError
+from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
+from whatsapp_cloud.outbound.offered_payloads import OfferedPayloads
+from whatsapp_cloud.outbound.throttle import TokenBucket
 from whatsapp_cloud.policy.decision import Action, Decision, Until
 from whatsapp_cloud.policy.gate import PolicyGate
-from whatsapp_cloud.policy.pricing import PricingInputError
+from whatsapp_cloud.pricing.cost_ledger import CostLedger, kind_of, pricing_from_env
+from whatsapp_cloud.pricing.engine import PricingInputError
 from whatsapp_cloud.redis_values import as_text
 from whatsapp_cloud.retention import Retention
-from whatsapp_cloud.throttle import TokenBucket
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """Record a customer's opt-in or opt-out collected outside WhatsApp (website, SMS, IVR, paper, checkout).
 
-    python -m whatsapp_cloud.policy.record_consent in 15551230002 --source website \\
+    python -m tools.record_consent in 15551230002 --source website \\
         --scope utility --scope marketing --wording "[x] Send me order updates and offers on WhatsApp"
-    python -m whatsapp_cloud.policy.record_consent show 15551230002
+    python -m tools.record_consent show 15551230002
 
 The wording is what the customer was shown; it is kept with the record for audits (wa:consent-log).
 """

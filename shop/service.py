@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.shop.db import ShopUnavailable, database_url, engine_for, seed_demo_data_enabled, session_scope
-from bot.shop.models import (
+from shop.db import ShopUnavailable, database_url, engine_for, seed_demo_data_enabled, session_scope
+from shop.models import (
     CHANGEABLE_STATES,
     ChangeRequest,
     CsatRating,
@@ -22,7 +22,7 @@ from bot.shop.models import (
     Refund,
     Ticket,
 )
-from bot.shop.orders import normalize_order_number
+from shop.orders import normalize_order_number
 
 logger = logging.getLogger(__name__)
 

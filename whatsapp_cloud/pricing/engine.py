@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from whatsapp_cloud.policy import windows as win
-from whatsapp_cloud.policy.rate_card import RateCard
+from whatsapp_cloud.pricing.rate_card import RateCard
 
 UTC = timezone.utc
 CBP = "CBP"

@@ -1,6 +1,6 @@
 """Load the business's own orders from a CSV file into the order database.
 
-    python -m bot.shop.import_orders orders.csv        (or: make import-orders CSV=orders.csv)
+    python -m shop.import_orders orders.csv        (or: make import-orders CSV=orders.csv)
 
 One row per order line; the order's own columns repeat on each of its lines and must agree:
 
@@ -27,9 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.shop.db import ShopUnavailable, database_url, engine_for, session_scope
-from bot.shop.models import ORDER_STATES, Customer, Invoice, Order, OrderItem, Shipment
-from bot.shop.orders import normalize_order_number
+from shop.db import ShopUnavailable, database_url, engine_for, session_scope
+from shop.models import ORDER_STATES, Customer, Invoice, Order, OrderItem, Shipment
+from shop.orders import normalize_order_number
 
 COLUMNS = (
     "order_number", "wa_id", "customer_name", "status", "placed_at", "shipping_address",

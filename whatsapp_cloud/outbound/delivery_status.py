@@ -11,8 +11,8 @@ from typing import Any, Dict, Optional
 import redis.asyncio as aioredis
 
 from whatsapp_cloud import redis_keys
-from whatsapp_cloud.inbound import StatusUpdate
 from whatsapp_cloud.redis_values import as_text
+from whatsapp_cloud.webhooks.inbound import StatusUpdate
 
 RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 9}
 KEEP_SECONDS = 30 * 24 * 3600

@@ -1,0 +1,1 @@
+"""Everything sent: the governor every message passes, the throttle, delivery statuses, offered choices."""

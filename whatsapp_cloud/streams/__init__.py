@@ -1,0 +1,1 @@
+"""Durable intake: the webhook stream, exactly-once claims, the consumer and its dead letters."""

@@ -1,0 +1,1 @@
+"""What Meta posts: the signature check, typed inbound families and the ingest steps."""
