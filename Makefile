@@ -41,7 +41,7 @@ test-stories: $(MODEL)
 
 # Usage: make import-orders CSV=orders.csv (see shop/import_orders.py for the columns)
 import-orders: $(VENV)/.installed
-	$(PY) -m shop.import_orders "$(CSV)"
+	$(PY) -m tools.import_orders "$(CSV)"
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

@@ -34,10 +34,9 @@ import requests
 from werkzeug.serving import make_server
 
 from handoff.agents import AgentDirectory
-from stack import redis_server, settings
+from stack import components, redis_server, settings
 from stack.background import free_port
 from stack.wait_for import wait_until_healthy
-from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.store import SyncPolicyStore
 
 PASSWORD = secrets.token_urlsafe(12)
@@ -110,7 +109,7 @@ def main() -> None:
     try:
         time.sleep(0.5)
         store = redis.Redis.from_url(redis_url, decode_responses=True)
-        policy = SyncPolicyStore(store, PolicyConfig.from_env(env))
+        policy = SyncPolicyStore(store, components.policy_config(env))
         agents = AgentDirectory(store)
         capacity = args.chats // args.agents + 1
         for n in range(args.agents):

@@ -37,16 +37,15 @@ from werkzeug.serving import make_server
 
 from bot.channels.whatsapp_connector import WhatsAppInput
 from cloud_api_standin.app import create_app
-from stack import redis_server
+from stack import components, redis_server
 from whatsapp_cloud import redis_keys
-from whatsapp_cloud.retention import Retention
 
 SECRET = "bench-app-secret"
 PHONE_ID = "100000000000001"
 STREAMS = {redis_keys.EVENT_STREAM, redis_keys.DEAD_LETTERS, redis_keys.CONSENT_LOG, redis_keys.PRICING_LOG,
            redis_keys.WEBHOOK_STREAM}
 TARGET_BYTES_PER_CUSTOMER = 5 * 1024
-RETENTION = Retention.from_env()
+RETENTION = components.retention()
 
 
 def message_webhook(wa_id: str, wamid: str, text: str) -> Dict[str, Any]:

@@ -7,13 +7,14 @@ or cancel that customer's orders. `/health` stays open for the process superviso
 
 import hmac
 import logging
-import os
 import sys
 from typing import Mapping, Optional
 
 from rasa_sdk import endpoint
 from sanic import Sanic, response
 from sanic.request import Request
+
+from stack import components
 
 OPEN_PATHS = ("/health",)
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def create_app(token: str, package: str = "bot.actions") -> Sanic:
 
 
 def main(env: Optional[Mapping[str, str]] = None) -> None:
-    env = os.environ if env is None else env
+    env = components.environment() if env is None else env
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         app = create_app(env.get("ACTIONS_TOKEN", ""))

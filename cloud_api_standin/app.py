@@ -8,7 +8,6 @@ the bot as signed webhooks in Meta's envelope.
 
 import base64
 import hashlib
-import os
 import secrets
 import threading
 from typing import Any, Dict, Mapping, Optional
@@ -24,6 +23,7 @@ from cloud_api_standin.rate_limits import RateLimits
 from cloud_api_standin.send_schema import MARK_READ, SEND_MESSAGE
 from cloud_api_standin.statuses import StatusReporter, status_envelope
 from cloud_api_standin.templates import StandinClock, StandinTemplates, change_envelope
+from stack import components
 from whatsapp_cloud.webhooks import inbound
 
 WINDOW_SECONDS = 24 * 3600
@@ -50,7 +50,7 @@ def meta_error(http_status: int, code: int, message: str, details: str = "") -> 
 
 
 def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
-    env = os.environ if environ is None else environ
+    env = components.environment() if environ is None else environ
     app = Flask(__name__)
     settings = {
         "access_token": env["WHATSAPP_ACCESS_TOKEN"],

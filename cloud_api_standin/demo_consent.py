@@ -11,7 +11,7 @@ from typing import Mapping
 import redis
 
 from cloud_api_standin.say import DEFAULT_CUSTOMER
-from whatsapp_cloud.policy.config import PolicyConfig
+from stack import components
 from whatsapp_cloud.policy.consent import SCOPES
 from whatsapp_cloud.policy.store import SyncPolicyStore
 
@@ -25,7 +25,7 @@ def seed(env: Mapping[str, str], customer: str = DEFAULT_CUSTOMER) -> bool:
     """Record the demo opt-in if the customer has no consent record; True if it did."""
     if not env.get("REDIS_URL"):
         return False
-    store = SyncPolicyStore(redis.Redis.from_url(env["REDIS_URL"]), PolicyConfig.from_env(env))
+    store = SyncPolicyStore(redis.Redis.from_url(env["REDIS_URL"]), components.policy_config(env))
     try:
         if store.snapshot(customer).state.consent.records:
             return False

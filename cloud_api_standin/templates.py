@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 import redis
 
-from whatsapp_cloud.policy.config import PolicyConfig
+from stack import components
 from whatsapp_cloud.policy.graph_templates import to_graph
 from whatsapp_cloud.policy.store import SyncPolicyStore
 from whatsapp_cloud.policy.templates import TemplateError, TemplateRegistry, template_key
@@ -30,7 +30,7 @@ class StandinTemplates:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "StandinTemplates":
-        path = env.get("WHATSAPP_TEMPLATES_FILE") or PolicyConfig().templates_file
+        path = components.policy_config(env).templates_file
         return cls(TemplateRegistry.from_file(Path(path)))
 
     @property
@@ -85,7 +85,7 @@ class StandinClock:
     """Real time; with WHATSAPP_TEST_CLOCK on, real time plus the offset end-to-end tests keep in Redis."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
-        config = PolicyConfig.from_env(env)
+        config = components.policy_config(env)
         self._store = (SyncPolicyStore(redis.Redis.from_url(env["REDIS_URL"]), config)
                        if config.test_clock and env.get("REDIS_URL") else None)
 

@@ -10,7 +10,7 @@ from typing import Any, Dict
 
 from gunicorn.glogging import Logger
 
-from whatsapp_cloud.pseudonyms import scrub
+from stack.components import scrub
 
 SCRUBBED = ("r", "U", "q", "f", "{raw_uri}e", "{path_info}e", "{query_string}e", "{referer}i", "{request_uri}e")
 DROPPED = ("{authorization}i", "{cookie}i", "{x-csrftoken}i")

@@ -1,7 +1,6 @@
 """Flask application factory for the handoff service (served by gunicorn in `make run`)."""
 
 import logging
-import os
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +22,7 @@ from handoff.messaging import Messenger
 from handoff.rasa_api import RasaApi
 from handoff.service import HandoffService
 from handoff.settings import HandoffSettings
+from stack import components
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 TICK_SECONDS = 2.0
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
-    env = os.environ if environ is None else environ
+    env = components.environment() if environ is None else environ
     settings = HandoffSettings.from_env(env)
     app = Flask(__name__)
     app.config.update(

@@ -1,7 +1,7 @@
 """What the agent sees about the customer: WhatsApp profile, what the bot collected, and their orders.
 
-Orders come from the shop's order database (`shop`) when it is installed; without it the agent
-sees what the escalation carried.
+Orders come from the shop's order database (`shop/`); while it is unavailable the agent sees what the
+escalation carried.
 """
 
 import functools
@@ -9,7 +9,7 @@ import json
 import logging
 from typing import Any, Dict, List, Optional
 
-from whatsapp_cloud.pseudonyms import customer_ref
+from stack import components
 
 logger = logging.getLogger(__name__)
 MAX_ORDERS = 5
@@ -67,17 +67,13 @@ def _plain(value: Any) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _shop() -> Any:
-    from shop.service import Shop
-
-    return Shop.from_env()
+    return components.shop()
 
 
 def recent_orders(wa_id: str) -> Optional[List[Dict[str, Any]]]:
     """The customer's latest orders, or None when there is no order database to ask."""
     try:
         shop = _shop()
-    except ImportError:
-        return None  # this installation has no order database
     except Exception:  # the agent still gets the chat when the shop database is down
         logger.exception("the order database is unavailable")
         _shop.cache_clear()
@@ -85,7 +81,7 @@ def recent_orders(wa_id: str) -> Optional[List[Dict[str, Any]]]:
     try:
         orders = shop.orders(wa_id, limit=MAX_ORDERS)
     except Exception:
-        logger.exception("order lookup for %s failed", customer_ref(wa_id))
+        logger.exception("order lookup for %s failed", components.customer_ref(wa_id))
         return None
     return [{
         "number": o.number, "status": o.status, "total": f"{o.total_cents / 100:.2f} {o.currency}",

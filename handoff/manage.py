@@ -5,7 +5,6 @@ HANDOFF_DEMO_PASSWORD from var/local.env)."""
 
 import argparse
 import getpass
-import os
 import sys
 from typing import List, Mapping, Optional
 
@@ -15,6 +14,8 @@ from handoff.agents import AgentDirectory, InvalidAgent
 from handoff.assignment import Router
 from handoff.keys import canned
 from handoff.state import ChatStore
+from stack import components
+from stack.setting_values import flag
 
 DEMO_AGENTS = (
     # username, name, role, teams, capacity, languages
@@ -55,7 +56,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands.add_parser("seed-demo", help="demo accounts (admin, sam, alice, bob) with the local stand-in only")
     args = parser.parse_args(argv)
 
-    store = redis.Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
+    store = redis.Redis.from_url(components.environment()["REDIS_URL"], decode_responses=True)
     agents = AgentDirectory(store)
     try:
         if args.command == "create-agent":
@@ -79,8 +80,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         elif args.command == "enable-agent":
             agents.enable(args.username)
             print(f"agent {args.username} may sign in again")
-        elif demo_wanted(os.environ):
-            seed_demo(agents, store, os.environ.get("HANDOFF_DEMO_PASSWORD", ""))
+        elif demo_wanted(components.environment()):
+            seed_demo(agents, store, components.environment().get("HANDOFF_DEMO_PASSWORD", ""))
         else:
             print("no demo accounts: connected to the Cloud API (HANDOFF_DEMO=true creates them anyway); "
                   "create the first administrator with `python -m handoff.manage create-agent NAME --role admin`")
@@ -98,10 +99,7 @@ def _password(args: argparse.Namespace) -> str:
 
 def demo_wanted(env: Mapping[str, str]) -> bool:
     """Demo accounts share one password and include an administrator: only with the local stand-in."""
-    explicit = (env.get("HANDOFF_DEMO") or "").strip().lower()
-    if explicit:
-        return explicit in ("1", "true", "yes", "on")
-    return env.get("USE_STANDIN") == "1"
+    return flag(env.get("HANDOFF_DEMO"), env.get("USE_STANDIN") == "1", "HANDOFF_DEMO")
 
 
 def seed_demo(agents: AgentDirectory, store: redis.Redis, password: str) -> None:

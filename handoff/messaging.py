@@ -16,15 +16,13 @@ from typing import Any, Dict, List, Mapping, Optional
 import redis
 import redis.asyncio as aioredis
 
+from stack import components
 from whatsapp_cloud.graph.client import GraphApiClient, text_payload
-from whatsapp_cloud.graph.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, CloudApiConfig
 from whatsapp_cloud.outbound.sender import Delivery, OutboundSender
-from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.decision import Action, Outbound, decide
-from whatsapp_cloud.policy.gate import PolicyGate
 from whatsapp_cloud.policy.store import SyncPolicyStore
 from whatsapp_cloud.policy.templates import TemplateError, TemplateRegistry
-from whatsapp_cloud.pricing.cost_ledger import SyncCostLedger, pricing_from_env
+from whatsapp_cloud.pricing.cost_ledger import SyncCostLedger
 
 MAX_TEXT = 4096
 SEND_TIMEOUT_SECONDS = 120
@@ -53,16 +51,12 @@ class Window:
 
 class Messenger:
     def __init__(self, env: Mapping[str, str], store: redis.Redis) -> None:
-        self.policy_config = PolicyConfig.from_env(env)
+        self._env = env
+        self.policy_config = components.policy_config(env)
         self.policy = SyncPolicyStore(store, self.policy_config)
         self.registry = TemplateRegistry.from_file(self.policy_config.templates_file)
-        self.cost_ledger = SyncCostLedger(store, *pricing_from_env(env))
-        self._config = CloudApiConfig(
-            access_token=env.get("WHATSAPP_ACCESS_TOKEN", ""),
-            phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID", ""),
-            api_base_url=env.get("WHATSAPP_API_BASE_URL") or DEFAULT_API_BASE_URL,
-            api_version=env.get("WHATSAPP_API_VERSION") or DEFAULT_API_VERSION,
-        )
+        self.cost_ledger = SyncCostLedger(store, *components.pricing(env), retention=self.policy_config.retention)
+        self._config = components.cloud_api_config(env)
         self._redis_url = env["REDIS_URL"]
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._sender: Optional[OutboundSender] = None
@@ -141,6 +135,6 @@ class Messenger:
         with self._lock:
             if self._sender is None:
                 store = aioredis.Redis.from_url(self._redis_url)
-                policy = PolicyGate(store, self.policy_config, self.registry)
-                self._sender = OutboundSender(GraphApiClient(self._config), store, policy=policy)
+                self._sender = components.outbound_sender(GraphApiClient(self._config), store, self._env,
+                                                          registry=self.registry, config=self.policy_config)
             return self._sender

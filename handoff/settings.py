@@ -1,9 +1,10 @@
 """The handoff service's settings, read once from the environment (resolved by stack/settings.py)."""
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Mapping
 
 from handoff.office_hours import OfficeHours
+from stack.setting_values import flag
 
 
 @dataclass(frozen=True)
@@ -45,18 +46,13 @@ class HandoffSettings:
             next_response_seconds=float(env.get("HANDOFF_SLA_NEXT_RESPONSE_SECONDS") or 300),
             handle_seconds=float(env.get("HANDOFF_HANDLE_SECONDS") or 300),
             presence_seconds=float(env.get("HANDOFF_PRESENCE_SECONDS") or 180),
-            background=_flag(env.get("HANDOFF_BACKGROUND"), True),
+            background=flag(env.get("HANDOFF_BACKGROUND"), True, "HANDOFF_BACKGROUND"),
             public_url=public_url,
-            cookie_secure=_flag(env.get("HANDOFF_COOKIE_SECURE"), public_url.startswith("https://")),
+            cookie_secure=flag(env.get("HANDOFF_COOKIE_SECURE"), public_url.startswith("https://"),
+                               "HANDOFF_COOKIE_SECURE"),
             trusted_proxies=int(env.get("HANDOFF_TRUSTED_PROXIES") or 0),
             max_content_length=int(env.get("HANDOFF_MAX_CONTENT_LENGTH") or 1024 * 1024),
             login_limit=env.get("HANDOFF_LOGIN_LIMIT") or "10 per minute",
             handback_max_age=float(env.get("HANDOFF_HANDBACK_MAX_AGE_SECONDS") or 3 * 3600),
             retention_seconds=int(float(env.get("HANDOFF_RETENTION_DAYS") or 30) * 86400),
         )
-
-
-def _flag(value: Optional[str], default: bool) -> bool:
-    if not value:
-        return default
-    return value.strip().lower() not in ("0", "false", "no", "off")

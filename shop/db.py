@@ -1,7 +1,6 @@
 """The database connection: one engine per URL, schema created on first use, demo data seeded."""
 
 import logging
-import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,14 +20,6 @@ DEFAULT_DATABASE_URL = "sqlite:///var/app.db"
 
 class ShopUnavailable(Exception):
     """The order database cannot be reached or read; the customer gets an honest answer."""
-
-
-def database_url() -> str:
-    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-
-
-def seed_demo_data_enabled() -> bool:
-    return os.environ.get("SHOP_DEMO_DATA", "true").strip().lower() not in ("0", "false", "no", "off")
 
 
 _engines: Dict[str, Engine] = {}

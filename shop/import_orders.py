@@ -1,6 +1,5 @@
-"""Load the business's own orders from a CSV file into the order database.
-
-    python -m shop.import_orders orders.csv        (or: make import-orders CSV=orders.csv)
+"""Load the business's own orders from a CSV file into the order database (the operator command is
+`python -m tools.import_orders orders.csv`, or `make import-orders CSV=orders.csv`).
 
 One row per order line; the order's own columns repeat on each of its lines and must agree:
 
@@ -13,10 +12,8 @@ checked first; any error is reported with its line number and nothing is loaded.
 that exists already is replaced by the file's version (its refunds and tickets stay).
 """
 
-import argparse
 import csv
 import re
-import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -24,10 +21,9 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, TextIO, Tuple
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from shop.db import ShopUnavailable, database_url, engine_for, session_scope
+from shop.db import engine_for, session_scope
 from shop.models import ORDER_STATES, Customer, Invoice, Order, OrderItem, Shipment
 from shop.orders import normalize_order_number
 
@@ -204,33 +200,3 @@ def import_file(path: Path, url: str) -> Tuple[int, int]:
     engine = engine_for(url, seed=False)
     with session_scope(engine) as session:  # one transaction: all rows or none
         return load(session, orders)
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("csv", type=Path, help="CSV file, one row per order line")
-    parser.add_argument("--database-url", default=None, help="SQLAlchemy URL (default: DATABASE_URL)")
-    args = parser.parse_args(argv)
-    if not args.csv.is_file():
-        print(f"{args.csv}: no such file", file=sys.stderr)
-        return 2
-    url = args.database_url or database_url()
-    try:
-        created, replaced = import_file(args.csv, url)
-    except OrderFileError as exc:
-        print(f"{args.csv}: nothing was loaded, fix these lines first:", file=sys.stderr)
-        for error in exc.errors:
-            print(f"  {error}", file=sys.stderr)
-        return 1
-    except UnicodeDecodeError as exc:
-        print(f"{args.csv}: nothing was loaded, the file is not UTF-8 text ({exc})", file=sys.stderr)
-        return 1
-    except (ShopUnavailable, SQLAlchemyError) as exc:
-        print(f"nothing was loaded: {exc}", file=sys.stderr)
-        return 1
-    print(f"{args.csv}: {created} order(s) added, {replaced} replaced")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

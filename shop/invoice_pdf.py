@@ -1,41 +1,25 @@
 """Invoices as PDF documents (fpdf2), written under an unguessable name into the media directory."""
 
-import os
 import secrets
 from pathlib import Path
-from typing import Optional
 
 from fpdf import FPDF
 
 from shop.orders import money
 from shop.service import OrderView
 
-SELLER = os.environ.get("SHOP_NAME", "Harbour Home Goods")
 
-
-def media_dir() -> Path:
-    return Path(os.environ.get("MEDIA_DIR") or "var/media")
-
-
-def public_media_url() -> str:
-    explicit = os.environ.get("PUBLIC_MEDIA_URL")
-    if explicit:
-        return explicit.rstrip("/")
-    rasa_url = os.environ.get("RASA_URL") or "http://127.0.0.1:5005"
-    return f"{rasa_url.rstrip('/')}/webhooks/whatsapp/media"
-
-
-def render_invoice(order: OrderView, compress: bool = True) -> bytes:
+def render_invoice(order: OrderView, seller: str, compress: bool = True) -> bytes:
     """The invoice of a paid order as PDF bytes."""
     if order.invoice_number is None:
         raise ValueError(f"order {order.number} has no invoice yet")
     pdf = FPDF()
     pdf.set_compression(compress)
     pdf.set_title(f"Invoice {order.invoice_number}")
-    pdf.set_author(SELLER)
+    pdf.set_author(seller)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 18)
-    pdf.cell(0, 12, SELLER, new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 12, seller, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 11)
     pdf.cell(0, 7, f"Invoice {order.invoice_number}", new_x="LMARGIN", new_y="NEXT")
     pdf.cell(0, 7, f"Date: {order.invoice_date:%Y-%m-%d}", new_x="LMARGIN", new_y="NEXT")
@@ -61,12 +45,11 @@ def render_invoice(order: OrderView, compress: bool = True) -> bytes:
     return bytes(pdf.output())
 
 
-def write_invoice(order: OrderView, directory: Optional[Path] = None) -> str:
+def write_invoice(order: OrderView, seller: str, directory: Path) -> str:
     """Writes the PDF under a fresh unguessable name; returns that name."""
-    directory = directory or media_dir()
     directory.mkdir(parents=True, exist_ok=True)
     name = secrets.token_urlsafe(24) + ".pdf"
-    (directory / name).write_bytes(render_invoice(order))
+    (directory / name).write_bytes(render_invoice(order, seller))
     return name
 
 

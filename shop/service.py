@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from shop.db import ShopUnavailable, database_url, engine_for, seed_demo_data_enabled, session_scope
+from shop.db import ShopUnavailable, session_scope
 from shop.models import (
     CHANGEABLE_STATES,
     ChangeRequest,
@@ -114,11 +114,6 @@ def _refund_view(refund: Refund) -> RefundView:
 class Shop:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    @classmethod
-    def from_env(cls) -> "Shop":
-        """The shop on DATABASE_URL; raises ShopUnavailable when the database cannot be used."""
-        return cls(engine_for(database_url(), seed=seed_demo_data_enabled()))
 
     def _run(self, work: Callable[[Session], T]) -> T:
         try:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 from urllib.parse import quote, unquote, urlparse, urlunparse
 
+from stack import components
+from stack.setting_values import ConfigError
 from whatsapp_cloud.graph.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION
-from whatsapp_cloud.policy.config import PolicyConfig, PolicySettingError
-from whatsapp_cloud.retention import RetentionSettingError
 from whatsapp_cloud.streams.consumer_lease import default_consumer_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,10 +63,6 @@ GENERATED_SECRETS = (
 )
 
 PORT_KEYS = ("RASA_PORT", "ACTIONS_PORT", "HANDOFF_PORT", "STANDIN_PORT", "REDIS_PORT")
-
-
-class ConfigError(Exception):
-    """A setting is missing or wrong; the message says which and how to fix it."""
 
 
 def read_env_file(path: Path) -> Dict[str, str]:
@@ -151,8 +147,8 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     env.setdefault("WHATSAPP_APP_SECRET_PREVIOUS", "")
     env.setdefault("WHATSAPP_WABA_ID", "")
     try:
-        PolicyConfig.from_env(env)
-    except (PolicySettingError, RetentionSettingError) as exc:
+        components.policy_config(env)
+    except ConfigError as exc:
         raise ConfigError(f"{exc} (see .env.example)") from exc
     try:
         tracker_days = float(env["RASA_TRACKER_EXPIRY_DAYS"])

@@ -10,6 +10,7 @@ import redis
 import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 from rasa.core.channels.channel import UserMessage
+from rasa.core.lock_store import LockError
 from sanic import Sanic
 
 from bot.channels.whatsapp_connector import WhatsAppInput, WhatsAppOutput, split_text
@@ -447,3 +448,19 @@ def test_turn_settings_come_from_credentials(graph: Tuple[str, Any]) -> None:
                            outbound={"max_attempts": 2, "pair_burst": 10})
     assert (channel.max_concurrent_turns, channel.turn_yield_seconds) == (3, 0.5)
     assert (channel.sender_settings.max_attempts, channel.sender_settings.pair_burst) == (2, 10.0)
+
+
+def test_the_channels_consumer_tries_rasas_lock_timeouts_again(graph: Tuple[str, Any]) -> None:
+    # The consumer knows nothing of Rasa; the channel tells it that a busy conversation lock passes.
+    channel = make_channel(graph[0])
+
+    async def scenario() -> None:
+        consumer = channel.start_consumer(lambda message: asyncio.sleep(0))
+        try:
+            assert issubclass(LockError, consumer.transient_errors)
+        finally:
+            await channel.stop_consumer()
+            await channel.client.aclose()
+            await channel.store.close()
+
+    asyncio.run(scenario())

@@ -13,10 +13,11 @@ import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from prometheus_client import REGISTRY
 
+from stack import components
 from tests import test_pricing_properties as properties
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.pricing import engine as pricing
-from whatsapp_cloud.pricing.cost_ledger import CostLedger, SyncCostLedger, kind_of, pricing_from_env, replay
+from whatsapp_cloud.pricing.cost_ledger import CostLedger, SyncCostLedger, kind_of, replay
 from whatsapp_cloud.pricing.engine import CBP, PMP, UTC, CategoryTotal, PricingConfig, PricingInputError
 from whatsapp_cloud.pricing.rate_card import RateCard, RateCardError
 from whatsapp_cloud.webhooks import inbound
@@ -252,17 +253,17 @@ def test_kind_of_send_bodies() -> None:
 
 
 def test_pricing_model_and_rate_card_from_the_environment(tmp_path: Path) -> None:
-    config, card = pricing_from_env({})
+    config, card = components.pricing({})
     assert config.model == PMP and card == RateCard.load()
     custom = tmp_path / "card.yml"
     custom.write_text("currency: eur\ndefault: {marketing: 0.05, utility: 0.01, authentication: 0.01, "
                       "authentication_international: 0.02, service: 0.01}\n")
-    config, card = pricing_from_env({"WHATSAPP_PRICING_MODEL": " cbp ", "WHATSAPP_RATE_CARD": str(custom)})
+    config, card = components.pricing({"WHATSAPP_PRICING_MODEL": " cbp ", "WHATSAPP_RATE_CARD": str(custom)})
     assert config.model == CBP and card.currency == "EUR" and card.markets == {}
     with pytest.raises(PricingInputError, match="CBP or PMP"):
-        pricing_from_env({"WHATSAPP_PRICING_MODEL": "per-conversation"})
+        components.pricing({"WHATSAPP_PRICING_MODEL": "per-conversation"})
     with pytest.raises(RateCardError, match="cannot read"):
-        pricing_from_env({"WHATSAPP_RATE_CARD": str(tmp_path / "none.yml")})
+        components.pricing({"WHATSAPP_RATE_CARD": str(tmp_path / "none.yml")})
 
 
 @settings(max_examples=25, deadline=None,

@@ -75,7 +75,7 @@ def open_tab(url: str, cookie: str) -> socket.socket:
 
 def test_two_hundred_open_tabs_do_not_slow_escalations_or_replies(service: tuple[str, str, str]) -> None:
     service, standin, redis_url = service
-    policy = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig.from_env({}))
+    policy = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
     cookie = session_cookie(service)
     tabs = [open_tab(service, cookie) for _ in range(TABS)]
     try:

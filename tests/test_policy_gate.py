@@ -60,7 +60,7 @@ class Harness:
     def __init__(self, sender: OutboundSender, app: Any) -> None:
         self.sender = sender
         self.state = sender.policy.state
-        self.hooks = PolicyHooks(sender)
+        self.hooks = PolicyHooks(sender, "Harbour Home Goods")
         self.app = app
 
     def sent(self, to: str = CUSTOMER) -> List[Dict[str, Any]]:

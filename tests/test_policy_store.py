@@ -11,11 +11,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.consent import ActionOptIn, ActionOptOut
-from stack import settings
+from stack import components, settings
+from stack.setting_values import ConfigError
 from tests.conftest import RedisProcess
 from whatsapp_cloud import redis_keys
-from whatsapp_cloud.policy.config import PolicyConfig, PolicySettingError
-from whatsapp_cloud.policy.consent import OPT_IN_PAYLOAD, SCOPES, Keywords, keywords_from_settings
+from whatsapp_cloud.policy.config import PolicyConfig
+from whatsapp_cloud.policy.consent import OPT_IN_PAYLOAD, SCOPES, Keywords
 from whatsapp_cloud.policy.store import PolicyStore, SyncPolicyStore
 
 CUSTOMER = "15551230001"
@@ -83,22 +84,23 @@ def test_deferred_messages_survive_a_redis_restart(tmp_path: Path):
 
 
 def test_policy_settings_come_from_the_environment_and_bad_values_are_refused():
-    config = PolicyConfig.from_env({"WHATSAPP_MESSAGING_LIMIT_TIER": "unlimited", "WHATSAPP_SERVICE_WINDOW_HOURS": "2",
-                                    "WHATSAPP_OPT_OUT_STRICT": "false", "WHATSAPP_OPT_OUT_KEYWORDS": "HALT, ALTO"})
+    config = components.policy_config({
+        "WHATSAPP_MESSAGING_LIMIT_TIER": "unlimited", "WHATSAPP_SERVICE_WINDOW_HOURS": "2",
+        "WHATSAPP_OPT_OUT_STRICT": "false", "WHATSAPP_OPT_OUT_KEYWORDS": "HALT, ALTO"})
     assert config.tier is None and config.windows.service == 2 * H
     assert not config.rules.opted_out_blocks_all_templates
     assert config.keywords.intent_for("alto") == "/opt_out" and config.keywords.intent_for("STOP") is None
-    with pytest.raises(PolicySettingError, match="WHATSAPP_MESSAGING_LIMIT_TIER"):
-        PolicyConfig.from_env({"WHATSAPP_MESSAGING_LIMIT_TIER": "1000"})
-    with pytest.raises(PolicySettingError, match="WHATSAPP_FREE_ENTRY_WINDOW_HOURS"):
-        PolicyConfig.from_env({"WHATSAPP_FREE_ENTRY_WINDOW_HOURS": "soon"})
+    with pytest.raises(ConfigError, match="WHATSAPP_MESSAGING_LIMIT_TIER"):
+        components.policy_config({"WHATSAPP_MESSAGING_LIMIT_TIER": "1000"})
+    with pytest.raises(ConfigError, match="WHATSAPP_FREE_ENTRY_WINDOW_HOURS"):
+        components.policy_config({"WHATSAPP_FREE_ENTRY_WINDOW_HOURS": "soon"})
     with pytest.raises(settings.ConfigError, match="WHATSAPP_MESSAGING_LIMIT_TIER"):
         settings.resolve({"WHATSAPP_MESSAGING_LIMIT_TIER": "lots", "VAR_DIR": "/tmp/policy-settings-test",
                           "ENV_FILE": "/nonexistent"})
 
 
 def test_keywords_match_exact_messages_only():
-    keywords = keywords_from_settings({})
+    keywords = components.keywords({})
     assert keywords == Keywords()
     assert keywords.intent_for("Stop") == "/opt_out"
     assert keywords.intent_for("stop it, the parcel is wrong") is None

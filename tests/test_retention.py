@@ -12,13 +12,15 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
+from stack import components
+from stack.setting_values import ConfigError
 from tests.test_policy_deferred import customer_message, failed_status, standin
 from tests.test_policy_gate import CUSTOMER, OTHER, PHONE_ID, Harness, followup, order_update, scenario, text
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.graph.errors import GraphApiError
 from whatsapp_cloud.policy.config import PolicyConfig
-from whatsapp_cloud.retention import Retention, RetentionSettingError
+from whatsapp_cloud.retention import Retention
 from whatsapp_cloud.streams.webhook_stream import WebhookStream
 from whatsapp_cloud.webhooks import inbound
 
@@ -133,12 +135,12 @@ def test_the_windows_key_expires_after_its_last_window_ended(redis_url):
 
 
 def test_retention_settings_are_read_and_checked():
-    assert Retention.from_env({}) == Retention()
-    custom = Retention.from_env({"WHATSAPP_EVENTS_MAXLEN": "5000", "WHATSAPP_DEFERRED_MAX_AGE_HOURS": "1.5"})
+    assert components.retention({}) == Retention()
+    custom = components.retention({"WHATSAPP_EVENTS_MAXLEN": "5000", "WHATSAPP_DEFERRED_MAX_AGE_HOURS": "1.5"})
     assert custom.event_stream_max == 5000 and custom.deferred_max_age_seconds == 5400
     for name, value in (("WHATSAPP_EVENTS_MAXLEN", "lots"), ("WHATSAPP_PRICING_STATE_DAYS", "0")):
-        with pytest.raises(RetentionSettingError, match=name):
-            Retention.from_env({name: value})
+        with pytest.raises(ConfigError, match=name):
+            components.retention({name: value})
 
 
 def test_rasa_conversations_expire_after_the_configured_days(redis_url, monkeypatch, tmp_path):

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from shop.db import engine_for, session_scope
-from shop.import_orders import main
 from shop.models import Order
 from shop.service import Shop
+from tools.import_orders import main
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = (
@@ -105,7 +105,7 @@ def test_missing_columns_and_empty_files_are_explained(tmp_path: Path, url: str,
 
 def test_command_line_entry_point(tmp_path: Path, url: str):
     done = subprocess.run(
-        [sys.executable, "-m", "shop.import_orders", str(write(tmp_path, GOOD))],
+        [sys.executable, "-m", "tools.import_orders", str(write(tmp_path, GOOD))],
         cwd=ROOT, env={"DATABASE_URL": url, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr

@@ -13,14 +13,12 @@ from typing import Any
 
 import redis
 
-from whatsapp_cloud.policy.config import PolicyConfig
+from stack import components, settings
 from whatsapp_cloud.policy.consent import OPT_IN_SOURCES, SCOPES, SOURCES
 from whatsapp_cloud.policy.store import SyncPolicyStore
 
 
 def main(argv: Any = None) -> int:
-    from stack import settings
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=("in", "out", "show"))
     parser.add_argument("wa_id", help="the customer's WhatsApp number, digits only")
@@ -31,7 +29,7 @@ def main(argv: Any = None) -> int:
     if not args.wa_id.isdigit():
         parser.error(f"{args.wa_id!r} is not a WhatsApp number (digits only, with the country code)")
     env = settings.resolve()
-    store = SyncPolicyStore(redis.Redis.from_url(env["REDIS_URL"]), PolicyConfig.from_env(env))
+    store = SyncPolicyStore(redis.Redis.from_url(env["REDIS_URL"]), components.policy_config(env))
     if args.action == "show":
         for scope, record in sorted(store.snapshot(args.wa_id).state.consent.records.items()):
             print(f"{scope}: {record.status} since {record.at.isoformat()} ({record.source}) {record.wording}")

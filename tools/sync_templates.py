@@ -19,10 +19,9 @@ from typing import Any, Dict, List, Tuple
 import redis
 import yaml
 
+from stack import components, settings
 from whatsapp_cloud.graph.client import SyncGraphApiClient
-from whatsapp_cloud.graph.config import CloudApiConfig
 from whatsapp_cloud.graph.errors import GraphApiError
-from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.graph_templates import from_graph
 from whatsapp_cloud.policy.store import SyncPolicyStore
 from whatsapp_cloud.policy.templates import RegistryFileError, TemplateRegistry
@@ -54,17 +53,13 @@ def header_comment(path: Path) -> str:
 
 
 def main(argv: Any = None) -> int:
-    from stack import settings
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--file", type=Path, default=None, help="registry file (default: WHATSAPP_TEMPLATES_FILE)")
     parser.add_argument("--dry-run", action="store_true", help="print the result instead of writing it")
     args = parser.parse_args(argv)
     env = settings.resolve()
-    path = args.file or Path(env.get("WHATSAPP_TEMPLATES_FILE") or settings.ROOT / "whatsapp_templates.yml")
-    config = CloudApiConfig(access_token=env["WHATSAPP_ACCESS_TOKEN"], phone_number_id=env["WHATSAPP_PHONE_NUMBER_ID"],
-                            api_base_url=env["WHATSAPP_API_BASE_URL"], api_version=env["WHATSAPP_API_VERSION"])
-    client = SyncGraphApiClient(config)
+    path = args.file or components.policy_config(env).templates_file
+    client = SyncGraphApiClient(components.cloud_api_config(env))
     try:
         graph = client.message_templates(env["WHATSAPP_WABA_ID"])
     except GraphApiError as exc:
@@ -83,7 +78,7 @@ def main(argv: Any = None) -> int:
         path.write_text(text)
         print(f"{path}: {len(merged['templates'])} templates ({len(graph)} template languages from Meta)")
         try:
-            store = SyncPolicyStore(redis.Redis.from_url(env["REDIS_URL"]), PolicyConfig.from_env(env))
+            store = SyncPolicyStore(redis.Redis.from_url(env["REDIS_URL"]), components.policy_config(env))
             store.reset_template_overrides()
         except redis.RedisError as exc:
             print(f"could not clear the template overrides in Redis ({exc}): they stay until Meta's next "

@@ -16,6 +16,7 @@ from bot.nlp.addresses import looks_like_address
 from shop.db import ShopUnavailable
 from shop.orders import STATE_LABELS, normalize_order_number
 from shop.service import OrderView, Shop
+from stack import components
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class ShopAction(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
         try:
-            return await self.act(dispatcher, tracker, Shop.from_env())
+            return await self.act(dispatcher, tracker, components.shop())
         except ShopUnavailable as exc:
             backend_down(dispatcher, exc)
             return self.unavailable_events()

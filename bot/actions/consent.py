@@ -12,7 +12,6 @@ clear question naming the business and the kind of messages, and only the tap on
 payload the channel knows, `OPT_IN_PAYLOAD`) records it.
 """
 
-import os
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
 
@@ -21,7 +20,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from whatsapp_cloud.policy.config import PolicyConfig
+from stack import components
 from whatsapp_cloud.policy.consent import OPT_IN_PAYLOAD, OPT_IN_QUESTION, SCOPES
 from whatsapp_cloud.policy.store import PolicyStore
 
@@ -57,15 +56,11 @@ class ActionOptIn(Action):
             return [SlotSet("consent_changed", bool(metadata["wa_consent_changed"]))]
         # Only the NLU's guess: ask, and let the customer's explicit "yes" decide.
         dispatcher.utter_message(
-            text=OPT_IN_QUESTION.format(business=business_name()),
+            text=OPT_IN_QUESTION.format(business=components.business_name()),
             buttons=[{"title": "Yes, send them", "payload": OPT_IN_PAYLOAD},
                      {"title": "No, thanks", "payload": "/deny"}],
         )
         return [SlotSet("consent_changed", False)]
-
-
-def business_name() -> str:
-    return os.environ.get("SHOP_NAME", "Harbour Home Goods")
 
 
 def sent_at(metadata: Dict[str, Any]) -> Optional[datetime]:
@@ -80,12 +75,12 @@ def sent_at(metadata: Dict[str, Any]) -> Optional[datetime]:
 async def record(recipient: str, status: str, wording: str, redis_url: Optional[str] = None,
                  at: Optional[datetime] = None, phone_number_id: str = "") -> tuple:
     """Record an opt-out/opt-in for every scope; the scopes it changed (none if it was already so)."""
-    url = redis_url or os.environ.get("REDIS_URL")
+    url = redis_url or components.environment().get("REDIS_URL")
     if not url:
         raise RuntimeError("the action server needs REDIS_URL to reach the consent ledger")
     connection = aioredis.Redis.from_url(url)
     try:
-        store = PolicyStore(connection, PolicyConfig.from_env()).for_number(phone_number_id)
+        store = PolicyStore(connection, components.policy_config()).for_number(phone_number_id)
         return await store.record_consent(recipient, status, SCOPES, SOURCE, wording, at=at)
     finally:
         await connection.close()

@@ -7,8 +7,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import ShopAction, backend_down, customer_id, mentioned_order, resolve_order
 from bot.actions.messages import say
-from shop.invoice_pdf import public_media_url, write_invoice
+from shop.invoice_pdf import write_invoice
 from shop.service import Shop
+from stack import components
 
 INVOICED_STATES = ("paid", "packed", "shipped", "out_for_delivery", "delivered", "returned")
 
@@ -27,7 +28,7 @@ class ActionGetInvoice(ShopAction):
             say(dispatcher, "invoice_not_paid", order_id=order.number)
             return events
         try:
-            name = write_invoice(outcome.order)
+            name = write_invoice(outcome.order, components.business_name(), components.media_dir())
         except OSError as exc:
             backend_down(dispatcher, exc)
             return events
@@ -35,7 +36,7 @@ class ActionGetInvoice(ShopAction):
             json_message={
                 "type": "document",
                 "document": {
-                    "link": f"{public_media_url()}/{name}",
+                    "link": f"{components.public_media_url()}/{name}",
                     "filename": f"invoice-{order.number}.pdf",
                     "caption": f"Invoice {outcome.order.invoice_number} for order {order.number}",
                 },

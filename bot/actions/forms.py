@@ -28,6 +28,7 @@ from shop.db import ShopUnavailable
 from shop.models import CHANGEABLE_STATES
 from shop.orders import normalize_order_number
 from shop.service import Shop
+from stack import components
 
 FORM_INTENTS = {"change_order_form": "change_order", "change_shipping_address_form": "change_shipping_address"}
 LATEST_DELIVERY_DAYS = 60
@@ -143,7 +144,7 @@ class ChangeFormValidation(FormValidationAction, ABC):
         if not opening and tracker.get_slot("requested_slot") != "order_id":
             return {}
         try:
-            changeable = Shop.from_env().orders(customer_id(tracker), states=CHANGEABLE_STATES)
+            changeable = components.shop().orders(customer_id(tracker), states=CHANGEABLE_STATES)
         except ShopUnavailable as exc:
             backend_down(dispatcher, exc)
             return {"change_blocked": True}
@@ -163,7 +164,7 @@ class ChangeFormValidation(FormValidationAction, ABC):
             return {"order_id": slot_before_this_message(tracker, "order_id")}
         number = normalize_order_number(value)
         try:
-            shop = Shop.from_env()
+            shop = components.shop()
             order = shop.order(customer_id(tracker), number) if number else None
             others = [] if order is None or order.changeable else [
                 o for o in shop.orders(customer_id(tracker), states=CHANGEABLE_STATES) if o.number != order.number
@@ -277,7 +278,7 @@ class ActionAskOrderId(Action):
             return []
         intent = FORM_INTENTS.get(tracker.active_loop_name or "", "change_order")
         try:
-            orders = Shop.from_env().orders(customer_id(tracker), states=CHANGEABLE_STATES)
+            orders = components.shop().orders(customer_id(tracker), states=CHANGEABLE_STATES)
         except ShopUnavailable:
             orders = []
         say(dispatcher, "ask_order_id", buttons=order_choice_buttons(intent, orders))

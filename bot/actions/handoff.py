@@ -13,8 +13,7 @@ from bot.actions.common import customer_id, profile_name, wamid
 from bot.actions.handoff_service import REASONS, Escalation, HandoffUnavailable, escalate
 from bot.actions.messages import say
 from shop.db import ShopUnavailable
-from shop.service import Shop
-from whatsapp_cloud.pseudonyms import customer_ref
+from stack import components
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +40,12 @@ def escalation_request(tracker: Tracker, reason: str, language: Optional[str] = 
 def ticket_for(tracker: Tracker, request: Dict[str, Any], label: str) -> Optional[Any]:
     """The service is down: the request kept as a ticket for the team; None when the database is down too."""
     try:
-        return Shop.from_env().open_ticket(
+        return components.shop().open_ticket(
             request["customer"], "handoff", f"[{label}] {request['summary']}", wamid(tracker),
             order_number=tracker.get_slot("order_id"),
         )
     except ShopUnavailable as exc:
-        logger.error("no ticket either for %s: %s", customer_ref(request["customer"]), exc)
+        logger.error("no ticket either for %s: %s", components.customer_ref(request["customer"]), exc)
         return None
 
 
@@ -129,7 +128,7 @@ class ActionHumanHandoff(Action):
         try:
             escalation = await escalate(request)
         except HandoffUnavailable as exc:
-            logger.error("handoff service unavailable for %s: %s", customer_ref(request["customer"]), exc)
+            logger.error("handoff service unavailable for %s: %s", components.customer_ref(request["customer"]), exc)
             return self._fallback_ticket(dispatcher, tracker, request)
         self._tell(dispatcher, escalation)
         return [SlotSet("handoff_chat_id", escalation.chat_id), SlotSet("handoff_reason", None)]

@@ -1,11 +1,12 @@
 """Client of the handoff service's escalation API (POST {HANDOFF_URL}/api/escalations)."""
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 import httpx
+
+from stack import components
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +30,8 @@ class Escalation:
 
 
 def _settings() -> tuple:
-    url = (os.environ.get("HANDOFF_URL") or "http://127.0.0.1:5080").rstrip("/")
-    return url, os.environ.get("HANDOFF_API_TOKEN") or ""
+    env = components.environment()
+    return (env.get("HANDOFF_URL") or "http://127.0.0.1:5080").rstrip("/"), env.get("HANDOFF_API_TOKEN") or ""
 
 
 async def escalate(request: Dict[str, Any]) -> Escalation:

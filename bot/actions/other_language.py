@@ -17,7 +17,7 @@ from bot.actions.handoff import customer_language, escalation_request, ticket_fo
 from bot.actions.handoff_service import HandoffUnavailable, escalate
 from bot.actions.language_replies import reply_for
 from bot.actions.messages import say
-from whatsapp_cloud.pseudonyms import customer_ref
+from stack import components
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class ActionOtherLanguage(Action):
         try:
             await escalate(request)
         except HandoffUnavailable as exc:
-            logger.error("handoff service unavailable for %s: %s", customer_ref(request["customer"]), exc)
+            logger.error("handoff service unavailable for %s: %s", components.customer_ref(request["customer"]), exc)
             if ticket_for(tracker, request, f"language {language}") is None:
                 say(dispatcher, "handoff_unavailable")
                 return []

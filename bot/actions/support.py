@@ -14,7 +14,7 @@ from bot.nlp.ratings import typed_rating
 from shop.db import ShopUnavailable
 from shop.orders import money
 from shop.service import Shop
-from whatsapp_cloud.pseudonyms import customer_ref
+from stack import components
 
 logger = logging.getLogger(__name__)
 
@@ -159,8 +159,8 @@ class ActionStoreCsat(Action):
             return [SlotSet("csat_score", None)]
         try:
             topic = tracker.get_slot("csat_topic") or ("handoff" if tracker.get_slot("handoff_resolution") else None)
-            Shop.from_env().record_csat(customer_id(tracker), score, topic, wamid(tracker))
+            components.shop().record_csat(customer_id(tracker), score, topic, wamid(tracker))
         except ShopUnavailable as exc:
-            logger.error("rating %s of %s not stored: %s", score, customer_ref(customer_id(tracker)), exc)
+            logger.error("rating %s of %s not stored: %s", score, components.customer_ref(customer_id(tracker)), exc)
         say(dispatcher, "csat_thanks" if score >= 3 else "csat_sorry")
         return [SlotSet("csat_score", None), SlotSet("csat_topic", None), SlotSet("handoff_resolution", None)]

@@ -9,7 +9,6 @@ neither a session expiry nor a typed /restart can wake it up, since neither reac
 
 import asyncio
 import logging
-import os
 from typing import Any, Callable, Dict, Optional
 
 import httpx
@@ -18,6 +17,7 @@ from rasa.shared.core.events import UserUttered
 
 from handoff import keys
 from whatsapp_cloud.redis_values import as_text
+from whatsapp_cloud.streams.consumer import HandoffUnreachable
 from whatsapp_cloud.webhooks import inbound
 
 logger = logging.getLogger(__name__)
@@ -26,10 +26,6 @@ HANDOFF_STATES = ("queued", "agent")
 RETRY_DELAYS = (0.5, 2.0)
 FORWARD_TIMEOUT = 5.0  # seconds per try: at most ~18 s per attempt, so an outage costs little waiting
 RASA_APP_NAMES = ("rasa_server", "rasa_core_no_api")
-
-
-class HandoffUnreachable(ConnectionError):
-    """The handoff service did not take the message; the stream entry stays pending and is retried."""
 
 
 def running_rasa_agent() -> Any:
@@ -53,13 +49,6 @@ class HandoffRouting:
         self.token = token
         self.agent = agent
         self.http = http or httpx.AsyncClient(timeout=timeout)
-
-    @classmethod
-    def from_env(cls, store: aioredis.Redis) -> Optional["HandoffRouting"]:
-        url, token = os.environ.get("HANDOFF_URL"), os.environ.get("HANDOFF_API_TOKEN")
-        if not url or not token:
-            return None  # no handoff service in this installation
-        return cls(store, url, token)
 
     async def divert(self, message: inbound.InboundMessage) -> bool:
         """True when the message belonged to a human handoff and was handled here (the bot must not run)."""

@@ -9,22 +9,25 @@ Outbound: WhatsAppOutput (whatsapp_output.py), through the outbound governor.
 
 import asyncio
 import logging
-import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Text
 
 import prometheus_client
 import redis.asyncio as aioredis
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.lock_store import LockError
 from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.handoff_routing import HandoffRouting
 from bot.channels.media_files import add_media_route
 from bot.channels.whatsapp_output import NumberedChoices, WhatsAppOutput, split_text
+from stack import components
+from stack.setting_values import flag
 from whatsapp_cloud import metrics as metrics_
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.graph.client import GraphApiClient
@@ -49,10 +52,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
-def _flag(value: Any) -> bool:
-    return str(value).strip().lower() not in ("false", "0", "no", "off")
-
-
 class WhatsAppInput(InputChannel):
     """Receives WhatsApp webhooks and feeds them to Rasa."""
 
@@ -70,6 +69,7 @@ class WhatsAppInput(InputChannel):
         turn_yield_seconds: float = 10.0,
         media_dir: Optional[Path] = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        env: Optional[Mapping[str, str]] = None,
     ) -> None:
         if not config.app_secrets:
             raise ValueError("the WhatsApp channel needs app_secret to check webhook signatures")
@@ -85,13 +85,17 @@ class WhatsAppInput(InputChannel):
         self.turn_yield_seconds = turn_yield_seconds
         self.max_body_bytes = max_body_bytes
         self.media_dir = media_dir
+        # The deployment's settings (stack/components.py): policy, retention, pricing, the handoff service.
+        self.env = components.environment() if env is None else env
+        self.policy_config = components.policy_config(self.env)
+        retention = self.policy_config.retention
         self.store = aioredis.Redis.from_url(redis_url)
-        consumer_name = consumer_name or default_consumer_name()
-        self.stream = WebhookStream(self.store, consumer_name)
+        consumer_name = consumer_name or default_consumer_name(self.env.get("RASA_PORT") or "5005")
+        self.stream = WebhookStream(self.store, consumer_name, max_length=retention.webhook_stream_max)
         if reclaim_idle_ms is not None:
             self.stream.reclaim_idle_ms = reclaim_idle_ms
         self.consumer_name = consumer_name
-        self.events = EventLog(self.store)
+        self.events = EventLog(self.store, max_length=retention.event_stream_max)
         self.statuses = DeliveryStatus(self.store)
         self.max_attempts = max_attempts  # failed tries of a webhook entry before its dead letter
         self.consumer: Optional[WebhookConsumer] = None
@@ -129,10 +133,10 @@ class WhatsAppInput(InputChannel):
         )
         return cls(
             config,
-            redis_url=str(credentials.get("redis_url") or os.environ.get("REDIS_URL", "")),
+            redis_url=str(credentials.get("redis_url") or components.environment().get("REDIS_URL", "")),
             consumer_name=str(credentials.get("consumer_name") or ""),
-            mark_read=_flag(credentials.get("mark_read", True)),
-            consume=_flag(credentials.get("consume", True)),
+            mark_read=flag(credentials.get("mark_read"), True, "mark_read"),
+            consume=flag(credentials.get("consume"), True, "consume"),
             max_body_bytes=int(credentials.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES),
             reclaim_idle_ms=credentials.get("reclaim_idle_ms"),
             max_concurrent_turns=int(credentials.get("max_concurrent_turns") or 2),
@@ -155,13 +159,14 @@ class WhatsAppInput(InputChannel):
     @property
     def sender(self) -> OutboundSender:
         if self._sender is None:
-            self._sender = OutboundSender(self.client, self.store, self.sender_settings, self.statuses, self.events)
+            self._sender = components.outbound_sender(self.client, self.store, self.env, self.sender_settings,
+                                                      self.statuses, self.events, config=self.policy_config)
         return self._sender
 
     @property
     def policy_hooks(self) -> PolicyHooks:
         if self._policy_hooks is None:
-            self._policy_hooks = PolicyHooks(self.sender)
+            self._policy_hooks = PolicyHooks(self.sender, components.business_name(self.env))
         return self._policy_hooks
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
@@ -201,12 +206,21 @@ class WhatsAppInput(InputChannel):
                 max_concurrent_turns=self.max_concurrent_turns,
                 yield_seconds=self.turn_yield_seconds,
                 max_attempts=self.max_attempts,
+                divert=self._handoff_divert(),
+                transient_errors=(LockError,),
             )
             self.consumer_state = "starting"
             self._consumer_task = asyncio.create_task(self._supervise(self.consumer))
             self._capacity_task = asyncio.create_task(
                 self.policy_hooks.flush_for_capacity_every(self.capacity_flush_seconds))
         return self.consumer
+
+    def _handoff_divert(self) -> Optional[Callable[[inbound.InboundMessage], Awaitable[bool]]]:
+        """Messages of customers a person is talking to go to the handoff service, when there is one."""
+        url, token = self.env.get("HANDOFF_URL"), self.env.get("HANDOFF_API_TOKEN")
+        if not url or not token:
+            return None
+        return HandoffRouting(self.store, url, token).divert
 
     async def _supervise(self, consumer: WebhookConsumer) -> None:
         """Run the consumer under this process's name; if its loop ever ends, start it again."""

@@ -15,8 +15,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.channels.whatsapp_output import FALLBACK_KEY
+from stack import components
 from whatsapp_cloud.policy import fallbacks
-from whatsapp_cloud.policy.config import PolicyConfig
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class WindowAwareNLG(TemplatedNaturalLanguageGenerator):
         self, endpoint_config: Optional[EndpointConfig] = None, domain: Optional[Domain] = None, **_: Any
     ) -> None:
         super().__init__(domain.responses if domain else {})
-        config = PolicyConfig.from_env()
+        config = components.policy_config()
         # Loaded (and checked against the template registry) at start-up: a bad file stops Rasa here.
         self.fallbacks = fallbacks.load(config.templates_file, config.fallbacks_file)
 

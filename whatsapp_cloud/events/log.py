@@ -12,8 +12,9 @@ import redis.asyncio as aioredis
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.retention import Retention
 
-# The newest entries kept (WHATSAPP_EVENTS_MAXLEN); every writer of the stream trims to the same bound.
-MAX_LENGTH = Retention.from_env().event_stream_max
+# The newest entries kept unless the deployment says otherwise (WHATSAPP_EVENTS_MAXLEN, passed in as
+# `max_length`); every writer of the stream trims to the deployment's bound.
+MAX_LENGTH = Retention().event_stream_max
 
 
 class EventLog:

@@ -35,8 +35,9 @@ from whatsapp_cloud.outbound.offered_payloads import OfferedPayloads
 from whatsapp_cloud.outbound.throttle import TokenBucket
 from whatsapp_cloud.policy.decision import Action, Decision, Until
 from whatsapp_cloud.policy.gate import PolicyGate
-from whatsapp_cloud.pricing.cost_ledger import CostLedger, kind_of, pricing_from_env
-from whatsapp_cloud.pricing.engine import PricingInputError
+from whatsapp_cloud.pricing import rate_card
+from whatsapp_cloud.pricing.cost_ledger import CostLedger, kind_of
+from whatsapp_cloud.pricing.engine import PricingConfig, PricingInputError
 from whatsapp_cloud.redis_values import as_text
 from whatsapp_cloud.retention import Retention
 
@@ -101,7 +102,9 @@ class OutboundSender:
         self.policy = policy or PolicyGate(store, events=self.events)
         self.retention: Retention = self.policy.config.retention
         self.dead_letters = DeadLetters(store, self.retention.dead_letters_max)
-        self.costs = costs or CostLedger(store, *pricing_from_env())
+        # The deployment passes its own (stack/components.py); the defaults are Meta's published model and rates.
+        self.costs = costs or CostLedger(store, PricingConfig(), rate_card.RateCard.load(rate_card.DEFAULT_PATH),
+                                         retention=self.retention)
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"  # who holds a send's idempotency key
         phone_id = client.config.phone_number_id
         # Windows and consent are per business number: this sender's.

@@ -104,21 +104,40 @@ class Keywords:
         return None
 
 
+@dataclass(frozen=True)
+class ConsentChange:
+    """What one customer message says about consent: the new status, the scopes it covers, how and in what
+    words it was given (kept in the ledger as the proof)."""
+
+    status: str  # "in" | "out"
+    scopes: Tuple[str, ...]
+    source: str  # "keyword" | "button"
+    wording: str
+
+
+KEYWORD_WORDING = "Customer sent the keyword {text!r} on WhatsApp"
+BUTTON_WORDING = "Customer tapped {text!r} on WhatsApp"
+OPT_IN_BUTTON_WORDING = "Customer tapped yes on WhatsApp to: " + OPT_IN_QUESTION
+
+
+def change_for(keywords: Keywords, text: Optional[str], message_type: str, business: str) -> Optional[ConsentChange]:
+    """The consent change a customer's message makes, or None. A keyword changes every scope; the opt-out
+    button (on marketing templates) stops promotions only; the yes to the bot's question records what it asked."""
+    intent = keywords.intent_for(text, message_type)
+    if intent is None or not text:
+        return None
+    status = "out" if intent == "/opt_out" else "in"
+    source = "keyword" if message_type == "text" else "button"
+    scopes = ("marketing",) if source == "button" and status == "out" else SCOPES
+    wording = (KEYWORD_WORDING if source == "keyword" else BUTTON_WORDING).format(text=text)
+    if text == OPT_IN_PAYLOAD:
+        wording = OPT_IN_BUTTON_WORDING.format(business=business)
+    return ConsentChange(status, scopes, source, wording)
+
+
 def _normal(text: str) -> str:
     stripped = text.strip().strip(".!¡¿?").strip().upper()
     return "".join(c for c in unicodedata.normalize("NFKD", stripped) if not unicodedata.combining(c))
-
-
-def keywords_from_settings(env: Mapping[str, str]) -> Keywords:
-    def listed(name: str, default: Tuple[str, ...]) -> Tuple[str, ...]:
-        raw = env.get(name, "")
-        return tuple(k.strip() for k in raw.split(",") if k.strip()) if raw.strip() else default
-
-    return Keywords(
-        opt_out=listed("WHATSAPP_OPT_OUT_KEYWORDS", DEFAULT_OPT_OUT_KEYWORDS),
-        opt_in=listed("WHATSAPP_OPT_IN_KEYWORDS", DEFAULT_OPT_IN_KEYWORDS),
-        opt_out_payloads=listed("WHATSAPP_OPT_OUT_PAYLOADS", DEFAULT_OPT_OUT_PAYLOADS),
-    )
 
 
 def records_from_hash(fields: Mapping[str, str]) -> Consent:

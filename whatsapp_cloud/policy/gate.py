@@ -65,7 +65,7 @@ class SyncPolicyCheck:
 
     def __init__(self, store: redis.Redis, config: Optional[PolicyConfig] = None,
                  registry: Optional[TemplateRegistry] = None) -> None:
-        self.config = config or PolicyConfig.from_env()
+        self.config = config or PolicyConfig()
         self.state = SyncPolicyStore(store, self.config)
         self.registry = registry or TemplateRegistry.from_file(self.config.templates_file)
 
@@ -78,7 +78,7 @@ class PolicyGate:
         self, store: aioredis.Redis, config: Optional[PolicyConfig] = None,
         registry: Optional[TemplateRegistry] = None, events: Optional[EventLog] = None,
     ) -> None:
-        self.config = config or PolicyConfig.from_env()
+        self.config = config or PolicyConfig()
         self.state = PolicyStore(store, self.config)
         self.registry = registry or TemplateRegistry.from_file(self.config.templates_file)
         self.events = events or EventLog(store)

@@ -15,12 +15,11 @@
 
 import asyncio
 import logging
-import os
 from datetime import datetime
 from typing import Any, Awaitable, Dict, List, Optional, Tuple
 
 from whatsapp_cloud.outbound.sender import OutboundSender
-from whatsapp_cloud.policy.consent import OPT_IN_PAYLOAD, OPT_IN_QUESTION, SCOPES
+from whatsapp_cloud.policy import consent
 from whatsapp_cloud.policy.store import utc
 from whatsapp_cloud.policy.templates import template_key
 from whatsapp_cloud.pricing.engine import PricingInputError
@@ -31,15 +30,13 @@ logger = logging.getLogger(__name__)
 REENGAGEMENT = 131047
 MARKETING_STOPPED = 131050
 FREE_ENTRY_MARKERS = ("referral_conversion", "free_entry_point")
-KEYWORD_WORDING = "Customer sent the keyword {text!r} on WhatsApp"
-BUTTON_WORDING = "Customer tapped {text!r} on WhatsApp"
-OPT_IN_BUTTON_WORDING = "Customer tapped yes on WhatsApp to: " + OPT_IN_QUESTION
 RESTORING_STATUSES = {"REINSTATED": "APPROVED"}  # Meta's word for a template usable again after a pause
 
 
 class PolicyHooks:
-    def __init__(self, sender: OutboundSender) -> None:
+    def __init__(self, sender: OutboundSender, business_name: str) -> None:
         self.sender = sender
+        self.business_name = business_name  # named in the opt-in the customer agreed to
         self.state = sender.policy.state
         self.keywords = sender.policy.config.keywords
         self.events = sender.events
@@ -54,21 +51,15 @@ class PolicyHooks:
         sent_at = utc(message.timestamp) if message.timestamp > 0 else await state.now()
         await state.record_inbound(message.sender, sent_at, from_referral=message.referral is not None)
         await self._price(self.costs.record_inbound(message), message.wamid)
-        intent = self.keywords.intent_for(message.text, message.type)
-        if intent is not None:
+        change = consent.change_for(self.keywords, message.text, message.type, self.business_name)
+        if change is not None:
             # Consent first: nothing that waited may go out as the answer to a STOP.
-            status = "out" if intent == "/opt_out" else "in"
-            source = "keyword" if message.type == "text" else "button"
-            stop_promotions = source == "button" and status == "out"
-            scopes = ("marketing",) if stop_promotions else SCOPES  # the opt-out button stops promotions only
-            wording = (KEYWORD_WORDING if source == "keyword" else BUTTON_WORDING).format(text=message.text)
-            if message.text == OPT_IN_PAYLOAD:  # the yes to the bot's question: record what it asked
-                wording = OPT_IN_BUTTON_WORDING.format(business=os.environ.get("SHOP_NAME", "Harbour Home Goods"))
-            changed = await state.record_consent(message.sender, status, scopes, source, wording, at=sent_at)
-            await self.events.record("consent", recipient=message.sender, status=status, source=source,
-                                     scopes=",".join(changed))
+            changed = await state.record_consent(message.sender, change.status, change.scopes, change.source,
+                                                 change.wording, at=sent_at)
+            await self.events.record("consent", recipient=message.sender, status=change.status,
+                                     source=change.source, scopes=",".join(changed))
             self._consent_changes[message.wamid] = list(changed)
-            if status == "out":
+            if change.status == "out":
                 return
         await self.sender.flush(message.sender)
 

@@ -43,7 +43,6 @@ Meta's own timestamps.
 
 import json
 import logging
-import os
 from datetime import datetime
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -54,7 +53,6 @@ from redis.exceptions import WatchError
 from whatsapp_cloud import metrics, redis_keys
 from whatsapp_cloud.events import log as event_log
 from whatsapp_cloud.pricing import engine as pricing
-from whatsapp_cloud.pricing import rate_card
 from whatsapp_cloud.pricing.engine import (
     BusinessMessage,
     CategoryTotal,
@@ -79,13 +77,6 @@ ALLOWANCE_KEEP_SECONDS = 62 * 24 * 3600  # a month's count outlives its month
 TOTAL_FIELDS = ("messages", "charged", "micros")
 
 
-def pricing_from_env(env: Mapping[str, str] = os.environ) -> Tuple[PricingConfig, RateCard]:
-    """The deployment's pricing model and rate card; a bad value raises PricingInputError or RateCardError."""
-    model = (env.get("WHATSAPP_PRICING_MODEL") or pricing.PMP).strip().upper()
-    card = env.get("WHATSAPP_RATE_CARD") or rate_card.DEFAULT_PATH
-    return PricingConfig(model=model), RateCard.load(card)
-
-
 def utc_now() -> datetime:
     return datetime.now(pricing.UTC)
 
@@ -104,7 +95,7 @@ class _Core:
         self.config = config
         self.rates = rates
         self.clock = clock
-        self.retention = retention or Retention.from_env()
+        self.retention = retention or Retention()
 
     def inbound_event(self, message: InboundMessage) -> CustomerMessage:
         return CustomerMessage(message.sender, self.webhook_time(message.timestamp),
@@ -162,7 +153,7 @@ class _Core:
                     ours={m.field: m.ours for m in outcome.mismatches},
                     meta={m.field: m.meta for m in outcome.mismatches},
                 ),
-                maxlen=event_log.MAX_LENGTH, approximate=True,
+                maxlen=self.retention.event_stream_max, approximate=True,
             )
 
     def report(self, outcome: Outcome) -> None:

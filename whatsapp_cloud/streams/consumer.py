@@ -13,13 +13,11 @@ entry holds can stop the loop: an unexpected error is logged with the entry id a
 import asyncio
 import logging
 import time
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, Type
 
 import httpx
-from rasa.core.lock_store import LockError
 from redis.exceptions import RedisError
 
-from bot.channels.handoff_routing import HandoffRouting, HandoffUnreachable
 from whatsapp_cloud import metrics
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
@@ -32,10 +30,16 @@ logger = logging.getLogger(__name__)
 MessageHandler = Callable[[inbound.InboundMessage], Awaitable[None]]
 StatusHandler = Callable[[inbound.StatusUpdate], Awaitable[None]]
 EventHandler = Callable[[inbound.Event], Awaitable[None]]
+# True when the message belongs to a conversation a person has (it was handed over; the bot must not run).
+Divert = Callable[[inbound.InboundMessage], Awaitable[bool]]
 
 
 class TransientFailure(Exception):
     """The message could not be handled now (e.g. Redis unreachable); try again later."""
+
+
+class HandoffUnreachable(ConnectionError):
+    """The human handoff did not take a diverted message; the stream entry stays pending and is retried."""
 
 
 class PermanentFailure(Exception):
@@ -44,7 +48,7 @@ class PermanentFailure(Exception):
 
 # Faults that pass: another try can succeed. Everything else is taken for a bug or bad data.
 TRANSIENT_ERRORS = (TransientFailure, RedisError, ConnectionError, OSError, asyncio.TimeoutError,
-                    httpx.TransportError, LockError)
+                    httpx.TransportError)
 
 
 class InOrder:
@@ -87,6 +91,8 @@ class WebhookConsumer:
         retry_every: float = 5.0,
         yield_seconds: float = 10.0,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        divert: Optional[Divert] = None,
+        transient_errors: Tuple[Type[BaseException], ...] = (),
     ) -> None:
         self.stream = stream
         self.claims = claims
@@ -110,7 +116,9 @@ class WebhookConsumer:
         # Meta gets its 200s first and the turns run right after the burst.
         self.yield_seconds = yield_seconds
         self._last_webhook = 0.0
-        self.handoff = HandoffRouting.from_env(stream.store)  # None without a handoff service
+        self.divert = divert  # None without a handoff service
+        # The turn's own passing faults (the dialogue engine's lock timeouts) are retried too.
+        self.transient_errors = TRANSIENT_ERRORS + tuple(transient_errors)
 
     async def run(self) -> None:
         """Process until stopped; survives Redis outages by waiting and retrying."""
@@ -259,7 +267,7 @@ class WebhookConsumer:
             await _quietly(self.events.record("handoff_unreachable", wamid=message.wamid, sender=message.sender,
                                               reason=str(exc)[:500]))
             await self._retry_later(message, exc)
-        except TRANSIENT_ERRORS as exc:
+        except self.transient_errors as exc:
             await self._retry_later(message, exc)
         except Exception as exc:  # noqa: BLE001 - a bug or bad data: a retry would fail the same way
             logger.exception("handling %s failed", message.wamid)
@@ -285,7 +293,7 @@ class WebhookConsumer:
         if self.on_inbound is not None:
             await self.on_inbound(message)
         # Outside the turn slots: a slow or unreachable handoff service holds up only its own customers.
-        if self.handoff is not None and await self.handoff.divert(message):
+        if self.divert is not None and await self.divert(message):
             metrics.HANDOFF_FORWARDS.labels("forwarded").inc()
             return
         async with self._turn_slots:

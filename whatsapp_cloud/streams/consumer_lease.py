@@ -37,9 +37,9 @@ class ConsumerNameTaken(RuntimeError):
     """Another live process consumes under this name."""
 
 
-def default_consumer_name(port: Optional[str] = None) -> str:
+def default_consumer_name(port: str) -> str:
     """Unique on a host (one Rasa port per process) and stable across restarts of the same process."""
-    return f"rasa-{socket.gethostname()}-{port or os.environ.get('RASA_PORT') or '5005'}"
+    return f"rasa-{socket.gethostname()}-{port}"
 
 
 class ConsumerLease:

@@ -3,18 +3,12 @@
 An entry goes here when it can never succeed (not a webhook at all, a bug or bad data in one of its
 items) or when it failed `max_attempts` times in a row; it is then acknowledged, so one poison entry
 never holds up the stream. Replaying appends the body to the webhook stream again: messages already
-answered are recognised by their claims and not answered twice.
-
-    python -m whatsapp_cloud.streams.dead_letters list [--count 20]
-    python -m whatsapp_cloud.streams.dead_letters replay <id> [<id> ...] | --all
+answered are recognised by their claims and not answered twice. The operator command is
+`python -m tools.dead_letters`.
 """
 
-import argparse
-import asyncio
-import os
-import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import redis.asyncio as aioredis
 
@@ -73,40 +67,3 @@ class WebhookDeadLetters:
 
     async def replay_all(self) -> List[str]:
         return [await self.replay(letter["id"]) for letter in await self.list(count=MAX_LENGTH)]
-
-
-async def _main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m whatsapp_cloud.streams.dead_letters", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""))
-    commands = parser.add_subparsers(dest="command", required=True)
-    listing = commands.add_parser("list", help="show dead webhooks, oldest first")
-    listing.add_argument("--count", type=int, default=20)
-    replay = commands.add_parser("replay", help="deliver dead webhooks to the consumers again")
-    replay.add_argument("ids", nargs="*")
-    replay.add_argument("--all", action="store_true")
-    args = parser.parse_args(argv)
-    if not args.redis_url:
-        parser.error("set REDIS_URL or pass --redis-url")
-    store = aioredis.Redis.from_url(args.redis_url)
-    try:
-        letters = WebhookDeadLetters(store)
-        if args.command == "list":
-            for letter in await letters.list(args.count):
-                print(f"{letter['id']}  entry {letter.get('entry', '')}  {letter.get('kind', '')}  "
-                      f"attempts {letter.get('attempts', '')}  {letter.get('reason', '')}")
-            return 0
-        if not args.ids and not args.all:
-            parser.error("name the dead letters to replay, or --all")
-        replayed = await letters.replay_all() if args.all else [await letters.replay(i) for i in args.ids]
-        print(f"replayed {len(replayed)} webhook(s)")
-        return 0
-    except KeyError as exc:
-        print(exc.args[0], file=sys.stderr)
-        return 1
-    finally:
-        await store.close()
-
-
-if __name__ == "__main__":
-    sys.exit(asyncio.run(_main()))

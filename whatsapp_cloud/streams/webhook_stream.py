@@ -27,8 +27,9 @@ logger = logging.getLogger(__name__)
 DONE = "done"
 CLAIM_SECONDS = 120  # renewed while the turn runs; a crashed handler's claim lapses after this
 DONE_SECONDS = 8 * 24 * 3600  # Meta retries a webhook for up to 7 days
-# Handled entries are deleted when acknowledged, so this bounds only a backlog (WHATSAPP_WEBHOOK_STREAM_MAXLEN).
-STREAM_MAX_LENGTH = Retention.from_env().webhook_stream_max
+# Handled entries are deleted when acknowledged, so the bound (WHATSAPP_WEBHOOK_STREAM_MAXLEN) limits only a
+# backlog.
+STREAM_MAX_LENGTH = Retention().webhook_stream_max
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,9 @@ class WebhookStream:
         stream: str = redis_keys.WEBHOOK_STREAM,
         group: str = redis_keys.WEBHOOK_GROUP,
         reclaim_idle_ms: int = (CLAIM_SECONDS + 30) * 1000,
+        max_length: int = STREAM_MAX_LENGTH,
     ) -> None:
+        self.max_length = max_length
         self.store = store
         self.consumer = consumer
         self.stream = stream
@@ -65,7 +68,7 @@ class WebhookStream:
         entry_id = await self.store.xadd(
             self.stream,
             {"body": body, "received_at": repr(time.time())},
-            maxlen=STREAM_MAX_LENGTH,
+            maxlen=self.max_length,
             approximate=True,
         )
         return as_text(entry_id)

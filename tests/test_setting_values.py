@@ -1,0 +1,45 @@
+"""One parser for every yes/no setting: the same words mean the same thing in every process."""
+
+import pytest
+
+from handoff.manage import demo_wanted
+from handoff.settings import HandoffSettings
+from stack import components
+from stack.setting_values import ConfigError, flag, listed
+
+
+@pytest.mark.parametrize("text", ["1", "true", "TRUE", " yes ", "on"])
+def test_true_words(text):
+    assert flag(text) is True
+
+
+@pytest.mark.parametrize("text", ["0", "false", "False", " no", "off"])
+def test_false_words(text):
+    assert flag(text, default=True) is False
+
+
+@pytest.mark.parametrize("text", [None, "", "   "])
+def test_unset_or_empty_gives_the_default(text):
+    assert flag(text, default=True) is True
+    assert flag(text, default=False) is False
+
+
+def test_an_unknown_word_is_an_error_naming_the_setting():
+    with pytest.raises(ConfigError, match="WHATSAPP_OPT_OUT_STRICT='ture'"):
+        flag("ture", True, "WHATSAPP_OPT_OUT_STRICT")
+
+
+def test_every_process_reads_an_empty_flag_alike():
+    # An empty value used to be false for the policy and true for the channel and the handoff service.
+    env = {"WHATSAPP_OPT_OUT_STRICT": "", "WHATSAPP_TEST_CLOCK": "", "HANDOFF_BACKGROUND": "",
+           "REDIS_URL": "redis://localhost", "HANDOFF_API_TOKEN": "t", "HANDOFF_SECRET_KEY": "k"}
+    assert components.policy_config(env).rules.opted_out_blocks_all_templates is True
+    assert components.policy_config(env).test_clock is False
+    assert HandoffSettings.from_env(env).background is True
+    assert demo_wanted({"HANDOFF_DEMO": "", "USE_STANDIN": "1"}) is True
+    assert demo_wanted({"HANDOFF_DEMO": "off", "USE_STANDIN": "1"}) is False
+
+
+def test_lists():
+    assert listed({"K": " a, b ,,c "}, "K", ("x",)) == ("a", "b", "c")
+    assert listed({"K": " "}, "K", ("x",)) == ("x",)
