@@ -9,8 +9,6 @@ Outbound: WhatsAppOutput (whatsapp_output.py), through the outbound governor.
 
 import asyncio
 import logging
-import secrets
-import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Text
 
@@ -43,14 +41,11 @@ from whatsapp_cloud.streams.consumer_lease import ConsumerLease, ConsumerNameTak
 from whatsapp_cloud.streams.dead_letters import DEFAULT_MAX_ATTEMPTS
 from whatsapp_cloud.streams.webhook_stream import MessageClaims, WebhookStream
 from whatsapp_cloud.webhooks import inbound, signature
+from whatsapp_cloud.webhooks.ingest import DEFAULT_MAX_BODY_BYTES, WebhookIngest
 
 __all__ = ["WhatsAppInput", "WhatsAppOutput", "split_text"]
 
 logger = logging.getLogger(__name__)
-
-# Meta's payloads are at most 3 MB; anything much larger is not from Meta.
-DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
-
 
 class WhatsAppInput(InputChannel):
     """Receives WhatsApp webhooks and feeds them to Rasa."""
@@ -96,6 +91,8 @@ class WhatsAppInput(InputChannel):
             self.stream.reclaim_idle_ms = reclaim_idle_ms
         self.consumer_name = consumer_name
         self.events = EventLog(self.store, max_length=retention.event_stream_max)
+        self.ingest = WebhookIngest(self.stream, config.app_secrets, config.verify_token, max_body_bytes,
+                                    on_accepted=self._webhook_arrived)
         self.statuses = DeliveryStatus(self.store)
         self.max_attempts = max_attempts  # failed tries of a webhook entry before its dead letter
         self.consumer: Optional[WebhookConsumer] = None
@@ -327,12 +324,9 @@ class WhatsAppInput(InputChannel):
 
         @hook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
-            mode = request.args.get("hub.mode")
-            token = request.args.get("hub.verify_token") or ""
-            challenge = request.args.get("hub.challenge") or ""
-            if mode == "subscribe" and secrets.compare_digest(token, self.config.verify_token):
-                return response.text(challenge)
-            return response.text("Forbidden", status=403)
+            challenge = self.ingest.handshake(request.args.get("hub.mode"), request.args.get("hub.verify_token"),
+                                              request.args.get("hub.challenge"))
+            return response.text("Forbidden", status=403) if challenge is None else response.text(challenge)
 
         if self.media_dir is not None:
             add_media_route(hook, self.media_dir)
@@ -343,37 +337,14 @@ class WhatsAppInput(InputChannel):
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            started = time.perf_counter()
-            raw = request.body or b""
-            if len(raw) > self.max_body_bytes:
-                return refuse("too_large", f"body over {self.max_body_bytes} bytes", 413)
-            header = request.headers.get(signature.HEADER)
-            if not header:
-                return refuse("missing_signature", f"missing {signature.HEADER} header", 401)
-            if not signature.is_valid(raw, header, self.config.app_secrets):
-                logger.warning("rejected a webhook with a bad signature")
-                return refuse("bad_signature", "signature does not match", 403)
-            try:
-                inbound.load(raw)
-            except inbound.MalformedWebhook as exc:
-                return refuse("malformed", str(exc), 400)
-            if self.consumer is not None:
-                self.consumer.webhook_arrived()
-            try:
-                await self.stream.append(raw)
-            except RedisError as exc:
-                # Not stored, so not acknowledged: Meta delivers it again later.
-                logger.error("could not store a webhook: %s", exc)
-                return refuse("unavailable", "temporarily unavailable", 503)
-            metrics_.WEBHOOKS.labels("accepted").inc()
-            metrics_.WEBHOOK_ACK_SECONDS.observe(time.perf_counter() - started)
-            return response.json({"status": "received"})
-
-        def refuse(outcome: str, reason: str, status: int) -> HTTPResponse:
-            metrics_.WEBHOOKS.labels(outcome).inc()
-            return response.json({"error": reason}, status=status)
+            answer = await self.ingest.receive(request.body or b"", request.headers.get(signature.HEADER))
+            return response.json(answer.body, status=answer.status)
 
         return hook
+
+    def _webhook_arrived(self) -> None:
+        if self.consumer is not None:
+            self.consumer.webhook_arrived()
 
     async def _handle(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]], message: inbound.InboundMessage
