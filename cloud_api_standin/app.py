@@ -2,7 +2,7 @@
 
 It answers the send endpoint as the Graph API does (same validation, same error envelope,
 same response with a wamid), refuses free-form messages outside the 24-hour window as Meta
-does (131047), records what the business sent, and plays customers: their messages reach
+does (ReEngagementMessage), records what the business sent, and plays customers: their messages reach
 the bot as signed webhooks in Meta's envelope.
 """
 
@@ -10,20 +10,28 @@ import base64
 import hashlib
 import secrets
 import threading
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Type, Union
 
 import jsonschema
 import requests
 from flask import Flask, jsonify, request
 
 from cloud_api_standin import demo_consent, webhooks
-from cloud_api_standin import templates as templates_module
 from cloud_api_standin.outbox import Outbox
 from cloud_api_standin.rate_limits import RateLimits
 from cloud_api_standin.send_schema import MARK_READ, SEND_MESSAGE
 from cloud_api_standin.statuses import StatusReporter, status_envelope
 from cloud_api_standin.templates import StandinClock, StandinTemplates, change_envelope
 from stack import components
+from whatsapp_cloud.graph.errors import (
+    ExpiredAccessToken,
+    GraphApiError,
+    InvalidRequestParameter,
+    MarketingStopped,
+    RateLimitHit,
+    ReEngagementMessage,
+    TooManyMessages,
+)
 from whatsapp_cloud.webhooks import inbound
 
 WINDOW_SECONDS = 24 * 3600
@@ -37,7 +45,9 @@ _send_validator = jsonschema.Draft7Validator(SEND_MESSAGE)
 _mark_read_validator = jsonschema.Draft7Validator(MARK_READ)
 
 
-def meta_error(http_status: int, code: int, message: str, details: str = "") -> Any:
+def meta_error(http_status: int, meta: Union[Type[GraphApiError], int], message: str, details: str = "") -> Any:
+    """Meta's error envelope for one of Meta's errors (its class; a bare code for injected faults)."""
+    code = meta if isinstance(meta, int) else meta.code
     error: Dict[str, Any] = {
         "message": f"(#{code}) {message}",
         "type": "OAuthException",
@@ -67,7 +77,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         pair_burst=int(env.get("STANDIN_PAIR_BURST", "45")),
         pair_window_seconds=float(env.get("STANDIN_PAIR_WINDOW", "6")),
     )
-    # "sync": refuse free-form messages outside the window at once (131047); "async": accept
+    # "sync": refuse free-form messages outside the window at once (ReEngagementMessage); "async": accept
     # them and report a failed status later, as Meta often does.
     window_mode = {"value": env.get("STANDIN_WINDOW_MODE", "sync")}
 
@@ -95,15 +105,16 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     refusals: list = []  # every error the stand-in answered or reported: what a test checks the bot avoided
     app.extensions["standin_refusals"] = refusals
 
-    def refuse(to: str, kind: str, code: int, message: str, details: str = "", http_status: int = 400) -> Any:
+    def refuse(to: str, kind: str, meta: Type[GraphApiError], message: str, details: str = "",
+               http_status: int = 400) -> Any:
         with lock:
-            refusals.append({"code": code, "to": to, "type": kind, "message": message, "reported": "sync"})
-        return meta_error(http_status, code, message, details)
+            refusals.append({"code": meta.code, "to": to, "type": kind, "message": message, "reported": "sync"})
+        return meta_error(http_status, meta, message, details)
 
-    def report_failed(wamid: str, wa_id: str, kind: str, code: int, title: str, details: str) -> None:
+    def report_failed(wamid: str, wa_id: str, kind: str, meta: Type[GraphApiError], title: str, details: str) -> None:
         with lock:
-            refusals.append({"code": code, "to": wa_id, "type": kind, "message": title, "reported": "async"})
-        reporter.failed(wamid, wa_id, code, title, details)
+            refusals.append({"code": meta.code, "to": wa_id, "type": kind, "message": title, "reported": "async"})
+        reporter.failed(wamid, wa_id, meta.code, title, details)
 
     def authorized() -> bool:
         return secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {settings['access_token']}")
@@ -115,20 +126,20 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     @app.post("/<version>/<phone_number_id>/messages")
     def send(version: str, phone_number_id: str) -> Any:
         if not authorized():
-            return meta_error(401, 190, INVALID_TOKEN)
+            return meta_error(401, ExpiredAccessToken, INVALID_TOKEN)
         if phone_number_id != settings["phone_number_id"]:
             return meta_error(
-                400, 100,
+                400, InvalidRequestParameter,
                 f"Unsupported post request. Object with ID '{phone_number_id}' does not exist",
             )
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
-            return meta_error(400, 100, "Invalid parameter", "request body must be a JSON object")
+            return meta_error(400, InvalidRequestParameter, "Invalid parameter", "request body must be a JSON object")
 
         if "status" in body:
             problem = _first_problem(_mark_read_validator, body)
             if problem:
-                return meta_error(400, 100, "Invalid parameter", problem)
+                return meta_error(400, InvalidRequestParameter, "Invalid parameter", problem)
             return jsonify(success=True)
 
         with lock:
@@ -148,30 +159,30 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
             if rows > 10:
                 problem = "a list message has at most 10 rows in all sections"
         if problem:
-            return meta_error(400, 100, "Invalid parameter", problem)
+            return meta_error(400, InvalidRequestParameter, "Invalid parameter", problem)
 
         to = body.get("to") or body.get("recipient")
         # A phone number may carry "+" or spaces; a business-scoped user id (`recipient`) is taken as it is.
         wa_id = ("".join(ch for ch in to if ch.isdigit()) or to) if body.get("to") else to
         refusal = limits.check(wa_id)
         if refusal == "throughput":
-            return meta_error(400, 130429, "Rate limit hit", "Cloud API message throughput has been reached.")
+            return meta_error(400, RateLimitHit, "Rate limit hit", "Cloud API message throughput has been reached.")
         if refusal == "pair":
-            return meta_error(400, 131056, "(Business Account, Consumer Account) pair rate limit hit",
+            return meta_error(400, TooManyMessages, "(Business Account, Consumer Account) pair rate limit hit",
                               "Too many messages sent from the sender phone number to the same recipient "
                               "phone number in a short period of time.")
         template_refusal = templates.refusal(wa_id, body["template"]) if kind == "template" else None
-        if template_refusal and template_refusal[0] != templates_module.MARKETING_STOPPED:
+        if template_refusal and template_refusal[0] is not MarketingStopped:
             return refuse(wa_id, kind, template_refusal[0], template_refusal[1])
         with lock:
             last = last_inbound.get(wa_id)
         outside_window = kind not in ALLOWED_OUTSIDE_WINDOW and (
             last is None or clock.time() - last > WINDOW_SECONDS)
         if outside_window and window_mode["value"] == "sync":
-            return refuse(wa_id, kind, 131047, "Re-engagement message", REENGAGEMENT_DETAILS)
+            return refuse(wa_id, kind, ReEngagementMessage, "Re-engagement message", REENGAGEMENT_DETAILS)
         wamid = webhooks.new_wamid()
         if outside_window:
-            report_failed(wamid, wa_id, kind, 131047, "Re-engagement message", REENGAGEMENT_DETAILS)
+            report_failed(wamid, wa_id, kind, ReEngagementMessage, "Re-engagement message", REENGAGEMENT_DETAILS)
         elif template_refusal:  # Meta reports a stopped customer's refusal in a failed status
             report_failed(wamid, wa_id, kind, template_refusal[0], "Marketing messages stopped", template_refusal[1])
         else:
@@ -186,11 +197,12 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     @app.get("/<version>/<media_id>")
     def media_info(version: str, media_id: str) -> Any:
         if not authorized():
-            return meta_error(401, 190, INVALID_TOKEN)
+            return meta_error(401, ExpiredAccessToken, INVALID_TOKEN)
         with lock:
             stored = media.get(media_id)
         if stored is None:
-            return meta_error(400, 100, f"Unsupported get request. Object with ID '{media_id}' does not exist")
+            return meta_error(400, InvalidRequestParameter,
+                              f"Unsupported get request. Object with ID '{media_id}' does not exist")
         return jsonify(messaging_product="whatsapp", id=media_id, mime_type=stored["mime_type"],
                        sha256=stored["sha256"], file_size=len(stored["data"]),
                        url=f"{request.host_url.rstrip('/')}/_standin/media/{media_id}")
@@ -263,13 +275,15 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     def message_templates(version: str, waba_id: str) -> Any:
         """The WABA's templates as the Graph API lists them, paged with `limit` and an `after` cursor."""
         if not authorized():
-            return meta_error(401, 190, INVALID_TOKEN)
+            return meta_error(401, ExpiredAccessToken, INVALID_TOKEN)
         if waba_id != settings["waba_id"]:
-            return meta_error(400, 100, f"Unsupported get request. Object with ID '{waba_id}' does not exist")
+            return meta_error(400, InvalidRequestParameter,
+                              f"Unsupported get request. Object with ID '{waba_id}' does not exist")
         limit = max(1, min(request.args.get("limit", default=25, type=int), 1000))
         after = request.args.get("after", default="0")
         if not after.isdigit():
-            return meta_error(400, 100, "Invalid parameter", "after must be a cursor from a previous page")
+            return meta_error(400, InvalidRequestParameter, "Invalid parameter",
+                              "after must be a cursor from a previous page")
         items, next_after = templates.page(limit, int(after))
         paging: Dict[str, Any] = {"cursors": {"before": after, "after": str(next_after or "")}}
         if next_after is not None:

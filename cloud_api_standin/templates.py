@@ -1,23 +1,23 @@
 """The stand-in's message templates: the SAME whatsapp_templates.yml the bot reads, with Meta's answers.
 
-Unknown name or language -> 132001, wrong parameter count -> 132000, wrong parameter format -> 132008,
-paused -> 132015, disabled -> 132016; a customer who stopped marketing -> 131050 for marketing templates.
+Meta's refusals come from the registry's rules (an unknown name or language, a wrong parameter count or
+format, a paused or disabled template), and a customer who stopped marketing gets MarketingStopped for
+marketing templates; the errors and their codes are whatsapp_cloud.graph.errors's.
 Status and category changes made through the stand-in reach the bot as Meta's webhooks.
 """
 
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Type
 
 import redis
 
 from stack import components
+from whatsapp_cloud.graph.errors import GraphApiError, MarketingStopped
 from whatsapp_cloud.policy.graph_templates import to_graph
 from whatsapp_cloud.policy.store import SyncPolicyStore
 from whatsapp_cloud.policy.templates import TemplateError, TemplateRegistry, template_key
-
-MARKETING_STOPPED = 131050
 
 
 class StandinTemplates:
@@ -38,16 +38,16 @@ class StandinTemplates:
         with self._lock:
             return self._file_registry.with_overrides(dict(self._statuses), dict(self._categories))
 
-    def refusal(self, wa_id: str, template_object: Dict[str, Any]) -> Optional[Tuple[int, str]]:
-        """Meta's error (code, message) for sending this template to `wa_id`, or None if Meta takes it."""
+    def refusal(self, wa_id: str, template_object: Dict[str, Any]) -> Optional[Tuple[Type[GraphApiError], str]]:
+        """Meta's error (its class, the message) for sending this template to `wa_id`, or None if Meta takes it."""
         try:
             template = self.registry.check(template_object)
         except TemplateError as exc:
-            return exc.code, exc.message
+            return exc.refusal, exc.message
         with self._lock:
             stopped = wa_id in self._marketing_stopped
         if template.category == "MARKETING" and stopped:
-            return MARKETING_STOPPED, "Message failed to send because the user has stopped marketing messages"
+            return MarketingStopped, "Message failed to send because the user has stopped marketing messages"
         return None
 
     def category(self, template_object: Dict[str, Any]) -> str:

@@ -75,8 +75,11 @@ class Messenger:
                       "approved template can be sent until they write again")
 
     def conversations(self, wa_id: str) -> Dict[str, Any]:
-        """Open windows and conversations with their end times, and what the customer has cost so far."""
-        return self.cost_ledger.summary(wa_id, at=self.policy.now()).as_dict()
+        """Open windows and conversations with their end times, and what the customer has cost so far.
+
+        The windows are the policy's, the ones the composer follows: the panel never tells another story."""
+        snapshot = self.policy.snapshot(wa_id)
+        return self.cost_ledger.summary(wa_id, at=snapshot.now, windows=snapshot.state.windows).as_dict()
 
     def templates(self) -> List[Dict[str, Any]]:
         """Approved templates with their parameters, for the template picker."""

@@ -29,7 +29,7 @@ from tenacity.stop import stop_base
 from whatsapp_cloud import metrics, redis_keys
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.graph.client import GraphApiClient, SendResult
-from whatsapp_cloud.graph.errors import GraphApiError
+from whatsapp_cloud.graph.errors import GraphApiError, TooManyMessages
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.outbound.offered_payloads import OfferedPayloads
 from whatsapp_cloud.outbound.throttle import TokenBucket
@@ -43,7 +43,6 @@ from whatsapp_cloud.retention import Retention
 
 logger = logging.getLogger(__name__)
 
-PAIR_RATE_CODE = 131056
 IDEMPOTENCY_SECONDS = 8 * 24 * 3600
 DEFERRED_MARK = "deferred"  # idempotency value of a message waiting in the deferred queue
 SENDING_MARK = "sending:"  # idempotency value while a send is under way (followed by who sends it)
@@ -322,7 +321,7 @@ class OutboundSender:
         error = state.outcome.exception() if state.outcome else None
         n = state.attempt_number - 1
         base = self.settings.backoff_base_seconds
-        if isinstance(error, GraphApiError) and error.code == PAIR_RATE_CODE:
+        if isinstance(error, TooManyMessages):
             delay = base * (4 ** n)
         else:
             delay = base * (2 ** n) * random.uniform(0.5, 1.5)

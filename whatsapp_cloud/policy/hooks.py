@@ -18,6 +18,7 @@ import logging
 from datetime import datetime
 from typing import Any, Awaitable, Dict, List, Optional, Tuple
 
+from whatsapp_cloud.graph.errors import MarketingStopped, ReEngagementMessage, error_for
 from whatsapp_cloud.outbound.sender import OutboundSender
 from whatsapp_cloud.policy import consent
 from whatsapp_cloud.policy.store import utc
@@ -27,8 +28,6 @@ from whatsapp_cloud.webhooks import inbound
 
 logger = logging.getLogger(__name__)
 
-REENGAGEMENT = 131047
-MARKETING_STOPPED = 131050
 FREE_ENTRY_MARKERS = ("referral_conversion", "free_entry_point")
 RESTORING_STATUSES = {"REINSTATED": "APPROVED"}  # Meta's word for a template usable again after a pause
 
@@ -74,10 +73,10 @@ class PolicyHooks:
 
     async def on_status(self, update: inbound.StatusUpdate) -> None:
         await self._price(self.costs.record_status(update), update.wamid)
-        codes = update.error_codes
-        if update.status == "failed" and REENGAGEMENT in codes:
+        failures = {error_for(code) for code in update.error_codes}
+        if update.status == "failed" and ReEngagementMessage in failures:
             await self._replan(update)
-        if update.status == "failed" and MARKETING_STOPPED in codes:
+        if update.status == "failed" and MarketingStopped in failures:
             await self._record_preference(update.recipient, "out", "error_131050",
                                           "Meta refused a marketing template: the customer stopped marketing",
                                           update.timestamp, update.phone_number_id)

@@ -1,8 +1,9 @@
 """The registry of approved message templates (whatsapp_templates.yml) and the rules of sending one.
 
 One place answers "may this template body go out?" for the bot, the handoff service and the local
-Cloud API stand-in alike, with Meta's own error codes: 132001 (no such template in that language),
-132000 (wrong parameter count), 132008 (a parameter's format), 132015/132016 (paused/disabled).
+Cloud API stand-in alike, with Meta's own errors (whatsapp_cloud.graph.errors): TemplateNotExists (no such
+template in that language), TemplateParamCountMismatch (wrong parameter count), TemplateParamValueInvalid
+(a parameter's format), TemplatePaused / TemplateDisabled.
 """
 
 from __future__ import annotations
@@ -10,28 +11,32 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Type
 
 import yaml
+
+from whatsapp_cloud.graph.errors import (
+    TemplateDisabled,
+    TemplateNotExists,
+    TemplateParamCountMismatch,
+    TemplateParamValueInvalid,
+    TemplatePaused,
+    TemplateSendError,
+)
 
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
 USABLE_STATUSES = ("APPROVED",)
 TEXT_PARAMETER_LIMIT = 1024
 COMPONENTS = ("header", "body")
 
-UNKNOWN_TEMPLATE = 132001
-PARAMETER_COUNT = 132000
-PARAMETER_FORMAT = 132008
-TEMPLATE_PAUSED = 132015
-TEMPLATE_DISABLED = 132016
-
 
 class TemplateError(ValueError):
-    """A template send that Meta would refuse, with the code Meta would answer."""
+    """A template send that Meta would refuse, with the error (and so the code) Meta would answer."""
 
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(f"({code}) {message}")
-        self.code = code
+    def __init__(self, refusal: Type[TemplateSendError], message: str) -> None:
+        super().__init__(f"({refusal.code}) {message}")
+        self.refusal = refusal
+        self.code = refusal.code
         self.message = message
 
 
@@ -148,7 +153,7 @@ class TemplateRegistry:
                 value = None if value is None else str(value)
                 problem = parameter.problem(value)
                 if problem:
-                    raise TemplateError(PARAMETER_FORMAT, f"{name}: {problem}")
+                    raise TemplateError(TemplateParamValueInvalid, f"{name}: {problem}")
                 item: Dict[str, Any] = {"type": "text", "text": value}
                 if template.parameter_format == "named":
                     item["parameter_name"] = parameter.name
@@ -169,13 +174,13 @@ class TemplateRegistry:
     def usable(self, name: str, language: str) -> Template:
         template = self.get(name, language)
         if template is None:
-            raise TemplateError(UNKNOWN_TEMPLATE, f"template {name} does not exist in {language}")
+            raise TemplateError(TemplateNotExists, f"template {name} does not exist in {language}")
         if template.status == "PAUSED":
-            raise TemplateError(TEMPLATE_PAUSED, f"template {name} ({language}) is paused")
+            raise TemplateError(TemplatePaused, f"template {name} ({language}) is paused")
         if template.status == "DISABLED":
-            raise TemplateError(TEMPLATE_DISABLED, f"template {name} ({language}) is disabled")
+            raise TemplateError(TemplateDisabled, f"template {name} ({language}) is disabled")
         if not template.usable:
-            raise TemplateError(UNKNOWN_TEMPLATE, f"template {name} ({language}) is {template.status}, not approved")
+            raise TemplateError(TemplateNotExists, f"template {name} ({language}) is {template.status}, not approved")
         return template
 
     def check(self, template_object: Mapping[str, Any]) -> Template:
@@ -191,18 +196,18 @@ class TemplateRegistry:
             expected, parameters = template.expected(component), given.get(component, [])
             if len(parameters) != len(expected):
                 raise TemplateError(
-                    PARAMETER_COUNT,
+                    TemplateParamCountMismatch,
                     f"{name}: {component} expects {len(expected)} parameters, got {len(parameters)}",
                 )
             for position, (parameter, item) in enumerate(zip(expected, parameters, strict=True)):
                 if template.parameter_format == "named" and item.get("parameter_name") != parameter.name:
                     raise TemplateError(
-                        PARAMETER_FORMAT,
+                        TemplateParamValueInvalid,
                         f"{name}: {component} parameter {position + 1} must be named {parameter.name}",
                     )
                 problem = parameter.problem(item.get("text") if item.get("type") == "text" else None)
                 if problem:
-                    raise TemplateError(PARAMETER_FORMAT, f"{name}: {problem}")
+                    raise TemplateError(TemplateParamValueInvalid, f"{name}: {problem}")
         return template
 
     def render(self, template_object: Mapping[str, Any]) -> str:

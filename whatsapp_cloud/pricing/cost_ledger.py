@@ -27,9 +27,9 @@ Entry points, the same on `CostLedger` (redis.asyncio: the Rasa channel, the out
   `free_form` or `reaction`; `kind_of(payload)` reads it from a send body;
 - `record_status(update)`: an `inbound.StatusUpdate`; delivery (or a read without one) prices the
   message and Meta's pricing object is reconciled;
-- `summary(wa_id, at=None)`: a `ChatPricingSummary` (`.as_dict()` for JSON): open windows and
-  conversations with their end times, the customer's totals, and what a free-form reply or a
-  template of each category would cost now;
+- `summary(wa_id, at=None, windows=None)`: a `ChatPricingSummary` (`.as_dict()` for JSON): open
+  windows and conversations with their end times, the customer's totals, and what a free-form reply
+  or a template of each category would cost now; pass the policy's `windows` to quote by them;
 - `totals(month=None)`, `top_customers(count)`, `log()` (for `replay`): for the analytics dashboard.
 
 `pricing_from_env()` reads the deployment's choice: `WHATSAPP_PRICING_MODEL` (`PMP`, the default,
@@ -39,10 +39,21 @@ Each `record_*` returns the engine's `Outcome` (the charge, if any) and raises `
 for an event it cannot price, having written nothing; callers on the message path log it and go
 on. `at` defaults to the ledger's clock (passed in; UTC now by default); webhook events carry
 Meta's own timestamps.
+
+The windows in a customer's pricing state are not a second record of the live service window. The
+live record, the one the messaging rules, the composer and `summary(windows=...)` use, is the policy
+store's (`wa:windows:{number}:{wa_id}`, whatsapp_cloud/policy/store.py). The ledger keeps the engine's
+own account of the windows, derived from the priced events alone, because charges must be a function
+of the pricing log (`replay()` rebuilds the same charges from it) and a message is priced when it is
+delivered, up to 30 days after it was sent, by which time the live record may have expired (it
+lives a day past its last window). Both are moved by the same events at the same times (the policy
+hooks and the sender record each one to both) under the same rules (whatsapp_cloud/policy/windows.py);
+tests/test_pricing_windows.py checks that they agree.
 """
 
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -52,6 +63,7 @@ from redis.exceptions import WatchError
 
 from whatsapp_cloud import metrics, redis_keys
 from whatsapp_cloud.events import log as event_log
+from whatsapp_cloud.policy.windows import Windows
 from whatsapp_cloud.pricing import engine as pricing
 from whatsapp_cloud.pricing.engine import (
     BusinessMessage,
@@ -167,7 +179,9 @@ class _Core:
             "; ".join(f"{m.field}: ours {m.ours!r}, Meta {m.meta!r}" for m in outcome.mismatches),
         )
 
-    def summary(self, state: CustomerState, at: Optional[datetime]) -> ChatPricingSummary:
+    def summary(self, state: CustomerState, at: Optional[datetime], windows: Optional[Windows]) -> ChatPricingSummary:
+        if windows is not None:  # the live record (the policy store's): what is open now, and so what a send costs
+            state = replace(state, windows=windows)
         return pricing.summarize(state, at or self.clock(), self.config, self.rates)
 
 
@@ -217,8 +231,9 @@ class CostLedger:
     async def state(self, wa_id: str) -> CustomerState:
         return self.core.load(wa_id, await self.store.get(redis_keys.pricing_customer(wa_id)))
 
-    async def summary(self, wa_id: str, at: Optional[datetime] = None) -> ChatPricingSummary:
-        return self.core.summary(await self.state(wa_id), at)
+    async def summary(self, wa_id: str, at: Optional[datetime] = None,
+                      windows: Optional[Windows] = None) -> ChatPricingSummary:
+        return self.core.summary(await self.state(wa_id), at, windows)
 
     async def totals(self, month: Optional[str] = None) -> Dict[str, CategoryTotal]:
         key = redis_keys.pricing_month_totals(month) if month else redis_keys.PRICING_TOTALS
@@ -279,8 +294,9 @@ class SyncCostLedger:
     def state(self, wa_id: str) -> CustomerState:
         return self.core.load(wa_id, self.store.get(redis_keys.pricing_customer(wa_id)))
 
-    def summary(self, wa_id: str, at: Optional[datetime] = None) -> ChatPricingSummary:
-        return self.core.summary(self.state(wa_id), at)
+    def summary(self, wa_id: str, at: Optional[datetime] = None,
+                windows: Optional[Windows] = None) -> ChatPricingSummary:
+        return self.core.summary(self.state(wa_id), at, windows)
 
     def totals(self, month: Optional[str] = None) -> Dict[str, CategoryTotal]:
         key = redis_keys.pricing_month_totals(month) if month else redis_keys.PRICING_TOTALS

@@ -195,6 +195,7 @@ class CategoryTotal:
 @dataclass(frozen=True)
 class CustomerState:
     wa_id: str
+    # From the priced events alone, so replays charge the same (cost_ledger.py: why it is not the policy's record).
     windows: win.Windows = field(default_factory=win.Windows)
     conversations: Mapping[str, Conversation] = field(default_factory=dict)  # CBP: latest per category
     undelivered: Mapping[str, SentMessage] = field(default_factory=dict)  # wamid -> message
