@@ -17,6 +17,7 @@ from handoff.rasa_api import RasaApi, RasaRefused, RasaUnavailable
 from handoff.settings import HandoffSettings
 from handoff.state import ChatStore, Conflict, Escalation, NotFound
 from handoff.teams import TEAMS, team_for
+from whatsapp_cloud.events import kinds
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 logger = logging.getLogger(__name__)
@@ -269,11 +270,11 @@ class HandoffService:
             # The customer is with the bot again (ownership is in Redis); only the bot's closing
             # message is missing. Kept on the chat and in the event stream for the operators.
             logger.error("Rasa refused the hand back of %s: %s", chat_id, exc)
-            return self._drop_handback(chat_id, str(exc), now, kind="handoff_handback_refused")
+            return self._drop_handback(chat_id, str(exc), now, kind=kinds.HANDOFF_HANDBACK_REFUSED)
         self.chats.handed_back(chat_id)
         return True
 
-    def _drop_handback(self, chat_id: str, why: str, now: float, kind: str = "handoff_handback_dropped") -> bool:
+    def _drop_handback(self, chat_id: str, why: str, now: float, kind: str = kinds.HANDOFF_HANDBACK_DROPPED) -> bool:
         self.redis.zrem(keys.HANDBACK_PENDING, chat_id)
         self.redis.hset(keys.chat(chat_id), "handback_error", why)
         self.redis.xadd(EVENT_STREAM, {"kind": kind, "at": repr(now), "chat_id": chat_id, "error": why})
@@ -329,7 +330,7 @@ class HandoffService:
         what = "first response" if which == "first" else "next response"
         self.chats.add_message(chat_id, {"id": secrets.token_hex(8), "kind": "system", "at": now,
                                          "text": f"{what} SLA breached: escalated to the supervisors"})
-        self.redis.xadd(EVENT_STREAM, {"kind": "handoff_sla_breached", "at": repr(now), "chat_id": chat_id,
+        self.redis.xadd(EVENT_STREAM, {"kind": kinds.HANDOFF_SLA_BREACHED, "at": repr(now), "chat_id": chat_id,
                                       "sla": which, "team": chat["team"], "agent": chat.get("agent", "")})
         logger.warning("chat %s breached its %s SLA", chat_id, what)
 

@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional
 import redis
 
 from handoff import keys
+from whatsapp_cloud.events import kinds
 from whatsapp_cloud.events.log import MAX_LENGTH as EVENT_STREAM_MAX
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
@@ -30,8 +31,9 @@ local function transition(wa, to, chat_id, agent, now, why)
   redis.call('HSET', okey, 'state', to, 'chat_id', chat_id, 'agent', agent, 'since', now)
   redis.call('RPUSH', P .. 'history:' .. wa, cjson.encode({{
     from = from, to = to, at = tonumber(now), chat_id = chat_id, agent = agent, why = why}}))
-  redis.call('XADD', '{EVENT_STREAM}', 'MAXLEN', '~', {EVENT_STREAM_MAX}, '*', 'kind', 'handoff_transition', 'at', now,
-    'customer', wa, 'from', from, 'to', to, 'chat_id', chat_id, 'agent', agent, 'why', why)
+  redis.call('XADD', '{EVENT_STREAM}', 'MAXLEN', '~', {EVENT_STREAM_MAX}, '*',
+    'kind', '{kinds.HANDOFF_TRANSITION}', 'at', now, 'customer', wa,
+    'from', from, 'to', to, 'chat_id', chat_id, 'agent', agent, 'why', why)
 end
 -- The inbox's live feed; a new message travels with its event, so an open chat shows it without a reload.
 local function feed(kind, chat_id, team, agent, now, message)
