@@ -14,12 +14,11 @@ from typing import Any, Dict, List, Optional
 
 import redis
 
-from handoff import keys
+from handoff import contract, keys
 from whatsapp_cloud.events import kinds
 from whatsapp_cloud.events.log import MAX_LENGTH as EVENT_STREAM_MAX
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
-OPEN_STATES = ("queued", "agent")
 HISTORY_KEPT = 200  # ownership transitions kept per customer
 CHATS_KEPT = 50  # chat ids kept per customer
 
@@ -363,7 +362,7 @@ class ChatStore:
         return [json.loads(m) for m in self.redis.lrange(keys.messages(chat_id), 0, -1)]
 
     def owner(self, wa_id: str) -> Dict[str, str]:
-        return self.redis.hgetall(keys.owner(wa_id)) or {"state": "bot"}
+        return self.redis.hgetall(keys.owner(wa_id)) or {"state": contract.BOT}
 
     def history(self, wa_id: str) -> List[Dict[str, Any]]:
         return [json.loads(t) for t in self.redis.lrange(keys.history(wa_id), 0, -1)]
