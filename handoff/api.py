@@ -7,10 +7,11 @@ from typing import Any, Callable, Dict, List, Optional
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from handoff.agents import Agent, InvalidAgent
+from handoff.contract import CUSTOMER_MESSAGES_ROUTE, ESCALATIONS_PATH, REASONS
 from handoff.customer_data import customer_data
 from handoff.languages import InvalidLanguage, language_code, language_codes
 from handoff.messaging import SendBlocked, SendFailed, Window
-from handoff.service import REASONS, Forbidden, HandoffService
+from handoff.service import Forbidden, HandoffService
 from handoff.state import Conflict, Escalation, NotFound
 from handoff.teams import TEAMS
 
@@ -156,7 +157,7 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
 
     # -- integrations -----------------------------------------------------------------------
 
-    @api.post("/api/escalations")
+    @api.post(ESCALATIONS_PATH)
     @integration_only
     def escalate() -> Any:
         data = body()
@@ -179,7 +180,7 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         placement, created = service().escalate(escalation)
         return jsonify(placement), 201 if created else 200
 
-    @api.post("/api/internal/customers/<wa_id>/messages")
+    @api.post(CUSTOMER_MESSAGES_ROUTE)
     @integration_only
     def customer_message(wa_id: str) -> Any:
         data = body()

@@ -1,6 +1,9 @@
-"""Every Redis key the handoff service writes, named in one place (the WhatsApp channel reads `owner`)."""
+"""Every Redis key the handoff service writes, named in one place (the WhatsApp channel reads `owner`,
+which is part of handoff/contract.py)."""
 
-PREFIX = "handoff:"
+from handoff import contract
+
+PREFIX = contract.KEY_PREFIX
 FEED = PREFIX + "feed"  # stream of changes the inbox shows live (server-sent events)
 AGENTS = PREFIX + "agents"  # set of usernames
 HANDBACK_PENDING = PREFIX + "handback"  # zset chat_id -> when to (re)try handing the customer back to Rasa
@@ -12,9 +15,7 @@ SERVICE_BACK = PREFIX + "service-back"  # when the service (or its Redis) came b
 ALL_OPEN = PREFIX + "open"  # zset chat_id -> created_at: every chat that is queued or with an agent
 
 
-def owner(wa_id: str) -> str:
-    """Hash: who owns the customer's conversation now (state bot|queued|agent, chat_id, agent, since)."""
-    return f"{PREFIX}owner:{wa_id}"
+owner = contract.owner_key
 
 
 def history(wa_id: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional
 
 import redis
 
-from handoff import keys
+from handoff import contract, keys
 from handoff.agents import Agent, AgentDirectory
 from handoff.assignment import Router
 from handoff.messaging import Messenger, SendBlocked, Window
@@ -17,12 +17,12 @@ from handoff.rasa_api import RasaApi, RasaRefused, RasaUnavailable
 from handoff.settings import HandoffSettings
 from handoff.state import ChatStore, Conflict, Escalation, NotFound
 from handoff.teams import TEAMS, team_for
+from whatsapp_cloud.events import kinds
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 logger = logging.getLogger(__name__)
 
 CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
-REASONS = ("customer_request", "fallback", "complaint", "backend_failure", "keyword", "language")
 HANDBACK_RETRY_MAX_SECONDS = 300.0
 SERVICE_GAP_SECONDS = 30.0  # background work runs every 2 s; a longer silence means the service was down
 HANDBACK_LEASE_SECONDS = 60.0  # longer than Rasa's slowest answer (two calls of at most 10 s)
@@ -36,7 +36,7 @@ class HandoffService:
     def __init__(self, settings: HandoffSettings, store: redis.Redis, messenger: Messenger, rasa: RasaApi) -> None:
         self.settings = settings
         self.redis = store
-        self.chats = ChatStore(store)
+        self.chats = ChatStore(store, settings.event_stream_max)
         self.agents = AgentDirectory(store)
         self.router = Router(self.chats, self.agents, settings.handle_seconds)
         self.messenger = messenger
@@ -58,11 +58,11 @@ class HandoffService:
     def placement(self, chat_id: str) -> Dict[str, Any]:
         chat = self.chats.chat(chat_id)
         now = datetime.now(timezone.utc)
-        position = self.chats.position(chat_id, chat["team"]) if chat["state"] == "queued" else None
+        position = self.chats.position(chat_id, chat["team"]) if chat["state"] == contract.QUEUED else None
         hours = self.settings.office_hours
         opens_at = hours.opens_at(now)
-        wait = self.router.expected_wait(chat["team"], position) if chat["state"] == "queued" else None
-        if opens_at is not None and chat["state"] == "queued":
+        wait = self.router.expected_wait(chat["team"], position) if chat["state"] == contract.QUEUED else None
+        if opens_at is not None and chat["state"] == contract.QUEUED:
             wait = int((opens_at - now).total_seconds()) + (wait or 0)
         return {
             "chat_id": chat_id, "state": chat["state"], "position": position, "expected_wait_seconds": wait,
@@ -132,9 +132,9 @@ class HandoffService:
 
     def _owned(self, agent: Agent, chat_id: str) -> Dict[str, str]:
         chat = self.visible_chat(agent, chat_id)
-        if chat["state"] != "agent" or chat["agent"] != agent.username:
-            raise Conflict("not_owner" if chat["state"] == "agent" else "not_assigned",
-                           chat["agent"] if chat["state"] == "agent" else chat["state"])
+        if chat["state"] != contract.AGENT or chat["agent"] != agent.username:
+            raise Conflict("not_owner" if chat["state"] == contract.AGENT else "not_assigned",
+                           chat["agent"] if chat["state"] == contract.AGENT else chat["state"])
         return chat
 
     def _already_sent(self, chat_id: str, message_id: str) -> Optional[Dict[str, Any]]:
@@ -245,7 +245,7 @@ class HandoffService:
             return False
         customer = chat["customer"]
         owner = self.chats.owner(customer)
-        if owner.get("state", "bot") != "bot" or owner.get("chat_id", chat_id) != chat_id:
+        if owner.get("state", contract.BOT) != contract.BOT or owner.get("chat_id", chat_id) != chat_id:
             # The customer wrote again and is with the team in a newer chat: a goodbye now would land in it.
             return self._drop_handback(chat_id, "superseded: the customer is back with the team", now)
         resolved_at = float(chat.get("resolved_at") or now)
@@ -269,14 +269,15 @@ class HandoffService:
             # The customer is with the bot again (ownership is in Redis); only the bot's closing
             # message is missing. Kept on the chat and in the event stream for the operators.
             logger.error("Rasa refused the hand back of %s: %s", chat_id, exc)
-            return self._drop_handback(chat_id, str(exc), now, kind="handoff_handback_refused")
+            return self._drop_handback(chat_id, str(exc), now, kind=kinds.HANDOFF_HANDBACK_REFUSED)
         self.chats.handed_back(chat_id)
         return True
 
-    def _drop_handback(self, chat_id: str, why: str, now: float, kind: str = "handoff_handback_dropped") -> bool:
+    def _drop_handback(self, chat_id: str, why: str, now: float, kind: str = kinds.HANDOFF_HANDBACK_DROPPED) -> bool:
         self.redis.zrem(keys.HANDBACK_PENDING, chat_id)
         self.redis.hset(keys.chat(chat_id), "handback_error", why)
-        self.redis.xadd(EVENT_STREAM, {"kind": kind, "at": repr(now), "chat_id": chat_id, "error": why})
+        self.redis.xadd(EVENT_STREAM, {"kind": kind, "at": repr(now), "chat_id": chat_id, "error": why},
+                        maxlen=self.settings.event_stream_max, approximate=True)
         logger.warning("hand back of %s not sent: %s", chat_id, why)
         return False
 
@@ -322,15 +323,16 @@ class HandoffService:
 
     def _breach(self, chat_id: str, which: str, now: float) -> None:
         chat = self.redis.hgetall(keys.chat(chat_id))
-        if not chat or chat.get("state") not in ("queued", "agent"):
+        if not chat or chat.get("state") not in contract.WITH_HANDOFF:
             return
         self.redis.zadd(keys.SLA_BREACHED, {chat_id: now})
         self.redis.hset(keys.chat(chat_id), mapping={"sla_breached": which, "sla_breached_at": repr(now)})
         what = "first response" if which == "first" else "next response"
         self.chats.add_message(chat_id, {"id": secrets.token_hex(8), "kind": "system", "at": now,
                                          "text": f"{what} SLA breached: escalated to the supervisors"})
-        self.redis.xadd(EVENT_STREAM, {"kind": "handoff_sla_breached", "at": repr(now), "chat_id": chat_id,
-                                      "sla": which, "team": chat["team"], "agent": chat.get("agent", "")})
+        self.redis.xadd(EVENT_STREAM, {"kind": kinds.HANDOFF_SLA_BREACHED, "at": repr(now), "chat_id": chat_id,
+                                      "sla": which, "team": chat["team"], "agent": chat.get("agent", "")},
+                        maxlen=self.settings.event_stream_max, approximate=True)
         logger.warning("chat %s breached its %s SLA", chat_id, what)
 
 

@@ -4,7 +4,9 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from handoff.office_hours import OfficeHours
+from stack import components
 from stack.setting_values import flag
+from whatsapp_cloud.retention import Retention
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class HandoffSettings:
     login_limit: str = "10 per minute"  # failed sign-ins, per account and per client address
     handback_max_age: float = 3 * 3600.0  # a goodbye later than this after the resolve is dropped, not sent
     retention_seconds: int = 30 * 86400  # resolved chats, their messages and customers' histories
+    event_stream_max: int = Retention().event_stream_max  # wa:events, as every writer trims it
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "HandoffSettings":
@@ -55,4 +58,5 @@ class HandoffSettings:
             login_limit=env.get("HANDOFF_LOGIN_LIMIT") or "10 per minute",
             handback_max_age=float(env.get("HANDOFF_HANDBACK_MAX_AGE_SECONDS") or 3 * 3600),
             retention_seconds=int(float(env.get("HANDOFF_RETENTION_DAYS") or 30) * 86400),
+            event_stream_max=components.retention(env).event_stream_max,
         )

@@ -10,194 +10,216 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import redis
 
-from handoff import keys
+from handoff import contract, keys
+from whatsapp_cloud.events import kinds
 from whatsapp_cloud.events.log import MAX_LENGTH as EVENT_STREAM_MAX
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
-OPEN_STATES = ("queued", "agent")
 HISTORY_KEPT = 200  # ownership transitions kept per customer
 CHATS_KEPT = 50  # chat ids kept per customer
+MOVED_TRIES = 20  # a script refused as 'moved' is tried again with what was read anew, this many times
 
-_LUA_COMMON = f"""
-local P = '{keys.PREFIX}'
+# Every script receives every key it touches in KEYS (as on Redis Cluster, where a script may touch only
+# the keys it declares). The scripts that move a chat between owners share one layout:
+#   KEYS[1] the chat hash, KEYS[2] the inbox feed, KEYS[3] the customer's owner hash, KEYS[4] the
+#   customer's history list, KEYS[5] the event stream (wa:events); then each script's own keys.
+#   ARGV[1] the event kind, ARGV[2] the event stream's maximum length; for an existing chat ARGV[3..5]
+#   its customer, team and agent as read before the call, ARGV[6] the chat id; then each script's own.
+# A chat's team and agent change, and its queue and agent-chats keys with them: the caller reads them,
+# builds the keys, and the script answers 'moved' (touching nothing) when they changed meanwhile, so the
+# caller reads again and retries. The customer of a chat never changes.
+_LUA_STATES = f"""
+local BOT, QUEUED, AGENT = '{contract.BOT}', '{contract.QUEUED}', '{contract.AGENT}'
+"""
+_LUA_TRANSITION = """
 local function transition(wa, to, chat_id, agent, now, why)
-  local okey = P .. 'owner:' .. wa
-  local from = redis.call('HGET', okey, 'state') or 'bot'
-  redis.call('HSET', okey, 'state', to, 'chat_id', chat_id, 'agent', agent, 'since', now)
-  redis.call('RPUSH', P .. 'history:' .. wa, cjson.encode({{
-    from = from, to = to, at = tonumber(now), chat_id = chat_id, agent = agent, why = why}}))
-  redis.call('XADD', '{EVENT_STREAM}', 'MAXLEN', '~', {EVENT_STREAM_MAX}, '*', 'kind', 'handoff_transition', 'at', now,
-    'customer', wa, 'from', from, 'to', to, 'chat_id', chat_id, 'agent', agent, 'why', why)
+  local from = redis.call('HGET', KEYS[3], 'state') or BOT
+  redis.call('HSET', KEYS[3], 'state', to, 'chat_id', chat_id, 'agent', agent, 'since', now)
+  redis.call('RPUSH', KEYS[4], cjson.encode({
+    from = from, to = to, at = tonumber(now), chat_id = chat_id, agent = agent, why = why}))
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[2], '*', 'kind', ARGV[1], 'at', now, 'customer', wa,
+    'from', from, 'to', to, 'chat_id', chat_id, 'agent', agent, 'why', why)
 end
--- The inbox's live feed; a new message travels with its event, so an open chat shows it without a reload.
+-- Whether the chat's customer, team or agent differ from those its KEYS were built from (ARGV[3..5]).
+local function moved()
+  local now_set = redis.call('HMGET', KEYS[1], 'customer', 'team', 'agent')
+  return now_set[1] ~= ARGV[3] or now_set[2] ~= ARGV[4] or (now_set[3] or '') ~= ARGV[5]
+end
+"""
+# The inbox's live feed (KEYS[2] in every script that writes it); a new message travels with its event,
+# so an open chat shows it without a reload.
+_LUA_FEED = """
 local function feed(kind, chat_id, team, agent, now, message)
   if message then
-    redis.call('XADD', P .. 'feed', 'MAXLEN', '~', 10000, '*', 'kind', kind, 'chat_id', chat_id,
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'kind', kind, 'chat_id', chat_id,
       'team', team, 'agent', agent, 'at', now, 'message', message)
   else
-    redis.call('XADD', P .. 'feed', 'MAXLEN', '~', 10000, '*', 'kind', kind, 'chat_id', chat_id,
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', 10000, '*', 'kind', kind, 'chat_id', chat_id,
       'team', team, 'agent', agent, 'at', now)
   end
 end
-local function has_room(agent, capacity)
-  return redis.call('SCARD', P .. 'agent-chats:' .. agent) < tonumber(capacity)
-end
 """
+_LUA_MOVE = _LUA_STATES + _LUA_TRANSITION + _LUA_FEED
 
-# KEYS: none. ARGV: wa_id, chat_id, now, team, score, fields as JSON (flat strings)
-_ESCALATE = _LUA_COMMON + """
-local wa, cid, now, team, score = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local okey = P .. 'owner:' .. wa
-local state = redis.call('HGET', okey, 'state')
-if state == 'queued' or state == 'agent' then
-  return {'existing', redis.call('HGET', okey, 'chat_id')}
+# KEYS[1..5] as above (the new chat), KEYS[6] the team's queue, KEYS[7] all open chats, KEYS[8] the
+# customer's chats. ARGV[1..2] as above, ARGV[3..8]: wa_id, chat_id, now, team, score, fields as JSON
+# (flat strings). Nothing is read to build the keys: the new chat's are all known.
+_ESCALATE = _LUA_MOVE + """
+local wa, cid, now, team, score = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local state = redis.call('HGET', KEYS[3], 'state')
+if state == QUEUED or state == AGENT then
+  return {'existing', redis.call('HGET', KEYS[3], 'chat_id')}
 end
-local ck = P .. 'chat:' .. cid
-for name, value in pairs(cjson.decode(ARGV[6])) do redis.call('HSET', ck, name, value) end
-redis.call('HSET', ck, 'id', cid, 'customer', wa, 'team', team, 'state', 'queued', 'agent', '',
+for name, value in pairs(cjson.decode(ARGV[8])) do redis.call('HSET', KEYS[1], name, value) end
+redis.call('HSET', KEYS[1], 'id', cid, 'customer', wa, 'team', team, 'state', QUEUED, 'agent', '',
   'created_at', now, 'queued_at', now, 'score', score)
-redis.call('ZADD', P .. 'queue:' .. team, score, cid)
-redis.call('ZADD', P .. 'open', now, cid)
-redis.call('RPUSH', P .. 'customer-chats:' .. wa, cid)
-transition(wa, 'queued', cid, '', now, 'escalated')
+redis.call('ZADD', KEYS[6], score, cid)
+redis.call('ZADD', KEYS[7], now, cid)
+redis.call('RPUSH', KEYS[8], cid)
+transition(wa, QUEUED, cid, '', now, 'escalated')
 feed('queued', cid, team, '', now)
 return {'created', cid}
 """
 
-# ARGV: chat_id, agent, now, capacity
-_CLAIM = _LUA_COMMON + """
-local cid, agent, now, capacity = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local ck = P .. 'chat:' .. cid
-local state = redis.call('HGET', ck, 'state')
+# KEYS[1..5] as above, KEYS[6] the chat team's queue, KEYS[7] the claiming agent's chats.
+# ARGV[1..6] as above, ARGV[7..9]: agent, now, capacity.
+_CLAIM = _LUA_MOVE + """
+local cid, agent, now, capacity = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'not_found', ''} end
-if state ~= 'queued' then return {'taken', redis.call('HGET', ck, 'agent')} end
-if not has_room(agent, capacity) then return {'full', ''} end
-local team = redis.call('HGET', ck, 'team')
-if redis.call('ZREM', P .. 'queue:' .. team, cid) == 0 then return {'taken', ''} end
-redis.call('HSET', ck, 'state', 'agent', 'agent', agent, 'assigned_at', now)
-redis.call('SADD', P .. 'agent-chats:' .. agent, cid)
-transition(redis.call('HGET', ck, 'customer'), 'agent', cid, agent, now, 'claimed')
-feed('assigned', cid, team, agent, now)
+if moved() then return {'moved', ''} end
+if state ~= QUEUED then return {'taken', redis.call('HGET', KEYS[1], 'agent')} end
+if redis.call('SCARD', KEYS[7]) >= tonumber(capacity) then return {'full', ''} end
+if redis.call('ZREM', KEYS[6], cid) == 0 then return {'taken', ''} end
+redis.call('HSET', KEYS[1], 'state', AGENT, 'agent', agent, 'assigned_at', now)
+redis.call('SADD', KEYS[7], cid)
+transition(ARGV[3], AGENT, cid, agent, now, 'claimed')
+feed('assigned', cid, ARGV[4], agent, now)
 return {'ok', agent}
 """
 
-# ARGV: chat_id, by ('' = a supervisor acting on anyone's chat), to_agent, to_capacity, now
-_TRANSFER_TO_AGENT = _LUA_COMMON + """
-local cid, by, to, capacity, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local ck = P .. 'chat:' .. cid
-local state = redis.call('HGET', ck, 'state')
+# KEYS[1..5] as above, KEYS[6] the current agent's chats, KEYS[7] the new agent's chats.
+# ARGV[1..6] as above, ARGV[7..10]: by ('' = a supervisor acting on anyone's chat), to_agent, to_capacity, now.
+_TRANSFER_TO_AGENT = _LUA_MOVE + """
+local cid, by, to, capacity, now = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'not_found', ''} end
-local current = redis.call('HGET', ck, 'agent')
-if state ~= 'agent' then return {'not_assigned', state} end
+if moved() then return {'moved', ''} end
+local current = ARGV[5]
+if state ~= AGENT then return {'not_assigned', state} end
 if by ~= '' and current ~= by then return {'not_owner', current} end
 if current == to then return {'same_agent', to} end
-if not has_room(to, capacity) then return {'full', to} end
-redis.call('SREM', P .. 'agent-chats:' .. current, cid)
-redis.call('SADD', P .. 'agent-chats:' .. to, cid)
-redis.call('HSET', ck, 'agent', to, 'assigned_at', now)
-redis.call('HINCRBY', ck, 'transfers', 1)
-transition(redis.call('HGET', ck, 'customer'), 'agent', cid, to, now, 'transferred from ' .. current)
-feed('transferred', cid, redis.call('HGET', ck, 'team'), to, now)
+if redis.call('SCARD', KEYS[7]) >= tonumber(capacity) then return {'full', to} end
+redis.call('SREM', KEYS[6], cid)
+redis.call('SADD', KEYS[7], cid)
+redis.call('HSET', KEYS[1], 'agent', to, 'assigned_at', now)
+redis.call('HINCRBY', KEYS[1], 'transfers', 1)
+transition(ARGV[3], AGENT, cid, to, now, 'transferred from ' .. current)
+feed('transferred', cid, ARGV[4], to, now)
 return {'ok', to}
 """
 
-# ARGV: chat_id, by ('' = anyone's), team ('' = same team), now, why
-_REQUEUE = _LUA_COMMON + """
-local cid, by, team, now, why = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local ck = P .. 'chat:' .. cid
-local state = redis.call('HGET', ck, 'state')
+# KEYS[1..5] as above, KEYS[6] the chat team's queue, KEYS[7] the queue it goes to (the same without a
+# team), KEYS[8] the current agent's chats. ARGV[1..6] as above, ARGV[7..10]: by ('' = anyone's),
+# team ('' = same team), now, why.
+_REQUEUE = _LUA_MOVE + """
+local cid, by, team, now, why = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'not_found', ''} end
-local current = redis.call('HGET', ck, 'agent')
-local old_team = redis.call('HGET', ck, 'team')
+if moved() then return {'moved', ''} end
+local current, old_team = ARGV[5], ARGV[4]
 if team == '' then team = old_team end
-if state == 'queued' then
+if state == QUEUED then
   -- Moving a waiting chat is a supervisor's decision ('' = a supervisor acting); checked here, atomically.
   if by ~= '' then return {'not_allowed', ''} end
   if team == old_team then return {'ok', team} end
-  redis.call('ZREM', P .. 'queue:' .. old_team, cid)
-elseif state == 'agent' then
+  redis.call('ZREM', KEYS[6], cid)
+elseif state == AGENT then
   if by ~= '' and current ~= by then return {'not_owner', current} end
-  redis.call('SREM', P .. 'agent-chats:' .. current, cid)
+  redis.call('SREM', KEYS[8], cid)
 else
   return {'not_open', state}
 end
 -- Whoever gave the chat away is not offered it again by the automatic assignment.
-redis.call('HSET', ck, 'state', 'queued', 'agent', '', 'team', team, 'queued_at', now, 'passed_by', current)
-redis.call('ZADD', P .. 'queue:' .. team, redis.call('HGET', ck, 'score'), cid)
-transition(redis.call('HGET', ck, 'customer'), 'queued', cid, '', now, why)
+redis.call('HSET', KEYS[1], 'state', QUEUED, 'agent', '', 'team', team, 'queued_at', now, 'passed_by', current)
+redis.call('ZADD', KEYS[7], redis.call('HGET', KEYS[1], 'score'), cid)
+transition(ARGV[3], QUEUED, cid, '', now, why)
 feed('queued', cid, team, current, now)
 return {'ok', team}
 """
 
-# ARGV: chat_id, by ('' = anyone's), resolution, now
-_RESOLVE = _LUA_COMMON + """
-local cid, by, resolution, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local ck = P .. 'chat:' .. cid
-local state = redis.call('HGET', ck, 'state')
+# KEYS[1..5] as above, KEYS[6] the chat team's queue, KEYS[7] the current agent's chats, KEYS[8] all
+# open chats, KEYS[9] the SLA timers, KEYS[10] the breached SLAs, KEYS[11] the pending hand backs.
+# ARGV[1..6] as above, ARGV[7..9]: by ('' = anyone's), resolution, now.
+_RESOLVE = _LUA_MOVE + """
+local cid, by, resolution, now = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'not_found', ''} end
-local current = redis.call('HGET', ck, 'agent')
-if state ~= 'agent' and state ~= 'queued' then return {'not_open', state} end
+if moved() then return {'moved', ''} end
+local current = ARGV[5]
+if state ~= AGENT and state ~= QUEUED then return {'not_open', state} end
 if by ~= '' and current ~= by then return {'not_owner', current} end
-local team = redis.call('HGET', ck, 'team')
-redis.call('ZREM', P .. 'queue:' .. team, cid)
-if current ~= '' then redis.call('SREM', P .. 'agent-chats:' .. current, cid) end
-redis.call('ZREM', P .. 'open', cid)
-redis.call('ZREM', P .. 'sla', 'first:' .. cid, 'next:' .. cid)
-redis.call('ZREM', P .. 'sla-breached', cid)
-redis.call('HSET', ck, 'state', 'resolved', 'resolved_at', now, 'resolution', resolution, 'resolved_by', by)
-redis.call('ZADD', P .. 'handback', now, cid)
-transition(redis.call('HGET', ck, 'customer'), 'bot', cid, '', now, 'resolved')
-feed('resolved', cid, team, current, now)
+redis.call('ZREM', KEYS[6], cid)
+if current ~= '' then redis.call('SREM', KEYS[7], cid) end
+redis.call('ZREM', KEYS[8], cid)
+redis.call('ZREM', KEYS[9], 'first:' .. cid, 'next:' .. cid)
+redis.call('ZREM', KEYS[10], cid)
+redis.call('HSET', KEYS[1], 'state', 'resolved', 'resolved_at', now, 'resolution', resolution, 'resolved_by', by)
+redis.call('ZADD', KEYS[11], now, cid)
+transition(ARGV[3], BOT, cid, '', now, 'resolved')
+feed('resolved', cid, ARGV[4], current, now)
 return {'ok', current}
 """
 
-# ARGV: wa_id, wamid, message JSON, now, next response due ('' = no SLA while queued)
-_CUSTOMER_MESSAGE = _LUA_COMMON + """
-local wa, wamid, message, now, next_due = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local okey = P .. 'owner:' .. wa
-local state = redis.call('HGET', okey, 'state')
-if state ~= 'queued' and state ~= 'agent' then return {'not_with_handoff', ''} end
-local cid = redis.call('HGET', okey, 'chat_id')
-if redis.call('SET', P .. 'seen:' .. wamid, cid, 'NX', 'EX', 8 * 24 * 3600) == false then
+# KEYS[1] the chat hash, KEYS[2] the inbox feed, KEYS[3] the customer's owner hash, KEYS[4] the wamid's
+# seen marker, KEYS[5] the chat's messages, KEYS[6] the SLA timers. ARGV: wa_id, wamid, message JSON, now,
+# next response due ('' = no SLA while queued), the chat id read from the owner hash before the call
+# ('moved' when the customer is in another chat now).
+_CUSTOMER_MESSAGE = _LUA_STATES + _LUA_FEED + """
+local wa, wamid, message, now, next_due, cid = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local state = redis.call('HGET', KEYS[3], 'state')
+if state ~= QUEUED and state ~= AGENT then return {'not_with_handoff', ''} end
+if redis.call('HGET', KEYS[3], 'chat_id') ~= cid then return {'moved', ''} end
+if redis.call('SET', KEYS[4], cid, 'NX', 'EX', 8 * 24 * 3600) == false then
   return {'duplicate', cid}
 end
-local ck = P .. 'chat:' .. cid
-redis.call('RPUSH', P .. 'messages:' .. cid, message)
-redis.call('HSET', ck, 'last_customer_at', now)
-if state == 'agent' and next_due ~= '' then
-  redis.call('ZADD', P .. 'sla', 'NX', next_due, 'next:' .. cid)
+redis.call('RPUSH', KEYS[5], message)
+redis.call('HSET', KEYS[1], 'last_customer_at', now)
+if state == AGENT and next_due ~= '' then
+  redis.call('ZADD', KEYS[6], 'NX', next_due, 'next:' .. cid)
 end
-feed('customer_message', cid, redis.call('HGET', ck, 'team'), redis.call('HGET', ck, 'agent'), now, message)
+feed('customer_message', cid, redis.call('HGET', KEYS[1], 'team'), redis.call('HGET', KEYS[1], 'agent'), now, message)
 return {'ok', cid}
 """
 
+# KEYS[1] the chat hash, KEYS[2] the inbox feed, KEYS[3] the chat's messages, KEYS[4] the SLA timers.
 # ARGV: chat_id, message JSON, now, kind (agent|note|system), agent
-_CHAT_MESSAGE = _LUA_COMMON + """
+_CHAT_MESSAGE = _LUA_FEED + """
 local cid, message, now, kind, agent = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local ck = P .. 'chat:' .. cid
-if redis.call('EXISTS', ck) == 0 then return {'not_found', ''} end
-redis.call('RPUSH', P .. 'messages:' .. cid, message)
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'not_found', ''} end
+redis.call('RPUSH', KEYS[3], message)
 if kind == 'agent' then
-  redis.call('HSET', ck, 'last_agent_at', now)
-  redis.call('HSETNX', ck, 'first_response_at', now)
-  redis.call('ZREM', P .. 'sla', 'first:' .. cid, 'next:' .. cid)
+  redis.call('HSET', KEYS[1], 'last_agent_at', now)
+  redis.call('HSETNX', KEYS[1], 'first_response_at', now)
+  redis.call('ZREM', KEYS[4], 'first:' .. cid, 'next:' .. cid)
 end
-feed(kind == 'agent' and 'agent_message' or kind, cid, redis.call('HGET', ck, 'team'), agent, now, message)
+feed(kind == 'agent' and 'agent_message' or kind, cid, redis.call('HGET', KEYS[1], 'team'), agent, now, message)
 return {'ok', cid}
 """
 
-# ARGV: now. Takes every SLA timer that is due (so each breach is reported once).
+# KEYS[1] the SLA timers. ARGV: now. Takes every SLA timer that is due (so each breach is reported once).
 _TAKE_DUE_SLA = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
 return due
 """
 
-# ARGV: now, retry at. Takes the due hand backs and schedules their next try (a crash never loses one).
+# KEYS[1] the pending hand backs. ARGV: now, retry at. Takes the due hand backs and schedules their next
+# try (a crash never loses one).
 _TAKE_DUE_HANDBACKS = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 20)
 for _, cid in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], cid) end
@@ -205,8 +227,8 @@ return due
 """
 
 
-# ARGV: chat_id, now, lease until. Whoever takes a due hand back holds it until the lease ends, so the
-# resolving request and a background tick never both hand the same chat back.
+# KEYS[1] the pending hand backs. ARGV: chat_id, now, lease until. Whoever takes a due hand back holds it
+# until the lease ends, so the resolving request and a background tick never both hand the same chat back.
 _CLAIM_HANDBACK = """
 local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not at or tonumber(at) > tonumber(ARGV[2]) then return 0 end
@@ -239,6 +261,7 @@ _EXPLANATIONS = {
     "not_open": "the chat is already {detail}",
     "same_agent": "the chat is already with {detail}",
     "not_with_handoff": "the customer is talking to the bot, not waiting for or with an agent",
+    "busy": "the chat kept changing while this was tried: try again",
 }
 
 
@@ -258,8 +281,9 @@ def new_chat_id() -> str:
 
 
 class ChatStore:
-    def __init__(self, store: redis.Redis) -> None:
+    def __init__(self, store: redis.Redis, event_stream_max: int = EVENT_STREAM_MAX) -> None:
         self.redis = store
+        self.event_stream_max = event_stream_max  # wa:events is trimmed to the deployment's bound
         self._escalate = store.register_script(_ESCALATE)
         self._claim = store.register_script(_CLAIM)
         self._transfer_to_agent = store.register_script(_TRANSFER_TO_AGENT)
@@ -282,34 +306,59 @@ class ChatStore:
             "summary": escalation.summary, "window_closes_at": repr(window_closes_at), "transfers": "0",
             "language": escalation.language or "",
         }
-        outcome, chat_id = self._escalate(args=[
-            escalation.customer, new_chat_id(), _ts(now), team, repr(window_closes_at), json.dumps(fields)])
+        customer, chat_id = escalation.customer, new_chat_id()
+        outcome, chat_id = self._escalate(
+            keys=[*_move_keys(chat_id, customer), keys.queue(team), keys.ALL_OPEN, keys.customer_chats(customer)],
+            args=[kinds.HANDOFF_TRANSITION, self.event_stream_max, customer, chat_id, _ts(now), team,
+                  repr(window_closes_at), json.dumps(fields)])
         return chat_id, outcome == "created"
 
     def claim(self, chat_id: str, agent: str, capacity: int, now: Optional[float] = None) -> None:
-        self._run(self._claim, chat_id, agent, _ts(now), capacity)
+        self._move(self._claim, chat_id, lambda team, current: [keys.queue(team), keys.agent_chats(agent)],
+                   agent, _ts(now), capacity)
 
     def transfer_to_agent(self, chat_id: str, by: str, to: str, capacity: int, now: Optional[float] = None) -> None:
-        self._run(self._transfer_to_agent, chat_id, by, to, capacity, _ts(now))
+        self._move(self._transfer_to_agent, chat_id,
+                   lambda team, current: [keys.agent_chats(current), keys.agent_chats(to)],
+                   by, to, capacity, _ts(now))
 
     def requeue(self, chat_id: str, by: str = "", team: str = "", why: str = "requeued",
                 now: Optional[float] = None) -> str:
-        return self._run(self._requeue, chat_id, by, team, _ts(now), why)
+        return self._move(self._requeue, chat_id,
+                          lambda old_team, current: [keys.queue(old_team), keys.queue(team or old_team),
+                                                     keys.agent_chats(current)],
+                          by, team, _ts(now), why)
 
     def resolve(self, chat_id: str, by: str, resolution: str, now: Optional[float] = None) -> None:
-        self._run(self._resolve, chat_id, by, resolution, _ts(now))
+        self._move(self._resolve, chat_id,
+                   lambda team, current: [keys.queue(team), keys.agent_chats(current), keys.ALL_OPEN,
+                                          keys.SLA_DUE, keys.SLA_BREACHED, keys.HANDBACK_PENDING],
+                   by, resolution, _ts(now))
 
     def customer_message(self, wa_id: str, wamid: str, message: Dict[str, Any], next_due: Optional[float],
                          now: Optional[float] = None) -> tuple[str, str]:
         """(outcome, chat_id), outcome ok|duplicate; Conflict when the bot owns the customer."""
-        outcome, chat_id = self._customer_message(args=[
-            wa_id, wamid, json.dumps(message), _ts(now), "" if next_due is None else repr(next_due)])
-        if outcome == "not_with_handoff":
-            raise Conflict(outcome)
-        return outcome, chat_id
+        for _try in range(MOVED_TRIES):
+            # The chat's keys come from the owner hash: read first, and the script checks it still holds.
+            state, chat_id = self.redis.hmget(keys.owner(wa_id), "state", "chat_id")
+            if state not in contract.WITH_HANDOFF or not chat_id:
+                raise Conflict("not_with_handoff")
+            outcome, chat_id = self._customer_message(
+                keys=[keys.chat(chat_id), keys.FEED, keys.owner(wa_id), keys.inbound_seen(wamid),
+                      keys.messages(chat_id), keys.SLA_DUE],
+                args=[wa_id, wamid, json.dumps(message), _ts(now), "" if next_due is None else repr(next_due),
+                      chat_id])
+            if outcome == "not_with_handoff":
+                raise Conflict(outcome)
+            if outcome != "moved":
+                return outcome, chat_id
+        raise Conflict("busy")
 
     def add_message(self, chat_id: str, message: Dict[str, Any], agent: str = "", now: Optional[float] = None) -> None:
-        self._run(self._chat_message, chat_id, json.dumps(message), _ts(now), message["kind"], agent)
+        outcome, detail = self._chat_message(
+            keys=[keys.chat(chat_id), keys.FEED, keys.messages(chat_id), keys.SLA_DUE],
+            args=[chat_id, json.dumps(message), _ts(now), message["kind"], agent])
+        _settled(chat_id, outcome, detail)
 
     def take_due_sla(self, now: Optional[float] = None) -> List[str]:
         return self._take_due_sla(keys=[keys.SLA_DUE], args=[_ts(now)])
@@ -361,7 +410,7 @@ class ChatStore:
         return [json.loads(m) for m in self.redis.lrange(keys.messages(chat_id), 0, -1)]
 
     def owner(self, wa_id: str) -> Dict[str, str]:
-        return self.redis.hgetall(keys.owner(wa_id)) or {"state": "bot"}
+        return self.redis.hgetall(keys.owner(wa_id)) or {"state": contract.BOT}
 
     def history(self, wa_id: str) -> List[Dict[str, Any]]:
         return [json.loads(t) for t in self.redis.lrange(keys.history(wa_id), 0, -1)]
@@ -379,13 +428,34 @@ class ChatStore:
     def open_chats(self) -> List[str]:
         return self.redis.zrange(keys.ALL_OPEN, 0, -1)
 
-    def _run(self, script: Any, *args: Any) -> str:
-        outcome, detail = script(args=list(args))
-        if outcome == "not_found":
-            raise NotFound(f"no chat {args[0]}")
-        if outcome != "ok":
-            raise Conflict(outcome, detail)
-        return detail
+    def _move(self, script: Any, chat_id: str, own_keys: Callable[[str, str], List[str]], *args: Any) -> str:
+        """Run a script that moves an existing chat. Its keys depend on the chat's team and agent
+        (`own_keys(team, agent)`): they are read first, and the script answers 'moved' without touching
+        anything when they changed before it ran; then they are read again and it is tried again."""
+        for _try in range(MOVED_TRIES):
+            customer, team, agent = self.redis.hmget(keys.chat(chat_id), "customer", "team", "agent")
+            if customer is None:
+                raise NotFound(f"no chat {chat_id}")
+            team, agent = team or "", agent or ""
+            outcome, detail = script(
+                keys=[*_move_keys(chat_id, customer), *own_keys(team, agent)],
+                args=[kinds.HANDOFF_TRANSITION, self.event_stream_max, customer, team, agent, chat_id, *args])
+            if outcome != "moved":
+                return _settled(chat_id, outcome, detail)
+        raise Conflict("busy")
+
+
+def _move_keys(chat_id: str, customer: str) -> List[str]:
+    """KEYS[1..5] of every script that moves a chat between owners (see the layout above the scripts)."""
+    return [keys.chat(chat_id), keys.FEED, keys.owner(customer), keys.history(customer), EVENT_STREAM]
+
+
+def _settled(chat_id: str, outcome: str, detail: str) -> str:
+    if outcome == "not_found":
+        raise NotFound(f"no chat {chat_id}")
+    if outcome != "ok":
+        raise Conflict(outcome, detail)
+    return detail
 
 
 def _ts(now: Optional[float]) -> str:

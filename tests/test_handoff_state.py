@@ -225,3 +225,11 @@ def test_office_hours_in_the_business_time_zone() -> None:
         OfficeHours.parse("weekdays 9-5")
     with pytest.raises(InvalidOfficeHours):
         OfficeHours.parse("mon 09:00-17:00", "Mars/Olympus")
+
+
+def test_transitions_trim_the_event_stream_to_the_deployments_bound(store: redis.Redis) -> None:
+    # Every writer of wa:events trims it to WHATSAPP_EVENTS_MAXLEN (approximately: whole stream nodes).
+    bounded = ChatStore(store, event_stream_max=150)
+    for n in range(400):
+        bounded.escalate(escalation(customer=f"1555{n:05d}"), "orders", window_closes_at=2000.0, now=1000.0)
+    assert 150 <= store.xlen("wa:events") < 400

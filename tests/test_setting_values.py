@@ -43,3 +43,9 @@ def test_every_process_reads_an_empty_flag_alike():
 def test_lists():
     assert listed({"K": " a, b ,,c "}, "K", ("x",)) == ("a", "b", "c")
     assert listed({"K": " "}, "K", ("x",)) == ("x",)
+
+
+def test_the_handoff_service_takes_the_event_streams_bound_from_the_settings():
+    env = {"REDIS_URL": "redis://localhost", "HANDOFF_API_TOKEN": "t", "HANDOFF_SECRET_KEY": "k",
+           "WHATSAPP_EVENTS_MAXLEN": "5000"}
+    assert HandoffSettings.from_env(env).event_stream_max == 5000

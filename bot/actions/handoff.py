@@ -10,8 +10,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import customer_id, profile_name, wamid
-from bot.actions.handoff_service import REASONS, Escalation, HandoffUnavailable, escalate
+from bot.actions.handoff_service import Escalation, HandoffUnavailable, escalate
 from bot.actions.messages import say
+from handoff.contract import AGENT, CUSTOMER_REQUEST, REASONS
 from shop.db import ShopUnavailable
 from stack import components
 
@@ -82,8 +83,8 @@ def customer_language(tracker: Tracker) -> Optional[str]:
 
 def handoff_reason(tracker: Tracker) -> str:
     """From the button that offered a person (`/human_handoff{"handoff_reason": ...}`), else the own ask."""
-    reason = next(tracker.get_latest_entity_values("handoff_reason"), None) or "customer_request"
-    return reason if reason in REASONS else "customer_request"
+    reason = next(tracker.get_latest_entity_values("handoff_reason"), None) or CUSTOMER_REQUEST
+    return reason if reason in REASONS else CUSTOMER_REQUEST
 
 
 def serializable_slots(tracker: Tracker) -> Dict[str, Any]:
@@ -140,7 +141,7 @@ class ActionHumanHandoff(Action):
                 opens_at=opening_text(escalation.opens_at),
                 ticket=escalation.chat_id,
             )
-        elif escalation.state == "agent":
+        elif escalation.state == AGENT:
             say(dispatcher, "handoff_agent")
         else:
             say(dispatcher, "handoff_queued",

@@ -6,11 +6,11 @@ from typing import Any, Dict, Optional
 
 import httpx
 
+from handoff.contract import ESCALATIONS_PATH, REASONS
 from stack import components
 
 logger = logging.getLogger(__name__)
 
-REASONS = ("customer_request", "fallback", "complaint", "backend_failure", "language")
 TIMEOUT_SECONDS = 5.0
 
 
@@ -21,7 +21,7 @@ class HandoffUnavailable(Exception):
 @dataclass(frozen=True)
 class Escalation:
     chat_id: str
-    state: str  # queued | agent
+    state: str  # contract.QUEUED | contract.AGENT
     position: Optional[int]
     expected_wait_seconds: Optional[int]
     team: str
@@ -42,7 +42,7 @@ async def escalate(request: Dict[str, Any]) -> Escalation:
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
             response = await client.post(
-                f"{url}/api/escalations", json=request, headers={"Authorization": f"Bearer {token}"}
+                url + ESCALATIONS_PATH, json=request, headers={"Authorization": f"Bearer {token}"}
             )
     except httpx.HTTPError as exc:
         raise HandoffUnavailable(f"{url} unreachable: {exc!r}") from exc

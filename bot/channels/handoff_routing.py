@@ -1,6 +1,6 @@
 """While a customer is queued for or talking to a human agent, their messages go to the handoff service.
 
-The handoff service keeps who owns each customer in Redis (`handoff:owner:{wa_id}`). When it is
+The handoff service keeps who owns each customer in Redis (`handoff:owner:{wa_id}`, handoff/contract.py). When it is
 not the bot, the WhatsApp consumer hands the message to the handoff service (HTTP, a few tries within
 FORWARD_TIMEOUT each, outside the bot's turn slots; then the stream entry is tried again later) and
 records it in the Rasa tracker without running the bot: the bot never answers over an agent, and
@@ -15,14 +15,13 @@ import httpx
 import redis.asyncio as aioredis
 from rasa.shared.core.events import UserUttered
 
-from handoff import keys
+from handoff import contract
 from whatsapp_cloud.redis_values import as_text
 from whatsapp_cloud.streams.consumer import HandoffUnreachable
 from whatsapp_cloud.webhooks import inbound
 
 logger = logging.getLogger(__name__)
 
-HANDOFF_STATES = ("queued", "agent")
 RETRY_DELAYS = (0.5, 2.0)
 FORWARD_TIMEOUT = 5.0  # seconds per try: at most ~18 s per attempt, so an outage costs little waiting
 RASA_APP_NAMES = ("rasa_server", "rasa_core_no_api")
@@ -52,8 +51,8 @@ class HandoffRouting:
 
     async def divert(self, message: inbound.InboundMessage) -> bool:
         """True when the message belonged to a human handoff and was handled here (the bot must not run)."""
-        state = await self.store.hget(keys.owner(message.sender), "state")
-        if state is None or as_text(state) not in HANDOFF_STATES:
+        state = await self.store.hget(contract.owner_key(message.sender), "state")
+        if state is None or as_text(state) not in contract.WITH_HANDOFF:
             return False
         if not await self._forward(message):
             return False  # the chat was resolved meanwhile: the bot answers
@@ -64,7 +63,7 @@ class HandoffRouting:
     async def _forward(self, message: inbound.InboundMessage) -> bool:
         body = {"wamid": message.wamid, "text": _shown_text(message), "type": message.type,
                 "timestamp": message.timestamp, "profile_name": message.profile_name}
-        url = f"{self.url}/api/internal/customers/{message.sender}/messages"
+        url = self.url + contract.customer_messages_path(message.sender)
         problem = ""
         for delay in (*RETRY_DELAYS, None):
             try:

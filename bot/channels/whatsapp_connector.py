@@ -27,6 +27,7 @@ from bot.channels.whatsapp_output import NumberedChoices, WhatsAppOutput, split_
 from stack import components
 from stack.setting_values import flag
 from whatsapp_cloud import metrics as metrics_
+from whatsapp_cloud.events import kinds
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.graph.client import GraphApiClient
 from whatsapp_cloud.graph.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, CloudApiConfig
@@ -383,6 +384,6 @@ class WhatsAppInput(InputChannel):
                 message.sender, payload):
             return payload
         logger.warning("reply %s carries a payload never offered to %s; read as text", message.wamid, message.sender)
-        await self.events.record("payload_not_offered", wamid=message.wamid, sender=message.sender,
+        await self.events.record(kinds.PAYLOAD_NOT_OFFERED, wamid=message.wamid, sender=message.sender,
                                  payload=payload[:200])
         return inbound.reply_title(message)

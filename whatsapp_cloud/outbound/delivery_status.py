@@ -21,6 +21,8 @@ HANDLING_SECONDS = 120  # a status's handler that died frees it after this (its 
 
 # Merge the fields that arrived; move `status` only when the new one ranks higher. One script,
 # so two webhooks handled at once by two processes cannot interleave.
+# KEYS[1] the message's record. ARGV: rank of the new status, seconds kept, status, its time, then field,
+# value pairs (an empty value leaves the field). Returns 1 when the status moved.
 _UPDATE = """
 local current = tonumber(redis.call('HGET', KEYS[1], 'rank') or '0')
 local rank = tonumber(ARGV[1])

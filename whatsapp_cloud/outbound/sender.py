@@ -27,6 +27,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.stop import stop_base
 
 from whatsapp_cloud import metrics, redis_keys
+from whatsapp_cloud.events import kinds
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.graph.client import GraphApiClient, SendResult
 from whatsapp_cloud.graph.errors import GraphApiError, TooManyMessages
@@ -139,7 +140,7 @@ class OutboundSender:
             already = await self._reserve(key)
             if already is not None:
                 metrics.OUTBOUND.labels("duplicate_skipped", "").inc()
-                await self.events.record("outbound_duplicate_skipped", key=key, recipient=recipient)
+                await self.events.record(kinds.OUTBOUND_DUPLICATE_SKIPPED, key=key, recipient=recipient)
                 sent = already != DEFERRED_MARK and not already.startswith(SENDING_MARK)
                 return Delivery(None, SendResult(already, recipient, None) if sent else None)
         try:
@@ -253,7 +254,7 @@ class OutboundSender:
                                            label=item.get("label", ""))
         await self.policy.state.remove_deferred(recipient, stored)
         metrics.OUTBOUND.labels("expired", "").inc()
-        await self.events.record("outbound_expired", recipient=recipient, label=item.get("label", ""))
+        await self.events.record(kinds.OUTBOUND_EXPIRED, recipient=recipient, label=item.get("label", ""))
         logger.warning("deferred message to %s (%s) expired unsent", recipient, item.get("label") or "-")
 
     async def flush_waiting_for_capacity(self) -> int:
@@ -288,7 +289,7 @@ class OutboundSender:
                 await self.store.delete(redis_keys.outbound_idempotency(key))
             metrics.OUTBOUND.labels("dead", "" if exc.code is None else str(exc.code)).inc()
             await self.dead_letters.add(payload, exc, key=key, label=label)
-            await self.events.record("outbound_dead", recipient=recipient, code=exc.code, label=label)
+            await self.events.record(kinds.OUTBOUND_DEAD, recipient=recipient, code=exc.code, label=label)
             logger.error("message to %s not sent (%s): %s", recipient, label or payload.get("type"), exc)
             return None
         if plan is not None:
@@ -297,7 +298,7 @@ class OutboundSender:
             await self.store.set(redis_keys.outbound_idempotency(key), result.wamid, ex=IDEMPOTENCY_SECONDS)
         metrics.OUTBOUND.labels("sent", "").inc()
         await self.statuses.record_sent(result.wamid, recipient, type=str(payload.get("type", "text")), label=label)
-        await self.events.record("outbound", wamid=result.wamid, recipient=recipient,
+        await self.events.record(kinds.OUTBOUND, wamid=result.wamid, recipient=recipient,
                                  type=payload.get("type", "text"), label=label)
         return result
 

@@ -14,6 +14,7 @@ import redis
 import redis.asyncio as aioredis
 
 from whatsapp_cloud import metrics
+from whatsapp_cloud.events import kinds
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.decision import Action, Decision, Outbound, TemplateUse, Until, decide
@@ -101,12 +102,12 @@ class PolicyGate:
         await self.state.defer(recipient, {**item, "reason": decision.reason, "until": until},
                                until == Until.CAPACITY.value)
         self._log(recipient, decision, item.get("label", ""))
-        await self.events.record("outbound_deferred", recipient=recipient, reason=decision.reason,
+        await self.events.record(kinds.OUTBOUND_DEFERRED, recipient=recipient, reason=decision.reason,
                                  until=decision.until.value if decision.until else "", label=item.get("label", ""))
 
     async def block(self, recipient: str, decision: Decision, label: str) -> None:
         self._log(recipient, decision, label)
-        await self.events.record("outbound_blocked", recipient=recipient, reason=decision.reason, label=label)
+        await self.events.record(kinds.OUTBOUND_BLOCKED, recipient=recipient, reason=decision.reason, label=label)
 
     @staticmethod
     def _log(recipient: str, decision: Decision, label: str) -> None:

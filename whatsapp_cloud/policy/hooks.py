@@ -18,6 +18,7 @@ import logging
 from datetime import datetime
 from typing import Any, Awaitable, Dict, List, Optional, Tuple
 
+from whatsapp_cloud.events import kinds
 from whatsapp_cloud.graph.errors import MarketingStopped, ReEngagementMessage, error_for
 from whatsapp_cloud.outbound.sender import OutboundSender
 from whatsapp_cloud.policy import consent
@@ -55,7 +56,7 @@ class PolicyHooks:
             # Consent first: nothing that waited may go out as the answer to a STOP.
             changed = await state.record_consent(message.sender, change.status, change.scopes, change.source,
                                                  change.wording, at=sent_at)
-            await self.events.record("consent", recipient=message.sender, status=change.status,
+            await self.events.record(kinds.CONSENT, recipient=message.sender, status=change.status,
                                      source=change.source, scopes=",".join(changed))
             self._consent_changes[message.wamid] = list(changed)
             if change.status == "out":
@@ -129,7 +130,7 @@ class PolicyHooks:
         delivery = await self.sender.deliver(plan["payload"], key=f"replan:{update.wamid}",
                                              label=plan.get("label", ""), fallback=plan.get("fallback"),
                                              assume_window_closed=True, may_queue=plan.get("may_queue", True))
-        await self.events.record("outbound_replanned", wamid=update.wamid, recipient=update.recipient,
+        await self.events.record(kinds.OUTBOUND_REPLANNED, wamid=update.wamid, recipient=update.recipient,
                                  decision=delivery.decision.action.value if delivery.decision else "")
         await self.state.drop_plan(update.wamid)
 
@@ -138,7 +139,7 @@ class PolicyHooks:
         state = self.state.for_number(phone_number_id)
         when: datetime = utc(at) if at > 0 else await state.now()
         changed = await state.record_consent(recipient, status, ("marketing",), source, wording, at=when)
-        await self.events.record("consent", recipient=recipient, status=status, source=source,
+        await self.events.record(kinds.CONSENT, recipient=recipient, status=status, source=source,
                                  scopes=",".join(changed))
 
     async def _template_status(self, value: Dict[str, Any], at: int = 0) -> None:
@@ -153,7 +154,7 @@ class PolicyHooks:
                         event, when.isoformat())
             return
         logger.warning("template %s (%s) is now %s: %s", name, language, status, value.get("reason") or "")
-        await self.events.record("template_status", template=str(name), language=str(language), status=status,
+        await self.events.record(kinds.TEMPLATE_STATUS, template=str(name), language=str(language), status=status,
                                  reason=str(value.get("reason") or ""))
 
     async def _template_category(self, value: Dict[str, Any], at: int = 0) -> None:
@@ -167,5 +168,5 @@ class PolicyHooks:
         # A new category changes what each send of this template costs: make it visible.
         logger.warning("template %s (%s) recategorised by Meta: %s -> %s", name, language,
                        value.get("previous_category"), new)
-        await self.events.record("template_category_update", template=str(name), language=str(language),
+        await self.events.record(kinds.TEMPLATE_CATEGORY_UPDATE, template=str(name), language=str(language),
                                  previous_category=str(value.get("previous_category") or ""), new_category=new)

@@ -6,7 +6,8 @@ when it is newer by the customer's own time (an opt-out wins a tie); a template 
 replaces the stored one only when Meta's time for it is not older. Timestamps are Unix seconds.
 """
 
-# Shared by the window scripts: KEYS[1] is the windows hash.
+# Shared by the window scripts (INBOUND, BUSINESS_MESSAGE, CONVERSATION_EXPIRATION): KEYS[1] is the
+# windows hash, their only key.
 _WINDOW_HELPERS = """
 local function later(field, value)
   if value == '' then return end
@@ -104,6 +105,7 @@ return 1
 """
 
 # The deferred-queue lock, held under a random token: only its holder extends or releases it.
+# KEYS[1] the lock. ARGV: token, seconds (EXTEND_LOCK); token (RELEASE_LOCK).
 EXTEND_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 0

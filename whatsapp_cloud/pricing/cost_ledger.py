@@ -62,6 +62,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from whatsapp_cloud import metrics, redis_keys
+from whatsapp_cloud.events import kinds
 from whatsapp_cloud.events import log as event_log
 from whatsapp_cloud.policy.windows import Windows
 from whatsapp_cloud.pricing import engine as pricing
@@ -160,7 +161,7 @@ class _Core:
             pipe.xadd(
                 redis_keys.EVENT_STREAM,
                 event_log.entry(
-                    "pricing_mismatch", wamid=charge.wamid, recipient=charge.wa_id,
+                    kinds.PRICING_MISMATCH, wamid=charge.wamid, recipient=charge.wa_id,
                     fields=",".join(m.field for m in outcome.mismatches),
                     ours={m.field: m.ours for m in outcome.mismatches},
                     meta={m.field: m.meta for m in outcome.mismatches},

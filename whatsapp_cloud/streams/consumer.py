@@ -19,6 +19,7 @@ import httpx
 from redis.exceptions import RedisError
 
 from whatsapp_cloud import metrics
+from whatsapp_cloud.events import kinds
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.streams.dead_letters import DEFAULT_MAX_ATTEMPTS, WebhookDeadLetters
@@ -185,7 +186,7 @@ class WebhookConsumer:
         try:
             payload = inbound.load(entry.body)
         except inbound.MalformedWebhook as exc:  # signed but unreadable: nothing to retry
-            await self.events.record("webhook_malformed", entry=entry.id, reason=str(exc))
+            await self.events.record(kinds.WEBHOOK_MALFORMED, entry=entry.id, reason=str(exc))
             await self._bury(entry, f"malformed: {exc}", "malformed", attempts=1)
             return
         work: List[asyncio.Task] = []
@@ -235,7 +236,7 @@ class WebhookConsumer:
     async def _bury(self, entry: Entry, reason: str, kind: str, attempts: int) -> None:
         dead_id = await self.dead_letters.bury(entry.id, entry.body, reason, attempts, kind)
         logger.error("webhook entry %s moved to the dead letters as %s (%s): %s", entry.id, dead_id, kind, reason)
-        await self.events.record("webhook_dead", entry=entry.id, dead_letter=dead_id, why=kind,
+        await self.events.record(kinds.WEBHOOK_DEAD, entry=entry.id, dead_letter=dead_id, why=kind,
                                  attempts=attempts, reason=reason[:500])
 
     async def _item_error(self, entry: Entry, error: inbound.ItemError) -> None:
@@ -243,7 +244,7 @@ class WebhookConsumer:
         # Counted and in wa:events; at info level so a flood of odd webhooks does not flood the log.
         logger.info("webhook entry %s: %s skipped: %s", entry.id, error.where, error.reason)
         try:
-            await self.events.record("webhook_item_invalid", entry=entry.id, where=error.where,
+            await self.events.record(kinds.WEBHOOK_ITEM_INVALID, entry=entry.id, where=error.where,
                                      reason=error.reason[:500])
         except RedisError as exc:
             raise TransientFailure(str(exc)) from exc
@@ -253,7 +254,7 @@ class WebhookConsumer:
             ok, why = await self.claims.claim(message.wamid)
             if not ok:
                 metrics.INBOUND.labels(message.type, "duplicate").inc()
-                await self.events.record("inbound_duplicate", wamid=message.wamid, sender=message.sender,
+                await self.events.record(kinds.INBOUND_DUPLICATE, wamid=message.wamid, sender=message.sender,
                                          reason=why)
                 return
         except RedisError as exc:
@@ -264,7 +265,7 @@ class WebhookConsumer:
                 await self._turn(message)
         except HandoffUnreachable as exc:
             metrics.HANDOFF_FORWARDS.labels("unreachable").inc()
-            await _quietly(self.events.record("handoff_unreachable", wamid=message.wamid, sender=message.sender,
+            await _quietly(self.events.record(kinds.HANDOFF_UNREACHABLE, wamid=message.wamid, sender=message.sender,
                                               reason=str(exc)[:500]))
             await self._retry_later(message, exc)
         except self.transient_errors as exc:
@@ -273,7 +274,7 @@ class WebhookConsumer:
             logger.exception("handling %s failed", message.wamid)
             metrics.INBOUND.labels(message.type, "failed").inc()
             reason = f"{exc.__class__.__name__}: {exc}"
-            await _quietly(self.events.record("inbound_failed", wamid=message.wamid, sender=message.sender,
+            await _quietly(self.events.record(kinds.INBOUND_FAILED, wamid=message.wamid, sender=message.sender,
                                               reason=reason[:500]))
             # Not marked done: a replay of the dead letter (or Meta's own retry) runs the turn again.
             await _quietly(self.claims.release(message.wamid))
@@ -287,7 +288,7 @@ class WebhookConsumer:
 
     async def _turn(self, message: inbound.InboundMessage) -> None:
         await self.events.record(
-            "inbound", wamid=message.wamid, sender=message.sender, type=message.type,
+            kinds.INBOUND, wamid=message.wamid, sender=message.sender, type=message.type,
             sent_at=message.timestamp, referral="1" if message.referral else "",
         )
         if self.on_inbound is not None:
@@ -319,7 +320,7 @@ class WebhookConsumer:
         moved = await self.statuses.apply(update)
         metrics.STATUSES.labels(update.status).inc()
         await self.events.record(
-            "status", wamid=update.wamid, status=update.status, recipient=update.recipient,
+            kinds.STATUS, wamid=update.wamid, status=update.status, recipient=update.recipient,
             moved="1" if moved else "", error_codes=",".join(map(str, update.error_codes)),
             pricing_category=(update.pricing or {}).get("category", ""),
             pricing_type=(update.pricing or {}).get("type", ""),
@@ -331,12 +332,12 @@ class WebhookConsumer:
 
     async def _record_other(self, event: inbound.Event) -> None:
         if isinstance(event, inbound.PreferenceUpdate):
-            await self.events.record("preference", sender=event.sender, category=event.category, value=event.value)
+            await self.events.record(kinds.PREFERENCE, sender=event.sender, category=event.category, value=event.value)
         elif isinstance(event, inbound.WebhookError):
             logger.warning("Meta reported a webhook error %s: %s", event.code, event.details)
-            await self.events.record("webhook_error", code=str(event.code), details=event.details)
+            await self.events.record(kinds.WEBHOOK_ERROR, code=str(event.code), details=event.details)
         elif isinstance(event, inbound.OtherChange):
-            await self.events.record("change", field=event.field)
+            await self.events.record(kinds.CHANGE, field=event.field)
         if self.on_event is not None:
             await self.on_event(event)
 

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 LEASE_SECONDS = 15
 
+# KEYS[1] the lease. ARGV: our token, seconds (RENEW_IF_OURS); our token (RELEASE_IF_OURS).
 RENEW_IF_OURS = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
 return 0

@@ -106,6 +106,7 @@ class WebhookStream:
 
 
 # Extend a claim only while it is still ours: a lapsed claim taken by another process stays theirs.
+# KEYS[1] the claim. ARGV: our token, seconds.
 RENEW_IF_OURS = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
 return 0
