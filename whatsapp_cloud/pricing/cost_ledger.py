@@ -55,7 +55,7 @@ import json
 import logging
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Generator, Iterable, List, Mapping, Optional, Tuple
 
 import redis
 import redis.asyncio as aioredis
@@ -89,6 +89,14 @@ logger = logging.getLogger(__name__)
 ALLOWANCE_KEEP_SECONDS = 62 * 24 * 3600  # a month's count outlives its month
 TOTAL_FIELDS = ("messages", "charged", "micros")
 
+# Each operation is written once, as a program (as in policy/store.py) that yields steps and gets their
+# results back; `CostLedger` runs programs on redis.asyncio, `SyncCostLedger` on redis-py. Steps:
+#   ("watch", keys)      WATCH them: the write fails if another process changes one first
+#   ("read", commands)   run now (on the watched connection once something is watched)
+#   ("write", commands)  MULTI/EXEC; when a watched key changed meanwhile, the whole program starts again
+Command = Tuple[str, Tuple[Any, ...], Dict[str, Any]]
+Program = Generator[Tuple[str, Any], Any, Any]
+
 
 def utc_now() -> datetime:
     return datetime.now(pricing.UTC)
@@ -101,7 +109,7 @@ def kind_of(payload: Mapping[str, Any]) -> str:
 
 
 class _Core:
-    """Everything both ledgers do apart from talking to Redis."""
+    """Everything the ledger does apart from talking to Redis: events, decisions, the programs."""
 
     def __init__(self, config: PricingConfig, rates: RateCard, clock: Callable[[], datetime],
                  retention: Optional[Retention] = None) -> None:
@@ -137,37 +145,35 @@ class _Core:
     def decide(self, state: CustomerState, event: Event, allowance_used: int) -> Outcome:
         return pricing.apply(state, event, self.config, self.rates, allowance_used)
 
-    def queue_writes(self, pipe: Any, event: Event, outcome: Outcome) -> None:
-        """Queue the transaction's writes; identical for redis and redis.asyncio pipelines in MULTI."""
-        pipe.set(redis_keys.pricing_customer(event.wa_id), json.dumps(pricing.state_to_dict(outcome.state)),
-                 ex=self.retention.pricing_state_seconds)
+    def writes(self, event: Event, outcome: Outcome) -> List[Command]:
+        """The transaction's writes, as commands: the same for both runners."""
+        commands: List[Command] = [
+            ("set", (redis_keys.pricing_customer(event.wa_id), json.dumps(pricing.state_to_dict(outcome.state))),
+             {"ex": self.retention.pricing_state_seconds})]
         entry = {"event": json.dumps(pricing.event_to_dict(event), default=str)}
         charge = outcome.charge
         if charge is not None:
             entry["charge"] = json.dumps(pricing.charge_to_dict(charge))
             for key in (redis_keys.PRICING_TOTALS, redis_keys.pricing_month_totals(pricing.month_of(charge.at))):
-                pipe.hincrby(key, f"{charge.category}:messages", 1)
-                pipe.hincrby(key, f"{charge.category}:charged", int(charge.amount_micros > 0))
-                pipe.hincrby(key, f"{charge.category}:micros", charge.amount_micros)
-            pipe.zincrby(redis_keys.PRICING_SPEND, charge.amount_micros, event.wa_id)
+                commands += [("hincrby", (key, f"{charge.category}:messages", 1), {}),
+                             ("hincrby", (key, f"{charge.category}:charged", int(charge.amount_micros > 0)), {}),
+                             ("hincrby", (key, f"{charge.category}:micros", charge.amount_micros), {})]
+            commands.append(("zincrby", (redis_keys.PRICING_SPEND, charge.amount_micros, event.wa_id), {}))
         if outcome.opened is not None:
             entry["opened"] = outcome.opened.id
-        pipe.xadd(redis_keys.PRICING_LOG, entry, maxlen=self.retention.pricing_log_max, approximate=True)
+        commands.append(("xadd", (redis_keys.PRICING_LOG, entry),
+                         {"maxlen": self.retention.pricing_log_max, "approximate": True}))
         if outcome.allowance is not None:
             key = redis_keys.service_allowance(outcome.allowance.phone_number_id, outcome.allowance.month)
-            pipe.incr(key)
-            pipe.expire(key, ALLOWANCE_KEEP_SECONDS)
+            commands += [("incr", (key,), {}), ("expire", (key, ALLOWANCE_KEEP_SECONDS), {})]
         if outcome.mismatches and charge is not None:
-            pipe.xadd(
-                redis_keys.EVENT_STREAM,
-                event_log.entry(
-                    kinds.PRICING_MISMATCH, wamid=charge.wamid, recipient=charge.wa_id,
-                    fields=",".join(m.field for m in outcome.mismatches),
-                    ours={m.field: m.ours for m in outcome.mismatches},
-                    meta={m.field: m.meta for m in outcome.mismatches},
-                ),
-                maxlen=self.retention.event_stream_max, approximate=True,
-            )
+            commands.append(("xadd", (redis_keys.EVENT_STREAM, event_log.entry(
+                kinds.PRICING_MISMATCH, wamid=charge.wamid, recipient=charge.wa_id,
+                fields=",".join(m.field for m in outcome.mismatches),
+                ours={m.field: m.ours for m in outcome.mismatches},
+                meta={m.field: m.meta for m in outcome.mismatches},
+            )), {"maxlen": self.retention.event_stream_max, "approximate": True}))
+        return commands
 
     def report(self, outcome: Outcome) -> None:
         """After the commit: what operators watch."""
@@ -185,14 +191,78 @@ class _Core:
             state = replace(state, windows=windows)
         return pricing.summarize(state, at or self.clock(), self.config, self.rates)
 
+    # --- programs (run by either runner below) ---
+
+    def record(self, event: Event) -> Program:
+        customer = redis_keys.pricing_customer(event.wa_id)
+        yield ("watch", (customer,))
+        [raw] = yield ("read", [("get", (customer,), {})])
+        state = self.load(event.wa_id, raw)
+        used = 0
+        draw = pricing.allowance_draw(state, event, self.config)
+        if draw is not None:
+            allowance = redis_keys.service_allowance(draw.phone_number_id, draw.month)
+            [count] = yield ("read", [("get", (allowance,), {})])
+            used = int(count or 0)
+            if used < self.config.monthly_allowance:  # the exact count decides: guard it
+                yield ("watch", (allowance,))
+                [count] = yield ("read", [("get", (allowance,), {})])
+                used = int(count or 0)
+        outcome = self.decide(state, event, used)
+        yield ("write", self.writes(event, outcome))
+        self.report(outcome)
+        return outcome
+
+    def state(self, wa_id: str) -> Program:
+        [raw] = yield ("read", [("get", (redis_keys.pricing_customer(wa_id),), {})])
+        return self.load(wa_id, raw)
+
+    def totals(self, month: Optional[str]) -> Program:
+        key = redis_keys.pricing_month_totals(month) if month else redis_keys.PRICING_TOTALS
+        [raw] = yield ("read", [("hgetall", (key,), {})])
+        return parse_totals(raw)
+
+    def top_customers(self, count: int) -> Program:
+        [rows] = yield ("read", [("zrevrange", (redis_keys.PRICING_SPEND, 0, count - 1), {"withscores": True})])
+        return [(as_text(wa_id), int(score)) for wa_id, score in rows]
+
+    def log(self) -> Program:
+        [rows] = yield ("read", [("xrange", (redis_keys.PRICING_LOG,), {})])
+        return [{as_text(k): as_text(v) for k, v in fields.items()} for _, fields in rows]
+
 
 class CostLedger:
-    """The ledger for asyncio callers (redis.asyncio)."""
+    """The ledger for asyncio callers (redis.asyncio): the WhatsApp channel's outbound governor."""
 
     def __init__(self, store: aioredis.Redis, config: Optional[PricingConfig] = None, rates: Optional[RateCard] = None,
                  clock: Callable[[], datetime] = utc_now, retention: Optional[Retention] = None) -> None:
         self.store = store
         self.core = _Core(config or PricingConfig(), rates or RateCard.load(), clock, retention)
+
+    async def run(self, make: Callable[[], Program]) -> Any:
+        async with self.store.pipeline(transaction=True) as pipe:
+            while True:
+                program = make()
+                try:
+                    step = next(program)
+                    while True:
+                        step = program.send(await self._step(pipe, *step))
+                except StopIteration as done:
+                    return done.value
+                except WatchError:
+                    continue  # another process changed a watched key: the program starts again
+
+    async def _step(self, pipe: Any, op: str, arg: Any) -> Any:
+        if op == "watch":
+            return await pipe.watch(*arg)
+        if op == "read" and pipe.watching:  # on the watched connection, at once
+            return [await getattr(pipe, name)(*args, **options) for name, args, options in arg]
+        batch = pipe if op == "write" else self.store.pipeline(transaction=False)
+        if op == "write":
+            pipe.multi()
+        for name, args, options in arg:
+            getattr(batch, name)(*args, **options)
+        return await batch.execute()
 
     async def record_inbound(self, message: InboundMessage) -> Outcome:
         return await self.record(self.core.inbound_event(message))
@@ -205,57 +275,57 @@ class CostLedger:
         return await self.record(self.core.status_event(update))
 
     async def record(self, event: Event) -> Outcome:
-        key = redis_keys.pricing_customer(event.wa_id)
-        async with self.store.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    state = self.core.load(event.wa_id, await pipe.get(key))
-                    used = 0
-                    draw = pricing.allowance_draw(state, event, self.core.config)
-                    if draw is not None:
-                        allowance_key = redis_keys.service_allowance(draw.phone_number_id, draw.month)
-                        used = int(await pipe.get(allowance_key) or 0)
-                        if used < self.core.config.monthly_allowance:  # the exact count decides: guard it
-                            await pipe.watch(allowance_key)
-                            used = int(await pipe.get(allowance_key) or 0)
-                    outcome = self.core.decide(state, event, used)
-                    pipe.multi()
-                    self.core.queue_writes(pipe, event, outcome)
-                    await pipe.execute()
-                    break
-                except WatchError:
-                    continue  # another process changed the customer or the allowance: decide again
-        self.core.report(outcome)
-        return outcome
+        return await self.run(lambda: self.core.record(event))
 
     async def state(self, wa_id: str) -> CustomerState:
-        return self.core.load(wa_id, await self.store.get(redis_keys.pricing_customer(wa_id)))
+        return await self.run(lambda: self.core.state(wa_id))
 
     async def summary(self, wa_id: str, at: Optional[datetime] = None,
                       windows: Optional[Windows] = None) -> ChatPricingSummary:
         return self.core.summary(await self.state(wa_id), at, windows)
 
     async def totals(self, month: Optional[str] = None) -> Dict[str, CategoryTotal]:
-        key = redis_keys.pricing_month_totals(month) if month else redis_keys.PRICING_TOTALS
-        return parse_totals(await self.store.hgetall(key))
+        return await self.run(lambda: self.core.totals(month))
 
     async def top_customers(self, count: int = 20) -> List[Tuple[str, int]]:
-        rows = await self.store.zrevrange(redis_keys.PRICING_SPEND, 0, count - 1, withscores=True)
-        return [(as_text(wa_id), int(score)) for wa_id, score in rows]
+        return await self.run(lambda: self.core.top_customers(count))
 
     async def log(self) -> List[Dict[str, str]]:
-        rows = await self.store.xrange(redis_keys.PRICING_LOG)
-        return [{as_text(k): as_text(v) for k, v in fields.items()} for _, fields in rows]
+        return await self.run(self.core.log)
 
 
 class SyncCostLedger:
-    """The same ledger for synchronous callers (redis): the Flask handoff service."""
+    """The same ledger for blocking callers (redis-py): the Flask handoff service."""
 
     def __init__(self, store: redis.Redis, config: Optional[PricingConfig] = None, rates: Optional[RateCard] = None,
                  clock: Callable[[], datetime] = utc_now, retention: Optional[Retention] = None) -> None:
         self.store = store
         self.core = _Core(config or PricingConfig(), rates or RateCard.load(), clock, retention)
+
+    def run(self, make: Callable[[], Program]) -> Any:
+        with self.store.pipeline(transaction=True) as pipe:
+            while True:
+                program = make()
+                try:
+                    step = next(program)
+                    while True:
+                        step = program.send(self._step(pipe, *step))
+                except StopIteration as done:
+                    return done.value
+                except WatchError:
+                    continue  # another process changed a watched key: the program starts again
+
+    def _step(self, pipe: Any, op: str, arg: Any) -> Any:
+        if op == "watch":
+            return pipe.watch(*arg)
+        if op == "read" and pipe.watching:  # on the watched connection, at once
+            return [getattr(pipe, name)(*args, **options) for name, args, options in arg]
+        batch = pipe if op == "write" else self.store.pipeline(transaction=False)
+        if op == "write":
+            pipe.multi()
+        for name, args, options in arg:
+            getattr(batch, name)(*args, **options)
+        return batch.execute()
 
     def record_inbound(self, message: InboundMessage) -> Outcome:
         return self.record(self.core.inbound_event(message))
@@ -268,48 +338,23 @@ class SyncCostLedger:
         return self.record(self.core.status_event(update))
 
     def record(self, event: Event) -> Outcome:
-        key = redis_keys.pricing_customer(event.wa_id)
-        with self.store.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    state = self.core.load(event.wa_id, pipe.get(key))
-                    used = 0
-                    draw = pricing.allowance_draw(state, event, self.core.config)
-                    if draw is not None:
-                        allowance_key = redis_keys.service_allowance(draw.phone_number_id, draw.month)
-                        used = int(pipe.get(allowance_key) or 0)
-                        if used < self.core.config.monthly_allowance:  # the exact count decides: guard it
-                            pipe.watch(allowance_key)
-                            used = int(pipe.get(allowance_key) or 0)
-                    outcome = self.core.decide(state, event, used)
-                    pipe.multi()
-                    self.core.queue_writes(pipe, event, outcome)
-                    pipe.execute()
-                    break
-                except WatchError:
-                    continue  # another process changed the customer or the allowance: decide again
-        self.core.report(outcome)
-        return outcome
+        return self.run(lambda: self.core.record(event))
 
     def state(self, wa_id: str) -> CustomerState:
-        return self.core.load(wa_id, self.store.get(redis_keys.pricing_customer(wa_id)))
+        return self.run(lambda: self.core.state(wa_id))
 
     def summary(self, wa_id: str, at: Optional[datetime] = None,
                 windows: Optional[Windows] = None) -> ChatPricingSummary:
         return self.core.summary(self.state(wa_id), at, windows)
 
     def totals(self, month: Optional[str] = None) -> Dict[str, CategoryTotal]:
-        key = redis_keys.pricing_month_totals(month) if month else redis_keys.PRICING_TOTALS
-        return parse_totals(self.store.hgetall(key))
+        return self.run(lambda: self.core.totals(month))
 
     def top_customers(self, count: int = 20) -> List[Tuple[str, int]]:
-        rows = self.store.zrevrange(redis_keys.PRICING_SPEND, 0, count - 1, withscores=True)
-        return [(as_text(wa_id), int(score)) for wa_id, score in rows]
+        return self.run(lambda: self.core.top_customers(count))
 
     def log(self) -> List[Dict[str, str]]:
-        rows = self.store.xrange(redis_keys.PRICING_LOG)
-        return [{as_text(k): as_text(v) for k, v in fields.items()} for _, fields in rows]
+        return self.run(self.core.log)
 
 
 def parse_totals(raw: Mapping[Any, Any]) -> Dict[str, CategoryTotal]:
