@@ -69,7 +69,7 @@ def main() -> None:
                        password)
     except RedisUnavailable as exc:
         sys.exit(f"redis: {exc}")
-    # Replace this process so honcho's stop signal reaches Redis, which then flushes its AOF.
+    # Replace this process so supervisord's stop signal reaches Redis, which then flushes its AOF.
     os.execv(argv[0], argv)
 
 

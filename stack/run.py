@@ -1,6 +1,7 @@
-"""`make run`: check the machine, print where each part listens, start everything under honcho.
+"""`make run`: check the machine, print where each part listens, start everything under supervisord.
 
-Ctrl-C (or SIGTERM) stops every process: honcho forwards the signal to each of them.
+A process that dies is started again and the others keep running (stack/supervision.py). Ctrl-C (or
+SIGTERM) stops every process: supervisord stops each program's whole process group.
 """
 
 import os
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
-from stack import redis_server, settings
+from stack import redis_server, settings, supervision
 from stack.wait_for import is_healthy
 
 ROOT = settings.ROOT
@@ -137,34 +138,32 @@ def main() -> int:
         **env,
     }
     child_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    honcho = subprocess.Popen(
-        [sys.executable, "-m", "honcho", "-e", os.devnull, "-f", str(ROOT / "Procfile"), "start", *names],
-        cwd=ROOT,
-        env=child_env,
-    )
+    config = supervision.write_config(Path(env["VAR_DIR"]), supervision.procfile(ROOT / "Procfile"), names)
+    supervisor = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-c", str(config)],
+                                  cwd=ROOT, env=child_env)
 
     stopping = threading.Event()
 
     def on_ctrl_c(_signum: int, _frame: object) -> None:
-        stopping.set()  # honcho, in the same process group, got the same Ctrl-C and stops everything
+        stopping.set()  # supervisord, in the same process group, got the same Ctrl-C and stops everything
 
     def on_term(signum: int, _frame: object) -> None:
         stopping.set()
-        honcho.send_signal(signum)
+        supervisor.send_signal(signum)
 
     signal.signal(signal.SIGINT, on_ctrl_c)
     signal.signal(signal.SIGTERM, on_term)
 
     def announce() -> None:
         missing = wait_until_healthy(env, names, float(env.get("STARTUP_TIMEOUT", "180")))
-        if honcho.poll() is None:
+        if supervisor.poll() is None:
             if missing:
                 print(f"make run: still not answering: {', '.join(missing)}", file=sys.stderr, flush=True)
             else:
                 print("make run: all services are up", flush=True)
 
     threading.Thread(target=announce, daemon=True).start()
-    code = honcho.wait()
+    code = supervisor.wait()
     return 0 if stopping.is_set() else code
 
 

@@ -19,7 +19,7 @@ import pytest
 import redis
 import requests
 
-from stack import settings
+from stack import settings, supervision
 from stack.background import BackgroundStack
 from whatsapp_cloud.webhooks import signature
 
@@ -160,10 +160,39 @@ def test_no_rasa_process_of_the_stack_reports_telemetry(stack: RunningStack) -> 
     assert all(p.environ().get("RASA_TELEMETRY_ENABLED") == "false" for p in rasa)
 
 
+def service_processes(stack: RunningStack) -> dict:
+    """Each supervised service's process, as supervisord reports it."""
+    return {name: psutil.Process(pid) for name, (state, pid) in supervision.status(Path(stack.env["VAR_DIR"])).items()
+            if state == "RUNNING"}
+
+
+def test_a_killed_process_is_started_again_and_the_others_keep_running(stack: RunningStack) -> None:
+    env = stack.resolved()
+    before = service_processes(stack)
+    assert {"redis", "rasa", "actions", "handoff", "standin"} <= set(before)
+    before["actions"].kill()  # SIGKILL: no chance to clean up
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        again = service_processes(stack).get("actions")
+        if again is not None and again.pid != before["actions"].pid:
+            try:
+                if requests.get(f"{env['ACTIONS_URL']}/health", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+        time.sleep(0.5)
+    else:
+        raise AssertionError("the action server was not started again within 60 s")
+    after = service_processes(stack)
+    for name in ("redis", "rasa", "handoff", "standin"):
+        assert after[name].pid == before[name].pid, f"{name} was restarted too"
+    assert requests.get(f"{env['RASA_URL']}/webhooks/whatsapp/", timeout=10).status_code == 200
+
+
 def test_ctrl_c_stops_everything_and_leaves_no_process_behind(stack: RunningStack) -> None:
     env = stack.resolved()
     started = psutil.Process(stack.process.pid).children(recursive=True)
-    assert len(started) >= 5  # honcho and the services it runs
+    assert len(started) >= 5  # supervisord and the services it runs
     assert stack.stop(signal.SIGINT) == 0
     gone, alive = psutil.wait_procs(started, timeout=10)
     assert alive == [], [p.info for p in alive]

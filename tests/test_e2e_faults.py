@@ -1,8 +1,8 @@
 """Faults with real processes: Rasa killed after acknowledging, Redis restarted.
 
 Redis is run by the test (REDIS_URL set, so the stack starts none); the other services run
-under honcho from the Procfile, Rasa in a honcho of its own so it can be killed and started
-again while the rest keeps running.
+under supervisord from the Procfile as `make run` starts them, Rasa under a supervisord of its own so
+it can be killed (supervisor and all) and started again while the rest keeps running.
 """
 
 import os
@@ -17,7 +17,7 @@ import psutil
 import pytest
 import requests
 
-from stack import settings
+from stack import settings, supervision
 from stack.background import free_port
 from stack.wait_for import wait_until_healthy
 from tests.conftest import RedisProcess
@@ -33,13 +33,15 @@ class Services:
 
     def start(self, name: str, processes: List[str], **overrides: str) -> None:
         env = {**self.env, **overrides, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        config = supervision.write_config(Path(self.env["VAR_DIR"]) / name, supervision.procfile(ROOT / "Procfile"),
+                                          processes)
         self.groups[name] = subprocess.Popen(
-            [sys.executable, "-m", "honcho", "-e", os.devnull, "-f", str(ROOT / "Procfile"), "start", *processes],
+            [sys.executable, "-m", "supervisor.supervisord", "-c", str(config)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
 
     def kill(self, name: str) -> None:
-        """SIGKILL the whole group: honcho and what it runs, with no chance to clean up."""
+        """SIGKILL the whole group: supervisord and what it runs, with no chance to clean up."""
         group = self.groups.pop(name)
         family = [psutil.Process(group.pid), *psutil.Process(group.pid).children(recursive=True)]
         for process in family:

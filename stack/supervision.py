@@ -1,0 +1,110 @@
+"""The stack's processes under supervisord: one that dies is started again, the others keep running.
+
+Each Procfile entry becomes a supervisord program run by a small shell script in `var/run/`, which
+prefixes every line the process prints with its name and then execs the entry, so
+signals reach the process itself. supervisord runs in the foreground: stopping it (Ctrl-C, SIGTERM)
+stops every program, its whole process group included.
+
+Restart policy: a program that exits is started again at once; one that exits again within
+`START_SECONDS` of a start counts as a failed start, and supervisord waits 1 s, 2 s, 3 s, ... before
+the next try (its backoff), giving up after `START_RETRIES` failed starts in a row.
+"""
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Mapping, Tuple
+
+START_SECONDS = 5
+START_RETRIES = 10
+STOP_WAIT_SECONDS = 30
+# Redis first: everything else waits for it.
+PRIORITY = {"redis": 10}
+
+
+def procfile(path: Path) -> Dict[str, str]:
+    """Name -> shell command of each Procfile entry."""
+    entries: Dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, _, command = line.partition(":")
+        entries[name.strip()] = command.strip()
+    return entries
+
+
+def write_config(var_dir: Path, entries: Mapping[str, str], names: List[str]) -> Path:
+    """supervisord's configuration for the named entries; returns its path."""
+    run_dir, log_dir = var_dir / "run", var_dir / "log"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    width = max(len(n) for n in names)
+    sections = [
+        "[supervisord]",
+        "nodaemon=true",
+        "silent=true",  # its own log goes to the file below, the programs' output to stdout
+        f"logfile={log_dir / 'supervisord.log'}",
+        "logfile_maxbytes=10MB",
+        f"pidfile={run_dir / 'supervisord.pid'}",
+        f"childlogdir={log_dir}",
+        "",
+        # `python -m supervisor.supervisorctl -c var/run/supervisord.conf status` (or restart NAME): a socket
+        # only this user can open.
+        "[unix_http_server]",
+        f"file={run_dir / 'supervisor.sock'}",
+        "chmod=0700",
+        "",
+        "[rpcinterface:supervisor]",
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        "",
+        "[supervisorctl]",
+        f"serverurl=unix://{run_dir / 'supervisor.sock'}",
+        "",
+    ]
+    for name in names:
+        script = run_dir / f"{name}.sh"
+        prefix = f"{name.ljust(width)} | "
+        script.write_text(
+            "#!/bin/bash\n"
+            f"# {name}: the Procfile entry, its output prefixed with its name (written by stack/supervision.py)\n"
+            f"exec > >(exec sed -u -e {shlex.quote('s/^/' + prefix + '/')}) 2>&1\n"
+            f"{entries[name]}\n"
+        )
+        sections += [
+            f"[program:{name}]",
+            f"command=/bin/bash {script}",
+            f"priority={PRIORITY.get(name, 50)}",
+            "autostart=true",
+            "autorestart=true",
+            f"startsecs={START_SECONDS}",
+            f"startretries={START_RETRIES}",
+            "stopsignal=TERM",
+            f"stopwaitsecs={STOP_WAIT_SECONDS}",
+            "stopasgroup=true",
+            "killasgroup=true",
+            "stdout_logfile=/dev/stdout",
+            "stdout_logfile_maxbytes=0",
+            "redirect_stderr=true",
+            "",
+        ]
+    path = config_path(var_dir)
+    path.write_text("\n".join(sections))
+    return path
+
+
+def config_path(var_dir: Path) -> Path:
+    return var_dir / "run" / "supervisord.conf"
+
+
+def status(var_dir: Path) -> Dict[str, Tuple[str, int]]:
+    """Name -> (state, pid) of each program, as supervisord reports it (pid 0 when not running)."""
+    answer = subprocess.run([sys.executable, "-m", "supervisor.supervisorctl", "-c", str(config_path(var_dir)),
+                             "status"], capture_output=True, text=True, timeout=30)
+    programs: Dict[str, Tuple[str, int]] = {}
+    for line in answer.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2:
+            pid = int(parts[3].rstrip(",")) if len(parts) > 3 and parts[2] == "pid" else 0
+            programs[parts[0]] = (parts[1], pid)
+    return programs
