@@ -84,7 +84,15 @@ def policy_config(env: Optional[Env] = None) -> PolicyConfig:
         test_clock=flag(env.get("WHATSAPP_TEST_CLOCK"), False, "WHATSAPP_TEST_CLOCK"),
         phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID", ""),
         retention=retention(env),
+        hash_key=privacy_hash_key(env),
     )
+
+
+def privacy_hash_key(env: Optional[Env] = None) -> str:
+    """Keys the hashes that outlive an erased customer (suppression list, receipts). Never rotate it: the
+    suppression list would no longer recognise anyone on it."""
+    env = environment() if env is None else env
+    return env.get("PRIVACY_HASH_KEY", "")
 
 
 def pricing(env: Optional[Env] = None) -> Tuple[engine.PricingConfig, rate_card.RateCard]:

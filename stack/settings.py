@@ -60,6 +60,7 @@ GENERATED_SECRETS = (
     "HANDOFF_DEMO_PASSWORD",
     "REDIS_LOCAL_PASSWORD",  # requirepass of the Redis that make run starts
     "ACTIONS_TOKEN",  # Rasa -> action server: every action call carries it
+    "PRIVACY_HASH_KEY",  # keyed hashes of erased customers (suppression list, receipts): never rotate it
 )
 
 PORT_KEYS = ("RASA_PORT", "ACTIONS_PORT", "HANDOFF_PORT", "STANDIN_PORT", "REDIS_PORT")

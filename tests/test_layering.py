@@ -3,6 +3,7 @@
     whatsapp_cloud, shop   libraries: import no package of the application, read no environment
     stack                  settings and shared components: may use the libraries, never bot or handoff
     bot, handoff           the two applications: never each other (the bot reads handoff.contract only)
+    privacy                export and erasure: stack and the libraries, never the applications that call it
 """
 
 import ast
@@ -19,6 +20,8 @@ FORBIDDEN: Dict[str, Set[str]] = {
     "shop": APPLICATION | {"whatsapp_cloud", "rasa", "rasa_sdk", "flask"},
     "stack": {"bot", "handoff", "tools", "cloud_api_standin", "simulation"},
     "handoff": {"bot", "rasa", "rasa_sdk", "sanic"},
+    # Called by the bot and the handoff service, never the other way round; reads stores with plain clients.
+    "privacy": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "rasa", "rasa_sdk", "sanic", "flask"},
 }
 ENVIRONMENT_FREE = ("whatsapp_cloud", "shop")
 

@@ -17,6 +17,12 @@ def customer_ref(wa_id: str, key: str) -> str:
     return "wa:" + hmac.new(key.encode(), wa_id.lstrip("+").encode(), hashlib.sha256).hexdigest()[:12]
 
 
+def keyed_hash(wa_id: str, key: str) -> str:
+    """The full keyed hash of a number, for records that outlive the number itself (the suppression list,
+    erasure receipts): the same with or without `+`, and not reversible without the deployment's key."""
+    return hmac.new(key.encode(), b"customer:" + wa_id.lstrip("+").encode(), hashlib.sha256).hexdigest()
+
+
 def scrub(text: str, key: str) -> str:
     """Numbers replaced by their pseudonym, secrets in query strings masked."""
     text = SECRET_PARAM.sub(r"\1***", text)

@@ -86,6 +86,9 @@ def consent(recipient: str, number: str = "") -> str:
     return f"wa:consent:{number}:{recipient}" if number else f"wa:consent:{recipient}"
 
 
+# Hash keyed hash of a number (pseudonyms.keyed_hash) -> JSON {"at", "scopes"}: customers erased while
+# opted out, so no business-initiated message reaches them again unless they opt in anew. Kept for good.
+SUPPRESSED = "wa:suppressed"
 CONSENT_LOG = "wa:consent-log"  # every consent record ever made, append-only (audits)
 LIMIT_REACHED = "wa:limit:reached"  # sorted set: customer -> last business-initiated send outside a window
 

@@ -24,3 +24,4 @@ class PolicyConfig:
     test_clock: bool = False  # read a clock offset from Redis (end-to-end tests across processes only)
     phone_number_id: str = ""  # the business number whose windows and consent this process keeps
     retention: Retention = field(default_factory=Retention)
+    hash_key: str = ""  # keys the hashes of the suppression list (redis_keys.SUPPRESSED)

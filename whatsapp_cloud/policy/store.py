@@ -21,7 +21,7 @@ from typing import Any, Dict, Generator, Iterable, List, Optional, Sequence, Tup
 import redis
 import redis.asyncio as aioredis
 
-from whatsapp_cloud import redis_keys
+from whatsapp_cloud import pseudonyms, redis_keys
 from whatsapp_cloud.policy import lua
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.consent import Consent, ConsentRecord, records_from_hash
@@ -64,7 +64,7 @@ def snapshot_program(recipient: str, config: PolicyConfig) -> Program:
     now = yield from clock_program(config)
     since = (now - LIMIT_PERIOD).timestamp()
     number = config.phone_number_id
-    windows, old_windows, consent, old_consent, used, counted, statuses, categories, waiting = yield [
+    windows, old_windows, consent, old_consent, used, counted, statuses, categories, waiting, erased = yield [
         ("hgetall", (redis_keys.windows(recipient, number),)),
         ("hgetall", (redis_keys.windows(recipient),)),
         ("hgetall", (redis_keys.consent(recipient, number),)),
@@ -74,6 +74,7 @@ def snapshot_program(recipient: str, config: PolicyConfig) -> Program:
         ("hgetall", (redis_keys.TEMPLATE_STATUS,)),
         ("hgetall", (redis_keys.TEMPLATE_CATEGORY,)),
         ("llen", (redis_keys.deferred(recipient),)),
+        ("hget", (redis_keys.SUPPRESSED, pseudonyms.keyed_hash(recipient, config.hash_key))),
     ]
     own_windows = _windows(windows)
     if number and old_windows:
@@ -81,6 +82,8 @@ def snapshot_program(recipient: str, config: PolicyConfig) -> Program:
     own_consent = records_from_hash(_texts(consent))
     if number and old_consent:
         own_consent = _latest_consent(own_consent, records_from_hash(_texts(old_consent)))
+    if erased:
+        own_consent = _latest_consent(own_consent, suppressed_consent(as_text(erased)))
     state = RecipientState(
         windows=own_windows,
         consent=own_consent,
@@ -198,6 +201,14 @@ def waiting_since_program(before: datetime) -> Program:
     """Customers whose oldest deferred message was deferred before `before`."""
     (members,) = yield [("zrangebyscore", (redis_keys.DEFERRED_SINCE, "-inf", before.timestamp()))]
     return [as_text(m) for m in members]
+
+
+def suppress_program(recipient: str, scopes: Sequence[str], at: datetime, config: PolicyConfig) -> Program:
+    """Put a customer whose data is being erased on the suppression list by keyed hash only, with the scopes
+    they had opted out of, so the erasure of their consent records does not let templates through."""
+    _require_aware(at)
+    value = json.dumps({"at": at.timestamp(), "scopes": sorted(scopes)})
+    yield [("hset", (redis_keys.SUPPRESSED, pseudonyms.keyed_hash(recipient, config.hash_key), value))]
 
 
 def save_plan_program(wamid: str, plan: Dict[str, Any]) -> Program:
@@ -421,6 +432,14 @@ def _latest_consent(a: Consent, b: Consent) -> Consent:
         if other is None or _consent_order(record) >= _consent_order(other):
             merged[scope] = record
     return Consent(merged)
+
+
+def suppressed_consent(stored: str) -> Consent:
+    """A suppression-list entry read as what it stands for: the opt-outs the customer had when their data was
+    erased. An opt-in they give afterwards is newer and wins, as with any record."""
+    data = json.loads(stored)
+    record = ConsentRecord("out", utc(float(data["at"])), "erased")
+    return Consent({scope: record for scope in data["scopes"]})
 
 
 def _consent_order(record: ConsentRecord) -> Tuple[int, int]:

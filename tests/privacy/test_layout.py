@@ -1,0 +1,30 @@
+"""privacy/ reads the handoff's keys from stack/handoff_keys.py and Rasa's from its own constants: both must
+be the keys the writers use."""
+
+from pathlib import Path
+
+import yaml
+
+from handoff import contract, keys
+from privacy import stores
+from stack import handoff_keys
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_owner_key_is_the_one_the_bot_reads():
+    assert handoff_keys.PREFIX == contract.KEY_PREFIX
+    assert handoff_keys.owner("15551230001") == contract.owner_key("15551230001") == keys.owner("15551230001")
+
+
+def test_rasa_keys_have_the_prefix_endpoints_give():
+    for name in ("endpoints.yml", "endpoints-tls.yml"):
+        endpoints = yaml.safe_load((ROOT / name).read_text())
+        assert endpoints["tracker_store"]["key_prefix"] == stores.RASA_KEY_PREFIX
+        assert endpoints["lock_store"]["key_prefix"] == stores.RASA_KEY_PREFIX
+
+
+def test_every_key_prefix_names_a_store():
+    assert stores.store_of(handoff_keys.messages("c1")) == "handoff messages"
+    assert stores.store_of("wa:pricing:customer:1") == "cost ledger"
+    assert stores.store_of("something:else") == "other"
