@@ -19,6 +19,7 @@ from stack.wait_for import is_healthy
 
 ROOT = settings.ROOT
 HEALTH = {
+    "ingest": "{INGEST_URL}/health",
     "rasa": "{RASA_URL}/webhooks/whatsapp/",
     "actions": "{ACTIONS_URL}/health",
     "handoff": "{HANDOFF_URL}/health",
@@ -26,6 +27,7 @@ HEALTH = {
 }
 PORT_OF = {
     "redis": "REDIS_PORT",  # on REDIS_BIND
+    "ingest": "INGEST_PORT",
     "rasa": "RASA_PORT",
     "actions": "ACTIONS_PORT",
     "handoff": "HANDOFF_PORT",
@@ -91,7 +93,7 @@ def describe(env: Mapping[str, str], names: List[str]) -> str:
         lines.append(f"  redis      {shown}  (REDIS_URL is set: using it, starting none)")
     lines += [
         f"  rasa       {env['RASA_URL']}  HTTP API token: RASA_API_TOKEN in {env['VAR_DIR']}/local.env",
-        f"  webhook    {env['WHATSAPP_WEBHOOK_URL']}  (Meta's callback URL)",
+        f"  webhook    {env['WHATSAPP_WEBHOOK_URL']}  (Meta's callback URL: the intake process)",
         f"  actions    {env['ACTIONS_URL']}/webhook",
         f"  handoff    {env['HANDOFF_URL']}",
     ]

@@ -26,6 +26,7 @@ DEFAULTS = {
     # Not 5060/5061 (SIP): browsers refuse the Fetch standard's "bad ports" (tests/test_ports.py).
     "HANDOFF_PORT": "5080",
     "STANDIN_PORT": "5070",
+    "INGEST_PORT": "5090",  # the webhook intake: Meta's callback URL and the media links
     "REDIS_PORT": "6390",
     # The Redis that make run starts listens here only; set REDIS_BIND to reach it from other machines.
     "REDIS_BIND": "127.0.0.1",
@@ -63,7 +64,7 @@ GENERATED_SECRETS = (
     "PRIVACY_HASH_KEY",  # keyed hashes of erased customers (suppression list, receipts): never rotate it
 )
 
-PORT_KEYS = ("RASA_PORT", "ACTIONS_PORT", "HANDOFF_PORT", "STANDIN_PORT", "REDIS_PORT")
+PORT_KEYS = ("RASA_PORT", "ACTIONS_PORT", "HANDOFF_PORT", "STANDIN_PORT", "REDIS_PORT", "INGEST_PORT")
 
 
 def read_env_file(path: Path) -> Dict[str, str]:
@@ -122,7 +123,9 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     env["RASA_URL"] = local("RASA_PORT")
     env["ACTIONS_URL"] = local("ACTIONS_PORT")
     env["HANDOFF_URL"] = local("HANDOFF_PORT")
-    env["WHATSAPP_WEBHOOK_URL"] = env["RASA_URL"] + "/webhooks/whatsapp/webhook"
+    env["INGEST_URL"] = local("INGEST_PORT")
+    # Meta posts to the intake process; the bot's workers consume what it stored.
+    env["WHATSAPP_WEBHOOK_URL"] = env["INGEST_URL"] + "/webhooks/whatsapp/webhook"
 
     env["USE_STANDIN"] = "0" if env.get("WHATSAPP_ACCESS_TOKEN") else "1"
     if env["USE_STANDIN"] == "1":
@@ -182,8 +185,8 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     env["WHATSAPP_CONSUMER_NAME"] = env.get("WHATSAPP_CONSUMER_NAME") or default_consumer_name(env["RASA_PORT"])
     env.setdefault("DATABASE_URL", f"sqlite:///{var_dir / 'app.db'}")
     env.setdefault("MEDIA_DIR", str(var_dir / "media"))
-    # Meta fetches media links from the public URL of the channel; locally that is Rasa itself.
-    env.setdefault("PUBLIC_MEDIA_URL", env["RASA_URL"] + "/webhooks/whatsapp/media")
+    # Meta fetches media links from the public URL of the intake, beside the webhook.
+    env.setdefault("PUBLIC_MEDIA_URL", env["INGEST_URL"] + "/webhooks/whatsapp/media")
     return env
 
 
@@ -198,7 +201,7 @@ def redact_url(url: str) -> str:
 
 def processes(env: Mapping[str, str]) -> List[str]:
     """The Procfile entries this configuration starts."""
-    names = ["rasa", "actions", "handoff"]
+    names = ["ingest", "rasa", "actions", "handoff"]
     if env["START_REDIS"] == "1":
         names.insert(0, "redis")
     if env["USE_STANDIN"] == "1":
