@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from typing import Mapping
 
-from handoff.office_hours import OfficeHours
 from stack import components
+from stack.office_hours import OfficeHours
 from stack.setting_values import flag
 from whatsapp_cloud.retention import Retention
 
