@@ -2,6 +2,7 @@
 
     whatsapp_cloud, shop   libraries: import no package of the application, read no environment
     stack                  settings and shared components: may use the libraries, never bot or handoff
+    analytics              figures from the event streams: stack and the libraries, never the applications
     bot, handoff           the two applications: never each other (the bot reads handoff.contract only)
 """
 
@@ -19,6 +20,8 @@ FORBIDDEN: Dict[str, Set[str]] = {
     "shop": APPLICATION | {"whatsapp_cloud", "rasa", "rasa_sdk", "flask"},
     "stack": {"bot", "handoff", "tools", "cloud_api_standin", "simulation"},
     "handoff": {"bot", "rasa", "rasa_sdk", "sanic"},
+    # Serves the bot's designers, supervisors and the handoff app, which call it; it calls neither.
+    "analytics": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "rasa", "rasa_sdk", "sanic", "flask"},
 }
 ENVIRONMENT_FREE = ("whatsapp_cloud", "shop")
 
