@@ -33,14 +33,15 @@ class Aggregator:
         self.config = config or AnalyticsConfig()
         self.ratings = ratings
 
-    def run(self) -> int:
-        """Read until the sources are caught up; the number of entries read."""
-        total = 0
-        while True:
+    def run(self, max_steps: Optional[int] = None) -> int:
+        """Read until the sources are caught up (or `max_steps` batches); the number of entries read."""
+        total, steps = 0, 0
+        while max_steps is None or steps < max_steps:
             read = self.step()
-            total += read
+            total, steps = total + read, steps + 1
             if not read:
-                return total
+                break
+        return total
 
     def step(self) -> int:
         with self.store.pipeline(transaction=True) as pipe:

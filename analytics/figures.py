@@ -79,6 +79,8 @@ def compute(data: RangeData, config: Optional[AnalyticsConfig] = None,
     durable_until = datetime.combine(data.end + timedelta(days=1), datetime.min.time(), timezone.utc).timestamp()
     return {
         "from": data.start.isoformat(), "to": data.end.isoformat(), "team": data.team or None,
+        # The time of the newest event the aggregates include.
+        "aggregated_until": datetime.fromtimestamp(data.clock, timezone.utc).isoformat() if data.clock else None,
         "conversations": {
             "customer_initiated": customer, "proactive": total["sessions:proactive"], "ended": ended,
             "by_day": [{"date": day, "customer_initiated": c["sessions:customer"], "proactive": c["sessions:proactive"]}

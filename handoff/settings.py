@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Mapping
 
+from analytics.config import AnalyticsConfig
 from stack import components
 from stack.office_hours import OfficeHours
 from stack.setting_values import flag
@@ -30,6 +31,8 @@ class HandoffSettings:
     handback_max_age: float = 3 * 3600.0  # a goodbye later than this after the resolve is dropped, not sent
     retention_seconds: int = 30 * 86400  # resolved chats, their messages and customers' histories
     event_stream_max: int = Retention().event_stream_max  # wa:events, as every writer trims it
+    analytics: AnalyticsConfig = AnalyticsConfig()
+    database_url: str = ""  # the shop's database, where the CSAT ratings are ("": none)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "HandoffSettings":
@@ -59,4 +62,6 @@ class HandoffSettings:
             handback_max_age=float(env.get("HANDOFF_HANDBACK_MAX_AGE_SECONDS") or 3 * 3600),
             retention_seconds=int(float(env.get("HANDOFF_RETENTION_DAYS") or 30) * 86400),
             event_stream_max=components.retention(env).event_stream_max,
+            analytics=AnalyticsConfig.from_env(env),
+            database_url=components.database_url(env),
         )

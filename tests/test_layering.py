@@ -18,7 +18,7 @@ APPLICATION = {"bot", "handoff", "stack", "tools", "cloud_api_standin", "simulat
 FORBIDDEN: Dict[str, Set[str]] = {
     "whatsapp_cloud": APPLICATION | {"shop", "rasa", "rasa_sdk", "sanic", "flask"},
     "shop": APPLICATION | {"whatsapp_cloud", "rasa", "rasa_sdk", "flask"},
-    "stack": {"bot", "handoff", "tools", "cloud_api_standin", "simulation"},
+    "stack": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "analytics"},
     "handoff": {"bot", "rasa", "rasa_sdk", "sanic"},
     # Serves the bot's designers, supervisors and the handoff app, which call it; it calls neither.
     "analytics": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "rasa", "rasa_sdk", "sanic", "flask"},
