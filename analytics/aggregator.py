@@ -10,6 +10,7 @@ as far back as the streams still reach.
 """
 
 import logging
+from itertools import takewhile
 from typing import Any, Dict, List, Optional
 
 import redis
@@ -66,8 +67,10 @@ class Aggregator:
             fold.charge(_text(entry))
         idle = pipe.zrangebyscore(keys.OPEN_SESSIONS, "-inf", f"({fold.clock - self.config.session_gap_seconds}")
         fold.close_idle([_str(wa_id) for wa_id in idle])
-        # Ratings only up to the newest event read, so the conversation they belong to has been read.
-        ratings = [r for r in self.ratings(int(cursors[CSAT] or 0), self.config.batch) if r.at <= fold.clock]
+        # Ratings only up to the newest event read, so the conversation they belong to has been read; in id
+        # order, stopping at the first later one (the cursor must never pass a rating not yet counted).
+        stored = self.ratings(int(cursors[CSAT] or 0), self.config.batch)
+        ratings = list(takewhile(lambda r: r.at <= fold.clock, stored))
         for rating in ratings:
             fold.rating(rating.wa_id, rating.score, rating.at)
         pipe.multi()

@@ -14,7 +14,7 @@ from analytics.figures import compute, parse_range, read_range
 from analytics.ratings import from_database
 from shop.db import engine_for
 from stack.office_hours import OfficeHours
-from tests.analytics.scripted_day import EXPECTED, EXPECTED_COST, as_json, write_day
+from tests.analytics.scripted_day import EXPECTED, EXPECTED_COST, A, B, Script, as_json, at, write_day
 
 DAY = date(2026, 11, 2)
 
@@ -120,6 +120,22 @@ def test_a_range_of_days_adds_them_up_and_lists_each(store, shop) -> None:
         ("2026-11-02", 4), ("2026-11-03", 0), ("2026-11-04", 1)]
     # A's return on 11-04 is still open: it counts as started, not yet as ended or contained.
     assert result["conversations"]["ended"] == 4 and result["handoff_rate"] == 0.4
+
+
+def test_a_rating_newer_than_the_events_read_waits_for_them(store, shop) -> None:
+    write_day(store, shop)
+    script = Script(store, shop)
+    script.rating(A, 2, at(4, "10:05"))  # after the newest event (A writes at 10:00 on 11-04)...
+    script.rating(B, 3, at(4, "09:00"))  # ...and one stored after it, though older
+    aggregator = Aggregator(store, ratings=from_database(shop))
+    aggregator.run()
+    on_the_4th = compute(read_range(store, date(2026, 11, 4), date(2026, 11, 4)))
+    assert on_the_4th["csat"]["bot"]["ratings"] == 0 and on_the_4th["csat"]["agent"]["ratings"] == 0
+    script.inbound(A, at(4, "10:06"))
+    aggregator.run()
+    on_the_4th = compute(read_range(store, date(2026, 11, 4), date(2026, 11, 4)))
+    # A's is in A's new (bot) conversation; B's after B's handed one of 11-02 ended.
+    assert on_the_4th["csat"]["bot"]["ratings"] == 1 and on_the_4th["csat"]["agent"]["ratings"] == 1
 
 
 def test_a_range_is_checked() -> None:
