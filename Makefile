@@ -16,7 +16,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # No usage reports or error tracebacks to Rasa's third-party services from any rasa command make runs.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test train say validate lint clean bench bench-memory test-stories import-orders simulate
+.PHONY: run test train say validate lint clean bench bench-memory test-stories import-orders simulate report
 
 run: $(MODEL)
 	@$(PY) -m stack.run
@@ -42,6 +42,10 @@ test-stories: $(MODEL)
 # Usage: make import-orders CSV=orders.csv (see shop/import_orders.py for the columns)
 import-orders: $(VENV)/.installed
 	$(PY) -m tools.import_orders "$(CSV)"
+
+# Usage: make report FROM=2026-11-01 TO=2026-11-30 [TEAM=orders]: the analytics figures as tables
+report: $(VENV)/.installed
+	$(PY) -m tools.report --from "$(FROM)" --to "$(TO)" $(if $(TEAM),--team "$(TEAM)")
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

@@ -13,7 +13,10 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from analytics.aggregator import Aggregator
+from analytics.ratings import from_url
 from handoff.agents import TOKEN_SECONDS
+from handoff.analytics_api import create_analytics_api
 from handoff.api import create_api
 from handoff.inbox import create_inbox
 from handoff.live_feed import FeedHub
@@ -53,6 +56,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     service = HandoffService(settings, store, Messenger(env, store), RasaApi(settings.rasa_url, settings.rasa_token))
     app.extensions["handoff"] = service
     app.extensions["handoff_feed"] = FeedHub(store)
+    app.extensions["analytics"] = Aggregator(store, settings.analytics, ratings=from_url(settings.database_url))
 
     csrf = CSRFProtect(app)
     limiter = Limiter(key_func=get_remote_address, app=app, storage_uri=settings.redis_url,
@@ -61,6 +65,9 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     api = create_api(login_limit)
     csrf.exempt(api)  # the JSON API authenticates with bearer tokens, never with cookies
     app.register_blueprint(api)
+    analytics_api = create_analytics_api()
+    csrf.exempt(analytics_api)
+    app.register_blueprint(analytics_api)
     app.register_blueprint(create_inbox(login_limit))
 
     @app.get("/health")
@@ -80,13 +87,14 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         return redirect(url_for("inbox.queue"))
 
     if settings.background:
-        start_background(service)
+        start_background(service, app.extensions["analytics"])
     return app
 
 
-def start_background(service: HandoffService) -> list[threading.Thread]:
-    """Assignment, SLA timers and hand-back retries; every step is safe in several workers at once.
-    Hand backs run in a thread of their own, so a hung Rasa never holds up assignment or SLA timers."""
+def start_background(service: HandoffService, aggregator: Aggregator) -> list[threading.Thread]:
+    """Assignment, SLA timers, hand-back retries and the analytics aggregates; every step is safe in several
+    workers at once. Hand backs run in a thread of their own, so a hung Rasa never holds up assignment or SLA
+    timers; so do the aggregates, so a long catch-up never does either."""
 
     def loop(step: Callable[[], None], name: str) -> None:
         stop = threading.Event()
@@ -97,7 +105,8 @@ def start_background(service: HandoffService) -> list[threading.Thread]:
                 logger.exception("background %s failed", name)
 
     threads = [threading.Thread(target=loop, args=(step, name), name=f"handoff-{name}", daemon=True)
-               for step, name in ((service.tick_routing, "routing"), (service.tick_handbacks, "handbacks"))]
+               for step, name in ((service.tick_routing, "routing"), (service.tick_handbacks, "handbacks"),
+                                  (aggregator.run, "analytics"))]
     for thread in threads:
         thread.start()
     return threads

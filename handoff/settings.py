@@ -3,8 +3,9 @@
 from dataclasses import dataclass
 from typing import Mapping
 
-from handoff.office_hours import OfficeHours
+from analytics.config import AnalyticsConfig
 from stack import components
+from stack.office_hours import OfficeHours
 from stack.setting_values import flag
 from whatsapp_cloud.retention import Retention
 
@@ -30,6 +31,8 @@ class HandoffSettings:
     handback_max_age: float = 3 * 3600.0  # a goodbye later than this after the resolve is dropped, not sent
     retention_seconds: int = 30 * 86400  # resolved chats, their messages and customers' histories
     event_stream_max: int = Retention().event_stream_max  # wa:events, as every writer trims it
+    analytics: AnalyticsConfig = AnalyticsConfig()
+    database_url: str = ""  # the shop's database, where the CSAT ratings are ("": none)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "HandoffSettings":
@@ -43,8 +46,7 @@ class HandoffSettings:
             secret_key=env["HANDOFF_SECRET_KEY"],
             rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
             rasa_token=env.get("RASA_API_TOKEN", ""),
-            office_hours=OfficeHours.parse(env.get("HANDOFF_OFFICE_HOURS") or "mon-sun 00:00-24:00",
-                                           env.get("HANDOFF_TIMEZONE") or "UTC"),
+            office_hours=components.office_hours(env),
             first_response_seconds=float(env.get("HANDOFF_SLA_FIRST_RESPONSE_SECONDS") or 120),
             next_response_seconds=float(env.get("HANDOFF_SLA_NEXT_RESPONSE_SECONDS") or 300),
             handle_seconds=float(env.get("HANDOFF_HANDLE_SECONDS") or 300),
@@ -59,4 +61,6 @@ class HandoffSettings:
             handback_max_age=float(env.get("HANDOFF_HANDBACK_MAX_AGE_SECONDS") or 3 * 3600),
             retention_seconds=int(float(env.get("HANDOFF_RETENTION_DAYS") or 30) * 86400),
             event_stream_max=components.retention(env).event_stream_max,
+            analytics=AnalyticsConfig.from_env(env),
+            database_url=components.database_url(env),
         )

@@ -41,8 +41,16 @@ local function transition(wa, to, chat_id, agent, now, why)
   redis.call('HSET', KEYS[3], 'state', to, 'chat_id', chat_id, 'agent', agent, 'since', now)
   redis.call('RPUSH', KEYS[4], cjson.encode({
     from = from, to = to, at = tonumber(now), chat_id = chat_id, agent = agent, why = why}))
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[2], '*', 'kind', ARGV[1], 'at', now, 'customer', wa,
-    'from', from, 'to', to, 'chat_id', chat_id, 'agent', agent, 'why', why)
+  -- The chat's team on every move, and why the bot escalated on the first one (for analytics).
+  local chat = redis.call('HMGET', KEYS[1], 'team', 'reason', 'intent')
+  if why == 'escalated' then
+    redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[2], '*', 'kind', ARGV[1], 'at', now, 'customer', wa,
+      'from', from, 'to', to, 'chat_id', chat_id, 'agent', agent, 'why', why, 'team', chat[1] or '',
+      'reason', chat[2] or '', 'intent', chat[3] or '')
+  else
+    redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[2], '*', 'kind', ARGV[1], 'at', now, 'customer', wa,
+      'from', from, 'to', to, 'chat_id', chat_id, 'agent', agent, 'why', why, 'team', chat[1] or '')
+  end
 end
 -- Whether the chat's customer, team or agent differ from those its KEYS were built from (ARGV[3..5]).
 local function moved()
@@ -196,16 +204,20 @@ feed('customer_message', cid, redis.call('HGET', KEYS[1], 'team'), redis.call('H
 return {'ok', cid}
 """
 
-# KEYS[1] the chat hash, KEYS[2] the inbox feed, KEYS[3] the chat's messages, KEYS[4] the SLA timers.
-# ARGV: chat_id, message JSON, now, kind (agent|note|system), agent
+# KEYS[1] the chat hash, KEYS[2] the inbox feed, KEYS[3] the chat's messages, KEYS[4] the SLA timers,
+# KEYS[5] the event stream (wa:events). ARGV: chat_id, message JSON, now, kind (agent|note|system), agent,
+# the event kind of an agent's reply, the event stream's maximum length.
 _CHAT_MESSAGE = _LUA_FEED + """
 local cid, message, now, kind, agent = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'not_found', ''} end
 redis.call('RPUSH', KEYS[3], message)
 if kind == 'agent' then
   redis.call('HSET', KEYS[1], 'last_agent_at', now)
-  redis.call('HSETNX', KEYS[1], 'first_response_at', now)
+  local first = redis.call('HSETNX', KEYS[1], 'first_response_at', now)
   redis.call('ZREM', KEYS[4], 'first:' .. cid, 'next:' .. cid)
+  local chat = redis.call('HMGET', KEYS[1], 'customer', 'team')
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], '*', 'kind', ARGV[6], 'at', now, 'chat_id', cid,
+    'customer', chat[1] or '', 'agent', agent, 'team', chat[2] or '', 'first', first == 1 and '1' or '')
 end
 feed(kind == 'agent' and 'agent_message' or kind, cid, redis.call('HGET', KEYS[1], 'team'), agent, now, message)
 return {'ok', cid}
@@ -356,8 +368,9 @@ class ChatStore:
 
     def add_message(self, chat_id: str, message: Dict[str, Any], agent: str = "", now: Optional[float] = None) -> None:
         outcome, detail = self._chat_message(
-            keys=[keys.chat(chat_id), keys.FEED, keys.messages(chat_id), keys.SLA_DUE],
-            args=[chat_id, json.dumps(message), _ts(now), message["kind"], agent])
+            keys=[keys.chat(chat_id), keys.FEED, keys.messages(chat_id), keys.SLA_DUE, EVENT_STREAM],
+            args=[chat_id, json.dumps(message), _ts(now), message["kind"], agent, kinds.HANDOFF_AGENT_REPLY,
+                  self.event_stream_max])
         _settled(chat_id, outcome, detail)
 
     def take_due_sla(self, now: Optional[float] = None) -> List[str]:

@@ -13,6 +13,7 @@ from redis import asyncio as aioredis
 
 from shop.db import DEFAULT_DATABASE_URL, engine_for
 from shop.service import Shop
+from stack.office_hours import OfficeHours
 from stack.setting_values import ConfigError, count, flag, hours, listed, seconds
 from whatsapp_cloud import pseudonyms
 from whatsapp_cloud.events.log import EventLog
@@ -140,6 +141,13 @@ def customer_ref(wa_id: str) -> str:
 
 def scrub(text: str) -> str:
     return pseudonyms.scrub(text, environment().get("HANDOFF_SECRET_KEY", ""))
+
+
+def office_hours(env: Optional[Env] = None) -> OfficeHours:
+    """When agents work (HANDOFF_OFFICE_HOURS in HANDOFF_TIMEZONE): routing and response times use them."""
+    env = environment() if env is None else env
+    return OfficeHours.parse(env.get("HANDOFF_OFFICE_HOURS") or "mon-sun 00:00-24:00",
+                             env.get("HANDOFF_TIMEZONE") or "UTC")
 
 
 def database_url(env: Optional[Env] = None) -> str:

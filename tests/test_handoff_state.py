@@ -11,9 +11,9 @@ import redis
 from handoff import keys
 from handoff.agents import AgentDirectory, InvalidAgent
 from handoff.assignment import Router
-from handoff.office_hours import InvalidOfficeHours, OfficeHours
 from handoff.state import ChatStore, Conflict, Escalation, NotFound
 from handoff.teams import team_for
+from stack.office_hours import InvalidOfficeHours, OfficeHours
 from tests.conftest import RedisProcess
 
 PASSWORD = "correct horse battery"

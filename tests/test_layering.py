@@ -2,6 +2,7 @@
 
     whatsapp_cloud, shop   libraries: import no package of the application, read no environment
     stack                  settings and shared components: may use the libraries, never bot or handoff
+    analytics              figures from the event streams: stack and the libraries, never the applications
     bot, handoff           the two applications: never each other (the bot reads handoff.contract only)
     privacy                export and erasure: stack and the libraries, never the applications that call it
 """
@@ -18,13 +19,15 @@ APPLICATION = {"bot", "handoff", "stack", "tools", "cloud_api_standin", "simulat
 FORBIDDEN: Dict[str, Set[str]] = {
     "whatsapp_cloud": APPLICATION | {"shop", "rasa", "rasa_sdk", "sanic", "flask"},
     "shop": APPLICATION | {"whatsapp_cloud", "rasa", "rasa_sdk", "flask"},
-    "stack": {"bot", "handoff", "tools", "cloud_api_standin", "simulation"},
+    "stack": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "analytics"},
     "handoff": {"bot", "rasa", "rasa_sdk", "sanic"},
     # Called by the bot and the handoff service, never the other way round; reads stores with plain clients.
     "privacy": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "rasa", "rasa_sdk", "sanic", "flask"},
     # Meta's callback URL: answers while the workers run NLU, so it loads none of the bot.
     "ingest": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "rasa", "rasa_sdk", "sanic", "flask",
                "tensorflow", "spacy"},
+    # Serves the bot's designers, supervisors and the handoff app, which call it; it calls neither.
+    "analytics": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "rasa", "rasa_sdk", "sanic", "flask"},
 }
 ENVIRONMENT_FREE = ("whatsapp_cloud", "shop")
 

@@ -108,6 +108,8 @@ def test_reply_inside_the_window_goes_as_it_is(graph, redis_url):
         delivery = await h.sender.deliver(text("Your parcel left the warehouse"), fallback=order_update())
         assert delivery.decision.action == Action.SEND_SESSION and delivery.result is not None
         assert [m["type"] for m in h.sent()] == ["text"]
+        [event] = await h.events("outbound")
+        assert "fallback" not in event  # sent as it was: no template counted for analytics
 
     scenario(graph, redis_url, work)
 
@@ -121,6 +123,8 @@ def test_reply_after_25_hours_of_silence_goes_as_its_template_never_as_free_text
         [sent] = h.sent()
         assert sent["type"] == "template" and sent["template"]["name"] == "order_update"
         assert h.refusals() == []
+        [event] = await h.events("outbound")
+        assert (event["type"], event["label"], event["fallback"]) == ("template", "utter_x", "order_update")
         # It reached a customer outside a window: one unique customer against the messaging limit.
         assert (await h.state.snapshot(CUSTOMER)).state.limit == replace(
             (await h.state.snapshot(CUSTOMER)).state.limit, used=1, recipient_counted=True)

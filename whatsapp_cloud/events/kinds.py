@@ -66,7 +66,8 @@ WEBHOOK_DEAD = _kind(
 
 # --- outbound messages (whatsapp_cloud/outbound/sender.py, whatsapp_cloud/policy/) ---
 OUTBOUND = _kind(
-    "outbound", "Meta accepted an outbound message", ("wamid", "recipient", "type", "label"), "recipient")
+    "outbound", "Meta accepted an outbound message (`fallback`: the template the policy sent in its place)",
+    ("wamid", "recipient", "type", "label", "fallback"), "recipient")
 OUTBOUND_DUPLICATE_SKIPPED = _kind(
     "outbound_duplicate_skipped", "a send whose idempotency key was already used is skipped",
     ("key", "recipient"), "recipient")
@@ -103,7 +104,11 @@ PRICING_MISMATCH = _kind(
 # --- the handoff service (handoff/state.py, handoff/service.py) ---
 HANDOFF_TRANSITION = _kind(
     "handoff_transition", "a customer's conversation changes owner (bot, queued, agent), in the state's Lua scripts",
-    ("customer", "from", "to", "chat_id", "agent", "why"), "customer")
+    ("customer", "from", "to", "chat_id", "agent", "why", "team", "reason", "intent"), "customer")
+# `team` is the chat's team after the move; `reason` and `intent` (the bot's escalation) only when why=escalated.
+HANDOFF_AGENT_REPLY = _kind(
+    "handoff_agent_reply", "an agent's message to the customer is added to a chat (`first`=1 on the chat's first)",
+    ("chat_id", "customer", "agent", "team", "first"), "customer")
 HANDOFF_SLA_BREACHED = _kind(
     "handoff_sla_breached", "a chat's first or next response was not given in time",
     ("chat_id", "sla", "team", "agent"))

@@ -177,7 +177,8 @@ class OutboundSender:
         # stored as soon as the message has a wamid, before anything else, so a fast status finds it.
         plan = item if decision.action == Action.SEND_SESSION else None
         result = await self._send(outgoing, key=key, label=label or str(payload.get("type", "")), plan=plan,
-                                  deadline=deadline)
+                                  deadline=deadline,
+                                  replaced_by=decision.template.name if outgoing is not payload else "")
         if result is None:
             return Delivery(decision)
         await self.policy.sent(recipient, decision, snapshot.now)
@@ -276,7 +277,7 @@ class OutboundSender:
 
     async def _send(
         self, payload: Dict[str, Any], *, key: Optional[str], label: str, plan: Optional[Dict[str, Any]] = None,
-        deadline: Optional[float] = None,
+        deadline: Optional[float] = None, replaced_by: str = "",
     ) -> Optional[SendResult]:
         """Send now (paced, retried); None when it went to the dead letters (the reason is logged there)."""
         recipient = recipient_of(payload)
@@ -299,7 +300,7 @@ class OutboundSender:
         metrics.OUTBOUND.labels("sent", "").inc()
         await self.statuses.record_sent(result.wamid, recipient, type=str(payload.get("type", "text")), label=label)
         await self.events.record(kinds.OUTBOUND, wamid=result.wamid, recipient=recipient,
-                                 type=payload.get("type", "text"), label=label)
+                                 type=payload.get("type", "text"), label=label, fallback=replaced_by)
         return result
 
     async def _send_with_retries(self, payload: Dict[str, Any], recipient: str,

@@ -1,7 +1,12 @@
-"""Office hours in the business's time zone: are agents working now, and if not, when are they back."""
+"""Office hours in the business's time zone: are agents working now, when are they back, and how much of a
+span fell inside them.
+
+Pure (no settings read here): the handoff service routes by them and analytics measures agents' response
+times in them, so both take the same `OfficeHours` from `HANDOFF_OFFICE_HOURS` / `HANDOFF_TIMEZONE`.
+"""
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Dict, List, Optional, Tuple
 from zoneinfo import ZoneInfo
 
@@ -57,6 +62,32 @@ class OfficeHours:
                 if opening > local:
                     return opening
         return None
+
+    def open_seconds(self, start: datetime, end: datetime) -> float:
+        """Seconds between `start` and `end` that fall inside office hours (0 when end <= start)."""
+        if end <= start:
+            return 0.0
+        start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+        total = 0.0
+        day = start.astimezone(self.zone).date() - timedelta(days=1)  # a span may begin on the zone's day before
+        last = end.astimezone(self.zone).date()
+        while day <= last:
+            for opening, closing in self._spans(day):
+                overlap = (min(closing, end) - max(opening, start)).total_seconds()
+                total += max(0.0, overlap)
+            day += timedelta(days=1)
+        return total
+
+    def _spans(self, day: date) -> List[Tuple[datetime, datetime]]:
+        spans = []
+        for start, end in self.hours[day.weekday()]:
+            opening = datetime.combine(day, time(start // 60, start % 60), tzinfo=self.zone)
+            # 24:00 ends the day: the next midnight, counted in real elapsed time across a DST change.
+            closing = (datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone) if end == 24 * 60
+                       else datetime.combine(day, time(end // 60, end % 60), tzinfo=self.zone))
+            # In UTC: Python subtracts datetimes of one zone as wall clocks, which is wrong across DST.
+            spans.append((opening.astimezone(timezone.utc), closing.astimezone(timezone.utc)))
+        return spans
 
 
 def _minutes(text: str) -> int:

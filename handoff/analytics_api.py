@@ -1,0 +1,43 @@
+"""GET /api/analytics: the figures of a date range for supervisors and admins (analytics/ computes them).
+
+The request first brings the aggregates up to date (the background does too), so a supervisor sees the
+latest events; office-hours response times use the service's own office hours.
+"""
+
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from analytics.aggregator import Aggregator
+from analytics.figures import InvalidRange, compute, parse_range, read_range
+from handoff.api import authenticated, error, service
+from handoff.teams import TEAMS
+
+REQUEST_STEPS = 20  # a request catches up at most this many batches; the background reads the rest
+
+
+def aggregator() -> Aggregator:
+    return current_app.extensions["analytics"]
+
+
+def create_analytics_api() -> Blueprint:
+    api = Blueprint("analytics_api", __name__)
+
+    @api.get("/api/analytics")
+    @authenticated
+    def figures() -> Any:
+        if not g.agent.sees_all:
+            return error("analytics are for supervisors and admins", 403)
+        try:
+            first, last = parse_range(request.args.get("from", ""), request.args.get("to", ""))
+        except InvalidRange as exc:
+            return error(str(exc), 400)
+        team = request.args.get("team", "")
+        if team and team not in TEAMS:
+            return error(f"unknown team {team!r}; teams: {', '.join(TEAMS)}", 400)
+        aggregator().run(max_steps=REQUEST_STEPS)
+        svc = service()
+        data = read_range(svc.redis, first, last, team)
+        return jsonify(compute(data, svc.settings.analytics, svc.settings.office_hours.open_seconds))
+
+    return api
