@@ -17,8 +17,10 @@ APPLICATION = {"bot", "handoff", "stack", "tools", "cloud_api_standin", "simulat
 FORBIDDEN: Dict[str, Set[str]] = {
     "whatsapp_cloud": APPLICATION | {"shop", "rasa", "rasa_sdk", "sanic", "flask"},
     "shop": APPLICATION | {"whatsapp_cloud", "rasa", "rasa_sdk", "flask"},
-    "stack": {"bot", "handoff", "tools", "cloud_api_standin", "simulation"},
+    "stack": {"bot", "handoff", "campaigns", "tools", "cloud_api_standin", "simulation"},
     "handoff": {"bot", "rasa", "rasa_sdk", "sanic"},
+    # Business-initiated messages: below the applications that call it (the bot, the handoff service).
+    "campaigns": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "rasa", "rasa_sdk", "sanic", "flask"},
 }
 ENVIRONMENT_FREE = ("whatsapp_cloud", "shop")
 
