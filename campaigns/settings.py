@@ -46,4 +46,5 @@ class CampaignSettings:
             ),
             reply_window_seconds=seconds(env, "CAMPAIGN_REPLY_WINDOW_HOURS", HOUR, cls.reply_window_seconds),
             retention_seconds=seconds(env, "CAMPAIGN_RETENTION_DAYS", DAY, cls.retention_seconds),
+            lease_seconds=count(env, "CAMPAIGN_LEASE_SECONDS", cls.lease_seconds),
         )
