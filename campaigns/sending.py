@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import redis.asyncio as aioredis
 
@@ -92,8 +92,8 @@ class CampaignSender:
                 break
             start += len(batch)
             todo = [(w, o) for w, o in batch if o.status in (QUEUED, SENDING_NOW)]
-            for group_start in range(0, len(todo), self.settings.concurrency):
-                group = todo[group_start:group_start + self.settings.concurrency]
+            while todo:
+                group, todo = await self._next_group(todo)
                 state = await self.run(programs.state_program(cid))
                 if state != SENDING or not still_ours():
                     return state or "missing"
@@ -122,6 +122,15 @@ class CampaignSender:
             await self.run(programs.expire_program(cid, self.settings.retention_seconds))
             await self.run(programs.settling_program(cid, time.time() + self.settings.reply_window_seconds))
         return COMPLETED
+
+    async def _next_group(self, todo: list) -> Tuple[list, list]:
+        """The next sends to run at once. The policy checks the messaging limit per message, not atomically
+        with the send: near the tier, concurrent sends could all see room for one more, so they go one by one."""
+        size = self.settings.concurrency
+        limit = (await self.sender.policy.state.snapshot(todo[0][0])).state.limit
+        if limit.tier is not None and limit.tier - limit.used < size:
+            size = 1
+        return todo[:size], todo[size:]
 
     async def _send_one(self, cid: str, campaign: Mapping[str, Any], wa_id: str, outcome: Outcome,
                         values: Mapping[str, str]) -> str:

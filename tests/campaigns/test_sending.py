@@ -133,3 +133,27 @@ def test_a_paused_template_pauses_the_campaign_instead_of_blocking_everyone(redi
         campaign = s.campaigns.get(cid)
         assert "order_update" in campaign["reason"] and campaign["counts"] == {"queued": 3}
         assert s.outbox() == []
+
+
+def test_over_the_messaging_limit_recipients_wait_and_the_tier_is_never_passed(redis_url):
+    with running(redis_url, statuses=False, WHATSAPP_MESSAGING_LIMIT_TIER="250") as s:
+        store = redis.Redis.from_url(redis_url)
+        now = s.policy.now().timestamp()
+        store.zadd(redis_keys.LIMIT_REACHED, {f"4999{i:05d}": now for i in range(247)})  # reached today
+        customers = numbers("3211", 6)
+        for wa_id in customers:
+            s.consent(wa_id, "in", ("utility",))
+        cid = s.campaigns.create("orders", "order_update", "en_US", rows(customers, order_id="7", status="x"),
+                                 draft=True)["id"]
+        plan = s.campaigns.plan(cid)
+        assert (plan["allowed"], plan["over_todays_limit"]) == (3, 3)
+
+        s.campaigns.start(cid)
+        s.work(until=lambda c: c.get(cid)["counts"].get("sent", 0) >= 3)
+        assert len(s.outbox()) == 3 and store.zcard(redis_keys.LIMIT_REACHED) == 250
+        campaign = s.campaigns.get(cid)
+        assert campaign["state"] == "sending" and campaign["counts"] == {"sent": 3, "queued": 3}
+        waiting = s.campaigns.recipients(cid, status="queued")
+        # The pass stops at the first one the limit holds back; the others keep their place behind it.
+        assert waiting[0]["reason"] == "waiting for messaging-limit capacity" and len(waiting) == 3
+        assert store.zscore(keys.DUE, cid) > now + 30  # looked at again in a minute, not in a busy loop
