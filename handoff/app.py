@@ -15,9 +15,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from analytics.aggregator import Aggregator
 from analytics.ratings import from_url
+from campaigns.service import Campaigns
 from handoff.agents import TOKEN_SECONDS
 from handoff.analytics_api import create_analytics_api
 from handoff.api import create_api
+from handoff.campaigns_api import add_campaign_routes
 from handoff.inbox import create_inbox
 from handoff.live_feed import FeedHub
 from handoff.login_limits import login_limit as login_limits
@@ -57,12 +59,14 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     app.extensions["handoff"] = service
     app.extensions["handoff_feed"] = FeedHub(store)
     app.extensions["analytics"] = Aggregator(store, settings.analytics, ratings=from_url(settings.database_url))
+    app.extensions["campaigns"] = Campaigns(store, env, registry=service.messenger.registry)
 
     csrf = CSRFProtect(app)
     limiter = Limiter(key_func=get_remote_address, app=app, storage_uri=settings.redis_url,
                       key_prefix="handoff:limits", headers_enabled=True)
     login_limit = login_limits(limiter, settings.login_limit)
     api = create_api(login_limit)
+    add_campaign_routes(api)
     csrf.exempt(api)  # the JSON API authenticates with bearer tokens, never with cookies
     app.register_blueprint(api)
     analytics_api = create_analytics_api()

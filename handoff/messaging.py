@@ -102,14 +102,14 @@ class Messenger:
         return self._deliver(text_payload(wa_id, text), key, "agent_reply")
 
     def send_template(self, wa_id: str, name: str, language: str, values: Mapping[str, str],
-                      key: str) -> tuple[str, str]:
+                      key: str, label: str = "agent_template") -> tuple[str, str]:
         """(wamid, the text the customer reads)."""
         try:
             template = self.registry.build(name, language, values)
         except TemplateError as exc:
             raise SendBlocked(exc.message) from exc
         payload = {"recipient_type": "individual", "to": wa_id, "type": "template", "template": template}
-        return self._deliver(payload, key, "agent_template"), self.registry.render(template)
+        return self._deliver(payload, key, label), self.registry.render(template)
 
     def _deliver(self, payload: Dict[str, Any], key: str, label: str) -> str:
         if not self._config.access_token or not self._config.phone_number_id:

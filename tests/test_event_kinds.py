@@ -15,7 +15,8 @@ import redis
 from whatsapp_cloud.events import kinds
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "handoff", "whatsapp_cloud", "shop", "stack", "tools", "cloud_api_standin", "simulation", "bench")
+PACKAGES = ("bot", "handoff", "campaigns", "whatsapp_cloud", "shop", "stack", "tools", "cloud_api_standin",
+            "simulation", "bench")
 CATALOGUE_FILE = ROOT / "whatsapp_cloud" / "events" / "kinds.py"
 LOG_FILE = ROOT / "whatsapp_cloud" / "events" / "log.py"  # passes its callers' kinds on
 

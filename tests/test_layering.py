@@ -19,7 +19,7 @@ APPLICATION = {"bot", "handoff", "stack", "tools", "cloud_api_standin", "simulat
 FORBIDDEN: Dict[str, Set[str]] = {
     "whatsapp_cloud": APPLICATION | {"shop", "rasa", "rasa_sdk", "sanic", "flask"},
     "shop": APPLICATION | {"whatsapp_cloud", "rasa", "rasa_sdk", "flask"},
-    "stack": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "analytics"},
+    "stack": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "analytics", "campaigns"},
     "handoff": {"bot", "rasa", "rasa_sdk", "sanic"},
     # Called by the bot and the handoff service, never the other way round; reads stores with plain clients.
     "privacy": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "rasa", "rasa_sdk", "sanic", "flask"},
@@ -28,6 +28,8 @@ FORBIDDEN: Dict[str, Set[str]] = {
                "tensorflow", "spacy"},
     # Serves the bot's designers, supervisors and the handoff app, which call it; it calls neither.
     "analytics": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "rasa", "rasa_sdk", "sanic", "flask"},
+    # Business-initiated messages: below the applications that call it (the bot, the handoff service).
+    "campaigns": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "rasa", "rasa_sdk", "sanic", "flask"},
 }
 ENVIRONMENT_FREE = ("whatsapp_cloud", "shop")
 

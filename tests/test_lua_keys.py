@@ -18,7 +18,8 @@ from handoff import keys
 from handoff.state import ChatStore, Escalation
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "handoff", "whatsapp_cloud", "shop", "stack", "tools", "cloud_api_standin", "simulation", "bench")
+PACKAGES = ("bot", "handoff", "campaigns", "whatsapp_cloud", "shop", "stack", "tools", "cloud_api_standin",
+            "simulation", "bench")
 CALL = re.compile(r"redis\.p?call\(\s*'(\w+)'\s*,\s*([^,)]+)")
 CHECKER = "lua-keys-check"
 

@@ -96,6 +96,11 @@ TEMPLATE_CATEGORY_UPDATE = _kind(
     "template_category_update", "Meta recategorises a template",
     ("template", "language", "previous_category", "new_category"))
 
+# --- campaigns (campaigns/) ---
+CAMPAIGN_STATE = _kind(
+    "campaign_state", "a campaign is created or changes state (scheduled, sending, paused with the guardrail's "
+    "reason, completed, cancelled)", ("campaign", "previous", "to", "reason"))
+
 # --- pricing (whatsapp_cloud/pricing/cost_ledger.py) ---
 PRICING_MISMATCH = _kind(
     "pricing_mismatch", "Meta's pricing of a message disagrees with the ledger's (JSON `ours` and `meta`)",

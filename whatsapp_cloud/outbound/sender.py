@@ -19,7 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -66,6 +66,7 @@ class Delivery:
 
     decision: Optional[Decision]  # None: a repeat of a message already handled under the same key
     result: Optional[SendResult] = None
+    error: Optional[GraphApiError] = None  # why Meta did not take it (it went to the dead letters)
 
     @property
     def replaced_by_template(self) -> bool:
@@ -176,11 +177,11 @@ class OutboundSender:
         # Meta may still refuse session content later (131047 in a failed status): how to re-plan it is
         # stored as soon as the message has a wamid, before anything else, so a fast status finds it.
         plan = item if decision.action == Action.SEND_SESSION else None
-        result = await self._send(outgoing, key=key, label=label or str(payload.get("type", "")), plan=plan,
-                                  deadline=deadline,
-                                  replaced_by=decision.template.name if outgoing is not payload else "")
+        result, error = await self._send(outgoing, key=key, label=label or str(payload.get("type", "")),
+                                         plan=plan, deadline=deadline,
+                                         replaced_by=decision.template.name if outgoing is not payload else "")
         if result is None:
-            return Delivery(decision)
+            return Delivery(decision, error=error)
         await self.policy.sent(recipient, decision, snapshot.now)
         await self._record_cost(recipient, result.wamid, outgoing, decision, snapshot.now)
         if payload is not outgoing and fallback and fallback.get("keep_original"):
@@ -278,8 +279,8 @@ class OutboundSender:
     async def _send(
         self, payload: Dict[str, Any], *, key: Optional[str], label: str, plan: Optional[Dict[str, Any]] = None,
         deadline: Optional[float] = None, replaced_by: str = "",
-    ) -> Optional[SendResult]:
-        """Send now (paced, retried); None when it went to the dead letters (the reason is logged there)."""
+    ) -> Tuple[Optional[SendResult], Optional[GraphApiError]]:
+        """Send now (paced, retried); (None, the error) when it went to the dead letters with the reason."""
         recipient = recipient_of(payload)
         # Recorded before the send: the customer's tap can come back faster than our bookkeeping.
         await self.offered.remember(recipient, payload)
@@ -292,7 +293,7 @@ class OutboundSender:
             await self.dead_letters.add(payload, exc, key=key, label=label)
             await self.events.record(kinds.OUTBOUND_DEAD, recipient=recipient, code=exc.code, label=label)
             logger.error("message to %s not sent (%s): %s", recipient, label or payload.get("type"), exc)
-            return None
+            return None, exc
         if plan is not None:
             await self.policy.state.save_plan(result.wamid, plan)
         if key:
@@ -301,7 +302,7 @@ class OutboundSender:
         await self.statuses.record_sent(result.wamid, recipient, type=str(payload.get("type", "text")), label=label)
         await self.events.record(kinds.OUTBOUND, wamid=result.wamid, recipient=recipient,
                                  type=payload.get("type", "text"), label=label, fallback=replaced_by)
-        return result
+        return result, None
 
     async def _send_with_retries(self, payload: Dict[str, Any], recipient: str,
                                  deadline: Optional[float] = None) -> SendResult:

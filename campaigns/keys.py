@@ -1,0 +1,56 @@
+"""The Redis keys of campaigns, named in one place. A finished campaign's keys expire after
+CAMPAIGN_RETENTION_DAYS (README, Retention); the two indexes drop a campaign with its keys."""
+
+INDEX = "campaigns:index"  # sorted set: campaign id -> created at
+SETTLING = "campaigns:settling"  # sorted set: id -> until when its delivery statuses and replies are read
+DUE = "campaigns:due"  # sorted set: id of a scheduled or sending campaign -> when the worker should look at it
+
+
+def campaign(campaign_id: str) -> str:
+    """Hash: name, template, language, category, state, reason, times, who created it."""
+    return f"campaign:{campaign_id}"
+
+
+def order(campaign_id: str) -> str:
+    """List: the recipients' wa_ids in the order they were planned (the order of sending)."""
+    return f"campaign:{campaign_id}:order"
+
+
+def values(campaign_id: str) -> str:
+    """Hash wa_id -> the template parameters frozen at planning (JSON)."""
+    return f"campaign:{campaign_id}:values"
+
+
+def recipients(campaign_id: str) -> str:
+    """Hash wa_id -> the recipient's status record (JSON: status, wamid, code, reason, attempt, at)."""
+    return f"campaign:{campaign_id}:recipients"
+
+
+def counts(campaign_id: str) -> str:
+    """Hash status -> recipients in it, kept with every status change by the same script."""
+    return f"campaign:{campaign_id}:counts"
+
+
+def codes(campaign_id: str) -> str:
+    """Hash Meta error code -> recipients failed with it now (the guardrail reads it)."""
+    return f"campaign:{campaign_id}:codes"
+
+
+def tracking(campaign_id: str) -> str:
+    """Set of wa_ids whose status may still move (sent, delivered, read): the delivery statuses to read."""
+    return f"campaign:{campaign_id}:tracking"
+
+
+def lease(campaign_id: str) -> str:
+    """Held by the one worker sending this campaign; it expires if that worker dies."""
+    return f"campaign:{campaign_id}:lease"
+
+
+def pace(phone_number_id: str) -> str:
+    """Sorted set: campaign sends in flight or finished within the last second, for this business number."""
+    return f"campaigns:pace:{phone_number_id}"
+
+
+def all_of(campaign_id: str) -> tuple:
+    return (campaign(campaign_id), order(campaign_id), values(campaign_id), recipients(campaign_id),
+            counts(campaign_id), codes(campaign_id), tracking(campaign_id))
