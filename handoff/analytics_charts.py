@@ -99,7 +99,7 @@ def charts(figures: Dict[str, Any]) -> List[Chart]:
         Chart("conversations", "Conversations per day", "conversations", _bars(
             [("customer-initiated", [d["customer_initiated"] for d in days]),
              ("proactive", [d["proactive"] for d in days])],
-            [d["date"][5:] for d in days], stack=True,
+            [d["date"][5:] for d in days],
             **_whole([d["customer_initiated"] + d["proactive"] for d in days]),
             x_label_rotation=-45 if len(days) > 10 else 0,
             show_minor_x_labels=len(days) <= 16, x_labels_major_every=max(1, len(days) // 8), print_values=False)),
