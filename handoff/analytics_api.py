@@ -4,7 +4,8 @@ The request first brings the aggregates up to date (the background does too), so
 latest events; office-hours response times use the service's own office hours.
 """
 
-from typing import Any
+from datetime import date
+from typing import Any, Dict
 
 from flask import Blueprint, current_app, g, jsonify, request
 
@@ -18,6 +19,14 @@ REQUEST_STEPS = 20  # a request catches up at most this many batches; the backgr
 
 def aggregator() -> Aggregator:
     return current_app.extensions["analytics"]
+
+
+def current_figures(first: date, last: date, team: str = "") -> Dict[str, Any]:
+    """The figures of a range after catching up on the newest events (the API and the dashboard)."""
+    aggregator().run(max_steps=REQUEST_STEPS)
+    svc = service()
+    data = read_range(svc.redis, first, last, team)
+    return compute(data, svc.settings.analytics, svc.settings.office_hours.open_seconds)
 
 
 def create_analytics_api() -> Blueprint:
@@ -35,9 +44,6 @@ def create_analytics_api() -> Blueprint:
         team = request.args.get("team", "")
         if team and team not in TEAMS:
             return error(f"unknown team {team!r}; teams: {', '.join(TEAMS)}", 400)
-        aggregator().run(max_steps=REQUEST_STEPS)
-        svc = service()
-        data = read_range(svc.redis, first, last, team)
-        return jsonify(compute(data, svc.settings.analytics, svc.settings.office_hours.open_seconds))
+        return jsonify(current_figures(first, last, team))
 
     return api

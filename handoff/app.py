@@ -20,6 +20,7 @@ from handoff.agents import TOKEN_SECONDS
 from handoff.analytics_api import create_analytics_api
 from handoff.api import create_api
 from handoff.campaigns_api import add_campaign_routes
+from handoff.dashboard import create_dashboard
 from handoff.inbox import create_inbox
 from handoff.live_feed import FeedHub
 from handoff.login_limits import login_limit as login_limits
@@ -73,6 +74,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     csrf.exempt(analytics_api)
     app.register_blueprint(analytics_api)
     app.register_blueprint(create_inbox(login_limit))
+    app.register_blueprint(create_dashboard())
 
     @app.get("/health")
     def health() -> Any:

@@ -105,6 +105,7 @@
     var change = {};
     try { change = JSON.parse(event.data); } catch (e) { /* an event without details: refresh */ }
     var live = document.getElementById("live");
+    if (!live) return;  // a page without a live part (the dashboard): the stream only keeps the agent present
     var openChat = live && live.getAttribute("data-chat-id");
     if (openChat && change.chat_id && change.chat_id !== openChat) return;  // another chat: nothing here changes
     if (openChat && change.message) {
