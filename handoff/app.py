@@ -24,6 +24,7 @@ from handoff.inbox import create_inbox
 from handoff.live_feed import FeedHub
 from handoff.login_limits import login_limit as login_limits
 from handoff.messaging import Messenger
+from handoff.privacy_api import create_privacy_api
 from handoff.rasa_api import RasaApi
 from handoff.service import HandoffService
 from handoff.settings import HandoffSettings
@@ -72,6 +73,9 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     analytics_api = create_analytics_api()
     csrf.exempt(analytics_api)
     app.register_blueprint(analytics_api)
+    privacy_api = create_privacy_api()
+    csrf.exempt(privacy_api)
+    app.register_blueprint(privacy_api)
     app.register_blueprint(create_inbox(login_limit))
 
     @app.get("/health")

@@ -1,6 +1,7 @@
 """The handoff service's settings, read once from the environment (resolved by stack/settings.py)."""
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping
 
 from analytics.config import AnalyticsConfig
@@ -33,6 +34,7 @@ class HandoffSettings:
     event_stream_max: int = Retention().event_stream_max  # wa:events, as every writer trims it
     analytics: AnalyticsConfig = AnalyticsConfig()
     database_url: str = ""  # the shop's database, where the CSAT ratings are ("": none)
+    media_dir: Path = Path("var/media")  # invoice files: an erasure deletes the customer's
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "HandoffSettings":
@@ -63,4 +65,5 @@ class HandoffSettings:
             event_stream_max=components.retention(env).event_stream_max,
             analytics=AnalyticsConfig.from_env(env),
             database_url=components.database_url(env),
+            media_dir=components.media_dir(env),
         )
