@@ -25,6 +25,7 @@ from handoff.live_feed import FeedHub
 from handoff.login_limits import login_limit as login_limits
 from handoff.messaging import Messenger
 from handoff.privacy_api import create_privacy_api
+from handoff.privacy_pages import add_privacy_pages
 from handoff.rasa_api import RasaApi
 from handoff.service import HandoffService
 from handoff.settings import HandoffSettings
@@ -76,7 +77,9 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     privacy_api = create_privacy_api()
     csrf.exempt(privacy_api)
     app.register_blueprint(privacy_api)
-    app.register_blueprint(create_inbox(login_limit))
+    inbox = create_inbox(login_limit)
+    add_privacy_pages(inbox)
+    app.register_blueprint(inbox)
 
     @app.get("/health")
     def health() -> Any:
