@@ -29,6 +29,7 @@ from handoff.privacy_pages import add_privacy_pages
 from handoff.rasa_api import RasaApi
 from handoff.service import HandoffService
 from handoff.settings import HandoffSettings
+from privacy.sweep import Sweeper
 from stack import components
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
@@ -98,14 +99,17 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         return redirect(url_for("inbox.queue"))
 
     if settings.background:
-        start_background(service, app.extensions["analytics"])
+        start_background(service, app.extensions["analytics"],
+                         Sweeper(store, settings.media_dir, settings.age_limits))
     return app
 
 
-def start_background(service: HandoffService, aggregator: Aggregator) -> list[threading.Thread]:
-    """Assignment, SLA timers, hand-back retries and the analytics aggregates; every step is safe in several
-    workers at once. Hand backs run in a thread of their own, so a hung Rasa never holds up assignment or SLA
-    timers; so do the aggregates, so a long catch-up never does either."""
+def start_background(service: HandoffService, aggregator: Aggregator, sweeper: Sweeper) -> list[threading.Thread]:
+    """Assignment, SLA timers, hand-back retries, the analytics aggregates and the retention sweep; every step
+    is safe in several workers at once. Hand backs run in a thread of their own, so a hung Rasa never holds up
+    assignment or SLA timers; so do the aggregates and the sweep, so a long catch-up or sweep never does either.
+    The sweep runs here because this service is always up in every deployment and already runs the periodic
+    work; a lease in Redis lets one worker sweep per interval."""
 
     def loop(step: Callable[[], None], name: str) -> None:
         stop = threading.Event()
@@ -117,7 +121,7 @@ def start_background(service: HandoffService, aggregator: Aggregator) -> list[th
 
     threads = [threading.Thread(target=loop, args=(step, name), name=f"handoff-{name}", daemon=True)
                for step, name in ((service.tick_routing, "routing"), (service.tick_handbacks, "handbacks"),
-                                  (aggregator.run, "analytics"))]
+                                  (aggregator.run, "analytics"), (sweeper.run_if_due, "retention"))]
     for thread in threads:
         thread.start()
     return threads
