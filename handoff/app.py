@@ -99,12 +99,14 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         return redirect(url_for("inbox.queue"))
 
     if settings.background:
-        start_background(service, app.extensions["analytics"],
-                         Sweeper(store, settings.media_dir, settings.age_limits))
+        stop = app.extensions["background_stop"] = threading.Event()  # set: the loops end after their round
+        app.extensions["background"] = start_background(service, app.extensions["analytics"],
+                                                        Sweeper(store, settings.media_dir, settings.age_limits), stop)
     return app
 
 
-def start_background(service: HandoffService, aggregator: Aggregator, sweeper: Sweeper) -> list[threading.Thread]:
+def start_background(service: HandoffService, aggregator: Aggregator, sweeper: Sweeper,
+                     stop: threading.Event) -> list[threading.Thread]:
     """Assignment, SLA timers, hand-back retries, the analytics aggregates and the retention sweep; every step
     is safe in several workers at once. Hand backs run in a thread of their own, so a hung Rasa never holds up
     assignment or SLA timers; so do the aggregates and the sweep, so a long catch-up or sweep never does either.
@@ -112,7 +114,6 @@ def start_background(service: HandoffService, aggregator: Aggregator, sweeper: S
     work; a lease in Redis lets one worker sweep per interval."""
 
     def loop(step: Callable[[], None], name: str) -> None:
-        stop = threading.Event()
         while not stop.wait(TICK_SECONDS):
             try:
                 step()

@@ -148,3 +148,7 @@ def test_the_handoff_service_runs_the_sweep_in_the_background(redis_url: str, tm
         while not client.exists(LEASE) and time.monotonic() < deadline:
             time.sleep(0.2)  # the background's first round starts after its first tick
         assert client.exists(LEASE)
+        handoff.app.extensions["background_stop"].set()  # no loop outlives the test, on the shared Redis
+        for thread in handoff.app.extensions["background"]:
+            thread.join(timeout=30)
+            assert not thread.is_alive()
