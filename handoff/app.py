@@ -25,9 +25,12 @@ from handoff.inbox import create_inbox
 from handoff.live_feed import FeedHub
 from handoff.login_limits import login_limit as login_limits
 from handoff.messaging import Messenger
+from handoff.privacy_api import create_privacy_api
+from handoff.privacy_pages import add_privacy_pages
 from handoff.rasa_api import RasaApi
 from handoff.service import HandoffService
 from handoff.settings import HandoffSettings
+from privacy.sweep import Sweeper
 from stack import components
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
@@ -73,7 +76,12 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     analytics_api = create_analytics_api()
     csrf.exempt(analytics_api)
     app.register_blueprint(analytics_api)
-    app.register_blueprint(create_inbox(login_limit))
+    privacy_api = create_privacy_api()
+    csrf.exempt(privacy_api)
+    app.register_blueprint(privacy_api)
+    inbox = create_inbox(login_limit)
+    add_privacy_pages(inbox)
+    app.register_blueprint(inbox)
     app.register_blueprint(create_dashboard())
 
     @app.get("/health")
@@ -93,17 +101,21 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         return redirect(url_for("inbox.queue"))
 
     if settings.background:
-        start_background(service, app.extensions["analytics"])
+        stop = app.extensions["background_stop"] = threading.Event()  # set: the loops end after their round
+        app.extensions["background"] = start_background(service, app.extensions["analytics"],
+                                                        Sweeper(store, settings.media_dir, settings.age_limits), stop)
     return app
 
 
-def start_background(service: HandoffService, aggregator: Aggregator) -> list[threading.Thread]:
-    """Assignment, SLA timers, hand-back retries and the analytics aggregates; every step is safe in several
-    workers at once. Hand backs run in a thread of their own, so a hung Rasa never holds up assignment or SLA
-    timers; so do the aggregates, so a long catch-up never does either."""
+def start_background(service: HandoffService, aggregator: Aggregator, sweeper: Sweeper,
+                     stop: threading.Event) -> list[threading.Thread]:
+    """Assignment, SLA timers, hand-back retries, the analytics aggregates and the retention sweep; every step
+    is safe in several workers at once. Hand backs run in a thread of their own, so a hung Rasa never holds up
+    assignment or SLA timers; so do the aggregates and the sweep, so a long catch-up or sweep never does either.
+    The sweep runs here because this service is always up in every deployment and already runs the periodic
+    work; a lease in Redis lets one worker sweep per interval."""
 
     def loop(step: Callable[[], None], name: str) -> None:
-        stop = threading.Event()
         while not stop.wait(TICK_SECONDS):
             try:
                 step()
@@ -112,7 +124,7 @@ def start_background(service: HandoffService, aggregator: Aggregator) -> list[th
 
     threads = [threading.Thread(target=loop, args=(step, name), name=f"handoff-{name}", daemon=True)
                for step, name in ((service.tick_routing, "routing"), (service.tick_handbacks, "handbacks"),
-                                  (aggregator.run, "analytics"))]
+                                  (aggregator.run, "analytics"), (sweeper.run_if_due, "retention"))]
     for thread in threads:
         thread.start()
     return threads

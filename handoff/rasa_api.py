@@ -5,6 +5,8 @@ from typing import Any, Dict, List
 
 import requests
 
+from stack.components import scrub
+
 HANDBACK_INTENT = "EXTERNAL_handoff_resolved"
 RECORD_TIMEOUT_SECONDS = 3.0
 TRANSCRIPT_TIMEOUT_SECONDS = 3.0  # the chat page waits at most this for the bot's transcript
@@ -75,9 +77,20 @@ class RasaApi:
         except requests.RequestException as exc:
             self._failed_at = time.monotonic()
             raise RasaUnavailable(f"Rasa unreachable: {exc.__class__.__name__}") from exc
+        # The error is logged and kept on the chat: the customer's pseudonym instead of the path's number, and
+        # Rasa's reason code without its message, which may quote what the customer or agent wrote.
+        said = scrub(f"{method} {path} with HTTP {answer.status_code} ({_reason(answer)})")
         if 400 <= answer.status_code < 500:
-            raise RasaRefused(f"Rasa refused {method} {path} with HTTP {answer.status_code}: {answer.text[:200]}")
+            raise RasaRefused(f"Rasa refused {said}")
         if answer.status_code >= 300:
             self._failed_at = time.monotonic()
-            raise RasaUnavailable(f"Rasa answered {method} {path} with HTTP {answer.status_code}: {answer.text[:200]}")
+            raise RasaUnavailable(f"Rasa answered {said}")
         return answer
+
+
+def _reason(answer: requests.Response) -> str:
+    try:
+        body = answer.json()
+    except ValueError:
+        return "no JSON body"
+    return str(body.get("reason") or "no reason given")[:80] if isinstance(body, dict) else "no reason given"

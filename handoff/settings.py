@@ -1,10 +1,12 @@
 """The handoff service's settings, read once from the environment (resolved by stack/settings.py)."""
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping
 
 from analytics.config import AnalyticsConfig
 from stack import components
+from stack.age_limits import AgeLimits
 from stack.office_hours import OfficeHours
 from stack.setting_values import flag
 from whatsapp_cloud.retention import Retention
@@ -33,6 +35,8 @@ class HandoffSettings:
     event_stream_max: int = Retention().event_stream_max  # wa:events, as every writer trims it
     analytics: AnalyticsConfig = AnalyticsConfig()
     database_url: str = ""  # the shop's database, where the CSAT ratings are ("": none)
+    media_dir: Path = Path("var/media")  # invoice files: an erasure deletes the customer's
+    age_limits: AgeLimits = AgeLimits()  # what the retention sweep keeps (privacy/sweep.py)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "HandoffSettings":
@@ -59,8 +63,10 @@ class HandoffSettings:
             max_content_length=int(env.get("HANDOFF_MAX_CONTENT_LENGTH") or 1024 * 1024),
             login_limit=env.get("HANDOFF_LOGIN_LIMIT") or "10 per minute",
             handback_max_age=float(env.get("HANDOFF_HANDBACK_MAX_AGE_SECONDS") or 3 * 3600),
-            retention_seconds=int(float(env.get("HANDOFF_RETENTION_DAYS") or 30) * 86400),
+            retention_seconds=components.age_limits(env).transcripts,
             event_stream_max=components.retention(env).event_stream_max,
             analytics=AnalyticsConfig.from_env(env),
             database_url=components.database_url(env),
+            media_dir=components.media_dir(env),
+            age_limits=components.age_limits(env),
         )

@@ -13,6 +13,7 @@ from redis import asyncio as aioredis
 
 from shop.db import DEFAULT_DATABASE_URL, engine_for
 from shop.service import Shop
+from stack.age_limits import AgeLimits
 from stack.office_hours import OfficeHours
 from stack.setting_values import ConfigError, count, flag, hours, listed, seconds
 from whatsapp_cloud import pseudonyms
@@ -53,6 +54,19 @@ def retention(env: Optional[Env] = None) -> Retention:
         windows_grace_seconds=seconds(env, "WHATSAPP_WINDOWS_KEEP_HOURS", HOUR, Retention.windows_grace_seconds),
         deferred_max_age_seconds=seconds(env, "WHATSAPP_DEFERRED_MAX_AGE_HOURS", HOUR,
                                          Retention.deferred_max_age_seconds),
+    )
+
+
+def age_limits(env: Optional[Env] = None) -> AgeLimits:
+    """The retention sweep's limits; RASA_TRACKER_EXPIRY_DAYS and HANDOFF_RETENTION_DAYS also set expiries."""
+    env = environment() if env is None else env
+    return AgeLimits(
+        trackers=seconds(env, "RASA_TRACKER_EXPIRY_DAYS", DAY, AgeLimits.trackers),
+        transcripts=seconds(env, "HANDOFF_RETENTION_DAYS", DAY, AgeLimits.transcripts),
+        events=seconds(env, "WHATSAPP_EVENTS_RETENTION_DAYS", DAY, AgeLimits.events),
+        delivery_records=seconds(env, "WHATSAPP_DELIVERY_RECORDS_DAYS", DAY, AgeLimits.delivery_records),
+        media=seconds(env, "MEDIA_RETENTION_DAYS", DAY, AgeLimits.media),
+        sweep_every=seconds(env, "RETENTION_SWEEP_MINUTES", 60, AgeLimits.sweep_every),
     )
 
 

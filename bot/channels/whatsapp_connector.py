@@ -383,7 +383,8 @@ class WhatsAppInput(InputChannel):
         if not payload.startswith(inbound.INTENT_PREFIX) or await OfferedPayloads(self.store).was_offered(
                 message.sender, payload):
             return payload
-        logger.warning("reply %s carries a payload never offered to %s; read as text", message.wamid, message.sender)
+        logger.warning("reply %s carries a payload never offered to %s; read as text", message.wamid,
+                       components.customer_ref(message.sender))
         await self.events.record(kinds.PAYLOAD_NOT_OFFERED, wamid=message.wamid, sender=message.sender,
                                  payload=payload[:200])
         return inbound.reply_title(message)

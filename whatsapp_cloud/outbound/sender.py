@@ -207,7 +207,7 @@ class OutboundSender:
             await self.costs.record_outbound(recipient, wamid, kind_of(outgoing), category,
                                              self.client.config.phone_number_id, at=at)
         except (PricingInputError, RedisError) as exc:
-            logger.error("cost ledger did not record %s to %s: %s", wamid, recipient, exc)
+            logger.error("cost ledger did not record %s: %s", wamid, exc)
 
     async def flush(self, recipient: str, trigger: str = "customer_wrote") -> int:
         """Send what waits for `recipient`, oldest first, as far as the policy now allows; how many went out.
@@ -231,7 +231,8 @@ class OutboundSender:
         sent = 0
         for stored, item in await state.deferred_entries(recipient):
             if not await state.extend_deferred_lock(recipient, token, FLUSH_LOCK_SECONDS):
-                logger.warning("lost the deferred-queue lock of %s; another process goes on", recipient)
+                logger.warning("lost a deferred-queue lock; another process goes on")
+                logger.debug("lost the deferred-queue lock of %s", recipient)
                 break
             if _deferred_at(item) < oldest:
                 await self._expire(recipient, stored, item)
@@ -257,7 +258,8 @@ class OutboundSender:
         await self.policy.state.remove_deferred(recipient, stored)
         metrics.OUTBOUND.labels("expired", "").inc()
         await self.events.record(kinds.OUTBOUND_EXPIRED, recipient=recipient, label=item.get("label", ""))
-        logger.warning("deferred message to %s (%s) expired unsent", recipient, item.get("label") or "-")
+        logger.warning("a deferred message (%s) expired unsent", item.get("label") or "-")
+        logger.debug("the expired deferred message was to %s", recipient)
 
     async def flush_waiting_for_capacity(self) -> int:
         """Send what waited for messaging-limit capacity, customer by customer, while capacity lasts."""
@@ -292,7 +294,8 @@ class OutboundSender:
             metrics.OUTBOUND.labels("dead", "" if exc.code is None else str(exc.code)).inc()
             await self.dead_letters.add(payload, exc, key=key, label=label)
             await self.events.record(kinds.OUTBOUND_DEAD, recipient=recipient, code=exc.code, label=label)
-            logger.error("message to %s not sent (%s): %s", recipient, label or payload.get("type"), exc)
+            logger.error("message not sent (%s): %s", label or payload.get("type"), exc)
+            logger.debug("the message not sent was to %s", recipient)
             return None, exc
         if plan is not None:
             await self.policy.state.save_plan(result.wamid, plan)

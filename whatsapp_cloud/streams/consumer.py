@@ -326,7 +326,8 @@ class WebhookConsumer:
             pricing_type=(update.pricing or {}).get("type", ""),
         )
         if update.errors:
-            logger.warning("message %s to %s failed: %s", update.wamid, update.recipient, update.errors)
+            logger.warning("message %s failed: %s", update.wamid,
+                           [(e.get("code"), e.get("title")) for e in update.errors])
         if self.on_status is not None:
             await self.on_status(update)
 
