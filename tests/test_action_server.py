@@ -13,7 +13,7 @@ from rasa.core.utils import read_endpoints_from_path
 
 from stack import settings
 from stack.wait_for import wait_until_healthy
-from tests.helpers import free_port
+from tests.support.helpers import free_port
 
 TOKEN = "actions-secret-for-tests"
 CANCEL = {"next_action": "action_cancel_order", "sender_id": "15551230001", "version": "3.6.2",

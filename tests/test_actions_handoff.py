@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request, Response
 from bot.actions.handoff import ActionHumanHandoff, conversation_summary
 from shop.db import engine_for, session_scope
 from shop.models import Ticket
-from tests.helpers import free_port, serve_wsgi
+from tests.support.helpers import free_port, serve_wsgi
 from tests.test_actions import SAM, make_tracker, run, slot, texts, user_event
 
 TOKEN = "handoff-test-token"

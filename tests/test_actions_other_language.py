@@ -12,8 +12,8 @@ from bot.actions.language_replies import ENGLISH_REPLY, REPLIES
 from bot.actions.other_language import ActionOtherLanguage
 from shop.db import engine_for, session_scope
 from shop.models import Ticket
-from tests.handoff_env import API_TOKEN, Handoff, running_handoff
-from tests.helpers import free_port
+from tests.support.handoff_env import API_TOKEN, Handoff, running_handoff
+from tests.support.helpers import free_port
 from tests.test_actions import SAM, make_tracker, run, slot
 
 SPANISH = REPLIES["es"][1]

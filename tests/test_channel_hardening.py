@@ -15,7 +15,7 @@ from sanic import Sanic
 
 from bot.channels.whatsapp_connector import WhatsAppInput
 from cloud_api_standin.app import create_app
-from tests.helpers import free_port, payload, serve_wsgi
+from tests.support.helpers import free_port, payload, serve_wsgi
 from tests.test_connector import _redis, graph, make_channel, run, signed_post, text_webhook  # noqa: F401
 from tests.test_sender import CUSTOMER as SENDER_CUSTOMER
 from tests.test_sender import PHONE_ID as SENDER_PHONE_ID

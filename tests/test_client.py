@@ -10,7 +10,7 @@ import requests
 from flask import Flask
 
 from cloud_api_standin.app import create_app
-from tests.helpers import free_port, serve_wsgi
+from tests.support.helpers import free_port, serve_wsgi
 from whatsapp_cloud.graph.client import GraphApiClient, SyncGraphApiClient
 from whatsapp_cloud.graph.config import CloudApiConfig
 from whatsapp_cloud.graph.errors import GraphApiError

@@ -15,7 +15,7 @@ from sanic import Sanic
 
 from bot.channels.whatsapp_connector import WhatsAppInput, WhatsAppOutput, split_text
 from cloud_api_standin.app import create_app
-from tests.helpers import PAYLOADS, free_port, payload, serve_wsgi
+from tests.support.helpers import PAYLOADS, free_port, payload, serve_wsgi
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.store import SyncPolicyStore

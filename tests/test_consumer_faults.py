@@ -18,7 +18,7 @@ from rasa.core.lock_store import LockError
 from bot.channels.handoff_routing import HandoffRouting
 from handoff import keys as handoff_keys
 from stack.settings import ROOT
-from tests.helpers import payload
+from tests.support.helpers import payload
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.streams.consumer import WebhookConsumer

@@ -20,7 +20,7 @@ import requests
 from stack import settings
 from stack.background import free_port
 from stack.wait_for import wait_until_healthy
-from tests.conftest import RedisProcess
+from tests.support.redis_process import RedisProcess
 
 pytestmark = pytest.mark.e2e
 ROOT = settings.ROOT

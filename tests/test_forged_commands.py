@@ -10,7 +10,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from tests.helpers import payload
+from tests.support.helpers import payload
 from tests.test_connector import (  # noqa: F401
     CUSTOMER,
     _redis,

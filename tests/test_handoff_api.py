@@ -10,8 +10,8 @@ import requests
 import yaml
 
 from handoff import keys
-from tests.conftest import RedisProcess
-from tests.handoff_env import API_TOKEN, PASSWORD, Handoff, running_handoff
+from tests.support.handoff_env import API_TOKEN, PASSWORD, Handoff, running_handoff
+from tests.support.redis_process import RedisProcess
 
 CUSTOMER = "15551230001"
 

@@ -15,7 +15,7 @@ import requests
 
 from handoff.app import create_app
 from stack.background import BackgroundStack
-from tests.helpers import free_port, serve_wsgi
+from tests.support.helpers import free_port, serve_wsgi
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,8 @@ import pytest
 from flask import Flask, jsonify, request
 
 from handoff.rasa_api import HANDBACK_INTENT
-from tests.handoff_env import Handoff, running_handoff
-from tests.helpers import serve_wsgi
+from tests.support.handoff_env import Handoff, running_handoff
+from tests.support.helpers import serve_wsgi
 
 CUSTOMER = "15556660001"
 

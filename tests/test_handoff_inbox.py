@@ -6,7 +6,7 @@ from typing import Iterator
 import pytest
 import requests
 
-from tests.handoff_env import PASSWORD, Handoff, running_handoff
+from tests.support.handoff_env import PASSWORD, Handoff, running_handoff
 
 CUSTOMER = "15554440001"
 

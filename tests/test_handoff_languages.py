@@ -9,7 +9,7 @@ from handoff.agents import AgentDirectory, InvalidAgent
 from handoff.assignment import Router
 from handoff.manage import main as manage
 from handoff.state import ChatStore, Escalation
-from tests.handoff_env import PASSWORD, Handoff, running_handoff
+from tests.support.handoff_env import PASSWORD, Handoff, running_handoff
 from tests.test_handoff_inbox import signed_in
 
 

@@ -19,8 +19,8 @@ from cloud_api_standin.app import create_app as create_standin
 from handoff.agents import AgentDirectory
 from stack import settings
 from stack.wait_for import wait_until_healthy
-from tests.handoff_env import API_TOKEN, PASSWORD, PHONE_ID, WA_TOKEN, webhook_sink
-from tests.helpers import free_port, serve_wsgi
+from tests.support.handoff_env import API_TOKEN, PASSWORD, PHONE_ID, WA_TOKEN, webhook_sink
+from tests.support.helpers import free_port, serve_wsgi
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.store import SyncPolicyStore
 

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 
 from handoff import keys
-from tests.handoff_env import Handoff, running_handoff
-from tests.helpers import serve_wsgi
+from tests.support.handoff_env import Handoff, running_handoff
+from tests.support.helpers import serve_wsgi
 
 CUSTOMER = "15558880001"
 

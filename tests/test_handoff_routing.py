@@ -12,8 +12,8 @@ from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 
 from bot.channels.handoff_routing import HandoffRouting, HandoffUnreachable
-from tests.handoff_env import API_TOKEN, Handoff, running_handoff
-from tests.helpers import free_port
+from tests.support.handoff_env import API_TOKEN, Handoff, running_handoff
+from tests.support.helpers import free_port
 from whatsapp_cloud.webhooks import inbound
 
 CUSTOMER = "15552220001"

@@ -16,8 +16,8 @@ import requests
 from handoff import keys
 from handoff.agents import token_digest
 from stack import settings
-from tests.handoff_env import API_TOKEN, PASSWORD, Handoff, running_handoff
-from tests.helpers import free_port, wait_for_port
+from tests.support.handoff_env import API_TOKEN, PASSWORD, Handoff, running_handoff
+from tests.support.helpers import free_port, wait_for_port
 from whatsapp_cloud.pseudonyms import customer_ref
 
 CUSTOMER = "15554440001"

@@ -14,7 +14,7 @@ from handoff.assignment import Router
 from handoff.office_hours import InvalidOfficeHours, OfficeHours
 from handoff.state import ChatStore, Conflict, Escalation, NotFound
 from handoff.teams import team_for
-from tests.conftest import RedisProcess
+from tests.support.redis_process import RedisProcess
 
 PASSWORD = "correct horse battery"
 

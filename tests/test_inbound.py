@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from tests.helpers import PAYLOADS, payload
+from tests.support.helpers import PAYLOADS, payload
 from whatsapp_cloud.webhooks import inbound
 from whatsapp_cloud.webhooks.inbound import InboundMessage, OtherChange, PreferenceUpdate, StatusUpdate, WebhookError
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import payload
+from tests.support.helpers import payload
 from whatsapp_cloud.webhooks import inbound
 
 JSON = st.recursive(

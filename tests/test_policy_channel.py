@@ -17,7 +17,7 @@ from bot.channels.window_aware_nlg import WindowAwareNLG
 from cloud_api_standin.app import create_app
 from stack import settings
 from tests import test_connector
-from tests.helpers import serve_wsgi
+from tests.support.helpers import serve_wsgi
 from tests.test_connector import CUSTOMER, PHONE_ID, SECRET, make_channel, run, signed_post, text_webhook
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.store import SyncPolicyStore

@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from cloud_api_standin.app import create_app
-from tests.helpers import serve_wsgi
+from tests.support.helpers import serve_wsgi
 from tests.test_policy_gate import CUSTOMER, FAST, OTHER, PHONE_ID, H, Harness, followup, order_update, scenario, text
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.graph.client import GraphApiClient

@@ -10,7 +10,7 @@ import redis
 import redis.asyncio as aioredis
 
 from cloud_api_standin.app import create_app
-from tests.helpers import serve_wsgi
+from tests.support.helpers import serve_wsgi
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.graph.client import GraphApiClient
 from whatsapp_cloud.graph.config import CloudApiConfig

@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from cloud_api_standin.app import create_app
-from tests.helpers import PAYLOADS, serve_wsgi
+from tests.support.helpers import PAYLOADS, serve_wsgi
 from tests.test_standin import (
     AUTH,
     CUSTOMER,

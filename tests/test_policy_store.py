@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.consent import ActionOptIn, ActionOptOut
 from stack import components, settings
 from stack.setting_values import ConfigError
-from tests.conftest import RedisProcess
+from tests.support.redis_process import RedisProcess
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.consent import OPT_IN_PAYLOAD, SCOPES, Keywords

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Dict
 
 from stack import settings
-from tests.helpers import free_port
+from tests.support.helpers import free_port
 
 ROOT = settings.ROOT
 

@@ -11,7 +11,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.handoff_env import Handoff, running_handoff
+from tests.support.handoff_env import Handoff, running_handoff
 from tests.test_policy_gate import CUSTOMER, PHONE_ID, Harness, graph, message, scenario, text  # noqa: F401
 from whatsapp_cloud.policy.windows import Windows
 from whatsapp_cloud.webhooks import inbound

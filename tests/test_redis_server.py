@@ -7,8 +7,8 @@ import pytest
 import redis
 
 from stack import redis_server
-from tests.conftest import RedisProcess
-from tests.helpers import free_port, wait_for_port
+from tests.support.helpers import free_port, wait_for_port
+from tests.support.redis_process import RedisProcess
 
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:

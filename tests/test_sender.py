@@ -8,7 +8,7 @@ import redis.asyncio as aioredis
 import requests
 
 from cloud_api_standin.app import create_app
-from tests.helpers import serve_wsgi
+from tests.support.helpers import serve_wsgi
 from whatsapp_cloud.graph.client import GraphApiClient, SendResult
 from whatsapp_cloud.graph.config import CloudApiConfig
 from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings

@@ -11,7 +11,7 @@ from shop.models import ORDER_STATES, REFUND_STATES, Order, Refund, Ticket
 from shop.orders import normalize_order_number
 from shop.seed import seed_demo_data
 from shop.service import Shop
-from tests.helpers import free_port
+from tests.support.helpers import free_port
 
 SAM, ANA, OMAR = "15551230001", "15551230002", "15551230003"
 

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask, request
 
 from cloud_api_standin.app import create_app
-from tests.helpers import PAYLOADS, payload, serve_wsgi
+from tests.support.helpers import PAYLOADS, payload, serve_wsgi
 from whatsapp_cloud.webhooks import inbound, signature
 from whatsapp_cloud.webhooks.inbound import StatusUpdate
 

@@ -23,7 +23,7 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from cloud_api_standin.app import create_app
-from tests.helpers import PAYLOADS, free_port, serve_wsgi
+from tests.support.helpers import PAYLOADS, free_port, serve_wsgi
 from tests.test_connector import PHONE_ID, _redis, make_channel, wait_until_stream_is_done  # noqa: F401
 from whatsapp_cloud.webhooks import signature
 

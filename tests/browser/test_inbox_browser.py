@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.handoff_env import PASSWORD, Handoff, running_handoff
+from tests.support.handoff_env import PASSWORD, Handoff, running_handoff
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -163,7 +163,7 @@ def test_queue_and_chat_fit_laptop_and_phone_widths(handoff: Handoff, browser: B
 
 
 def test_a_redis_outage_does_not_end_live_updates(tmp_path: Path, browser: Browser) -> None:
-    from tests.conftest import RedisProcess
+    from tests.support.redis_process import RedisProcess
 
     redis_server = RedisProcess(tmp_path / "redis").start()
     try:

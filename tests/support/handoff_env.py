@@ -12,7 +12,7 @@ from cloud_api_standin.app import create_app as create_standin
 from handoff.agents import AgentDirectory
 from handoff.app import create_app
 from handoff.service import HandoffService
-from tests.helpers import free_port, serve_wsgi
+from tests.support.helpers import free_port, serve_wsgi
 from whatsapp_cloud.policy.store import SyncPolicyStore
 
 API_TOKEN = "integration-token-for-tests"

@@ -14,7 +14,7 @@ from stack.background import free_port
 
 __all__ = ["free_port", "payload", "serve_wsgi", "wait_for_port", "PAYLOADS"]
 
-PAYLOADS = Path(__file__).parent / "fixtures" / "payloads"
+PAYLOADS = Path(__file__).resolve().parent.parent / "fixtures" / "payloads"
 
 
 def payload(name: str) -> Dict[str, Any]:
