@@ -2,7 +2,7 @@
 
 The ownership states of a customer's conversation, the escalation reasons, the Redis key of the owner
 record the channel reads, and the paths of the API the bot calls. It imports nothing, so the bot importing
-it loads neither Flask nor the rest of the handoff package (tests/test_handoff_contract.py checks both).
+it loads neither Flask nor the rest of the handoff package (tests/handoff/test_contract.py checks both).
 What it leaves out: how the service moves a conversation between owners (handoff/state.py) and the
 other keys it keeps (handoff/keys.py).
 """

@@ -23,7 +23,7 @@ DEFAULTS = {
     "BIND_HOST": "127.0.0.1",
     "RASA_PORT": "5005",
     "ACTIONS_PORT": "5055",
-    # Not 5060/5061 (SIP): browsers refuse the Fetch standard's "bad ports" (tests/test_ports.py).
+    # Not 5060/5061 (SIP): browsers refuse the Fetch standard's "bad ports" (tests/stack/test_ports.py).
     "HANDOFF_PORT": "5080",
     "STANDIN_PORT": "5070",
     "INGEST_PORT": "5090",  # the webhook intake: Meta's callback URL and the media links

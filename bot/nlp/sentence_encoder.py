@@ -5,7 +5,7 @@ its sentence-transformers dependency: PyTorch would add gigabytes, and hundreds 
 each process, for one small BERT). The forward pass is BERT's, written with the TensorFlow that
 Rasa already loads (a graph function: several times faster than numpy here): embeddings, six
 encoder layers, then the sentence vector is the mean of the token vectors, L2-normalised, as
-sentence-transformers computes it. `tests/test_sentence_encoder.py` compares the result with
+sentence-transformers computes it. `tests/bot/nlp/test_sentence_encoder.py` compares the result with
 vectors that sentence-transformers produced for the same sentences.
 """
 

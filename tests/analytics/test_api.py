@@ -7,7 +7,7 @@ import redis
 
 from shop.db import engine_for
 from tests.analytics.scripted_day import EXPECTED, EXPECTED_COST, write_day
-from tests.handoff_env import Handoff, running_handoff
+from tests.support.handoff_env import Handoff, running_handoff
 
 DAY = {"from": "2026-11-02", "to": "2026-11-02"}
 

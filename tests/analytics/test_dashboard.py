@@ -13,7 +13,7 @@ from analytics.figures import compute, parse_range, read_range
 from analytics.tables import tables
 from shop.db import engine_for
 from tests.analytics.scripted_day import write_day
-from tests.handoff_env import PASSWORD, Handoff, running_handoff
+from tests.support.handoff_env import PASSWORD, Handoff, running_handoff
 
 DAY = {"from": "2026-11-02", "to": "2026-11-02"}
 CHARTS = ("conversations", "containment", "handoff-reasons", "first-response", "csat", "delivery", "failures",

@@ -12,8 +12,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from shop.db import engine_for
 from tests.analytics.scripted_day import write_day
-from tests.browser.test_inbox_browser import ARGS, CHROMIUM, sign_in
-from tests.handoff_env import Handoff, running_handoff
+from tests.browser.harness import ARGS, CHROMIUM, sign_in
+from tests.support.handoff_env import Handoff, running_handoff
 
 SHOTS = Path(__file__).resolve().parents[2] / "results" / "screenshots"
 CHARTS = ("conversations", "containment", "handoff-reasons", "first-response", "csat", "delivery", "failures",

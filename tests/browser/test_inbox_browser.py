@@ -10,14 +10,11 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from tests.handoff_env import PASSWORD, Handoff, running_handoff
+from tests.browser.harness import CHROMIUM, shot, sign_in
+from tests.support.handoff_env import Handoff, running_handoff
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 CUSTOMER = "15553330001"
 EVIL = "<script>window.hacked = 1; alert('x')</script> where is my order?"
 
@@ -29,29 +26,6 @@ def handoff(redis_url: str) -> Iterator[Handoff]:
     # The policy's test clock lets the test move time forward to the end of the service window.
     with running_handoff(redis_url, WHATSAPP_TEST_CLOCK="true") as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot: {path}")
-
-
-def sign_in(page: Page, base: str, username: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    expect(page).to_have_url(base + "/inbox")
 
 
 def test_an_agent_works_a_chat_from_claim_to_resolve(handoff: Handoff, browser: Browser) -> None:
@@ -163,7 +137,7 @@ def test_queue_and_chat_fit_laptop_and_phone_widths(handoff: Handoff, browser: B
 
 
 def test_a_redis_outage_does_not_end_live_updates(tmp_path: Path, browser: Browser) -> None:
-    from tests.conftest import RedisProcess
+    from tests.support.redis_process import RedisProcess
 
     redis_server = RedisProcess(tmp_path / "redis").start()
     try:

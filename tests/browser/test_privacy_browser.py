@@ -11,8 +11,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from shop.db import engine_for, session_scope
 from shop.models import Customer
-from tests.browser.test_inbox_browser import CHROMIUM, browser, shot, sign_in  # noqa: F401 (fixture)
-from tests.handoff_env import PASSWORD, Handoff, running_handoff
+from tests.browser.harness import CHROMIUM, shot, sign_in
+from tests.support.handoff_env import PASSWORD, Handoff, running_handoff
 
 WA = "4915112340077"
 

@@ -17,7 +17,7 @@ from campaigns.settings import CampaignSettings
 from campaigns.worker import Worker
 from cloud_api_standin.app import create_app as create_standin
 from stack import components
-from tests.helpers import serve_wsgi
+from tests.support.helpers import serve_wsgi
 from whatsapp_cloud.graph.client import GraphApiClient
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.outbound.sender import SenderSettings

@@ -4,7 +4,7 @@ import json
 
 import requests
 
-from tests.handoff_env import API_TOKEN, running_handoff
+from tests.support.handoff_env import API_TOKEN, running_handoff
 from whatsapp_cloud.policy.consent import SCOPES
 
 CUSTOMERS = ["15557000001", "15557000002", "15557000003"]

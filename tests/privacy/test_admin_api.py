@@ -11,7 +11,7 @@ import redis
 
 from shop.db import engine_for, session_scope
 from shop.models import Customer
-from tests.handoff_env import PASSWORD, Handoff, running_handoff
+from tests.support.handoff_env import PASSWORD, Handoff, running_handoff
 
 WA = "4915112340042"
 INVOICE = "invoice-7f3a9c.pdf"

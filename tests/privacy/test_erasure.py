@@ -32,7 +32,7 @@ from shop.invoice_pdf import write_invoice
 from shop.models import Customer, Order, OrderItem
 from shop.service import Shop
 from stack import handoff_keys
-from tests.conftest import RedisProcess
+from tests.support.redis_process import RedisProcess
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.events import kinds
 from whatsapp_cloud.events.log import EventLog

@@ -10,9 +10,10 @@ from typing import Any, Iterator
 import pytest
 from flask import Flask, request
 
-from tests.handoff_env import Handoff, running_handoff
-from tests.helpers import serve_wsgi
-from tests.test_sender import CUSTOMER, graph, inject, text, with_sender  # noqa: F401 (fixture)
+from tests.support.handoff_env import Handoff, running_handoff
+from tests.support.helpers import serve_wsgi
+from tests.support.policy_harness import standin
+from tests.support.sender_harness import CUSTOMER, inject, text, with_sender
 from whatsapp_cloud.outbound.sender import OutboundSender
 
 SECRET_TEXT = "my card ends in 4242 and I live at Hauptstr. 1"
@@ -26,7 +27,13 @@ def leaks(records: list, number: str, *texts: str) -> list:
             and any(found in r.getMessage() for found in (number, SECRET_TEXT, *texts))]
 
 
-def test_a_message_that_cannot_be_sent_is_logged_without_the_number(graph, redis_url: str,  # noqa: F811
+@pytest.fixture()
+def graph() -> Iterator[Any]:
+    with standin() as served:
+        yield served
+
+
+def test_a_message_that_cannot_be_sent_is_logged_without_the_number(graph, redis_url: str,
                                                                      caplog: pytest.LogCaptureFixture) -> None:
     url, _ = graph
     inject(url, [{"code": 131026, "http_status": 400, "details": "Message undeliverable"}])

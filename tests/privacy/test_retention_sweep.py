@@ -20,7 +20,7 @@ from privacy.sweep import LEASE, Sweeper, _delete_where, _tracker_last_at, sweep
 from stack import components, handoff_keys
 from stack.age_limits import DAY, AgeLimits
 from stack.setting_values import ConfigError
-from tests.handoff_env import running_handoff
+from tests.support.handoff_env import running_handoff
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.events import kinds
 from whatsapp_cloud.events.log import EventLog

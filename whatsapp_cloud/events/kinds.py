@@ -3,7 +3,7 @@
 Every writer names its kind with a constant from here (Lua scripts receive it in ARGV), so analytics and
 privacy code can rely on this list: each kind says when it is written, its fields, and which field, if
 any, holds the customer's WhatsApp id. Every entry also has `kind` and `at` (Unix seconds, as text);
-writers through `events.log.entry` leave out empty fields. tests/test_event_kinds.py checks that every
+writers through `events.log.entry` leave out empty fields. tests/whatsapp_cloud/test_event_kinds.py checks that every
 kind written in the code is here and that every kind here is written.
 
 What this module leaves out: reading the stream, and the other streams (the dead letters, the consent

@@ -48,7 +48,7 @@ of the pricing log (`replay()` rebuilds the same charges from it) and a message 
 delivered, up to 30 days after it was sent, by which time the live record may have expired (it
 lives a day past its last window). Both are moved by the same events at the same times (the policy
 hooks and the sender record each one to both) under the same rules (whatsapp_cloud/policy/windows.py);
-tests/test_pricing_windows.py checks that they agree.
+tests/whatsapp_cloud/pricing/test_windows.py checks that they agree.
 """
 
 import json

@@ -1,0 +1,27 @@
+"""Fixtures of the end-to-end tests: whole stacks, one per test module that asks for one (module scope)."""
+
+from typing import Iterator
+
+import pytest
+
+from tests.e2e.harness import RunningStack, Stack
+
+
+@pytest.fixture(scope="module")
+def handoff_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(tmp_path_factory.mktemp("var"), HANDOFF_SLA_FIRST_RESPONSE_SECONDS="3600")
+    running.start(timeout=300)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def workflow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    running = RunningStack(tmp_path_factory.mktemp("var"))
+    running.start(timeout=300)
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -1,0 +1,101 @@
+"""The outbound governor against the stand-in over real HTTP, with a real Redis."""
+
+import asyncio
+from typing import Any, Iterator, List, Optional, Tuple
+
+import pytest
+import redis.asyncio as aioredis
+
+from cloud_api_standin.app import create_app
+from tests.support.helpers import serve_wsgi
+from tests.support.sender_harness import CUSTOMER, FAST, PHONE_ID, inject, sent, text, with_sender
+from whatsapp_cloud.graph.client import SendResult
+from whatsapp_cloud.outbound.sender import OutboundSender
+from whatsapp_cloud.outbound.throttle import TokenBucket
+
+
+@pytest.fixture()
+def graph() -> Iterator[Tuple[str, Any]]:
+    app = create_app({
+        "WHATSAPP_ACCESS_TOKEN": "tok", "WHATSAPP_APP_SECRET": "sec",
+        "WHATSAPP_PHONE_NUMBER_ID": PHONE_ID, "STANDIN_WEBHOOK_URL": "http://127.0.0.1:9/",
+    })
+    app.test_client().post(f"/_standin/customers/{CUSTOMER}/messages", json={"text": "hi"})
+    with serve_wsgi(app) as url:
+        yield url, app
+
+
+def test_transient_refusals_are_retried_and_the_message_delivered_once(graph: Tuple[str, Any], redis_url: str) -> None:
+    url, app = graph
+    inject(url, [{"http_status": 500}, {"code": 130429, "http_status": 400}, {"code": 131000, "http_status": 500}])
+    result = with_sender(url, redis_url, lambda s: s.send(text("Your parcel is on its way")))
+    assert isinstance(result, SendResult)
+    assert [m["text"]["body"] for m in sent(app)] == ["Your parcel is on its way"]
+
+
+def test_permanent_errors_are_not_retried_and_go_to_dead_letters(graph: Tuple[str, Any], redis_url: str) -> None:
+    url, app = graph
+    inject(url, [{"code": 131026, "http_status": 400, "details": "Message undeliverable"}, {"http_status": 500}])
+
+    async def work(sender: OutboundSender) -> Tuple[Optional[SendResult], list]:
+        return await sender.send(text("hello"), label="utter_greet"), await sender.dead_letters.list()
+
+    result, dead = with_sender(url, redis_url, work)
+    assert result is None and sent(app) == []
+    [letter] = dead
+    assert letter["code"] == "131026" and "undeliverable" in letter["reason"] and letter["retryable"] == "0"
+    assert letter["label"] == "utter_greet" and letter["recipient"] == CUSTOMER
+    # Only one attempt was made: the second injected fault is still waiting.
+    assert with_sender(url, redis_url, lambda s: s.send(text("next"))) is not None
+    assert [m["text"]["body"] for m in sent(app)] == ["next"]
+
+
+def test_exhausted_retries_are_dead_lettered_and_can_be_resent(graph: Tuple[str, Any], redis_url: str) -> None:
+    url, app = graph
+    inject(url, [{"code": 131000, "http_status": 500}] * FAST.max_attempts)
+
+    async def work(sender: OutboundSender) -> Tuple[Optional[SendResult], Optional[SendResult], list]:
+        first = await sender.send(text("try hard"), key="wamid.IN:1")
+        [letter] = await sender.dead_letters.list()
+        assert letter["retryable"] == "1" and letter["code"] == "131000"
+        again = await sender.dead_letters.resend(letter["id"], sender)
+        return first, again, await sender.dead_letters.list()
+
+    first, again, remaining = with_sender(url, redis_url, work)
+    assert first is None and again is not None and remaining == []
+    assert [m["text"]["body"] for m in sent(app)] == ["try hard"]
+
+
+def test_an_idempotency_key_sends_once(graph: Tuple[str, Any], redis_url: str) -> None:
+    url, app = graph
+
+    async def work(sender: OutboundSender) -> Tuple[SendResult, SendResult]:
+        return await sender.send(text("once"), key="wamid.IN2:1"), await sender.send(text("once"), key="wamid.IN2:1")
+
+    first, second = with_sender(url, redis_url, work)
+    assert first.wamid == second.wamid and len(sent(app)) == 1
+
+
+def test_sent_messages_are_recorded_for_their_status_webhooks(graph: Tuple[str, Any], redis_url: str) -> None:
+    url, _ = graph
+
+    async def work(sender: OutboundSender) -> dict:
+        result = await sender.send(text("tracked"), label="utter_order_status")
+        return await sender.statuses.get(result.wamid)
+
+    record = with_sender(url, redis_url, work)
+    assert record["recipient"] == CUSTOMER and record["label"] == "utter_order_status" and record["type"] == "text"
+
+
+def test_token_bucket_allows_the_burst_then_asks_to_wait(redis_url: str) -> None:
+    async def go() -> List[float]:
+        store = aioredis.Redis.from_url(redis_url)
+        bucket = TokenBucket(store, "wa:bucket:test", capacity=3, per_second=1 / 6)
+        try:
+            return [await bucket.take() for _ in range(4)]
+        finally:
+            await store.close()
+
+    waits = asyncio.run(go())
+    assert waits[:3] == [0, 0, 0]
+    assert 5.0 < waits[3] <= 6.0  # the fourth message waits for the next token, about 6 s away
