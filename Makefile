@@ -9,6 +9,9 @@ SPACY_MODEL := models/spacy-en/meta.json
 BOT_SOURCES := config.yml domain.yml $(shell find bot/data -type f 2>/dev/null)
 # The inbox's browser tests drive Debian's Chromium through Playwright.
 CHROMIUM := /usr/bin/chromium
+# The order database's tests also run on PostgreSQL: each test run starts a cluster of its own with
+# Debian's server binaries (tests/support/postgres.py).
+POSTGRES := /usr/lib/postgresql/15/bin/pg_ctl
 
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -21,13 +24,17 @@ export RASA_TELEMETRY_ENABLED := false
 run: $(MODEL)
 	@$(PY) -m stack.run
 
-test: $(MODEL) lint validate test-stories $(CHROMIUM)
+test: $(MODEL) lint validate test-stories $(CHROMIUM) $(POSTGRES)
 	$(PY) -m pytest
 
 # Debian's Chromium for the agent inbox's browser tests (apt needs its package lists first).
 $(CHROMIUM):
 	$$([ "$$(id -u)" = 0 ] || echo sudo) apt-get update -qq
 	$$([ "$$(id -u)" = 0 ] || echo sudo) apt-get install -y -qq chromium
+
+$(POSTGRES):
+	$$([ "$$(id -u)" = 0 ] || echo sudo) apt-get update -qq
+	$$([ "$$(id -u)" = 0 ] || echo sudo) apt-get install -y -qq postgresql
 
 train: $(MODEL)
 

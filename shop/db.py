@@ -50,6 +50,14 @@ def engine_for(url: str, seed: bool = True) -> Engine:
         return engine
 
 
+def dispose(url: str) -> None:
+    """Close the engine of `url` and its connections; the next `engine_for(url)` starts afresh."""
+    with _lock:
+        engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
 def _create(url: str) -> Engine:
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

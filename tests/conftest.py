@@ -1,10 +1,14 @@
-"""Session-wide fixtures: a real Redis (redis_proc, redis_url); Rasa telemetry off for every test."""
+"""Session-wide fixtures: a real Redis (redis_proc, redis_url), the order database on SQLite and on a real
+PostgreSQL (database_url); Rasa telemetry off for every test."""
 
 import os
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 
+from shop import db as shop_db
+from tests.support.postgres import PostgresProcess
 from tests.support.redis_process import RedisProcess
 
 # Rasa code run by the tests (in-process or started from here) reports nothing to Rasa's services.
@@ -22,3 +26,21 @@ def redis_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProces
 def redis_url(redis_proc: RedisProcess) -> Iterator[str]:
     yield redis_proc.url
     redis_proc.client().flushall()
+
+
+@pytest.fixture(scope="session")
+def postgres_proc() -> Iterator[PostgresProcess]:
+    server = PostgresProcess().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty order database: a SQLite file, and a database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shop.db'}"
+    else:
+        url = request.getfixturevalue("postgres_proc").new_database()
+    yield url
+    shop_db.dispose(url)

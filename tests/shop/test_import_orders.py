@@ -25,8 +25,8 @@ GOOD = HEADER + (
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'shop.db'}"
+def url(database_url: str) -> str:
+    return database_url  # each test runs on SQLite and on PostgreSQL
 
 
 def count_orders(url: str) -> int:

@@ -1,5 +1,5 @@
-"""The order database on real SQLite files: lookups scoped to the customer, the state rules,
-idempotent refunds, tickets and ratings, demo data, and an unusable database."""
+"""The order database on real SQLite files and a real PostgreSQL server: lookups scoped to the customer,
+the state rules, idempotent refunds, tickets and ratings, demo data, and an unusable database."""
 
 from pathlib import Path
 
@@ -22,8 +22,8 @@ def free_tcp_port() -> int:
 
 
 @pytest.fixture
-def shop(tmp_path: Path) -> Shop:
-    return Shop(engine_for(f"sqlite:///{tmp_path / 'shop.db'}"))
+def shop(database_url: str) -> Shop:
+    return Shop(engine_for(database_url))  # each test runs on SQLite and on PostgreSQL
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,9 @@ from shop.service import Shop
 
 
 @pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Shop:
-    url = f"sqlite:///{tmp_path / 'shop.db'}"
+def shop(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Shop:
+    """The demo shop, on SQLite and on PostgreSQL (each test runs on both)."""
+    url = database_url
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("MEDIA_DIR", str(tmp_path / "media"))
     monkeypatch.setenv("PUBLIC_MEDIA_URL", "https://bot.example.com/webhooks/whatsapp/media")
