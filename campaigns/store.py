@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, Generator, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import redis
 import redis.asyncio as aioredis
@@ -20,10 +20,9 @@ from campaigns.model import MOVES, Outcome
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.events import kinds
 from whatsapp_cloud.events.log import entry
+from whatsapp_cloud.redis_programs import Command, Program, run_async, run_sync
 from whatsapp_cloud.redis_values import as_text
 
-Command = Tuple[str, Tuple[Any, ...]]
-Program = Generator[List[Command], List[Any], Any]
 CHUNK = 500  # recipients per round trip
 
 
@@ -38,10 +37,10 @@ def create_program(campaign: Mapping[str, str], recipients: Sequence[Tuple[str, 
                ("hset_many", (keys.recipients(cid), {wa_id: json.dumps(o.as_dict()) for wa_id, _, o in chunk}))]
         for _, _, outcome in chunk:
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    created = entry(kinds.CAMPAIGN_STATE, campaign=cid, to=campaign["state"], reason="created")
     commands: List[Command] = [("hset_many", (keys.campaign(cid), dict(campaign))),
                                ("zadd", (keys.INDEX, {cid: float(campaign["created_at"])})),
-                               ("xadd_event", (entry(kinds.CAMPAIGN_STATE, campaign=cid, to=campaign["state"],
-                                                     reason="created"), events_max))]
+                               ("xadd_trimmed", (redis_keys.EVENT_STREAM, created, events_max))]
     if counts:
         commands.append(("hset_many", (keys.counts(cid), {k: str(v) for k, v in counts.items()})))
     if campaign["state"] in ("scheduled", "sending"):
@@ -76,8 +75,8 @@ def set_state_program(cid: str, state: str, reason: str, due_at: Optional[float]
     if previous is None:
         return None
     previous = as_text(previous)
-    yield [("xadd_event", (entry(kinds.CAMPAIGN_STATE, campaign=cid, previous=previous, to=state,
-                                 reason=reason), events_max))]
+    moved = entry(kinds.CAMPAIGN_STATE, campaign=cid, previous=previous, to=state, reason=reason)
+    yield [("xadd_trimmed", (redis_keys.EVENT_STREAM, moved, events_max))]
     return previous
 
 
@@ -184,35 +183,12 @@ def lease_program(cid: str, token: str, seconds: int) -> Program:
 
 # --- runners ---
 
-def _call(pipe: Any, name: str, args: Tuple[Any, ...]) -> None:
-    if name == "hset_many":
-        pipe.hset(args[0], mapping=args[1])
-    elif name == "set_nx":
-        pipe.set(args[0], args[1], ex=args[2], nx=True)
-    elif name == "zadd_xx":
-        pipe.zadd(args[0], args[1], xx=True)
-    elif name == "xadd_event":
-        pipe.xadd(redis_keys.EVENT_STREAM, args[0], maxlen=args[1], approximate=True)
-    elif name == "hmget":
-        pipe.hmget(args[0], args[1])
-    else:
-        getattr(pipe, name)(*args)
-
-
 class SyncRunner:
     def __init__(self, store: redis.Redis) -> None:
         self.redis = store
 
     def __call__(self, program: Program) -> Any:
-        try:
-            commands = next(program)
-            while True:
-                pipe = self.redis.pipeline(transaction=True)
-                for name, args in commands:
-                    _call(pipe, name, args)
-                commands = program.send(pipe.execute())
-        except StopIteration as done:
-            return done.value
+        return run_sync(self.redis, program)
 
 
 class AsyncRunner:
@@ -220,15 +196,7 @@ class AsyncRunner:
         self.redis = store
 
     async def __call__(self, program: Program) -> Any:
-        try:
-            commands = next(program)
-            while True:
-                pipe = self.redis.pipeline(transaction=True)
-                for name, args in commands:
-                    _call(pipe, name, args)
-                commands = program.send(await pipe.execute())
-        except StopIteration as done:
-            return done.value
+        return await run_async(self.redis, program)
 
 
 def _texts(stored: Optional[Mapping[Any, Any]]) -> Dict[str, str]:

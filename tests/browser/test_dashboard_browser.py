@@ -1,6 +1,6 @@
 """The analytics dashboard in a real browser (Debian's Chromium through Playwright) after the scripted day of
 tests/analytics/: a supervisor opens it from the inbox, picks the day, finds every chart drawn with data,
-widens the range, downloads a CSV. Screenshots at laptop and phone widths go to results/screenshots/.
+widens the range, downloads a CSV. Screenshots at laptop and phone widths go to var/screenshots/.
 """
 
 from pathlib import Path
@@ -8,14 +8,13 @@ from typing import Iterator
 
 import pytest
 import redis
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from shop.db import engine_for
 from tests.analytics.scripted_day import write_day
-from tests.browser.harness import ARGS, CHROMIUM, sign_in
+from tests.browser.harness import CHROMIUM, shot, sign_in
 from tests.support.handoff_env import Handoff, running_handoff
 
-SHOTS = Path(__file__).resolve().parents[2] / "results" / "screenshots"
 CHARTS = ("conversations", "containment", "handoff-reasons", "first-response", "csat", "delivery", "failures",
           "cost", "cost-per-conversation")
 
@@ -37,21 +36,6 @@ def handoff(redis_url: str, tmp_path: Path) -> Iterator[Handoff]:
     write_day(redis.Redis.from_url(redis_url, decode_responses=True), engine_for(database, seed=False))
     with running_handoff(redis_url, DATABASE_URL=database) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot: {path}")
 
 
 def show_range(page: Page, first: str, last: str) -> None:

@@ -16,7 +16,7 @@ import json
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Generator, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import redis
 import redis.asyncio as aioredis
@@ -27,10 +27,8 @@ from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.consent import Consent, ConsentRecord, records_from_hash
 from whatsapp_cloud.policy.decision import LimitUsage, RecipientState
 from whatsapp_cloud.policy.windows import Windows
+from whatsapp_cloud.redis_programs import Command, Program, run_async, run_sync
 from whatsapp_cloud.redis_values import as_text
-
-Command = Tuple[str, Tuple[Any, ...]]
-Program = Generator[List[Command], List[Any], Any]
 
 LIMIT_PERIOD = timedelta(hours=24)
 PLAN_SECONDS = 8 * 24 * 3600
@@ -258,18 +256,7 @@ class PolicyStore:
         return PolicyStore(self.redis, replace(self.config, phone_number_id=phone_number_id))
 
     async def run(self, program: Program) -> Any:
-        try:
-            commands = next(program)
-            while True:
-                commands = program.send(await self._execute(commands))
-        except StopIteration as done:
-            return done.value
-
-    async def _execute(self, commands: Iterable[Command]) -> List[Any]:
-        pipe = self.redis.pipeline(transaction=True)
-        for name, args in commands:
-            _call(pipe, name, args)
-        return await pipe.execute()
+        return await run_async(self.redis, program)
 
     async def now(self) -> datetime:
         return await self.run(clock_program(self.config))
@@ -348,15 +335,7 @@ class SyncPolicyStore:
         self.config = config
 
     def run(self, program: Program) -> Any:
-        try:
-            commands = next(program)
-            while True:
-                pipe = self.redis.pipeline(transaction=True)
-                for name, args in commands:
-                    _call(pipe, name, args)
-                commands = program.send(pipe.execute())
-        except StopIteration as done:
-            return done.value
+        return run_sync(self.redis, program)
 
     def now(self) -> datetime:
         return self.run(clock_program(self.config))
@@ -388,20 +367,6 @@ class SyncPolicyStore:
 
     def reset_template_overrides(self) -> None:
         self.run(reset_template_overrides_program())
-
-
-def _call(pipe: Any, name: str, args: Tuple[Any, ...]) -> None:
-    if name == "hset":  # hset(name, key, value) or hset(name, mapping=...)
-        target, key, value, *mapping = args
-        pipe.hset(target, key, value, mapping=mapping[0] if mapping else None)
-    elif name == "set" and len(args) == 3:
-        pipe.set(args[0], args[1], ex=args[2])
-    elif name == "set_nx":
-        pipe.set(args[0], args[1], ex=args[2], nx=True)
-    elif name == "zadd_nx":
-        pipe.zadd(args[0], args[1], nx=True)
-    else:
-        getattr(pipe, name)(*args)
 
 
 def _windows(stored: Dict[Any, Any]) -> Windows:
