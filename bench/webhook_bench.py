@@ -4,8 +4,10 @@ WhatsApp channel next to Rasa's built-in REST channel, on the same model, in the
     make bench          (or: .venv/bin/python -m bench.webhook_bench [--rate 250] [--burst 1000])
 
 It starts the whole stack as `make run` does (free ports, a temporary var/), then:
-1. sends `--burst` signed webhooks at `--rate` per second (open loop) and reports how fast the
-   channel answers 200 (p50/p99), which is what Meta measures;
+1. sends `--burst` signed webhooks at `--rate` per second (open loop) to the intake process (Meta's
+   callback URL) and reports how fast it answers 200 (p50/p99), which is what Meta measures, while the
+   Rasa worker runs the turns; then, once those are worked off, the same burst to the Rasa channel's
+   own webhook route, which acknowledges on the event loop that runs NLU (the baseline);
 2. has `--customers` customers each send `--per-customer` messages through WhatsApp (webhook in,
    replies out through the Graph API stand-in) and the same through the REST channel, and
    reports messages per second for both and their ratio.
@@ -45,9 +47,9 @@ def percentile(values: List[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def ack_latency(env: Dict[str, str], rate: float, burst: int) -> Dict[str, float]:
-    url, secret = env["WHATSAPP_WEBHOOK_URL"], env["WHATSAPP_APP_SECRET"]
-    bodies = [envelope(env["WHATSAPP_PHONE_NUMBER_ID"], f"1555{i % 500:07d}", f"wamid.BENCH-ACK-{i}", "hi")
+async def ack_latency(env: Dict[str, str], url: str, tag: str, rate: float, burst: int) -> Dict[str, float]:
+    secret = env["WHATSAPP_APP_SECRET"]
+    bodies = [envelope(env["WHATSAPP_PHONE_NUMBER_ID"], f"1555{i % 500:07d}", f"wamid.BENCH-{tag}-{i}", "hi")
               for i in range(burst)]
     latencies: List[float] = []
     statuses: List[int] = []
@@ -139,14 +141,19 @@ async def rest_throughput(env: Dict[str, str], customers: int, per_customer: int
 
 
 async def measure(env: Dict[str, str], args: argparse.Namespace) -> None:
-    ack = await ack_latency(env, args.rate, args.burst)
-    print(f"webhook ack: {ack['ok']}/{ack['sent']} answered 200, offered {ack['offered_per_s']:.0f}/s, "
-          f"achieved {ack['achieved_per_s']:.0f}/s; p50 {ack['p50_ms']:.1f} ms, p99 {ack['p99_ms']:.1f} ms, "
-          f"max {ack['max_ms']:.1f} ms")
-    # Let the burst's turns finish so they do not weigh on the comparison.
-    began = time.perf_counter()
-    await stream_worked_off(env["REDIS_URL"], timeout=args.settle)
-    print(f"the burst's {ack['sent']} turns were worked off {time.perf_counter() - began:.1f} s after the last ack")
+    routes = (("intake process", env["WHATSAPP_WEBHOOK_URL"]),
+              ("Rasa channel (baseline)", f"{env['RASA_URL']}/webhooks/whatsapp/webhook"))
+    print(f"webhook acknowledgement, {args.burst} signed webhooks at {args.rate:.0f}/s while the worker runs "
+          "their turns:")
+    print(f"  {'route':<24} {'200s':>9} {'achieved/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}  worked off")
+    for n, (name, url) in enumerate(routes):
+        ack = await ack_latency(env, url, f"ACK{n}", args.rate, args.burst)
+        # Let the burst's turns finish so they do not weigh on what comes next.
+        began = time.perf_counter()
+        await stream_worked_off(env["REDIS_URL"], timeout=args.settle)
+        print(f"  {name:<24} {ack['ok']:>4}/{ack['sent']:<4} {ack['achieved_per_s']:>10.0f} {ack['p50_ms']:>7.1f} "
+              f"{ack['p99_ms']:>7.1f} {ack['max_ms']:>7.1f}  {time.perf_counter() - began:.1f} s after the last ack",
+              flush=True)
     rest = await rest_throughput(env, args.customers, args.per_customer)
     whatsapp = await whatsapp_throughput(env, args.customers, args.per_customer)
     print(f"end-to-end, {args.customers} customers x {args.per_customer} messages: "
