@@ -51,7 +51,9 @@ def preflight(env: Mapping[str, str], names: List[str]) -> None:
     if not model_dir.exists() or not any(model_dir.glob("*.tar.gz")):
         raise settings.ConfigError(f"no trained model in {model_dir}/: run `make train` (make run trains for you)")
     for name in names:
-        key = PORT_OF[name]
+        key = PORT_OF.get(name)
+        if key is None:  # a worker that listens on no port (campaigns)
+            continue
         port = int(env[key])
         bind = env.get("REDIS_BIND", "127.0.0.1") if name == "redis" else env["BIND_HOST"]
         host = "0.0.0.0" if bind in ("", "0.0.0.0") else bind
