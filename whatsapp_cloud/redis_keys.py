@@ -12,6 +12,11 @@ def inbound_claim(wamid: str) -> str:
     return f"wa:in:{wamid}"
 
 
+def customer_order(wa_id: str) -> str:
+    """Hash `issued`/`done`: the tickets that keep one customer's messages in order across consumers."""
+    return f"wa:order:{wa_id}"
+
+
 def consumer_lease(name: str) -> str:
     """Held by the live process that consumes under this name: two processes never share one."""
     return f"wa:consumer:{name}"

@@ -9,6 +9,7 @@ Outbound: WhatsAppOutput (whatsapp_output.py), through the outbound governor.
 
 import asyncio
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Text
 
@@ -38,7 +39,7 @@ from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings
 from whatsapp_cloud.policy import fallbacks
 from whatsapp_cloud.policy.hooks import PolicyHooks
 from whatsapp_cloud.streams.consumer import WebhookConsumer
-from whatsapp_cloud.streams.consumer_lease import ConsumerLease, ConsumerNameTaken, default_consumer_name
+from whatsapp_cloud.streams.consumer_lease import ConsumerLease, ConsumerNameTaken, default_consumer_name, lease_alive
 from whatsapp_cloud.streams.dead_letters import DEFAULT_MAX_ATTEMPTS
 from whatsapp_cloud.streams.webhook_stream import MessageClaims, WebhookStream
 from whatsapp_cloud.webhooks import inbound, signature
@@ -192,9 +193,12 @@ class WhatsAppInput(InputChannel):
     def start_consumer(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> WebhookConsumer:
         """Start processing the webhook stream in the background (once per process)."""
         if self.consumer is None:
+            # Other consumer processes are alive while they hold their name's lease: a dead one's entries and
+            # claims are taken over at once.
+            alive = partial(lease_alive, self.store)
             self.consumer = WebhookConsumer(
                 self.stream,
-                MessageClaims(self.store, self.consumer_name),
+                MessageClaims(self.store, self.consumer_name, alive=alive),
                 self.statuses,
                 self.events,
                 handle_message=lambda message: self._handle(on_new_message, message),
@@ -206,6 +210,7 @@ class WhatsAppInput(InputChannel):
                 max_attempts=self.max_attempts,
                 divert=self._handoff_divert(),
                 transient_errors=(LockError,),
+                alive=alive,
             )
             self.consumer_state = "starting"
             self._consumer_task = asyncio.create_task(self._supervise(self.consumer))

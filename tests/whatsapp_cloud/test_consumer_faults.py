@@ -18,7 +18,7 @@ from rasa.core.lock_store import LockError
 from bot.channels.handoff_routing import HandoffRouting
 from handoff import keys as handoff_keys
 from stack.settings import ROOT
-from tests.support.helpers import payload
+from tests.whatsapp_cloud.harness import events_of, text_webhook
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.streams.consumer import WebhookConsumer
@@ -28,24 +28,8 @@ from whatsapp_cloud.webhooks import inbound
 Handler = Callable[[inbound.InboundMessage], Awaitable[None]]
 
 
-def text_webhook(wamid: str, text: str, sender: str = "16505551234") -> bytes:
-    raw = payload("meta_openapi_webhook_text.json")
-    value = raw["entry"][0]["changes"][0]["value"]
-    value["messages"][0].update({"id": wamid, "from": sender, "text": {"body": text}})
-    value["contacts"][0]["wa_id"] = sender
-    return json.dumps(raw).encode()
-
-
 def metric(name: str, labels: Optional[Dict[str, str]] = None) -> float:
     return REGISTRY.get_sample_value(name, labels or {}) or 0.0
-
-
-def events_of(redis_url: str, kind: str) -> List[Dict[str, str]]:
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    try:
-        return [fields for _, fields in client.xrange("wa:events") if fields.get("kind") == kind]
-    finally:
-        client.close()
 
 
 async def consume(redis_url: str, bodies: List[bytes], handle: Handler, until: Callable[[], bool],

@@ -56,6 +56,9 @@ PREFERENCE = _kind(
     ("sender", "category", "value"), "sender")
 WEBHOOK_ERROR = _kind("webhook_error", "Meta reports an error in a webhook (`errors[]`)", ("code", "details"))
 CHANGE = _kind("change", "a webhook change of a field the platform does not handle", ("field",))
+ORDER_GAP = _kind(
+    "order_gap", "a customer's message waited too long for an earlier one (lost or stuck) and ran anyway",
+    ("entry", "sender", "ticket", "waited"), "sender")
 WEBHOOK_MALFORMED = _kind(
     "webhook_malformed", "a signed webhook body that is no webhook (it is dead-lettered)", ("entry", "reason"))
 WEBHOOK_ITEM_INVALID = _kind(

@@ -22,6 +22,7 @@ from whatsapp_cloud import metrics
 from whatsapp_cloud.events import kinds
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
+from whatsapp_cloud.streams.customer_order import DEFAULT_WAIT_LIMIT
 from whatsapp_cloud.streams.dead_letters import DEFAULT_MAX_ATTEMPTS, WebhookDeadLetters
 from whatsapp_cloud.streams.webhook_stream import Entry, MessageClaims, WebhookStream
 from whatsapp_cloud.webhooks import inbound
@@ -94,6 +95,8 @@ class WebhookConsumer:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         divert: Optional[Divert] = None,
         transient_errors: Tuple[Type[BaseException], ...] = (),
+        alive: Optional[Callable[[str], Awaitable[bool]]] = None,
+        order_wait_seconds: float = DEFAULT_WAIT_LIMIT,
     ) -> None:
         self.stream = stream
         self.claims = claims
@@ -118,6 +121,10 @@ class WebhookConsumer:
         self.yield_seconds = yield_seconds
         self._last_webhook = 0.0
         self.divert = divert  # None without a handoff service
+        # Whether another consumer's process is alive (its lease): a dead one's entries are taken over at once.
+        self.alive = alive
+        self.order = stream.order
+        self.order.wait_limit = order_wait_seconds
         # The turn's own passing faults (the dialogue engine's lock timeouts) are retried too.
         self.transient_errors = TRANSIENT_ERRORS + tuple(transient_errors)
 
@@ -132,6 +139,8 @@ class WebhookConsumer:
                     # consumers' abandoned ones.
                     await self._dispatch_all(await self.stream.own_pending())
                     await self._dispatch_all(await self.stream.reclaim())
+                    if self.alive is not None:
+                        await self._dispatch_all(await self.stream.reclaim_from_dead(self.alive))
                     last_retry = time.monotonic()
                 await self._dispatch_all(await self.stream.new_entries(block_ms=1000))
             except asyncio.CancelledError:
@@ -190,16 +199,19 @@ class WebhookConsumer:
             await self._bury(entry, f"malformed: {exc}", "malformed", attempts=1)
             return
         work: List[asyncio.Task] = []
+        by_customer: Dict[str, List[inbound.InboundMessage]] = {}
         for event in inbound.events(payload):
             if isinstance(event, inbound.InboundMessage):
-                message = event
-                work.append(self.in_order.submit(message.sender, lambda m=message: self._handle(m)))
+                by_customer.setdefault(event.sender, []).append(event)
             elif isinstance(event, inbound.StatusUpdate):
                 work.append(asyncio.create_task(_classified(self._status(event))))
             elif isinstance(event, inbound.ItemError):
                 work.append(asyncio.create_task(self._item_error(entry, event)))
             else:
                 work.append(asyncio.create_task(_classified(self._record_other(event))))
+        for customer, messages in by_customer.items():
+            # One after another per customer in this process; across processes, by the customer's tickets.
+            work.append(self.in_order.submit(customer, lambda c=customer, ms=messages: self._in_turn(entry, c, ms)))
         task = asyncio.create_task(self._ack_when_done(entry, work))
         self._in_flight[entry.id] = task
         task.add_done_callback(lambda _t, entry_id=entry.id: self._in_flight.pop(entry_id, None))
@@ -212,6 +224,9 @@ class WebhookConsumer:
                 await self._failed(entry, failures, permanent=not any(
                     isinstance(f, TransientFailure) for f in failures))
                 return
+            # The customers' next messages may run now (before the ack: a crash in between only repeats
+            # this entry, and its messages' claims say they are done).
+            await self.order.complete(entry.tickets)
             await self.stream.ack(entry.id)
             await self.dead_letters.succeeded(entry.id)
         except RedisError as exc:
@@ -235,6 +250,7 @@ class WebhookConsumer:
 
     async def _bury(self, entry: Entry, reason: str, kind: str, attempts: int) -> None:
         dead_id = await self.dead_letters.bury(entry.id, entry.body, reason, attempts, kind)
+        await self.order.complete(entry.tickets)  # a buried entry no longer holds its customers up
         logger.error("webhook entry %s moved to the dead letters as %s (%s): %s", entry.id, dead_id, kind, reason)
         await self.events.record(kinds.WEBHOOK_DEAD, entry=entry.id, dead_letter=dead_id, why=kind,
                                  attempts=attempts, reason=reason[:500])
@@ -248,6 +264,29 @@ class WebhookConsumer:
                                      reason=error.reason[:500])
         except RedisError as exc:
             raise TransientFailure(str(exc)) from exc
+
+    async def _in_turn(self, entry: Entry, customer: str, messages: List[inbound.InboundMessage]) -> None:
+        """A customer's messages of one entry, once their earlier messages (any process) are settled. A
+        message that fails only for now stops the rest: they run after it, when the entry is tried again."""
+        ticket = entry.tickets.get(customer)
+        if ticket is not None:
+            try:
+                in_order, waited = await self.order.wait_turn(customer, ticket)
+            except RedisError as exc:
+                raise TransientFailure(f"{customer}'s turn: {exc}") from exc
+            if not in_order:
+                logger.warning("entry %s ran after waiting %.0f s for an earlier message of the same customer",
+                               entry.id, waited)
+                await _quietly(self.events.record(kinds.ORDER_GAP, entry=entry.id, sender=customer,
+                                                  ticket=ticket, waited=round(waited, 1)))
+        permanent: List[BaseException] = []
+        for message in messages:
+            try:
+                await self._handle(message)
+            except PermanentFailure as exc:
+                permanent.append(exc)  # recorded with the entry; the customer's other messages go on
+        if permanent:
+            raise permanent[0]
 
     async def _handle(self, message: inbound.InboundMessage) -> None:
         try:

@@ -34,6 +34,11 @@ return 0
 """
 
 
+async def lease_alive(store: aioredis.Redis, name: str) -> bool:
+    """Whether a live process consumes under `name` now (it holds the name's lease)."""
+    return bool(await store.exists(redis_keys.consumer_lease(name)))
+
+
 class ConsumerNameTaken(RuntimeError):
     """Another live process consumes under this name."""
 

@@ -14,6 +14,8 @@ import redis.asyncio as aioredis
 
 from whatsapp_cloud import metrics, redis_keys
 from whatsapp_cloud.redis_values import as_text
+from whatsapp_cloud.streams.webhook_stream import WebhookStream
+from whatsapp_cloud.webhooks import inbound
 
 DEFAULT_MAX_ATTEMPTS = 5
 MAX_LENGTH = 100_000  # the oldest dead letters go first; each one is also in wa:events and the logs
@@ -54,16 +56,22 @@ class WebhookDeadLetters:
                 for i, f in entries]
 
     async def replay(self, dead_id: str) -> str:
-        """Put a dead letter's body back on the webhook stream; the new entry's id."""
+        """Put a dead letter's body back on the webhook stream (its customers get new tickets: their old
+        ones were settled when it was buried); the new entry's id."""
         found = await self.store.xrange(self.dead, min=dead_id, max=dead_id)
         if not found:
             raise KeyError(f"no dead webhook {dead_id}")
         body = found[0][1].get(b"body", b"")
-        async with self.store.pipeline(transaction=True) as tx:
-            tx.xadd(self.stream, {"body": body, "received_at": repr(time.time()), "replay_of": dead_id})
-            tx.xdel(self.dead, dead_id)
-            new_id, _ = await tx.execute()
-        return as_text(new_id)
+        try:
+            customers = [m.sender for m in inbound.messages(inbound.load(body))]
+        except inbound.MalformedWebhook:
+            customers = []  # buried again by the consumer, with the reason
+        stream = WebhookStream(self.store, "replay", self.stream, self.group)
+        new_id = await stream.append(body, customers)
+        # A crash before this delete leaves the letter to be replayed again: its messages' claims say they
+        # were handled, so nobody is answered twice.
+        await self.store.xdel(self.dead, dead_id)
+        return new_id
 
     async def replay_all(self) -> List[str]:
         return [await self.replay(letter["id"]) for letter in await self.list(count=MAX_LENGTH)]

@@ -12,8 +12,8 @@ import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
-from typing import AsyncIterator, Dict, List, Optional, Set, Tuple
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Awaitable, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
@@ -21,12 +21,14 @@ from redis.exceptions import RedisError, ResponseError
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.redis_values import as_text
 from whatsapp_cloud.retention import Retention
+from whatsapp_cloud.streams.customer_order import CustomerOrder, parse_tickets
 
 logger = logging.getLogger(__name__)
 
 DONE = "done"
 CLAIM_SECONDS = 120  # renewed while the turn runs; a crashed handler's claim lapses after this
 DONE_SECONDS = 8 * 24 * 3600  # Meta retries a webhook for up to 7 days
+DEAD_IDLE_MS = 5000  # a dead consumer's entries have been idle longer: its lease lapsed 10-15 s after it died
 # Handled entries are deleted when acknowledged, so the bound (WHATSAPP_WEBHOOK_STREAM_MAXLEN) limits only a
 # backlog.
 STREAM_MAX_LENGTH = Retention().webhook_stream_max
@@ -37,6 +39,7 @@ class Entry:
     id: str
     body: bytes
     received_at: float
+    tickets: Dict[str, int] = field(default_factory=dict)  # customer -> place in their order (customer_order.py)
 
 
 class WebhookStream:
@@ -50,6 +53,8 @@ class WebhookStream:
         max_length: int = STREAM_MAX_LENGTH,
     ) -> None:
         self.max_length = max_length
+        self.order = CustomerOrder(store)
+        self.dead_idle_ms = DEAD_IDLE_MS
         self.store = store
         self.consumer = consumer
         self.stream = stream
@@ -64,13 +69,12 @@ class WebhookStream:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def append(self, body: bytes) -> str:
-        entry_id = await self.store.xadd(
-            self.stream,
-            {"body": body, "received_at": repr(time.time())},
-            maxlen=self.max_length,
-            approximate=True,
-        )
+    async def append(self, body: bytes, customers: Sequence[str] = ()) -> str:
+        """Store a webhook; `customers` (whose messages it carries) each get their next ticket with it."""
+        fields = {"body": body, "received_at": repr(time.time())}
+        if customers:
+            return await self.order.append(self.stream, fields, customers, self.max_length)
+        entry_id = await self.store.xadd(self.stream, fields, maxlen=self.max_length, approximate=True)
         return as_text(entry_id)
 
     async def own_pending(self, count: int = 100) -> List[Entry]:
@@ -87,6 +91,22 @@ class WebhookStream:
         )
         self._reclaim_cursor = as_text(result[0])
         return [_entry(entry_id, fields) for entry_id, fields in result[1] if fields]
+
+    async def reclaim_from_dead(self, alive: Callable[[str], Awaitable[bool]], count: int = 100) -> List[Entry]:
+        """Take over at once the pending entries of consumers whose process is gone (`alive` says no: their
+        lease lapsed), instead of waiting until the entries have been idle for `reclaim_idle_ms`."""
+        taken: List[Entry] = []
+        for consumer in await self.store.xinfo_consumers(self.stream, self.group):
+            name = as_text(consumer["name"])
+            if name == self.consumer or not consumer["pending"] or await alive(name):
+                continue
+            pending = await self.store.xpending_range(self.stream, self.group, "-", "+", count, consumername=name)
+            ids = [row["message_id"] for row in pending]
+            if ids:
+                # Only entries idle a while: of two consumers that both saw the dead one, one takes each entry.
+                claimed = await self.store.xclaim(self.stream, self.group, self.consumer, self.dead_idle_ms, ids)
+                taken.extend(_entry(entry_id, fields) for entry_id, fields in claimed if fields)
+        return taken
 
     async def ack(self, entry_id: str) -> None:
         """The entry is handled: acknowledge it and drop its body (duplicates are caught by the wamid claims)."""
@@ -113,15 +133,30 @@ return 0
 """
 
 
-class MessageClaims:
-    """Exactly-once guard per inbound wamid: claim, handle (renewing the claim), mark done."""
+# Take over a claim from its holder, only if it still holds it (a dead process's claim, see MessageClaims).
+# KEYS[1] the claim. ARGV: the holder, our token, seconds.
+TAKE_OVER = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
+return false
+"""
 
-    def __init__(self, store: aioredis.Redis, owner: str, claim_seconds: float = CLAIM_SECONDS) -> None:
+
+class MessageClaims:
+    """Exactly-once guard per inbound wamid: claim, handle (renewing the claim), mark done.
+
+    A claim held by a consumer whose process is gone (`alive` says no) is taken over at once: its entry
+    was taken over too (`WebhookStream.reclaim_from_dead`), so waiting for the claim to lapse would only
+    hold the customer up."""
+
+    def __init__(self, store: aioredis.Redis, owner: str, claim_seconds: float = CLAIM_SECONDS,
+                 alive: Optional[Callable[[str], Awaitable[bool]]] = None) -> None:
         self.store = store
         self.owner = owner
         self.claim_seconds = claim_seconds
+        self.alive = alive
         self._here: Set[str] = set()  # being handled by this process right now
         self._renew = store.register_script(RENEW_IF_OURS)
+        self._take_over = store.register_script(TAKE_OVER)
 
     @asynccontextmanager
     async def kept(self, wamid: str) -> AsyncIterator[None]:
@@ -171,6 +206,11 @@ class MessageClaims:
             return False, "duplicate"
         if not holder:  # the claim lapsed between the two calls
             return await self._claim(wamid)
+        if self.alive is not None and not await self.alive(holder):
+            if await self._take_over(keys=[key], args=[holder, self.owner, max(1, round(self.claim_seconds))]):
+                logger.warning("took over %s from %s, a consumer that is gone", wamid, holder)
+                return True, ""
+            return await self._claim(wamid)
         return False, f"in progress at {holder}"
 
     async def done(self, wamid: str) -> None:
@@ -180,5 +220,6 @@ class MessageClaims:
 
 def _entry(entry_id: object, fields: Dict[bytes, bytes]) -> Entry:
     received = fields.get(b"received_at") or b"0"
-    return Entry(as_text(entry_id), fields.get(b"body", b""), float(as_text(received)))
+    return Entry(as_text(entry_id), fields.get(b"body", b""), float(as_text(received)),
+                 parse_tickets(fields.get(b"tickets")))
 

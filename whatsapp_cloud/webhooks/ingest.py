@@ -61,13 +61,15 @@ class WebhookIngest:
             logger.warning("rejected a webhook with a bad signature")
             return _refused("bad_signature", "signature does not match", 403)
         try:
-            inbound.load(raw)
+            payload = inbound.load(raw)
         except inbound.MalformedWebhook as exc:
             return _refused("malformed", str(exc), 400)
         if self.on_accepted is not None:
             self.on_accepted()
+        # Each customer whose messages it carries gets their next ticket with it (customer_order.py).
+        customers = [message.sender for message in inbound.messages(payload)]
         try:
-            await self.stream.append(raw)
+            await self.stream.append(raw, customers)
         except RedisError as exc:
             # Not stored, so not acknowledged: Meta delivers it again later.
             logger.error("could not store a webhook: %s", exc)

@@ -1,0 +1,24 @@
+"""Helpers of the WhatsApp library's stream tests: a customer's text webhook, the events of a kind."""
+
+import json
+from typing import Dict, List
+
+import redis
+
+from tests.support.helpers import payload
+
+
+def text_webhook(wamid: str, text: str, sender: str = "16505551234") -> bytes:
+    raw = payload("meta_openapi_webhook_text.json")
+    value = raw["entry"][0]["changes"][0]["value"]
+    value["messages"][0].update({"id": wamid, "from": sender, "text": {"body": text}})
+    value["contacts"][0]["wa_id"] = sender
+    return json.dumps(raw).encode()
+
+
+def events_of(redis_url: str, kind: str) -> List[Dict[str, str]]:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        return [fields for _, fields in client.xrange("wa:events") if fields.get("kind") == kind]
+    finally:
+        client.close()
