@@ -81,7 +81,8 @@ def services(tmp_path_factory: pytest.TempPathFactory, redis_proc: RedisProcess)
                             "REDIS_URL": redis_proc.url, "WHATSAPP_ACCESS_TOKEN": ""})
     env.update(MODEL_PATH=str(ROOT / "models"), PYTHONWARNINGS="ignore")
     running = Services(env)
-    running.start("rest", ["actions", "handoff", "standin"])
+    running.start("rest", ["ingest", "actions", "handoff", "standin"])  # the intake acknowledges Meta
+    wait_until_healthy(f"{env['INGEST_URL']}/health", timeout=240)
     wait_until_healthy(f"{env['STANDIN_URL']}/health", timeout=240)
     wait_until_healthy(f"{env['ACTIONS_URL']}/health", timeout=240)
     try:
@@ -93,7 +94,8 @@ def services(tmp_path_factory: pytest.TempPathFactory, redis_proc: RedisProcess)
 def test_a_message_acknowledged_before_rasa_dies_is_answered_once_after_restart(services: Services) -> None:
     env = services.env
     webhook_health = f"{env['RASA_URL']}/webhooks/whatsapp/"
-    # This Rasa only acknowledges into the stream, then is killed: the message exists nowhere but Redis.
+    # The intake acknowledged the message into the stream; this Rasa does not consume, then is killed: the
+    # message exists nowhere but Redis.
     services.start("rasa", ["rasa"], WHATSAPP_CONSUME="false")
     wait_until_healthy(webhook_health, timeout=240)
     answer = customer_writes(env, "15550007777", "hi")
