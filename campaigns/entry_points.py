@@ -116,6 +116,7 @@ class Attribution:
     """Records the link a customer's message came from (async Redis: the WhatsApp channel)."""
 
     def __init__(self, store: aioredis.Redis, retention_seconds: int, events_max: int) -> None:
+        self.redis = store
         self.retention_seconds = retention_seconds
         self.events_max = events_max
         self._attribute = store.register_script(ATTRIBUTE)
@@ -132,6 +133,15 @@ class Attribution:
             args=[message.wamid, message.sender, sent_at, repr(now), self.retention_seconds, self.events_max,
                   kinds.ENTRY_POINT])
         return {"ref": reference, "source": _text(source)} if source else None
+
+    async def recorded_for(self, message: InboundMessage) -> Optional[Dict[str, str]]:
+        """The link this very message was attributed to (for the bot's turn), else None."""
+        if message.type != "text" or entry_links.reference_in(message.text) is None:
+            return None  # most messages: no read at all
+        ref, source, wamid = await self.redis.hmget(keys.entry_point(message.sender), "ref", "source", "wamid")
+        if wamid is None or _text(wamid) != message.wamid:
+            return None
+        return {"ref": _text(ref), "source": _text(source)}
 
 
 def entry_point_of(store: redis.Redis, wa_id: str) -> Dict[str, str]:
