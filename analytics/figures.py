@@ -108,6 +108,7 @@ def compute(data: RangeData, config: Optional[AnalyticsConfig] = None,
             "sent": total["delivery:sent"], "delivered": total["delivery:delivered"], "read": total["delivery:read"],
             "failed": total["delivery:failed"], "failed_by_code": _prefixed(total, "delivery:failed_code:"),
         },
+        "conversations_by_entry_point": _prefixed(total, "entry_point:"),
         "template_fallbacks": _prefixed(total, "template_fallback:"),
         "policy_holds": {"deferred": _prefixed(total, "held:deferred:"), "blocked": _prefixed(total, "held:blocked:")},
         "cost": {

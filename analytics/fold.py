@@ -85,6 +85,8 @@ class Fold:
         elif kind in HELD:
             reason = (entry.get("reason") or "unknown")[:REASON_LENGTH]
             self.count(day_of(at), f"held:{HELD[kind]}:{reason}")
+        elif kind == kinds.ENTRY_POINT and entry.get("sender") and entry.get("source"):
+            self.entry_point(entry["sender"], entry["source"][:REASON_LENGTH], at)
         elif kind == kinds.HANDOFF_TRANSITION and entry.get("customer") and entry.get("chat_id"):
             self.transition(entry, at)
         elif kind == kinds.HANDOFF_AGENT_REPLY and entry.get("first") == "1" and entry.get("chat_id"):
@@ -114,6 +116,14 @@ class Fold:
         self._save(wa_id, state)
         self.open_sessions[wa_id] = session["last"]
         return session
+
+    def entry_point(self, wa_id: str, source: str, at: float) -> None:
+        """A conversation counts once, for the first click-to-chat link a message in it came through."""
+        session = self.activity(wa_id, at, by_customer=True)
+        if "source" not in session:
+            session["source"] = source
+            self.count(session["day"], f"entry_point:{source}")
+            self._save(wa_id, self.state(keys.customer(wa_id)) or {"session": session})
 
     def _idle(self, session: Dict[str, Any], at: float) -> bool:
         return not session["with_handoff"] and at - session["last"] > self.config.session_gap_seconds

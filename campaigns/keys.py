@@ -4,6 +4,7 @@ CAMPAIGN_RETENTION_DAYS (README, Retention); the two indexes drop a campaign wit
 INDEX = "campaigns:index"  # sorted set: campaign id -> created at
 SETTLING = "campaigns:settling"  # sorted set: id -> until when its delivery statuses and replies are read
 DUE = "campaigns:due"  # sorted set: id of a scheduled or sending campaign -> when the worker should look at it
+LINKS = "campaigns:links"  # sorted set: click-to-chat link reference -> created at (kept: one per link made)
 
 
 def campaign(campaign_id: str) -> str:
@@ -49,6 +50,17 @@ def lease(campaign_id: str) -> str:
 def pace(phone_number_id: str) -> str:
     """Sorted set: campaign sends in flight or finished within the last second, for this business number."""
     return f"campaigns:pace:{phone_number_id}"
+
+
+def link(reference: str) -> str:
+    """Hash: a click-to-chat link (reference, source, prefilled text, url, who made it, when, arrivals). Kept."""
+    return f"campaigns:link:{reference}"
+
+
+def entry_point(wa_id: str) -> str:
+    """Hash: the link a customer came from (latest and first); expires ENTRY_POINT_RETENTION_DAYS after the
+    latest. The number is part of the name, so privacy's export and erasure find it."""
+    return f"campaigns:entry:{wa_id}"
 
 
 def all_of(campaign_id: str) -> tuple:

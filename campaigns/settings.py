@@ -29,6 +29,7 @@ class CampaignSettings:
     reply_window_seconds: int = 72 * HOUR  # a message from the customer this long after a campaign counts as a reply
     retention_seconds: int = 90 * DAY  # a finished campaign's records are kept this long
     lease_seconds: int = 30  # a worker that stops renewing loses the campaign to another after this
+    entry_point_retention_seconds: int = 90 * DAY  # the link a customer came from, after their latest link message
     capacity_retry_seconds: int = 60  # a campaign waiting for messaging-limit capacity is looked at again after this
 
     @classmethod
@@ -47,4 +48,6 @@ class CampaignSettings:
             reply_window_seconds=seconds(env, "CAMPAIGN_REPLY_WINDOW_HOURS", HOUR, cls.reply_window_seconds),
             retention_seconds=seconds(env, "CAMPAIGN_RETENTION_DAYS", DAY, cls.retention_seconds),
             lease_seconds=count(env, "CAMPAIGN_LEASE_SECONDS", cls.lease_seconds),
+            entry_point_retention_seconds=seconds(env, "ENTRY_POINT_RETENTION_DAYS", DAY,
+                                                  cls.entry_point_retention_seconds),
         )

@@ -15,12 +15,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from analytics.aggregator import Aggregator
 from analytics.ratings import from_url
+from campaigns.entry_points import EntryLinks
 from campaigns.service import Campaigns
 from handoff.agents import TOKEN_SECONDS
 from handoff.analytics_api import create_analytics_api
 from handoff.api import create_api
 from handoff.campaigns_api import add_campaign_routes
 from handoff.dashboard import create_dashboard
+from handoff.entry_link_pages import add_entry_link_pages
+from handoff.entry_links_api import create_entry_links_api
 from handoff.inbox import create_inbox
 from handoff.live_feed import FeedHub
 from handoff.login_limits import login_limit as login_limits
@@ -64,6 +67,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     app.extensions["handoff_feed"] = FeedHub(store)
     app.extensions["analytics"] = Aggregator(store, settings.analytics, ratings=from_url(settings.database_url))
     app.extensions["campaigns"] = Campaigns(store, env, registry=service.messenger.registry)
+    app.extensions["entry_links"] = EntryLinks(store, components.display_phone_number(env))
 
     csrf = CSRFProtect(app)
     limiter = Limiter(key_func=get_remote_address, app=app, storage_uri=settings.redis_url,
@@ -76,11 +80,15 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     analytics_api = create_analytics_api()
     csrf.exempt(analytics_api)
     app.register_blueprint(analytics_api)
+    entry_links_api = create_entry_links_api()
+    csrf.exempt(entry_links_api)
+    app.register_blueprint(entry_links_api)
     privacy_api = create_privacy_api()
     csrf.exempt(privacy_api)
     app.register_blueprint(privacy_api)
     inbox = create_inbox(login_limit)
     add_privacy_pages(inbox)
+    add_entry_link_pages(inbox)
     app.register_blueprint(inbox)
     app.register_blueprint(create_dashboard())
 

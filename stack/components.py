@@ -15,7 +15,7 @@ from shop.db import DEFAULT_DATABASE_URL, engine_for
 from shop.service import Shop
 from stack.age_limits import AgeLimits
 from stack.office_hours import OfficeHours
-from stack.setting_values import ConfigError, count, flag, hours, listed, seconds
+from stack.setting_values import ConfigError, count, flag, hours, listed, phone_number, seconds
 from whatsapp_cloud import pseudonyms
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.graph.client import GraphApiClient
@@ -146,6 +146,12 @@ def business_name(env: Optional[Env] = None) -> str:
     """The business named to customers (opt-in wording, invoices)."""
     env = environment() if env is None else env
     return env.get("SHOP_NAME") or DEFAULT_BUSINESS_NAME
+
+
+def display_phone_number(env: Optional[Env] = None) -> str:
+    """The business number customers write to, digits only (click-to-chat links); "" when not configured."""
+    env = environment() if env is None else env
+    return phone_number(env, "WHATSAPP_DISPLAY_PHONE_NUMBER")
 
 
 def customer_ref(wa_id: str) -> str:

@@ -69,3 +69,12 @@ def listed(env: Mapping[str, str], name: str, default: Tuple[str, ...]) -> Tuple
     if not raw or not raw.strip():
         return default
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def phone_number(env: Mapping[str, str], name: str) -> str:
+    """A phone number in international form as digits (`+44 20 7946 0958` -> `442079460958`); "" when unset."""
+    raw = (env.get(name) or "").strip()
+    digits = "".join(c for c in raw if c not in " +-().")
+    if raw and not (digits.isdigit() and 8 <= len(digits) <= 15 and not digits.startswith("0")):
+        raise ConfigError(f"{name}={raw!r} must be a phone number in international form, e.g. +44 20 7946 0958")
+    return digits

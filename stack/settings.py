@@ -35,6 +35,8 @@ DEFAULTS = {
     "RASA_CREDENTIALS": "credentials.yml",
     "WHATSAPP_CONSUME": "true",
     "STANDIN_WABA_ID": "100000000000002",
+    # The stand-in's business number for click-to-chat links: +1 202 555 0100, in the range kept for fiction.
+    "STANDIN_DISPLAY_PHONE_NUMBER": "12025550100",
     # Messaging policy (whatsapp_cloud/policy/): window lengths, messaging limit, consent.
     "WHATSAPP_SERVICE_WINDOW_HOURS": "24",
     "WHATSAPP_FREE_ENTRY_WINDOW_HOURS": "72",
@@ -137,6 +139,8 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
         env["WHATSAPP_VERIFY_TOKEN"] = env.get("WHATSAPP_VERIFY_TOKEN") or env["STANDIN_VERIFY_TOKEN"]
         env["WHATSAPP_PHONE_NUMBER_ID"] = env["STANDIN_PHONE_NUMBER_ID"]
         env["WHATSAPP_WABA_ID"] = env["STANDIN_WABA_ID"]
+        env["WHATSAPP_DISPLAY_PHONE_NUMBER"] = (env.get("WHATSAPP_DISPLAY_PHONE_NUMBER")
+                                                or env["STANDIN_DISPLAY_PHONE_NUMBER"])
     else:
         env["WHATSAPP_API_BASE_URL"] = env.get("WHATSAPP_API_BASE_URL") or DEFAULT_API_BASE_URL
         missing = [
@@ -152,6 +156,7 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     env.setdefault("WHATSAPP_WABA_ID", "")
     try:
         components.policy_config(env)
+        components.display_phone_number(env)
     except ConfigError as exc:
         raise ConfigError(f"{exc} (see .env.example)") from exc
     try:

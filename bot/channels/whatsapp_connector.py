@@ -25,6 +25,8 @@ from sanic.response import HTTPResponse
 from bot.channels.handoff_routing import HandoffRouting
 from bot.channels.media_files import add_media_route
 from bot.channels.whatsapp_output import NumberedChoices, WhatsAppOutput, split_text
+from campaigns.entry_points import Attribution
+from campaigns.settings import CampaignSettings
 from stack import components
 from stack.setting_values import flag
 from whatsapp_cloud import metrics as metrics_
@@ -96,6 +98,9 @@ class WhatsAppInput(InputChannel):
         self.ingest = WebhookIngest(self.stream, config.app_secrets, config.verify_token, max_body_bytes,
                                     on_accepted=self._webhook_arrived)
         self.statuses = DeliveryStatus(self.store)
+        # Customers who came through a click-to-chat link: recorded for whoever answers them.
+        self.entry_points = Attribution(self.store, CampaignSettings.from_env(self.env).entry_point_retention_seconds,
+                                        retention.event_stream_max)
         self.max_attempts = max_attempts  # failed tries of a webhook entry before its dead letter
         self.consumer: Optional[WebhookConsumer] = None
         self._consumer_task: Optional[asyncio.Task] = None  # the supervisor
@@ -204,7 +209,7 @@ class WhatsAppInput(InputChannel):
                 handle_message=lambda message: self._handle(on_new_message, message),
                 on_status=self.policy_hooks.on_status,
                 on_event=self.policy_hooks.on_event,
-                on_inbound=self.policy_hooks.on_inbound,
+                on_inbound=self._on_inbound,
                 max_concurrent_turns=self.max_concurrent_turns,
                 yield_seconds=self.turn_yield_seconds,
                 max_attempts=self.max_attempts,
@@ -217,6 +222,12 @@ class WhatsAppInput(InputChannel):
             self._capacity_task = asyncio.create_task(
                 self.policy_hooks.flush_for_capacity_every(self.capacity_flush_seconds))
         return self.consumer
+
+    async def _on_inbound(self, message: inbound.InboundMessage) -> None:
+        """Every customer message before its turn, bot's or agent's: the messaging policy, then the link they
+        came through (if the message carries a link's reference)."""
+        await self.policy_hooks.on_inbound(message)
+        await self.entry_points.attribute(message)
 
     def _handoff_divert(self) -> Optional[Callable[[inbound.InboundMessage], Awaitable[bool]]]:
         """Messages of customers a person is talking to go to the handoff service, when there is one."""
@@ -369,6 +380,7 @@ class WhatsAppInput(InputChannel):
             text = await self._offered_or_title(message, text)
             if text is None:
                 return
+        entry_point = await self.entry_points.recorded_for(message)
         await on_new_message(
             UserMessage(
                 text=text,
@@ -377,7 +389,8 @@ class WhatsAppInput(InputChannel):
                 sender_id=message.sender,
                 input_channel=self.name(),
                 message_id=message.wamid,
-                metadata={**message.metadata(), **policy_metadata},
+                metadata={**message.metadata(), **policy_metadata,
+                          **({"wa_entry_point": entry_point} if entry_point else {})},
             )
         )
 

@@ -3,10 +3,11 @@ handoff's ChatStore for escalations, claims, agents' replies and resolves; the c
 shop database for ratings) and as the channel and the sender write them elsewhere. `EXPECTED` holds the
 figures computed by hand from the script below.
 
-  A  09:00 writes, bot answers and asks for a rating, A gives 5 at 09:02: contained; writes again on
-     11-04 (within 7 days), so not durably contained
-  B  10:00 writes, escalated 10:00:30 (customer_request, order_status, team orders), alice claims 10:02:30,
-     replies 10:05:30 and 10:06, resolves 10:20:30; the bot asks for a rating, B gives 4 at 10:21
+  A  09:00 writes from the poster's click-to-chat link (again at 09:01), bot answers and asks for a rating,
+     A gives 5 at 09:02: contained; writes again on 11-04 (within 7 days), so not durably contained
+  B  10:00 writes from the flyer's link, escalated 10:00:30 (customer_request, order_status, team orders),
+     alice claims 10:02:30, replies 10:05:30 and 10:06, resolves 10:20:30; the bot asks for a rating, B gives 4
+     at 10:21
   C  11:00 writes, escalated 11:00:10 (fallback, nlu_fallback, team general), bob claims 11:10:10, replies
      11:20:10, resolves 12:00:10; no rating
   D  12:00 the shop's order update goes as its template `order_update` (marketing), delivered and read
@@ -86,12 +87,15 @@ class Script:
 def write_day(store: redis.Redis, shop: Engine) -> None:
     s = Script(store, shop)
     s.inbound(A, at(2, "09:00"))
+    s.event(kinds.ENTRY_POINT, at(2, "09:00"), wamid="in-A", sender=A, ref="K7Q2MX", source="poster")
     s.status(A, s.outbound(A, at(2, "09:00:05"), "utter_greet"), "delivered", at(2, "09:00:06"))
     s.inbound(A, at(2, "09:01"))
+    s.event(kinds.ENTRY_POINT, at(2, "09:01"), wamid="in-A2", sender=A, ref="K7Q2MX", source="poster")  # same one
     s.status(A, s.outbound(A, at(2, "09:01:05"), "utter_ask_csat"), "read", at(2, "09:01:30"))
     s.rating(A, 5, at(2, "09:02"))
 
     s.inbound(B, at(2, "10:00"))
+    s.event(kinds.ENTRY_POINT, at(2, "10:00"), wamid="in-B", sender=B, ref="AB3DEF", source="flyer")
     s.handoff(B, "customer_request", "order_status", "orders", "alice", at(2, "10:00:30"), at(2, "10:02:30"),
               (at(2, "10:05:30"), at(2, "10:06")), at(2, "10:20:30"))
     s.outbound(B, at(2, "10:20:35"), "utter_ask_csat")
@@ -135,6 +139,7 @@ EXPECTED: Dict[str, Any] = {
     # 9 accepted: A 2, B 2 agent + 1 rating question, C 1 agent, D 1, E 2. Delivered: A's first, D, and the two
     # read without delivered (A's second, E's second); read: A's second, D, E's second; failed: E's first.
     "delivery": {"sent": 9, "delivered": 4, "read": 3, "failed": 1, "failed_by_code": {"131026": 1}},
+    "conversations_by_entry_point": {"poster": 1, "flyer": 1},  # A (two messages from the link), B
     "template_fallbacks": {"order_update": 1},
     "policy_holds": {"deferred": {"customer service window closed and no template replaces this message": 1},
                      "blocked": {"customer opted out of marketing messages": 1}},

@@ -7,6 +7,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
+import pytest
 import redis
 import redis.asyncio as aioredis
 from flask import Flask, request
@@ -17,10 +18,12 @@ from campaigns.settings import CampaignSettings
 from campaigns.worker import Worker
 from cloud_api_standin.app import create_app as create_standin
 from stack import components
+from tests.support import channel_harness
 from tests.support.helpers import serve_wsgi
 from whatsapp_cloud.graph.client import GraphApiClient
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.outbound.sender import SenderSettings
+from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.store import SyncPolicyStore
 from whatsapp_cloud.webhooks import inbound
 
@@ -138,3 +141,19 @@ def by_status(campaigns: Campaigns, cid: str) -> Dict[str, List[Dict[str, Any]]]
 
 def pairs(records: Sequence[Dict[str, Any]], field: str) -> List[Tuple[str, str]]:
     return sorted((r["wa_id"], r.get(field, "")) for r in records)
+
+
+@pytest.fixture()
+def channel_graph(redis_url: str) -> Iterator[str]:
+    """The WhatsApp channel of `tests.support.channel_harness` on the test's Redis, sending to a stand-in; the
+    customer wrote just now and opted in, so the channel answers as it would."""
+    channel_harness.REDIS_URL = redis_url
+    store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
+    store.record_inbound(channel_harness.CUSTOMER, store.now(), from_referral=False)
+    store.record_consent(channel_harness.CUSTOMER, "in", ("utility", "marketing"), "checkout_page", "Updates")
+    app = create_standin({"WHATSAPP_ACCESS_TOKEN": "tok", "WHATSAPP_APP_SECRET": channel_harness.SECRET,
+                          "WHATSAPP_PHONE_NUMBER_ID": channel_harness.PHONE_ID,
+                          "STANDIN_WEBHOOK_URL": "http://127.0.0.1:9/"})
+    app.test_client().post(f"/_standin/customers/{channel_harness.CUSTOMER}/messages", json={"text": "hello"})
+    with serve_wsgi(app) as url:
+        yield url

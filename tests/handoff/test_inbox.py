@@ -5,8 +5,7 @@ from typing import Iterator
 import pytest
 import requests
 
-from tests.handoff.harness import csrf, signed_in
-from tests.support.handoff_env import PASSWORD, Handoff, running_handoff
+from tests.support.handoff_env import PASSWORD, Handoff, csrf, running_handoff, signed_in
 
 CUSTOMER = "15554440001"
 

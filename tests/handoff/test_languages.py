@@ -9,8 +9,7 @@ from handoff.agents import AgentDirectory, InvalidAgent
 from handoff.assignment import Router
 from handoff.manage import main as manage
 from handoff.state import ChatStore, Escalation
-from tests.handoff.harness import signed_in
-from tests.support.handoff_env import PASSWORD, Handoff, running_handoff
+from tests.support.handoff_env import PASSWORD, Handoff, running_handoff, signed_in
 
 
 @pytest.fixture()

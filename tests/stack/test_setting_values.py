@@ -5,7 +5,7 @@ import pytest
 from handoff.manage import demo_wanted
 from handoff.settings import HandoffSettings
 from stack import components
-from stack.setting_values import ConfigError, flag, listed
+from stack.setting_values import ConfigError, flag, listed, phone_number
 
 
 @pytest.mark.parametrize("text", ["1", "true", "TRUE", " yes ", "on"])
@@ -49,3 +49,11 @@ def test_the_handoff_service_takes_the_event_streams_bound_from_the_settings():
     env = {"REDIS_URL": "redis://localhost", "HANDOFF_API_TOKEN": "t", "HANDOFF_SECRET_KEY": "k",
            "WHATSAPP_EVENTS_MAXLEN": "5000"}
     assert HandoffSettings.from_env(env).event_stream_max == 5000
+
+
+def test_phone_numbers_become_digits_in_international_form():
+    assert phone_number({"N": "+44 20 7946-0958"}, "N") == "442079460958"
+    assert phone_number({"N": " "}, "N") == "" and phone_number({}, "N") == ""
+    for bad in ("020 7946 0958", "+1 555", "call us", "+4420794609581234"):
+        with pytest.raises(ConfigError, match="N="):
+            phone_number({"N": bad}, "N")

@@ -53,7 +53,17 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     assert env["RASA_PORT"] == "6005" and env["HANDOFF_PORT"] == "7060"
 
 
-@pytest.mark.parametrize("bad", [{"RASA_PORT": "http"}, {"REDIS_PORT": "70000"}, {"REDIS_URL": "localhost:6379"}])
+def test_click_to_chat_links_get_the_standins_demo_number_and_a_real_number_only_when_set(tmp_path: Path) -> None:
+    assert resolve(tmp_path)["WHATSAPP_DISPLAY_PHONE_NUMBER"] == "12025550100"
+    assert resolve(tmp_path, WHATSAPP_DISPLAY_PHONE_NUMBER="+44 20 7946 0958")[
+        "WHATSAPP_DISPLAY_PHONE_NUMBER"] == "+44 20 7946 0958"
+    meta = resolve(tmp_path, WHATSAPP_ACCESS_TOKEN="EAAG", WHATSAPP_APP_SECRET="s", WHATSAPP_VERIFY_TOKEN="v",
+                   WHATSAPP_PHONE_NUMBER_ID="123")
+    assert not meta.get("WHATSAPP_DISPLAY_PHONE_NUMBER")  # never the demo number on a real account
+
+
+@pytest.mark.parametrize("bad", [{"RASA_PORT": "http"}, {"REDIS_PORT": "70000"}, {"REDIS_URL": "localhost:6379"},
+                                 {"WHATSAPP_DISPLAY_PHONE_NUMBER": "call us"}])
 def test_bad_values_are_config_errors(tmp_path: Path, bad: Dict[str, str]) -> None:
     with pytest.raises(settings.ConfigError):
         resolve(tmp_path, **bad)

@@ -1,5 +1,6 @@
 """The handoff service over real HTTP with a real Redis and the Cloud API stand-in (for handoff tests)."""
 
+import re
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -66,6 +67,20 @@ class Handoff:
 
     def outbox(self, customer: str) -> list:
         return requests.get(f"{self.standin}/_standin/outbox", params={"to": customer}, timeout=10).json()["messages"]
+
+
+def csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+
+
+def signed_in(handoff: Handoff, username: str) -> tuple[requests.Session, str]:
+    """The inbox as an agent's browser sees it: signed in, with the page's CSRF token."""
+    browser = requests.Session()
+    token = csrf(browser.get(handoff.url + "/login", timeout=10).text)
+    answer = browser.post(handoff.url + "/login", data={"username": username, "password": PASSWORD,
+                                                        "csrf_token": token}, timeout=10)
+    assert answer.status_code == 200 and answer.url.endswith("/inbox"), answer.text[:300]
+    return browser, csrf(answer.text)
 
 
 def webhook_sink() -> Flask:

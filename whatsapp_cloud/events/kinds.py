@@ -103,6 +103,9 @@ TEMPLATE_CATEGORY_UPDATE = _kind(
 CAMPAIGN_STATE = _kind(
     "campaign_state", "a campaign is created or changes state (scheduled, sending, paused with the guardrail's "
     "reason, completed, cancelled)", ("campaign", "previous", "to", "reason"))
+ENTRY_POINT = _kind(
+    "entry_point", "a customer's message carries the reference of a click-to-chat link (campaigns/entry_points.py)",
+    ("wamid", "sender", "ref", "source"), "sender")
 
 # --- pricing (whatsapp_cloud/pricing/cost_ledger.py) ---
 PRICING_MISMATCH = _kind(

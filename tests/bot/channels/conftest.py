@@ -6,8 +6,8 @@ import pytest
 import redis
 
 from cloud_api_standin.app import create_app
-from tests.bot.channels import harness
-from tests.bot.channels.harness import CUSTOMER, PHONE_ID, SECRET
+from tests.support import channel_harness as harness
+from tests.support.channel_harness import CUSTOMER, PHONE_ID, SECRET
 from tests.support.helpers import serve_wsgi
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.store import SyncPolicyStore

@@ -11,8 +11,8 @@ from prometheus_client import REGISTRY
 from rasa.core.lock_store import LockError
 
 from bot.channels.whatsapp_connector import WhatsAppInput, split_text
-from tests.bot.channels import harness
-from tests.bot.channels.harness import (
+from tests.support import channel_harness as harness
+from tests.support.channel_harness import (
     CUSTOMER,
     OLD_SECRET,
     SECRET,

@@ -11,7 +11,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from stack.settings import ROOT
-from tests.bot.channels.harness import CUSTOMER, run, send_responses, signed_post, text_webhook
+from tests.support.channel_harness import CUSTOMER, run, send_responses, signed_post, text_webhook
 from tests.support.helpers import payload
 from whatsapp_cloud.webhooks import inbound
 

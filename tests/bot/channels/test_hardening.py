@@ -16,7 +16,7 @@ from sanic import Sanic
 
 from bot.channels.whatsapp_connector import WhatsAppInput
 from cloud_api_standin.app import create_app
-from tests.bot.channels.harness import make_channel, run, signed_post, text_webhook
+from tests.support.channel_harness import make_channel, run, signed_post, text_webhook
 from tests.support.helpers import free_port, payload, serve_wsgi
 from tests.support.sender_harness import CUSTOMER as SENDER_CUSTOMER
 from tests.support.sender_harness import PHONE_ID as SENDER_PHONE_ID

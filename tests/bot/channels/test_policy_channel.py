@@ -16,8 +16,8 @@ from bot.channels.whatsapp_output import FALLBACK_KEY
 from bot.channels.window_aware_nlg import WindowAwareNLG
 from cloud_api_standin.app import create_app
 from stack import settings
-from tests.bot.channels import harness
-from tests.bot.channels.harness import CUSTOMER, PHONE_ID, SECRET, make_channel, run, signed_post, text_webhook
+from tests.support import channel_harness as harness
+from tests.support.channel_harness import CUSTOMER, PHONE_ID, SECRET, make_channel, run, signed_post, text_webhook
 from tests.support.helpers import serve_wsgi
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.store import SyncPolicyStore

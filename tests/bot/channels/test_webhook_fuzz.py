@@ -24,7 +24,7 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from cloud_api_standin.app import create_app
-from tests.bot.channels.harness import PHONE_ID, make_channel, wait_until_stream_is_done
+from tests.support.channel_harness import PHONE_ID, make_channel, wait_until_stream_is_done
 from tests.support.helpers import PAYLOADS, free_port, serve_wsgi
 from whatsapp_cloud.webhooks import signature
 

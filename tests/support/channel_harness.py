@@ -1,4 +1,5 @@
-"""The WhatsApp channel on a fresh Sanic app, talking to the Cloud API stand-in and a real Redis.
+"""The WhatsApp channel on a fresh Sanic app, talking to the Cloud API stand-in and a real Redis (the channel's
+tests and the tests of what runs in its inbound hook, such as click-to-chat attribution).
 
 `REDIS_URL` is set per test by the `channel_redis` fixture (conftest.py); the channels made here use it.
 """
