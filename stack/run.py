@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from stack import redis_server, settings, supervision
 from stack.wait_for import is_healthy
@@ -45,16 +45,26 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
+def listening(env: Mapping[str, str], names: List[str]) -> List[Tuple[str, str, int]]:
+    """(process, setting, port) of each process that listens; every bot worker has a port of its own."""
+    found = []
+    for name in names:
+        key = PORT_OF.get(name)
+        if key is None:  # a worker that listens on no port (campaigns)
+            continue
+        if name == "rasa":
+            found += [(name, "RASA_PORT", int(worker["RASA_PORT"])) for worker in settings.bot_workers(env)]
+        else:
+            found.append((name, key, int(env[key])))
+    return found
+
+
 def preflight(env: Mapping[str, str], names: List[str]) -> None:
     """Raise ConfigError with one clear line for the first thing that would stop the stack."""
     model_dir = Path(env["MODEL_PATH"])
     if not model_dir.exists() or not any(model_dir.glob("*.tar.gz")):
         raise settings.ConfigError(f"no trained model in {model_dir}/: run `make train` (make run trains for you)")
-    for name in names:
-        key = PORT_OF.get(name)
-        if key is None:  # a worker that listens on no port (campaigns)
-            continue
-        port = int(env[key])
+    for name, key, port in listening(env, names):
         bind = env.get("REDIS_BIND", "127.0.0.1") if name == "redis" else env["BIND_HOST"]
         host = "0.0.0.0" if bind in ("", "0.0.0.0") else bind
         if port_in_use(host, port):
@@ -95,6 +105,8 @@ def describe(env: Mapping[str, str], names: List[str]) -> str:
         lines.append(f"  redis      {shown}  (REDIS_URL is set: using it, starting none)")
     lines += [
         f"  rasa       {env['RASA_URL']}  HTTP API token: RASA_API_TOKEN in {env['VAR_DIR']}/local.env",
+        *(f"  worker {n:<3} {worker['RASA_WORKER_URL']}  consumer {worker['WHATSAPP_CONSUMER_NAME']}"
+          for n, worker in enumerate(settings.bot_workers(env), start=1) if int(env["BOT_WORKERS"]) > 1),
         f"  webhook    {env['WHATSAPP_WEBHOOK_URL']}  (Meta's callback URL: the intake process)",
         f"  actions    {env['ACTIONS_URL']}/webhook",
         f"  handoff    {env['HANDOFF_URL']}",
@@ -111,7 +123,10 @@ def describe(env: Mapping[str, str], names: List[str]) -> str:
 
 def wait_until_healthy(env: Mapping[str, str], names: List[str], timeout: float) -> Optional[List[str]]:
     """None when every HTTP service answers its health check, else the ones that did not."""
-    pending = {n: HEALTH[n].format(**env) for n in names if n in HEALTH}
+    pending = {n: HEALTH[n].format(**env) for n in names if n in HEALTH and n != "rasa"}
+    if "rasa" in names:  # every worker
+        pending.update({f"rasa worker {n}": HEALTH["rasa"].format(**{**env, "RASA_URL": worker["RASA_WORKER_URL"]})
+                        for n, worker in enumerate(settings.bot_workers(env), start=1)})
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
         for name, url in list(pending.items()):
@@ -142,7 +157,8 @@ def main() -> int:
         **env,
     }
     child_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    config = supervision.write_config(Path(env["VAR_DIR"]), supervision.procfile(ROOT / "Procfile"), names)
+    config = supervision.write_config(Path(env["VAR_DIR"]), supervision.procfile(ROOT / "Procfile"), names,
+                                      settings.bot_workers(env))
     supervisor = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-c", str(config)],
                                   cwd=ROOT, env=child_env)
 

@@ -33,6 +33,8 @@ DEFAULTS = {
     "WHATSAPP_API_VERSION": DEFAULT_API_VERSION,
     "STANDIN_PHONE_NUMBER_ID": "100000000000001",
     "RASA_CREDENTIALS": "credentials.yml",
+    # Rasa processes that consume the webhook stream; worker k listens on RASA_PORT + k - 1.
+    "BOT_WORKERS": "1",
     "WHATSAPP_CONSUME": "true",
     "STANDIN_WABA_ID": "100000000000002",
     # The stand-in's business number for click-to-chat links: +1 202 555 0100, in the range kept for fiction.
@@ -66,6 +68,7 @@ GENERATED_SECRETS = (
     "PRIVACY_HASH_KEY",  # keyed hashes of erased customers (suppression list, receipts): never rotate it
 )
 
+MAX_BOT_WORKERS = 16
 PORT_KEYS = ("RASA_PORT", "ACTIONS_PORT", "HANDOFF_PORT", "STANDIN_PORT", "REDIS_PORT", "INGEST_PORT")
 
 
@@ -168,6 +171,11 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
                           "above 0")
     env["RASA_TRACKER_EXPIRY_SECONDS"] = str(int(tracker_days * 24 * 3600))  # endpoints.yml takes seconds
 
+    workers = env["BOT_WORKERS"].strip()
+    if not workers.isdigit() or not 1 <= int(workers) <= MAX_BOT_WORKERS:
+        raise ConfigError(f"BOT_WORKERS={env['BOT_WORKERS']!r} must be a whole number from 1 to {MAX_BOT_WORKERS}")
+    env["BOT_WORKER_PORTS"] = ",".join(str(int(env["RASA_PORT"]) + k) for k in range(int(workers)))
+
     env["START_REDIS"] = "0" if env.get("REDIS_URL") else "1"
     if env["START_REDIS"] == "1":
         password = quote(env["REDIS_LOCAL_PASSWORD"], safe="")
@@ -193,6 +201,17 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     # Meta fetches media links from the public URL of the intake, beside the webhook.
     env.setdefault("PUBLIC_MEDIA_URL", env["INGEST_URL"] + "/webhooks/whatsapp/media")
     return env
+
+
+def bot_workers(env: Mapping[str, str]) -> List[Dict[str, str]]:
+    """Each Rasa worker's own settings: its port, its URL and its consumer name (unique, stable)."""
+    ports = env["BOT_WORKER_PORTS"].split(",")
+    if len(ports) == 1:
+        return [{"RASA_PORT": ports[0], "RASA_WORKER_URL": env["RASA_URL"],
+                 "WHATSAPP_CONSUMER_NAME": env["WHATSAPP_CONSUMER_NAME"]}]
+    host = _client_host(env["BIND_HOST"])
+    return [{"RASA_PORT": port, "RASA_WORKER_URL": f"http://{host}:{port}",
+             "WHATSAPP_CONSUMER_NAME": default_consumer_name(port)} for port in ports]
 
 
 def redact_url(url: str) -> str:

@@ -14,7 +14,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Mapping, Tuple
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 START_SECONDS = 5
 START_RETRIES = 10
@@ -34,12 +34,30 @@ def procfile(path: Path) -> Dict[str, str]:
     return entries
 
 
-def write_config(var_dir: Path, entries: Mapping[str, str], names: List[str]) -> Path:
+Program = Tuple[str, str, Mapping[str, str]]  # name, shell command, settings of its own
+
+
+def programs(entries: Mapping[str, str], names: List[str],
+             workers: Sequence[Mapping[str, str]] = ()) -> List[Program]:
+    """The programs to run: the named Procfile entries; with several bot workers (`settings.bot_workers`),
+    the `rasa` entry once per worker (`rasa-1`, `rasa-2`, ...), each with its own port and consumer name."""
+    found: List[Program] = []
+    for name in names:
+        if name == "rasa" and len(workers) > 1:
+            found += [(f"rasa-{n}", entries[name], worker) for n, worker in enumerate(workers, start=1)]
+        else:
+            found.append((name, entries[name], {}))
+    return found
+
+
+def write_config(var_dir: Path, entries: Mapping[str, str], names: List[str],
+                 workers: Sequence[Mapping[str, str]] = ()) -> Path:
     """supervisord's configuration for the named entries; returns its path."""
     run_dir, log_dir = var_dir / "run", var_dir / "log"
     run_dir.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
-    width = max(len(n) for n in names)
+    to_run = programs(entries, names, workers)
+    width = max(len(name) for name, _, _ in to_run)
     sections = [
         "[supervisord]",
         "nodaemon=true",
@@ -62,19 +80,20 @@ def write_config(var_dir: Path, entries: Mapping[str, str], names: List[str]) ->
         f"serverurl=unix://{run_dir / 'supervisor.sock'}",
         "",
     ]
-    for name in names:
+    for name, command, own in to_run:
         script = run_dir / f"{name}.sh"
         prefix = f"{name.ljust(width)} | "
         script.write_text(
             "#!/bin/bash\n"
             f"# {name}: the Procfile entry, its output prefixed with its name (written by stack/supervision.py)\n"
-            f"exec > >(exec sed -u -e {shlex.quote('s/^/' + prefix + '/')}) 2>&1\n"
-            f"{entries[name]}\n"
+            + "".join(f"export {key}={shlex.quote(value)}\n" for key, value in own.items())
+            + f"exec > >(exec sed -u -e {shlex.quote('s/^/' + prefix + '/')}) 2>&1\n"
+            f"{command}\n"
         )
         sections += [
             f"[program:{name}]",
             f"command=/bin/bash {script}",
-            f"priority={PRIORITY.get(name, 50)}",
+            f"priority={PRIORITY.get(name.split('-')[0], 50)}",
             "autostart=true",
             "autorestart=true",
             f"startsecs={START_SECONDS}",
