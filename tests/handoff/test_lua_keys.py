@@ -1,6 +1,7 @@
 """Every Lua script touches only the keys it receives in KEYS, as Redis Cluster requires.
 
-Two checks: every `redis.call` in every script of the project names its key as `KEYS[n]` (read from the
+Two checks: every `redis.call` in every script of the project names its key as `KEYS[n]` (or `KEYS[i]` in a
+loop over KEYS; read from the
 sources), and the handoff's scripts, run through a whole chat's life as a Redis user allowed only the
 keys of each call, are never refused (Redis checks each key a script touches against the user's ACL).
 """
@@ -36,7 +37,7 @@ def test_every_redis_call_in_a_script_names_its_key_in_keys() -> None:
     scripts = list(lua_sources())
     assert len(scripts) >= 20 and any(where.startswith("handoff/state.py") for where, _ in scripts)
     undeclared = [(where, command, key.strip()) for where, text in scripts
-                  for command, key in CALL.findall(text) if not re.fullmatch(r"KEYS\[\d+\]", key.strip())]
+                  for command, key in CALL.findall(text) if not re.fullmatch(r"KEYS\[(\d+|i)\]", key.strip())]
     assert not undeclared, f"keys not passed in KEYS: {undeclared}"
 
 
