@@ -52,6 +52,9 @@ def routes(handoff: Handoff, prefix: str) -> List[Tuple[str, str]]:
             continue
         path = (rule.rule.replace("<chat_id>", chat_id).replace("<wa_id>", CUSTOMER)
                 .replace("<team>", "orders"))
+        # Any other part: the first choice of an `any(...)`, else a made-up value (a session is checked first).
+        path = re.sub(r"<any\(([^,)]+)[^>]*>", lambda m: m.group(1).strip(), path)
+        path = re.sub(r"<[^>]+>", "K7Q2MX", path)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((method, path))
     assert found
