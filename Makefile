@@ -19,13 +19,17 @@ export PYTHONDONTWRITEBYTECODE := 1
 # No usage reports or error tracebacks to Rasa's third-party services from any rasa command make runs.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test train say validate lint clean bench bench-memory test-stories import-orders simulate report
+.PHONY: run test proof train say validate lint clean bench bench-memory test-stories import-orders simulate report
 
 run: $(MODEL)
 	@$(PY) -m stack.run
 
 test: $(MODEL) lint validate test-stories $(CHROMIUM) $(POSTGRES)
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not proof"
+
+# Whole-system proofs that take longer (two Rasa workers behind the intake, ...): tests marked `proof`.
+proof: $(MODEL)
+	$(PY) -m pytest -m proof
 
 # Debian's Chromium for the agent inbox's browser tests (apt needs its package lists first).
 $(CHROMIUM):

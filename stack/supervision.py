@@ -107,6 +107,11 @@ def write_config(var_dir: Path, entries: Mapping[str, str], names: List[str],
             "redirect_stderr=true",
             "",
         ]
+    # One group for all but Redis: supervisord stops a group's processes together (each program of its own
+    # would be stopped one after another), then Redis last.
+    grouped = [name for name, _, _ in to_run if name != "redis"]
+    if grouped:
+        sections += ["[group:services]", f"programs={','.join(grouped)}", "priority=50", ""]
     path = config_path(var_dir)
     path.write_text("\n".join(sections))
     return path
@@ -125,5 +130,5 @@ def status(var_dir: Path) -> Dict[str, Tuple[str, int]]:
         parts = line.split()
         if len(parts) >= 2:
             pid = int(parts[3].rstrip(",")) if len(parts) > 3 and parts[2] == "pid" else 0
-            programs[parts[0]] = (parts[1], pid)
+            programs[parts[0].split(":")[-1]] = (parts[1], pid)  # "services:rasa" -> rasa
     return programs

@@ -11,7 +11,7 @@ import requests
 from stack.background import free_port
 from tests.e2e.harness import Stack, wait_until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.proof]  # make proof: two Rasa processes
 CUSTOMERS = [f"155577700{n:02d}" for n in range(8)]
 WORDS = ("first", "second", "third")
 

@@ -6,6 +6,7 @@ The writers are found in the sources: `<...>.events.record(kind, **fields)`, `en
 """
 
 import ast
+import functools
 import re
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Set, Tuple
@@ -22,10 +23,14 @@ LOG_FILE = ROOT / "whatsapp_cloud" / "events" / "log.py"  # passes its callers' 
 
 
 def sources() -> Iterator[Tuple[Path, ast.Module]]:
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            if path != CATALOGUE_FILE:
-                yield path, ast.parse(path.read_text(), str(path))
+    return iter(parsed_sources())
+
+
+@functools.lru_cache(maxsize=1)
+def parsed_sources() -> Tuple[Tuple[Path, ast.Module], ...]:
+    """Every source file of the project, parsed once for all the scans of this module."""
+    return tuple((path, ast.parse(path.read_text(), str(path))) for package in PACKAGES
+                 for path in sorted((ROOT / package).rglob("*.py")) if path != CATALOGUE_FILE)
 
 
 def catalogue_name(node: ast.expr) -> Optional[str]:
