@@ -1,4 +1,5 @@
-"""Fixtures of the end-to-end tests: whole stacks, one per test module that asks for one (module scope)."""
+"""Fixtures of the end-to-end tests: whole stacks. The two shared ones live while this package runs (each
+load of the Rasa model costs most of a minute); the modules that use them write as customers of their own."""
 
 from typing import Iterator
 
@@ -7,7 +8,7 @@ import pytest
 from tests.e2e.harness import RunningStack, Stack
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def handoff_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = Stack(tmp_path_factory.mktemp("var"), HANDOFF_SLA_FIRST_RESPONSE_SECONDS="3600")
     running.start(timeout=300)
@@ -17,7 +18,7 @@ def handoff_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         running.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def workflow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     running = RunningStack(tmp_path_factory.mktemp("var"))
     running.start(timeout=300)

@@ -14,7 +14,7 @@ SAM, ANA, OMAR = "15551230001", "15551230002", "15551230003"
 
 @pytest.fixture(scope="module")
 def stack(workflow_stack: RunningStack) -> RunningStack:
-    return workflow_stack  # a stack of this module's own
+    return workflow_stack  # shared with the other workflow modules
 
 
 def test_order_status_offers_a_list_then_answers_the_choice(stack: RunningStack) -> None:

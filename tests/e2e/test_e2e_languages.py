@@ -7,6 +7,8 @@ German and French, bob English, Spanish and Portuguese).
 """
 
 
+from typing import Iterator, Tuple
+
 import pytest
 
 from tests.e2e.harness import Stack, wait_until
@@ -16,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(handoff_stack: Stack) -> Stack:
-    return handoff_stack  # a stack of this module's own
+    return handoff_stack  # shared with the other handoff modules
 
 SPANISH_REPLY = "¡Gracias! Le paso con una persona de nuestro equipo, que le responderá aquí."
 
@@ -41,10 +43,21 @@ def test_short_english_messages_stay_with_the_bot(stack: Stack) -> None:
     assert languages.count(True) == 4 and False not in languages, languages
 
 
-def test_a_spanish_customer_is_answered_once_in_spanish_and_gets_the_agent_who_speaks_it(stack: Stack) -> None:
-    alice, bob = stack.agent_token("alice"), stack.agent_token("bob")  # both in the general team
-    for token in (alice, bob):
+@pytest.fixture()
+def agents_online(stack: Stack) -> Iterator[Tuple[str, str]]:
+    """alice and bob (both in the general team) online for the test, offline again after it: the stack is
+    shared, and the handoff module expects customers to wait in the queue."""
+    tokens = stack.agent_token("alice"), stack.agent_token("bob")
+    for token in tokens:
         assert stack.handoff("PUT", "/api/me/status", token, json={"status": "online"}).status_code == 200
+    yield tokens
+    for token in tokens:
+        assert stack.handoff("PUT", "/api/me/status", token, json={"status": "offline"}).status_code == 200
+
+
+def test_a_spanish_customer_is_answered_once_in_spanish_and_gets_the_agent_who_speaks_it(
+        stack: Stack, agents_online: Tuple[str, str]) -> None:
+    _, bob = agents_online
 
     wa_id = "15557771002"
     stack.customer_writes(wa_id, "hola, mi pedido todavía no ha llegado y quiero hablar con alguien")
@@ -62,3 +75,6 @@ def test_a_spanish_customer_is_answered_once_in_spanish_and_gets_the_agent_who_s
     [user] = [e for e in stack.tracker(wa_id)["events"] if e["event"] == "user"][:1]
     assert user["parse_data"]["language"] == {"code": "es", "confidence": user["parse_data"]["language"]["confidence"],
                                               "supported": False}
+    # bob settles the chat, so the shared stack's queue is empty again for the next module.
+    resolved = stack.handoff("POST", f"/api/chats/{chat_id}/resolve", bob)
+    assert resolved.status_code == 200 and resolved.json()["chat"]["state"] == "resolved", resolved.text

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(handoff_stack: Stack) -> Stack:
-    return handoff_stack  # a stack of this module's own
+    return handoff_stack  # shared with the other handoff modules
 
 
 def user_texts(tracker: Dict[str, Any]) -> List[str]:

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(workflow_stack: RunningStack) -> RunningStack:
-    return workflow_stack  # a stack of this module's own
+    return workflow_stack  # shared with the other workflow modules
 
 
 def test_ten_journeys_end_completed_or_with_a_person_and_none_stuck(stack: RunningStack) -> None:
