@@ -90,7 +90,8 @@ OUTBOUND_REPLANNED = _kind(
     "outbound_replanned", "a message Meta failed (131047) is sent again by its plan (a template fallback)",
     ("wamid", "recipient", "decision"), "recipient")
 CONSENT = _kind(
-    "consent", "a customer's opt-in or opt-out is recorded (keyword, button or preference webhook)",
+    "consent", "a customer's opt-in or opt-out is recorded (keyword, button, preference webhook, the opt-in "
+    "page), or their confirmation of an opt-in (status `confirmed`)",
     ("recipient", "status", "source", "scopes"), "recipient")
 TEMPLATE_STATUS = _kind(
     "template_status", "Meta changes a template's status (paused, disabled, reinstated, ...)",
