@@ -5,7 +5,7 @@ import time
 
 import redis
 
-from tests.support.policy_harness import CUSTOMER, H, PHONE_ID, Harness, scenario
+from tests.support.policy_harness import CUSTOMER, PHONE_ID, H, Harness, scenario
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.policy.consent import OPT_IN_CONFIRM_PAYLOAD, SCOPES
 from whatsapp_cloud.webhooks import inbound
