@@ -35,6 +35,7 @@ from handoff.request_limits import login_limit as login_limits
 from handoff.request_limits import opt_in_limit
 from handoff.service import HandoffService
 from handoff.settings import HandoffSettings
+from handoff.webhook_subscriptions_api import create_webhook_subscriptions_api
 from privacy.sweep import Sweeper
 from stack import components
 
@@ -85,6 +86,9 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     entry_links_api = create_entry_links_api()
     csrf.exempt(entry_links_api)
     app.register_blueprint(entry_links_api)
+    webhooks_api = create_webhook_subscriptions_api()
+    csrf.exempt(webhooks_api)
+    app.register_blueprint(webhooks_api)
     privacy_api = create_privacy_api()
     csrf.exempt(privacy_api)
     app.register_blueprint(privacy_api)
