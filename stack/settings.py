@@ -231,7 +231,7 @@ def redact_url(url: str) -> str:
 
 def processes(env: Mapping[str, str]) -> List[str]:
     """The Procfile entries this configuration starts."""
-    names = ["ingest", "rasa", "actions", "handoff", "campaigns"]
+    names = ["ingest", "rasa", "actions", "handoff", "campaigns", "webhooks"]
     if env["START_REDIS"] == "1":
         names.insert(0, "redis")
     if env["USE_STANDIN"] == "1":
