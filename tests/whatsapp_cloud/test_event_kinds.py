@@ -16,8 +16,8 @@ import redis
 from stack.settings import ROOT
 from whatsapp_cloud.events import kinds
 
-PACKAGES = ("bot", "handoff", "campaigns", "outgoing_webhooks", "analytics", "privacy", "ingest", "whatsapp_cloud", "shop", "stack",
-            "tools", "cloud_api_standin", "simulation", "bench")
+PACKAGES = ("bot", "handoff", "campaigns", "outgoing_webhooks", "analytics", "privacy", "ingest", "whatsapp_cloud",
+            "shop", "stack", "tools", "cloud_api_standin", "simulation", "bench")
 CATALOGUE_FILE = ROOT / "whatsapp_cloud" / "events" / "kinds.py"
 # They pass their callers' kinds on (each caller's kinds.NAME is checked where it calls them).
 PASSING_ON = (ROOT / "whatsapp_cloud" / "events" / "log.py", ROOT / "bot" / "actions" / "events.py")
