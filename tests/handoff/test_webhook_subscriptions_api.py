@@ -40,7 +40,8 @@ def test_subscriptions_are_made_read_changed_and_deleted_with_the_secret_shown_o
         assert answer.status_code == 200 and sub["secret"] not in answer.get_data(as_text=True)
     changed = client.patch(f"/api/webhook-subscriptions/{sub['id']}", headers=AUTH,
                            json={"active": False, "events": ["csat.received"]})
-    assert (changed.json["subscription"]["active"], changed.json["subscription"]["events"]) == (False, ["csat.received"])
+    now = changed.json["subscription"]
+    assert (now["active"], now["events"]) == (False, ["csat.received"])
     rotated = client.post(f"/api/webhook-subscriptions/{sub['id']}/secret", headers=AUTH).json["subscription"]
     assert rotated["secret"] != sub["secret"]
     assert client.get(f"/api/webhook-subscriptions/{sub['id']}/deliveries", headers=AUTH).json == {"deliveries": []}
