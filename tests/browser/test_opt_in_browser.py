@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="make test i
 
 @pytest.fixture()
 def handoff(redis_url: str) -> Iterator[Handoff]:
-    with running_handoff(redis_url, OPT_IN_PRIVACY_POLICY_URL=PRIVACY,
+    with running_handoff(redis_url, with_agents=False, OPT_IN_PRIVACY_POLICY_URL=PRIVACY,
                          OPT_IN_FRAME_ANCESTORS=f"http://127.0.0.1:{EMBEDDER_PORT}") as running:
         yield running
 

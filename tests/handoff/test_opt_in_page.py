@@ -24,8 +24,8 @@ CUSTOMER = "15554440101"
 @pytest.fixture(scope="module")
 def service(redis_proc: RedisProcess) -> Iterator[Handoff]:
     """One service for the module (starting it is most of the time these tests take)."""
-    with running_handoff(redis_proc.url, SHOP_NAME="Corner Bakery", OPT_IN_PRIVACY_POLICY_URL=PRIVACY,
-                         OPT_IN_LIMIT="3 per hour", HANDOFF_TRUSTED_PROXIES="1",
+    with running_handoff(redis_proc.url, with_agents=False, SHOP_NAME="Corner Bakery",
+                         OPT_IN_PRIVACY_POLICY_URL=PRIVACY, OPT_IN_LIMIT="3 per hour", HANDOFF_TRUSTED_PROXIES="1",
                          OPT_IN_FRAME_ANCESTORS="https://shop.example.com") as running:
         yield running
 
