@@ -19,7 +19,9 @@ than losing it (the idempotency key makes the repeat harmless).
 import json
 import logging
 import random
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import redis
@@ -51,12 +53,12 @@ def headers(body: bytes, secret: str, key: str, event_type: str) -> Dict[str, st
 
 class Deliverer:
     def __init__(self, store: redis.Redis, settings: WebhookSettings, consumer: str,
-                 session: Optional[requests.Session] = None, clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.settings = settings
         self.consumer = consumer
-        self.session = session or requests.Session()
         self.clock = clock
+        self._local = threading.local()  # a requests session per sending thread
         self.subscriptions = Subscriptions(store)
         self._promote = store.register_script(lua.PROMOTE_DUE)
         self._resend = store.register_script(lua.RESEND)
@@ -72,8 +74,13 @@ class Deliverer:
         """One round: due retries back into the stream, then one batch of deliveries attempted."""
         self._promote(keys=[keys.RETRIES, keys.DELIVERIES], args=[repr(self.clock()), 100])
         entries = self._read("0", count, None) or self._claimed(count) or self._read(">", count, self._wait(block_ms))
-        for entry_id, fields in entries:
-            self.attempt(entry_id, fields)
+        if len(entries) > 1 and self.settings.concurrency > 1:
+            # Attempts in parallel: one slow receiver costs the batch one timeout, not one per delivery.
+            with ThreadPoolExecutor(min(self.settings.concurrency, len(entries))) as pool:
+                list(pool.map(lambda item: self.attempt(*item), entries))
+        else:
+            for entry_id, fields in entries:
+                self.attempt(entry_id, fields)
         return len(entries)
 
     def _wait(self, block_ms: Optional[int]) -> Optional[int]:
@@ -98,7 +105,7 @@ class Deliverer:
         status, error, permanent = 0, "", False
         try:
             check_target(url, self.settings.allow_private)
-            answer = self.session.post(url, data=raw, headers=headers(raw, secret, key, fields["type"]),
+            answer = self._session().post(url, data=raw, headers=headers(raw, secret, key, fields["type"]),
                                        timeout=self.settings.timeout_seconds, allow_redirects=False)
             status = answer.status_code
             if not 200 <= status < 300:
@@ -138,6 +145,11 @@ class Deliverer:
     def resend(self, dead_id: str) -> bool:
         """A dead letter back into the stream as a first attempt (same body and key); False when there is none."""
         return bool(self._resend(keys=[keys.DEAD, keys.DELIVERIES], args=[dead_id, repr(self.clock())]))
+
+    def _session(self) -> requests.Session:
+        if not hasattr(self._local, "session"):
+            self._local.session = requests.Session()
+        return self._local.session
 
     def _done(self, entry_id: str) -> None:
         with self.store.pipeline(transaction=True) as pipe:

@@ -14,6 +14,7 @@ class WebhookSettings:
     backoff_seconds: float = 10.0  # the wait after the first failure; doubled each time, with jitter
     backoff_max_seconds: float = 3600.0
     timeout_seconds: float = 10.0  # per request: a receiver should answer at once and do its work later
+    concurrency: int = 8  # deliveries attempted at once by one worker
     allow_private: bool = False  # deliveries to loopback and private networks (tests, an on-premises CRM)
 
     @classmethod
@@ -24,6 +25,7 @@ class WebhookSettings:
             backoff_seconds=_number(env, "OUTGOING_WEBHOOKS_BACKOFF_SECONDS", cls.backoff_seconds),
             backoff_max_seconds=_number(env, "OUTGOING_WEBHOOKS_BACKOFF_MAX_SECONDS", cls.backoff_max_seconds),
             timeout_seconds=_number(env, "OUTGOING_WEBHOOKS_TIMEOUT_SECONDS", cls.timeout_seconds),
+            concurrency=count(env, "OUTGOING_WEBHOOKS_CONCURRENCY", cls.concurrency),
             allow_private=flag(env.get("OUTGOING_WEBHOOKS_ALLOW_PRIVATE"), False, "OUTGOING_WEBHOOKS_ALLOW_PRIVATE"),
         )
 

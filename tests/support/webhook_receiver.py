@@ -3,6 +3,7 @@ the statuses the test queues (then 200)."""
 
 import json
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,7 @@ class Receiver:
     url: str
     statuses: List[int] = field(default_factory=list)  # answers to give, in order; then 200
     got: List[Received] = field(default_factory=list)
+    delay: float = 0.0  # seconds each answer takes
 
 
 @contextmanager
@@ -34,6 +36,7 @@ def running_receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             state.got.append(Received(dict(self.headers.items()), raw))
+            time.sleep(state.delay)
             self.send_response(state.statuses.pop(0) if state.statuses else 200)
             self.send_header("Content-Length", "0")
             self.end_headers()
