@@ -11,23 +11,23 @@ attempt after a backoff doubling from OUTGOING_WEBHOOKS_BACKOFF_SECONDS (with ji
 OUTGOING_WEBHOOKS_BACKOFF_MAX_SECONDS) in a sorted set, from which due attempts return to the stream; after
 OUTGOING_WEBHOOKS_MAX_ATTEMPTS attempts, or once the first is OUTGOING_WEBHOOKS_MAX_AGE_HOURS old, the delivery
 goes to the dead letters, from where an operator re-sends it. A target that is not a public address is
-dead-lettered at once (targets.py). Every attempt is written to the subscription's log. Redirects are not
-followed. A delivery is acknowledged only after its outcome is stored, so a crash repeats an attempt rather
-than losing it (the idempotency key makes the repeat harmless).
+dead-lettered at once (targets.py); the request goes to the address checked (posting.py). Every attempt
+is written to the subscription's log. Redirects are not followed. A delivery is acknowledged only after its
+outcome is stored, so a crash repeats an attempt rather than losing it (the idempotency key makes the repeat
+harmless).
 """
 
 import json
 import logging
 import random
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import redis
-import requests
 
 from outgoing_webhooks import keys, lua
+from outgoing_webhooks.posting import PostFailed, post
 from outgoing_webhooks.settings import WebhookSettings
 from outgoing_webhooks.subscriptions import Subscriptions
 from outgoing_webhooks.targets import TargetRefused, check_target
@@ -58,7 +58,6 @@ class Deliverer:
         self.settings = settings
         self.consumer = consumer
         self.clock = clock
-        self._local = threading.local()  # a requests session per sending thread
         self.subscriptions = Subscriptions(store)
         self._promote = store.register_script(lua.PROMOTE_DUE)
         self._resend = store.register_script(lua.RESEND)
@@ -104,15 +103,13 @@ class Deliverer:
         started = time.monotonic()
         status, error, permanent = 0, "", False
         try:
-            check_target(url, self.settings.allow_private)
-            answer = self._session().post(url, data=raw, headers=headers(raw, secret, key, fields["type"]),
-                                       timeout=self.settings.timeout_seconds, allow_redirects=False)
-            status = answer.status_code
+            target = check_target(url, self.settings.allow_private)
+            status = post(target, raw, headers(raw, secret, key, fields["type"]), self.settings.timeout_seconds)
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
         except TargetRefused as exc:
             error, permanent = str(exc), True
-        except requests.RequestException as exc:
+        except PostFailed as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
         ok = not error
         now = self.clock()
@@ -145,11 +142,6 @@ class Deliverer:
     def resend(self, dead_id: str) -> bool:
         """A dead letter back into the stream as a first attempt (same body and key); False when there is none."""
         return bool(self._resend(keys=[keys.DEAD, keys.DELIVERIES], args=[dead_id, repr(self.clock())]))
-
-    def _session(self) -> requests.Session:
-        if not hasattr(self._local, "session"):
-            self._local.session = requests.Session()
-        return self._local.session
 
     def _done(self, entry_id: str) -> None:
         with self.store.pipeline(transaction=True) as pipe:

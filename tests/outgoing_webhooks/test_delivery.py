@@ -13,9 +13,10 @@ import redis
 from outgoing_webhooks import keys
 from outgoing_webhooks.delivery import Deliverer, backoff
 from outgoing_webhooks.fanout import Fanout
+from outgoing_webhooks.posting import post
 from outgoing_webhooks.settings import WebhookSettings
 from outgoing_webhooks.subscriptions import Subscriptions
-from outgoing_webhooks.targets import TargetRefused, check_target
+from outgoing_webhooks.targets import Target, TargetRefused, check_target
 from outgoing_webhooks.worker import main
 from tests.support.webhook_receiver import Receiver
 from whatsapp_cloud import redis_keys
@@ -147,6 +148,16 @@ def test_a_slow_receiver_holds_up_a_batch_for_one_request_not_one_per_delivery(r
     started = time.monotonic()
     assert deliverer.step(block_ms=None) == 4
     assert len(receiver.got) == 4 and time.monotonic() - started < 1.2  # one after another: 1.6 s at least
+
+
+def test_the_request_goes_to_the_address_checked_with_the_name_in_host(receiver: Receiver) -> None:
+    """No second DNS lookup: a name checked as one address is connected to at that address (no rebinding)."""
+    port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+    target = Target("http", "crm.example.com", port, "127.0.0.1", "/hooks?tenant=7")
+    assert post(target, b"{}", {"Content-Type": "application/json"}, timeout=5) == 200
+    [got] = receiver.got
+    assert got.headers["Host"] == f"crm.example.com:{port}" and got.path == "/hooks?tenant=7"
+    assert Target("https", "crm.example.com", 443, "93.184.215.14", "/").host_header == "crm.example.com"
 
 
 def test_the_backoff_doubles_up_to_its_cap_with_jitter() -> None:

@@ -14,6 +14,7 @@ from typing import Dict, Iterator, List
 class Received:
     headers: Dict[str, str]
     body: bytes
+    path: str = ""
 
     @property
     def json(self) -> dict:
@@ -35,7 +36,7 @@ def running_receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            state.got.append(Received(dict(self.headers.items()), raw))
+            state.got.append(Received(dict(self.headers.items()), raw, self.path))
             time.sleep(state.delay)
             self.send_response(state.statuses.pop(0) if state.statuses else 200)
             self.send_header("Content-Length", "0")
