@@ -26,13 +26,16 @@ from handoff.entry_link_pages import add_entry_link_pages
 from handoff.entry_links_api import create_entry_links_api
 from handoff.inbox import create_inbox
 from handoff.live_feed import FeedHub
-from handoff.login_limits import login_limit as login_limits
 from handoff.messaging import Messenger
+from handoff.opt_in_page import create_opt_in_page
 from handoff.privacy_api import create_privacy_api
 from handoff.privacy_pages import add_privacy_pages
 from handoff.rasa_api import RasaApi
+from handoff.request_limits import login_limit as login_limits
+from handoff.request_limits import opt_in_limit
 from handoff.service import HandoffService
 from handoff.settings import HandoffSettings
+from handoff.webhook_subscriptions_api import create_webhook_subscriptions_api
 from privacy.sweep import Sweeper
 from stack import components
 
@@ -83,6 +86,9 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     entry_links_api = create_entry_links_api()
     csrf.exempt(entry_links_api)
     app.register_blueprint(entry_links_api)
+    webhooks_api = create_webhook_subscriptions_api()
+    csrf.exempt(webhooks_api)
+    app.register_blueprint(webhooks_api)
     privacy_api = create_privacy_api()
     csrf.exempt(privacy_api)
     app.register_blueprint(privacy_api)
@@ -91,6 +97,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     add_entry_link_pages(inbox)
     app.register_blueprint(inbox)
     app.register_blueprint(create_dashboard())
+    app.register_blueprint(create_opt_in_page(settings.opt_in, opt_in_limit(limiter, settings.opt_in.limit)))
 
     @app.get("/health")
     def health() -> Any:

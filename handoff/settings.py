@@ -1,15 +1,49 @@
 """The handoff service's settings, read once from the environment (resolved by stack/settings.py)."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Tuple
+from urllib.parse import urlparse
 
 from analytics.config import AnalyticsConfig
 from stack import components
 from stack.age_limits import AgeLimits
 from stack.office_hours import OfficeHours
-from stack.setting_values import flag
+from stack.setting_values import ConfigError, flag, listed
+from whatsapp_cloud.policy.consent import SCOPES
 from whatsapp_cloud.retention import Retention
+
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+@dataclass(frozen=True)
+class OptInSettings:
+    """The public opt-in page: what its checkbox says, where it may be embedded, how often it may be used."""
+
+    business: str = components.DEFAULT_BUSINESS_NAME
+    message_kinds: str = "order updates and offers"
+    privacy_policy_url: str = ""  # "": the page is not offered (it must link the business's policy)
+    scopes: Tuple[str, ...] = SCOPES
+    frame_ancestors: Tuple[str, ...] = ()  # origins allowed to embed it besides its own
+    limit: str = "5 per hour"  # sign-ups per client address and per phone number
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "OptInSettings":
+        privacy = (env.get("OPT_IN_PRIVACY_POLICY_URL") or "").strip()
+        if privacy and urlparse(privacy).scheme not in ("http", "https"):
+            raise ConfigError(f"OPT_IN_PRIVACY_POLICY_URL={privacy!r} must be an http(s) address")
+        scopes = listed(env, "OPT_IN_SCOPES", SCOPES)
+        if not set(scopes) <= set(SCOPES):
+            raise ConfigError(f"OPT_IN_SCOPES={env.get('OPT_IN_SCOPES')!r} may only name {', '.join(SCOPES)}")
+        origins = listed(env, "OPT_IN_FRAME_ANCESTORS", ())
+        for origin in origins:  # an origin only: anything else could smuggle directives into the header
+            if not ORIGIN.fullmatch(origin):
+                raise ConfigError(f"OPT_IN_FRAME_ANCESTORS: {origin!r} is not an origin like https://shop.example.com")
+        return cls(business=components.business_name(env),
+                   message_kinds=(env.get("OPT_IN_MESSAGE_KINDS") or cls.message_kinds).strip(),
+                   privacy_policy_url=privacy, scopes=scopes, frame_ancestors=origins,
+                   limit=env.get("OPT_IN_LIMIT") or cls.limit)
 
 
 @dataclass(frozen=True)
@@ -37,6 +71,7 @@ class HandoffSettings:
     database_url: str = ""  # the shop's database, where the CSAT ratings are ("": none)
     media_dir: Path = Path("var/media")  # invoice files: an erasure deletes the customer's
     age_limits: AgeLimits = AgeLimits()  # what the retention sweep keeps (privacy/sweep.py)
+    opt_in: OptInSettings = OptInSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "HandoffSettings":
@@ -69,4 +104,5 @@ class HandoffSettings:
             database_url=components.database_url(env),
             media_dir=components.media_dir(env),
             age_limits=components.age_limits(env),
+            opt_in=OptInSettings.from_env(env),
         )

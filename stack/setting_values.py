@@ -7,6 +7,8 @@ instead of changing behaviour quietly (an unknown flag word is an error, not "tr
 from datetime import timedelta
 from typing import Any, Mapping, Optional, Tuple
 
+from whatsapp_cloud.phone_numbers import NotAPhoneNumber, international_digits
+
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 
@@ -74,7 +76,10 @@ def listed(env: Mapping[str, str], name: str, default: Tuple[str, ...]) -> Tuple
 def phone_number(env: Mapping[str, str], name: str) -> str:
     """A phone number in international form as digits (`+44 20 7946 0958` -> `442079460958`); "" when unset."""
     raw = (env.get(name) or "").strip()
-    digits = "".join(c for c in raw if c not in " +-().")
-    if raw and not (digits.isdigit() and 8 <= len(digits) <= 15 and not digits.startswith("0")):
-        raise ConfigError(f"{name}={raw!r} must be a phone number in international form, e.g. +44 20 7946 0958")
-    return digits
+    if not raw:
+        return ""
+    try:
+        return international_digits(raw)
+    except NotAPhoneNumber:
+        raise ConfigError(f"{name}={raw!r} must be a phone number in international form, "
+                          "e.g. +44 20 7946 0958") from None

@@ -50,6 +50,10 @@ DEFAULTS = {
     "WHATSAPP_OPT_OUT_PAYLOADS": "",
     "WHATSAPP_TEMPLATE_LANGUAGE": "en_US",
     "WHATSAPP_TEST_CLOCK": "false",
+    # The opt-in page (handoff/opt_in_page.py): the kind of messages its checkbox names, and attempts allowed
+    # per client address and per phone number.
+    "OPT_IN_MESSAGE_KINDS": "order updates and offers",
+    "OPT_IN_LIMIT": "5 per hour",
     # Rasa's conversation trackers expire this long after the customer's last turn (README: retention).
     "RASA_TRACKER_EXPIRY_DAYS": "30",
 }
@@ -144,6 +148,8 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
         env["WHATSAPP_WABA_ID"] = env["STANDIN_WABA_ID"]
         env["WHATSAPP_DISPLAY_PHONE_NUMBER"] = (env.get("WHATSAPP_DISPLAY_PHONE_NUMBER")
                                                 or env["STANDIN_DISPLAY_PHONE_NUMBER"])
+        # The demo's opt-in page links to a placeholder; connected to Meta the business sets its own policy.
+        env["OPT_IN_PRIVACY_POLICY_URL"] = env.get("OPT_IN_PRIVACY_POLICY_URL") or "https://www.example.com/privacy"
     else:
         env["WHATSAPP_API_BASE_URL"] = env.get("WHATSAPP_API_BASE_URL") or DEFAULT_API_BASE_URL
         missing = [
@@ -225,7 +231,7 @@ def redact_url(url: str) -> str:
 
 def processes(env: Mapping[str, str]) -> List[str]:
     """The Procfile entries this configuration starts."""
-    names = ["ingest", "rasa", "actions", "handoff", "campaigns"]
+    names = ["ingest", "rasa", "actions", "handoff", "campaigns", "webhooks"]
     if env["START_REDIS"] == "1":
         names.insert(0, "redis")
     if env["USE_STANDIN"] == "1":

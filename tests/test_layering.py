@@ -19,7 +19,8 @@ APPLICATION = {"bot", "handoff", "stack", "tools", "cloud_api_standin", "simulat
 FORBIDDEN: Dict[str, Set[str]] = {
     "whatsapp_cloud": APPLICATION | {"shop", "rasa", "rasa_sdk", "sanic", "flask"},
     "shop": APPLICATION | {"whatsapp_cloud", "rasa", "rasa_sdk", "flask"},
-    "stack": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "analytics", "campaigns"},
+    "stack": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "analytics", "campaigns",
+              "outgoing_webhooks"},
     "handoff": {"bot", "rasa", "rasa_sdk", "sanic"},
     # Called by the bot and the handoff service, never the other way round; reads stores with plain clients.
     "privacy": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "rasa", "rasa_sdk", "sanic", "flask"},
@@ -30,6 +31,9 @@ FORBIDDEN: Dict[str, Set[str]] = {
     "analytics": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "rasa", "rasa_sdk", "sanic", "flask"},
     # Business-initiated messages: below the applications that call it (the bot, the handoff service).
     "campaigns": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "rasa", "rasa_sdk", "sanic", "flask"},
+    # The business's systems subscribe to events: below the handoff service (its API) and the tools.
+    "outgoing_webhooks": {"bot", "handoff", "tools", "cloud_api_standin", "simulation", "analytics", "campaigns",
+                          "rasa", "rasa_sdk", "sanic", "flask"},
 }
 ENVIRONMENT_FREE = ("whatsapp_cloud", "shop")
 

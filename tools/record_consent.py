@@ -32,7 +32,9 @@ def main(argv: Any = None) -> int:
     store = SyncPolicyStore(redis.Redis.from_url(env["REDIS_URL"]), components.policy_config(env))
     if args.action == "show":
         for scope, record in sorted(store.snapshot(args.wa_id).state.consent.records.items()):
-            print(f"{scope}: {record.status} since {record.at.isoformat()} ({record.source}) {record.wording}")
+            confirmed = f" [confirmed {record.confirmed_at.isoformat()}]" if record.confirmed_at else ""
+            print(f"{scope}: {record.status} since {record.at.isoformat()} ({record.source}) {record.wording}"
+                  + confirmed)
         return 0
     if args.action == "in" and (args.source not in OPT_IN_SOURCES or not args.wording.strip()):
         parser.error(f"an opt-in needs --wording and a source among {', '.join(OPT_IN_SOURCES)}")

@@ -9,12 +9,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions import events
 from bot.actions.common import customer_id, profile_name, wamid
 from bot.actions.handoff_service import Escalation, HandoffUnavailable, escalate
 from bot.actions.messages import say
 from handoff.contract import AGENT, CUSTOMER_REQUEST, REASONS
 from shop.db import ShopUnavailable
 from stack import components
+from whatsapp_cloud.events import kinds
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +43,17 @@ def escalation_request(tracker: Tracker, reason: str, language: Optional[str] = 
 def ticket_for(tracker: Tracker, request: Dict[str, Any], label: str) -> Optional[Any]:
     """The service is down: the request kept as a ticket for the team; None when the database is down too."""
     try:
-        return components.shop().open_ticket(
+        ticket = components.shop().open_ticket(
             request["customer"], "handoff", f"[{label}] {request['summary']}", wamid(tracker),
             order_number=tracker.get_slot("order_id"),
         )
     except ShopUnavailable as exc:
         logger.error("no ticket either for %s: %s", components.customer_ref(request["customer"]), exc)
         return None
+    if ticket.created:
+        events.record(kinds.TICKET_OPENED, ticket=ticket.id, customer=request["customer"], ticket_kind=ticket.kind,
+                      order=ticket.order_number)
+    return ticket
 
 
 def conversation_summary(tracker: Tracker, limit: int = SUMMARY_MESSAGES) -> str:

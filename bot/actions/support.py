@@ -7,6 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.actions import events
 from bot.actions.common import ShopAction, customer_id, mentioned_order, wamid
 from bot.actions.messages import say
 from bot.nlp.addresses import looks_like_address
@@ -15,6 +16,7 @@ from shop.db import ShopUnavailable
 from shop.orders import money
 from shop.service import Shop
 from stack import components
+from whatsapp_cloud.events import kinds
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,9 @@ class ActionComplaint(ShopAction):
             customer_id(tracker), "complaint", tracker.latest_message.get("text") or "", wamid(tracker),
             order_number=number,
         )
+        if ticket.created:
+            events.record(kinds.TICKET_OPENED, ticket=ticket.id, customer=customer_id(tracker),
+                          ticket_kind=ticket.kind, order=ticket.order_number)
         key = "complaint_logged" if ticket.created else "complaint_exists"
         say(dispatcher, key, buttons=human_buttons("complaint"), ticket=str(ticket.id))
         return []
@@ -159,7 +164,8 @@ class ActionStoreCsat(Action):
             return [SlotSet("csat_score", None)]
         try:
             topic = tracker.get_slot("csat_topic") or ("handoff" if tracker.get_slot("handoff_resolution") else None)
-            components.shop().record_csat(customer_id(tracker), score, topic, wamid(tracker))
+            if components.shop().record_csat(customer_id(tracker), score, topic, wamid(tracker)):
+                events.record(kinds.CSAT, customer=customer_id(tracker), score=score, topic=topic)
         except ShopUnavailable as exc:
             logger.error("rating %s of %s not stored: %s", score, components.customer_ref(customer_id(tracker)), exc)
         say(dispatcher, "csat_thanks" if score >= 3 else "csat_sorry")

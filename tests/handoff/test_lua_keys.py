@@ -18,8 +18,8 @@ from handoff import keys
 from handoff.state import ChatStore, Escalation
 from stack.settings import ROOT
 
-PACKAGES = ("bot", "handoff", "campaigns", "analytics", "privacy", "ingest", "whatsapp_cloud", "shop", "stack",
-            "tools", "cloud_api_standin", "simulation", "bench")
+PACKAGES = ("bot", "handoff", "campaigns", "outgoing_webhooks", "analytics", "privacy", "ingest", "whatsapp_cloud",
+            "shop", "stack", "tools", "cloud_api_standin", "simulation", "bench")
 CALL = re.compile(r"redis\.p?call\(\s*'(\w+)'\s*,\s*([^,)]+)")
 CHECKER = "lua-keys-check"
 

@@ -18,7 +18,8 @@ def test_defaults_run_everything_locally_with_generated_secrets(tmp_path: Path) 
     assert env["REDIS_PASSWORD"] == env["REDIS_LOCAL_PASSWORD"] and len(env["REDIS_PASSWORD"]) >= 24
     assert env["WHATSAPP_WEBHOOK_URL"] == "http://127.0.0.1:5090/webhooks/whatsapp/webhook"  # the intake process
     assert len(env["RASA_API_TOKEN"]) >= 24 and env["WHATSAPP_APP_SECRET"] == env["STANDIN_APP_SECRET"]
-    assert settings.processes(env) == ["redis", "ingest", "rasa", "actions", "handoff", "campaigns", "standin"]
+    assert settings.processes(env) == ["redis", "ingest", "rasa", "actions", "handoff", "campaigns", "webhooks",
+                                       "standin"]
     # Generated once, then kept across restarts.
     assert resolve(tmp_path)["RASA_API_TOKEN"] == env["RASA_API_TOKEN"]
     assert (tmp_path / "var" / "local.env").stat().st_mode & 0o777 == 0o600

@@ -33,9 +33,9 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 
 @contextmanager
-def serve_wsgi(app: Any) -> Iterator[str]:
-    """Serve a WSGI app over real HTTP on a free port in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def serve_wsgi(app: Any, port: int = 0) -> Iterator[str]:
+    """Serve a WSGI app over real HTTP on a free port (or the one given) in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

@@ -90,7 +90,8 @@ OUTBOUND_REPLANNED = _kind(
     "outbound_replanned", "a message Meta failed (131047) is sent again by its plan (a template fallback)",
     ("wamid", "recipient", "decision"), "recipient")
 CONSENT = _kind(
-    "consent", "a customer's opt-in or opt-out is recorded (keyword, button or preference webhook)",
+    "consent", "a customer's opt-in or opt-out is recorded (keyword, button, preference webhook, the opt-in "
+    "page), or their confirmation of an opt-in (status `confirmed`)",
     ("recipient", "status", "source", "scopes"), "recipient")
 TEMPLATE_STATUS = _kind(
     "template_status", "Meta changes a template's status (paused, disabled, reinstated, ...)",
@@ -113,6 +114,12 @@ PRICING_MISMATCH = _kind(
     ("wamid", "recipient", "fields", "ours", "meta"), "recipient")
 
 # --- the handoff service (handoff/state.py, handoff/service.py) ---
+# --- the bot's actions (bot/actions/events.py) ---
+TICKET_OPENED = _kind(
+    "ticket_opened", "the bot opens a ticket in the order database (a complaint; a handoff while the service is "
+    "down)", ("ticket", "customer", "ticket_kind", "order"), "customer")
+CSAT = _kind("csat", "a customer's satisfaction rating (1-5) is stored", ("customer", "score", "topic"), "customer")
+
 HANDOFF_TRANSITION = _kind(
     "handoff_transition", "a customer's conversation changes owner (bot, queued, agent), in the state's Lua scripts",
     ("customer", "from", "to", "chat_id", "agent", "why", "team", "reason", "intent"), "customer")

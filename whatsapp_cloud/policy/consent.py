@@ -30,6 +30,9 @@ DEFAULT_OPT_OUT_PAYLOADS = ("STOP_PROMOTIONS",)
 # The "yes" button of the bot's opt-in question (bot/actions/consent.py), which names the business and
 # the kind of messages: tapping it is an explicit opt-in.
 OPT_IN_PAYLOAD = "WA_OPT_IN_YES"
+# The button of the confirmation template (`optin_confirmation`) sent after an opt-in outside WhatsApp (the
+# opt-in page): tapping it confirms that the number's owner gave the consent; the ledger notes it.
+OPT_IN_CONFIRM_PAYLOAD = "WA_OPT_IN_CONFIRM"
 OPT_IN_QUESTION = ("Would you like {business} to send you order updates and offers here on WhatsApp? "
                    "You can reply STOP at any time.")
 
@@ -45,6 +48,8 @@ class ConsentRecord:
     at: datetime
     source: str
     wording: str = ""
+    confirmed_at: Optional[datetime] = None  # the customer confirmed it on WhatsApp (the confirmation's button)
+    confirmation: str = ""  # how they confirmed it
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ class Keywords:
             return None
         if message_type in ("button", "interactive") and text in self.opt_out_payloads:
             return "/opt_out"
-        if message_type in ("button", "interactive") and text == OPT_IN_PAYLOAD:
+        if message_type in ("button", "interactive") and text in (OPT_IN_PAYLOAD, OPT_IN_CONFIRM_PAYLOAD):
             return "/opt_in"
         if message_type != "text":
             return None
@@ -124,7 +129,7 @@ def change_for(keywords: Keywords, text: Optional[str], message_type: str, busin
     """The consent change a customer's message makes, or None. A keyword changes every scope; the opt-out
     button (on marketing templates) stops promotions only; the yes to the bot's question records what it asked."""
     intent = keywords.intent_for(text, message_type)
-    if intent is None or not text:
+    if intent is None or not text or text == OPT_IN_CONFIRM_PAYLOAD:  # a confirmation is no new choice
         return None
     status = "out" if intent == "/opt_out" else "in"
     source = "keyword" if message_type == "text" else "button"
@@ -133,6 +138,16 @@ def change_for(keywords: Keywords, text: Optional[str], message_type: str, busin
     if text == OPT_IN_PAYLOAD:
         wording = OPT_IN_BUTTON_WORDING.format(business=business)
     return ConsentChange(status, scopes, source, wording)
+
+
+CONFIRMATION_WORDING = "Customer tapped {title!r} on WhatsApp in the confirmation of their opt-in"
+
+
+def confirmation_for(text: Optional[str], message_type: str, title: Optional[str] = None) -> Optional[str]:
+    """The wording noted in the ledger when a message is the tap on the opt-in confirmation's button, else None."""
+    if message_type not in ("button", "interactive") or text != OPT_IN_CONFIRM_PAYLOAD:
+        return None
+    return CONFIRMATION_WORDING.format(title=title or text)
 
 
 def _normal(text: str) -> str:
@@ -144,6 +159,9 @@ def records_from_hash(fields: Mapping[str, str]) -> Consent:
     records: Dict[str, ConsentRecord] = {}
     for scope, raw in fields.items():
         data = json.loads(raw)
+        confirmed = data.get("confirmed_at")
         records[scope] = ConsentRecord(data["status"], datetime.fromisoformat(data["at"]), data["source"],
-                                       data.get("wording", ""))
+                                       data.get("wording", ""),
+                                       datetime.fromisoformat(confirmed) if confirmed else None,
+                                       data.get("confirmation", ""))
     return Consent(records)

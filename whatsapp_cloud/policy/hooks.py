@@ -2,7 +2,8 @@
 
 - every inbound message refreshes the customer's windows from its OWN timestamp (per business number);
 - an exact opt-out / opt-in keyword (or an opt-out / opt-in button) is recorded in the consent ledger at
-  once, with the message's own time, and reaches Rasa as the `/opt_out` / `/opt_in` intent;
+  once, with the message's own time, and reaches Rasa as the `/opt_out` / `/opt_in` intent; the button of
+  the opt-in confirmation (sent after the opt-in page) notes the confirmation on the opt-in it confirms;
 - then what waited for the customer is sent (before the bot answers the new message), except after an
   opt-out: a STOP is answered by its confirmation and nothing else;
 - a 131047 in a failed status re-plans that message (its template, or wait for the customer; an agent's
@@ -51,6 +52,14 @@ class PolicyHooks:
         sent_at = utc(message.timestamp) if message.timestamp > 0 else await state.now()
         await state.record_inbound(message.sender, sent_at, from_referral=message.referral is not None)
         await self._price(self.costs.record_inbound(message), message.wamid)
+        confirmation = consent.confirmation_for(message.text, message.type, inbound.reply_title(message))
+        if confirmation is not None:
+            # The tap on the opt-in confirmation's button: noted on the opt-in it confirms (once).
+            noted = await state.confirm_consent(message.sender, confirmation, at=sent_at)
+            if noted:
+                await self.events.record(kinds.CONSENT, recipient=message.sender, status="confirmed",
+                                         source="button", scopes=",".join(noted))
+            self._consent_changes[message.wamid] = list(noted)
         change = consent.change_for(self.keywords, message.text, message.type, self.business_name)
         if change is not None:
             # Consent first: nothing that waited may go out as the answer to a STOP.

@@ -95,6 +95,32 @@ end
 return changed
 """
 
+# KEYS: consent hash, consent log stream. ARGV: ISO time, wording, log max length, recipient, business, scopes...
+# Notes the customer's confirmation on each scope's opt-in not confirmed yet (an opt-out or a missing record is
+# left alone: a confirmation never creates consent), and logs it once; returns the scopes noted.
+CONSENT_CONFIRM = """
+local noted = {}
+for i = 6, #ARGV do
+  local scope = ARGV[i]
+  local raw = redis.call('HGET', KEYS[1], scope)
+  if raw then
+    local current = cjson.decode(raw)
+    if current.status == 'in' and not current.confirmed_at then
+      current.confirmed_at = ARGV[1]
+      current.confirmation = ARGV[2]
+      redis.call('HSET', KEYS[1], scope, cjson.encode(current))
+      table.insert(noted, scope)
+    end
+  end
+end
+if #noted > 0 then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'recipient', ARGV[4], 'status', 'confirmed',
+             'scopes', table.concat(noted, ','), 'source', 'button', 'wording', ARGV[2], 'at', ARGV[1],
+             'business', ARGV[5])
+end
+return noted
+"""
+
 # KEYS: value hash, time hash. ARGV: field, value, Meta's time. Applies unless a later event is stored.
 TEMPLATE_OVERRIDE = """
 local stored = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '')

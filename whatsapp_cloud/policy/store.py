@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 from whatsapp_cloud import pseudonyms, redis_keys
 from whatsapp_cloud.policy import lua
 from whatsapp_cloud.policy.config import PolicyConfig
-from whatsapp_cloud.policy.consent import Consent, ConsentRecord, records_from_hash
+from whatsapp_cloud.policy.consent import SCOPES, Consent, ConsentRecord, records_from_hash
 from whatsapp_cloud.policy.decision import LimitUsage, RecipientState
 from whatsapp_cloud.policy.windows import Windows
 from whatsapp_cloud.redis_programs import Command, Program, run_async, run_sync
@@ -137,6 +137,16 @@ def consent_program(
                                   config.retention.consent_log_max, recipient, source, wording,
                                   config.phone_number_id, *scopes))]
     return tuple(as_text(scope) for scope in changed)
+
+
+def confirm_consent_program(recipient: str, wording: str, at: datetime, config: PolicyConfig,
+                            scopes: Sequence[str] = SCOPES) -> Program:
+    """Note the customer's confirmation on their opt-ins; returns the scopes noted (none the second time)."""
+    _require_aware(at)
+    (noted,) = yield [("eval", (lua.CONSENT_CONFIRM, 2, redis_keys.consent(recipient, config.phone_number_id),
+                                redis_keys.CONSENT_LOG, at.isoformat(), wording, config.retention.consent_log_max,
+                                recipient, config.phone_number_id, *scopes))]
+    return tuple(as_text(scope) for scope in noted)
 
 
 def defer_program(recipient: str, item: Dict[str, Any], for_capacity: bool, config: PolicyConfig) -> Program:
@@ -278,6 +288,9 @@ class PolicyStore:
         at = at or await self.now()
         return await self.run(consent_program(recipient, status, scopes, source, wording, at, self.config))
 
+    async def confirm_consent(self, recipient: str, wording: str, at: Optional[datetime] = None) -> Tuple[str, ...]:
+        return await self.run(confirm_consent_program(recipient, wording, at or await self.now(), self.config))
+
     async def consent(self, recipient: str) -> Consent:
         return (await self.snapshot(recipient)).state.consent
 
@@ -355,6 +368,9 @@ class SyncPolicyStore:
     def record_consent(self, recipient: str, status: str, scopes: Sequence[str], source: str,
                        wording: str = "", at: Optional[datetime] = None) -> Tuple[str, ...]:
         return self.run(consent_program(recipient, status, scopes, source, wording, at or self.now(), self.config))
+
+    def confirm_consent(self, recipient: str, wording: str, at: Optional[datetime] = None) -> Tuple[str, ...]:
+        return self.run(confirm_consent_program(recipient, wording, at or self.now(), self.config))
 
     def set_clock_offset(self, seconds: float) -> None:
         self.run(set_clock_offset_program(seconds))
