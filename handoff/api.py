@@ -14,6 +14,7 @@ from handoff.messaging import SendBlocked, SendFailed, Window
 from handoff.service import Forbidden, HandoffService
 from handoff.state import Conflict, Escalation, NotFound
 from handoff.teams import TEAMS
+from whatsapp_cloud.outbound.media_files import UnsupportedMedia
 
 SYSTEM = Agent("system", "Integration", "admin", TEAMS, 0, "online")
 
@@ -150,6 +151,10 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @api.errorhandler(SendFailed)
     def failed(exc: SendFailed) -> Any:
         return error(str(exc), 502)
+
+    @api.errorhandler(UnsupportedMedia)
+    def unsupported_media(exc: UnsupportedMedia) -> Any:
+        return error(str(exc), 413 if exc.too_large else 415)
 
     @api.errorhandler(InvalidAgent)
     def invalid_agent(exc: InvalidAgent) -> Any:
@@ -308,6 +313,19 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
                                               client_key)
         else:
             message = service().reply(g.agent, chat_id, str(text_field(data, "text")), client_key)
+        return jsonify(message=message), 201
+
+    @api.post("/api/chats/<chat_id>/media")
+    @authenticated
+    @person
+    def send_media(chat_id: str) -> Any:
+        # multipart/form-data: `file`, optional `caption` and `client_key` (or the Idempotency-Key header)
+        upload = request.files.get("file")
+        if upload is None:
+            raise BadRequest("send multipart/form-data with the image or document in the field 'file'")
+        client_key = str(request.headers.get("Idempotency-Key") or request.form.get("client_key") or "")
+        message = service().send_media(g.agent, chat_id, upload.filename or "", upload.read(),
+                                       request.form.get("caption", ""), client_key)
         return jsonify(message=message), 201
 
     @api.post("/api/chats/<chat_id>/notes")

@@ -17,6 +17,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     stream_with_context,
     url_for,
@@ -163,6 +164,32 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
                                                             request.form.get("client_key", "")),
                    f"Template {name} sent.")
 
+    @inbox.post("/inbox/chats/<chat_id>/media")
+    @signed_in
+    def send_media(chat_id: str) -> Any:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash("Choose an image or a document to send.", "error")
+            return redirect(url_for("inbox.chat", chat_id=chat_id))
+        return act(chat_id, lambda: service().send_media(g.agent, chat_id, upload.filename or "", upload.read(),
+                                                         request.form.get("caption", ""),
+                                                         request.form.get("client_key", "")),
+                   f"{upload.filename} sent.")
+
+    @inbox.get("/inbox/chats/<chat_id>/media/<name>")
+    @signed_in
+    def media_file(chat_id: str, name: str) -> Any:
+        try:
+            path, media = service().media_file(g.agent, chat_id, name)
+        except (NotFound, Forbidden) as exc:
+            return str(exc), 404
+        # Images open in the page; documents download (never rendered as a page of this site).
+        answer = send_file(path, mimetype=media.get("mime_type"), as_attachment=media.get("type") != "image",
+                           download_name=media.get("filename") or name, max_age=0)
+        answer.headers["X-Content-Type-Options"] = "nosniff"
+        answer.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return answer
+
     @inbox.post("/inbox/chats/<chat_id>/note")
     @signed_in
     def note(chat_id: str) -> Any:
@@ -237,6 +264,7 @@ class feedback:
         return self
 
     def __exit__(self, kind: Any, exc: Any, _tb: Any) -> bool:
+        # UnsupportedMedia is a ValueError: a file WhatsApp would not take
         if isinstance(exc, (Conflict, NotFound, Forbidden, SendBlocked, SendFailed, ValueError)):
             flash(str(exc), "error")
             return True

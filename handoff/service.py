@@ -5,6 +5,7 @@ import re
 import secrets
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import redis
@@ -17,11 +18,14 @@ from handoff.rasa_api import RasaApi, RasaRefused, RasaUnavailable
 from handoff.settings import HandoffSettings
 from handoff.state import ChatStore, Conflict, Escalation, NotFound
 from handoff.teams import TEAMS, team_for
+from shop.media_files import media_path
 from whatsapp_cloud.events import kinds
+from whatsapp_cloud.outbound.media_files import MEDIA_TYPES, extension
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 logger = logging.getLogger(__name__)
 
+MEDIA_ACCEPT = ",".join(sorted({f".{ext}" for ext in MEDIA_TYPES} | {t.mime_type for t in MEDIA_TYPES.values()}))
 CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 HANDBACK_RETRY_MAX_SECONDS = 300.0
 SERVICE_GAP_SECONDS = 30.0  # background work runs every 2 s; a longer silence means the service was down
@@ -121,6 +125,48 @@ class HandoffService:
         return self._record_agent(agent, chat_id, {"id": message_id, "kind": "agent", "text": shown,
                                                     "template": f"{name} ({language})", "wamid": wamid})
 
+    def send_media(self, agent: Agent, chat_id: str, filename: str, content: bytes, caption: str = "",
+                   client_key: str = "") -> Dict[str, Any]:
+        """Upload an image or document to WhatsApp and send it; a copy is kept in the media directory, where
+        the retention sweep ages it out and an erasure finds it (its name is in the chat's messages)."""
+        chat = self._owned(agent, chat_id)
+        message_id = _message_id(client_key)
+        earlier = self._already_sent(chat_id, message_id)
+        if earlier is not None:
+            return earlier
+        filename = shown_filename(filename)
+        caption = caption.strip()
+        wamid, media_id, kind = self.messenger.send_media(chat["customer"], filename, content, caption,
+                                                          key=f"handoff:{chat_id}:{message_id}")
+        media = {"type": kind.kind, "filename": filename, "mime_type": kind.mime_type, "media_id": media_id,
+                 "bytes": len(content), "file": self._keep_file(filename, content)}
+        text = caption or f"[{kind.kind}] {filename}"
+        return self._record_agent(agent, chat_id, {"id": message_id, "kind": "agent", "text": text, "media": media,
+                                                    "wamid": wamid})
+
+    def _keep_file(self, filename: str, content: bytes) -> str:
+        """The sent file's copy under a random name ("" when it could not be written: the message went out)."""
+        name = f"{secrets.token_urlsafe(24)}.{extension(filename)}"
+        try:
+            self.settings.media_dir.mkdir(parents=True, exist_ok=True)
+            (self.settings.media_dir / name).write_bytes(content)
+        except OSError:
+            logger.exception("the copy of a sent file could not be kept in %s", self.settings.media_dir)
+            return ""
+        return name
+
+    def media_file(self, agent: Agent, chat_id: str, name: str) -> tuple[Path, Dict[str, Any]]:
+        """A file sent in a chat the agent may see: its path and its message's media record."""
+        self.visible_chat(agent, chat_id)
+        for message in self.chats.messages(chat_id):
+            media = message.get("media")
+            if isinstance(media, dict) and media.get("file") == name:
+                path = media_path(self.settings.media_dir, name)
+                if path is None:
+                    raise NotFound(f"the file {media.get('filename')} is no longer kept")
+                return path, media
+        raise NotFound(f"no file {name} in chat {chat_id}")
+
     def note(self, agent: Agent, chat_id: str, text: str) -> Dict[str, Any]:
         self.visible_chat(agent, chat_id)
         if not text.strip():
@@ -210,7 +256,7 @@ class HandoffService:
         """What the agent may send now: free text inside the window, templates outside it."""
         window = self.window(chat)
         return {"mode": window.mode, "reason": window.reason, "templates": self.messenger.templates(),
-                "canned": self.canned(chat["team"])}
+                "canned": self.canned(chat["team"]), "media_accept": MEDIA_ACCEPT}
 
     def canned(self, team: str) -> Dict[str, str]:
         return self.redis.hgetall(keys.canned(team))
@@ -334,6 +380,12 @@ class HandoffService:
                                       "sla": which, "team": chat["team"], "agent": chat.get("agent", "")},
                         maxlen=self.settings.event_stream_max, approximate=True)
         logger.warning("chat %s breached its %s SLA", chat_id, what)
+
+
+def shown_filename(filename: str) -> str:
+    """The name the customer sees on a document: no folders, at most 200 characters."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip() or "file"
+    return name if len(name) <= 200 else name[:190] + "." + extension(name)[:8]
 
 
 def _message_id(client_key: str) -> str:

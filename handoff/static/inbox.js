@@ -30,7 +30,7 @@
     if (composer && windowEl) {
       var open = deadline(windowEl) > now;
       composer.setAttribute("data-mode", open ? "session" : "template");
-      composer.querySelector(".free-text").hidden = !open;
+      composer.querySelectorAll(".free-text").forEach(function (part) { part.hidden = !open; });
       composer.querySelector(".templates").hidden = open;
     }
   }
@@ -109,7 +109,11 @@
     var openChat = live && live.getAttribute("data-chat-id");
     if (openChat && change.chat_id && change.chat_id !== openChat) return;  // another chat: nothing here changes
     if (openChat && change.message) {
-      try { appendMessage(JSON.parse(change.message)); return; } catch (e) { /* fall back to a refresh */ }
+      try {
+        var message = JSON.parse(change.message);
+        // A sent image or document is drawn by the server (its link and preview): refresh for it.
+        if (!message.media) { appendMessage(message); return; }
+      } catch (e) { /* fall back to a refresh */ }
     }
     scheduleRefresh();
   }
