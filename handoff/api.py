@@ -15,6 +15,7 @@ from handoff.service import Forbidden, HandoffService
 from handoff.state import Conflict, Escalation, NotFound
 from handoff.teams import TEAMS
 from whatsapp_cloud.outbound.media_files import UnsupportedMedia
+from whatsapp_cloud.policy.consent import SCOPES
 
 SYSTEM = Agent("system", "Integration", "admin", TEAMS, 0, "online")
 
@@ -288,7 +289,8 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         chat = svc.visible_chat(g.agent, chat_id)
         return jsonify(chat=chat_json(chat, svc.window(chat)), messages=svc.chats.messages(chat_id),
                        customer=customer_data(chat), history=svc.transcript_before(chat),
-                       composer=svc.composer(chat), conversations=svc.conversations(chat))
+                       composer=svc.composer(chat), conversations=svc.conversations(chat),
+                       consent=svc.consent(chat))
 
     @api.post("/api/chats/<chat_id>/claim")
     @authenticated
@@ -327,6 +329,21 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         message = service().send_media(g.agent, chat_id, upload.filename or "", upload.read(),
                                        request.form.get("caption", ""), client_key)
         return jsonify(message=message), 201
+
+    @api.post("/api/chats/<chat_id>/consent")
+    @authenticated
+    @person
+    def record_opt_in(chat_id: str) -> Any:
+        data = body()
+        scopes = data.get("scopes")
+        if not isinstance(scopes, list) or not scopes or not all(s in SCOPES for s in scopes):
+            raise BadRequest(f"'scopes' must be a non-empty list of {', '.join(SCOPES)}")
+        wording = text_field(data, "wording", limit=1000)
+        try:
+            recorded = service().record_opt_in(g.agent, chat_id, scopes, str(wording))
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        return jsonify(recorded), 201
 
     @api.post("/api/chats/<chat_id>/notes")
     @authenticated

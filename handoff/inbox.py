@@ -32,6 +32,7 @@ from handoff.messaging import SendBlocked, SendFailed
 from handoff.service import Forbidden, HandoffService
 from handoff.state import Conflict, NotFound
 from handoff.teams import TEAMS
+from whatsapp_cloud.policy.consent import SCOPES
 
 # One server-sent event stream lasts this long, then the browser reconnects (EventSource does it by
 # itself, resuming from Last-Event-ID). Under gevent workers a stream is a greenlet, not a thread.
@@ -132,7 +133,7 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
             "chat.html", agent=g.agent, chat=chat_json(record, svc.window(record)),
             messages=svc.chats.messages(chat_id),
             history=svc.transcript_before(record), customer=customer_data(record), composer=svc.composer(record),
-            conversations=svc.conversations(record),
+            conversations=svc.conversations(record), consent=svc.consent(record), consent_scopes=SCOPES,
             agents=agents, teams=TEAMS, mine=record["state"] == "agent" and record.get("agent") == g.agent.username,
             client_key=secrets.token_hex(8),  # one per rendered composer: a resubmitted form sends once
         )
@@ -189,6 +190,13 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         answer.headers["X-Content-Type-Options"] = "nosniff"
         answer.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
         return answer
+
+    @inbox.post("/inbox/chats/<chat_id>/consent")
+    @signed_in
+    def record_opt_in(chat_id: str) -> Any:
+        scopes = request.form.getlist("scope")
+        return act(chat_id, lambda: service().record_opt_in(g.agent, chat_id, scopes, request.form.get("wording", "")),
+                   "Opt-in recorded.")
 
     @inbox.post("/inbox/chats/<chat_id>/note")
     @signed_in

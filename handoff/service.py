@@ -21,11 +21,13 @@ from handoff.teams import TEAMS, team_for
 from shop.media_files import media_path
 from whatsapp_cloud.events import kinds
 from whatsapp_cloud.outbound.media_files import MEDIA_TYPES, extension
+from whatsapp_cloud.policy.consent import SCOPES
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 logger = logging.getLogger(__name__)
 
 MEDIA_ACCEPT = ",".join(sorted({f".{ext}" for ext in MEDIA_TYPES} | {t.mime_type for t in MEDIA_TYPES.values()}))
+CONSENT_WORDING_MAX = 1000
 CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 HANDBACK_RETRY_MAX_SECONDS = 300.0
 SERVICE_GAP_SECONDS = 30.0  # background work runs every 2 s; a longer silence means the service was down
@@ -166,6 +168,32 @@ class HandoffService:
                     raise NotFound(f"the file {media.get('filename')} is no longer kept")
                 return path, media
         raise NotFound(f"no file {name} in chat {chat_id}")
+
+    def record_opt_in(self, agent: Agent, chat_id: str, scopes: List[str], wording: str) -> Dict[str, Any]:
+        """An opt-in the customer gave the agent in the chat, into the consent ledger (source `agent`, the
+        agent's username, the exact wording the customer was shown). Answers the scopes it changed."""
+        chat = self.visible_chat(agent, chat_id)
+        scopes = [scope for scope in SCOPES if scope in scopes]
+        if not scopes:
+            raise ValueError(f"choose the scope the customer agreed to: {' or '.join(SCOPES)}")
+        wording = wording.strip()
+        if not wording:
+            raise ValueError("give the exact wording the customer was shown and agreed to")
+        if len(wording) > CONSENT_WORDING_MAX:
+            raise ValueError(f"the wording is longer than {CONSENT_WORDING_MAX} characters")
+        changed = self.messenger.policy.record_consent(chat["customer"], "in", tuple(scopes), "agent", wording,
+                                                       recorded_by=agent.username)
+        what = ", ".join(changed) if changed else "nothing new (already opted in)"
+        self.chats.add_message(chat_id, {"id": secrets.token_hex(8), "kind": "system", "at": time.time(),
+                                         "text": f"{agent.username} recorded an opt-in ({what}): “{wording}”"})
+        return {"changed": list(changed), "consent": self.consent(chat)}
+
+    def consent(self, chat: Dict[str, str]) -> List[Dict[str, Any]]:
+        """The customer's consent per scope, as the ledger has it (the panel and the API show it)."""
+        records = self.messenger.policy.snapshot(chat["customer"]).state.consent.records
+        return [{"scope": scope, "status": r.status, "source": r.source, "at": r.at.isoformat(timespec="seconds"),
+                 "wording": r.wording, "recorded_by": r.recorded_by or None}
+                for scope, r in sorted(records.items())]
 
     def note(self, agent: Agent, chat_id: str, text: str) -> Dict[str, Any]:
         self.visible_chat(agent, chat_id)

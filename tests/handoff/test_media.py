@@ -3,7 +3,6 @@
 in the chat, and its copy on disk follows the media directory's retention and erasure."""
 
 import io
-import itertools
 from pathlib import Path
 from typing import Iterator
 
@@ -13,49 +12,11 @@ import requests
 from privacy import requests as privacy_requests
 from privacy.identity import Subject
 from shop.db import engine_for
-from tests.support.handoff_env import Handoff, running_handoff, signed_in
-from tests.support.redis_process import RedisProcess
+from tests.handoff.harness import chat_with
+from tests.support.handoff_env import Handoff, signed_in
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n% an invoice\n"
-_customers = itertools.count(15551240001)
-
-
-@pytest.fixture(scope="module")
-def handoff(redis_proc: RedisProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Handoff]:
-    # One service for the module (starting it costs seconds); each test has a customer of its own.
-    tmp = tmp_path_factory.mktemp("media")
-    with running_handoff(redis_proc.url, MEDIA_DIR=str(tmp / "media"),
-                         DATABASE_URL=f"sqlite:///{tmp / 'shop.db'}") as running:
-        running.service.agents.set_status("alice", "online")
-        yield running
-    redis_proc.client().flushall()
-
-
-@pytest.fixture()
-def alice(handoff: Handoff) -> str:
-    return handoff.login("alice")
-
-
-@pytest.fixture(autouse=True)
-def no_kept_files(handoff: Handoff) -> Iterator[None]:
-    yield
-    for path in Path(handoff.env["MEDIA_DIR"]).glob("*"):
-        path.unlink()
-
-
-def chat_with(handoff: Handoff, token: str, customer_wrote: bool = True) -> tuple[str, str]:
-    """A new customer's chat, assigned to alice; earlier tests' chats are resolved so she has room."""
-    for chat_id in handoff.service.chats.agent_chats("alice"):
-        handoff.api("POST", f"/api/chats/{chat_id}/resolve", token)
-    customer = str(next(_customers))
-    if customer_wrote:
-        handoff.customer_writes(customer, "can you send me a photo of it?")
-    chat_id = handoff.escalate(customer).json()["chat_id"]
-    assert handoff.service.chats.chat(chat_id)["agent"] == "alice"
-    return customer, chat_id
-
-
 def upload(handoff: Handoff, token: str, chat_id: str, name: str, content: bytes, **form: str) -> requests.Response:
     return handoff.api("POST", f"/api/chats/{chat_id}/media", token, files={"file": (name, io.BytesIO(content))},
                        data=form)
@@ -64,6 +25,18 @@ def upload(handoff: Handoff, token: str, chat_id: str, name: str, content: bytes
 def kept_files(handoff: Handoff) -> list:
     media_dir = Path(handoff.env["MEDIA_DIR"])
     return sorted(p.name for p in media_dir.iterdir()) if media_dir.is_dir() else []
+
+
+@pytest.fixture()
+def handoff(shared_handoff: Handoff) -> Handoff:
+    return shared_handoff
+
+
+@pytest.fixture(autouse=True)
+def no_kept_files(handoff: Handoff) -> Iterator[None]:
+    yield
+    for path in Path(handoff.env["MEDIA_DIR"]).glob("*"):
+        path.unlink()
 
 
 def test_an_image_and_a_document_are_uploaded_sent_by_id_and_shown_in_the_chat(handoff: Handoff, alice: str) -> None:

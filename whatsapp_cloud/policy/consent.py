@@ -45,6 +45,7 @@ class ConsentRecord:
     at: datetime
     source: str
     wording: str = ""
+    recorded_by: str = ""  # the agent who recorded what the customer told them; "" for the customer's own act
 
 
 @dataclass(frozen=True)
@@ -145,5 +146,5 @@ def records_from_hash(fields: Mapping[str, str]) -> Consent:
     for scope, raw in fields.items():
         data = json.loads(raw)
         records[scope] = ConsentRecord(data["status"], datetime.fromisoformat(data["at"]), data["source"],
-                                       data.get("wording", ""))
+                                       data.get("wording", ""), data.get("by", ""))
     return Consent(records)

@@ -122,20 +122,23 @@ def expiration_program(recipient: str, expires_at: datetime, config: PolicyConfi
 
 
 def consent_program(
-    recipient: str, status: str, scopes: Sequence[str], source: str, wording: str, at: datetime, config: PolicyConfig
+    recipient: str, status: str, scopes: Sequence[str], source: str, wording: str, at: datetime, config: PolicyConfig,
+    recorded_by: str = "",
 ) -> Program:
     """Record an opt-in or opt-out; returns the scopes it changed (none when it repeats the current state).
+
+    `recorded_by` names the person who recorded it (an agent the customer told in the chat), kept for audits.
 
     The stored record of a scope is the latest by the customer's own time: a record older than it
     (a late webhook, a redelivered message) changes nothing.
     """
     _require_aware(at)
     record = json.dumps({"status": status, "at": at.isoformat(), "ts": repr(at.timestamp()), "source": source,
-                         "wording": wording})
+                         "wording": wording, **({"by": recorded_by} if recorded_by else {})})
     (changed,) = yield [("eval", (lua.CONSENT, 2, redis_keys.consent(recipient, config.phone_number_id),
                                   redis_keys.CONSENT_LOG, status, repr(at.timestamp()), at.isoformat(), record,
                                   config.retention.consent_log_max, recipient, source, wording,
-                                  config.phone_number_id, *scopes))]
+                                  config.phone_number_id, recorded_by, *scopes))]
     return tuple(as_text(scope) for scope in changed)
 
 
@@ -274,9 +277,11 @@ class PolicyStore:
         return await self.run(expiration_program(recipient, expires_at, self.config))
 
     async def record_consent(self, recipient: str, status: str, scopes: Sequence[str], source: str,
-                             wording: str = "", at: Optional[datetime] = None) -> Tuple[str, ...]:
+                             wording: str = "", at: Optional[datetime] = None,
+                             recorded_by: str = "") -> Tuple[str, ...]:
         at = at or await self.now()
-        return await self.run(consent_program(recipient, status, scopes, source, wording, at, self.config))
+        return await self.run(consent_program(recipient, status, scopes, source, wording, at, self.config,
+                                              recorded_by))
 
     async def consent(self, recipient: str) -> Consent:
         return (await self.snapshot(recipient)).state.consent
@@ -353,8 +358,9 @@ class SyncPolicyStore:
         return self.run(expiration_program(recipient, expires_at, self.config))
 
     def record_consent(self, recipient: str, status: str, scopes: Sequence[str], source: str,
-                       wording: str = "", at: Optional[datetime] = None) -> Tuple[str, ...]:
-        return self.run(consent_program(recipient, status, scopes, source, wording, at or self.now(), self.config))
+                       wording: str = "", at: Optional[datetime] = None, recorded_by: str = "") -> Tuple[str, ...]:
+        return self.run(consent_program(recipient, status, scopes, source, wording, at or self.now(), self.config,
+                                        recorded_by))
 
     def set_clock_offset(self, seconds: float) -> None:
         self.run(set_clock_offset_program(seconds))
