@@ -287,8 +287,9 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     def chat(chat_id: str) -> Any:
         svc = service()
         chat = svc.visible_chat(g.agent, chat_id)
+        past = svc.customer_history(chat)
         return jsonify(chat=chat_json(chat, svc.window(chat)), messages=svc.chats.messages(chat_id),
-                       customer=customer_data(chat), history=svc.transcript_before(chat),
+                       customer=customer_data(chat), history=past["before"], earlier_chats=past["earlier"],
                        composer=svc.composer(chat), conversations=svc.conversations(chat),
                        consent=svc.consent(chat))
 

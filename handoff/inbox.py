@@ -67,6 +67,10 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     def clock(at: Optional[float]) -> str:
         return time.strftime("%H:%M", time.localtime(float(at))) if at else ""
 
+    @inbox.app_template_filter("day")
+    def day(at: Optional[float]) -> str:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(float(at))) if at else ""
+
     inbox.add_app_template_filter(language_label, "language")
 
     @inbox.get("/login")
@@ -129,10 +133,12 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
             flash(str(exc), "error")
             return redirect(url_for("inbox.queue"))
         agents = [a for a in svc.agents.all() if a.username != g.agent.username]
+        past = svc.customer_history(record)
         return render_template(
             "chat.html", agent=g.agent, chat=chat_json(record, svc.window(record)),
             messages=svc.chats.messages(chat_id),
-            history=svc.transcript_before(record), customer=customer_data(record), composer=svc.composer(record),
+            history=past["before"], earlier_chats=past["earlier"], customer=customer_data(record),
+            composer=svc.composer(record),
             conversations=svc.conversations(record), consent=svc.consent(record), consent_scopes=SCOPES,
             agents=agents, teams=TEAMS, mine=record["state"] == "agent" and record.get("agent") == g.agent.username,
             client_key=secrets.token_hex(8),  # one per rendered composer: a resubmitted form sends once

@@ -263,16 +263,36 @@ class HandoffService:
         else:
             self.router.agent_left(agent.username)
 
-    def transcript_before(self, chat: Dict[str, str]) -> List[Dict[str, Any]]:
-        """The customer's conversation with the bot before the escalation (from Rasa's tracker)."""
+    def customer_history(self, chat: Dict[str, str]) -> Dict[str, Any]:
+        """What came before this chat: `before`, the bot conversation since the customer's previous chat ended
+        (from Rasa's tracker), and `earlier`, their earlier chats, oldest first, each with its messages and the
+        bot conversation that led to it. One read of the tracker for both."""
+        lines, problem = self._bot_transcript(chat["customer"])
+        earlier = [c for c in self.chats.chats(self.chats.customer_chat_ids(chat["customer"]))
+                   if c["id"] != chat["id"] and float(c["created_at"]) < float(chat["created_at"])]
+        earlier.sort(key=lambda c: float(c["created_at"]))
+        shown: List[Dict[str, Any]] = []
+        since = float("-inf")
+        for past in earlier:
+            created = float(past["created_at"])
+            shown.append({
+                "chat_id": past["id"], "created_at": created, "resolved_at": _number(past.get("resolved_at")),
+                "state": past["state"], "team": past["team"], "agent": past.get("agent") or None,
+                "reason": past.get("reason"), "intent": past.get("intent") or None,
+                "resolution": past.get("resolution") or None, "messages": self.chats.messages(past["id"]),
+                "bot_transcript": problem or _between(lines, since, created),
+            })
+            since = float(past.get("resolved_at") or created)
+        return {"before": problem or _between(lines, since, float(chat["created_at"])), "earlier": shown}
+
+    def _bot_transcript(self, wa_id: str) -> tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+        """(the tracker's lines, []) or ([], a line saying why there are none)."""
         if self.rasa.unavailable():  # a page must not wait for a Rasa that just failed to answer
-            return [{"kind": "system", "text": "bot transcript unavailable: Rasa is not answering", "at": None}]
+            return [], [{"kind": "system", "text": "bot transcript unavailable: Rasa is not answering", "at": None}]
         try:
-            lines = self.rasa.transcript(chat["customer"])
+            return self.rasa.transcript(wa_id), []
         except (RasaUnavailable, RasaRefused) as exc:
-            return [{"kind": "system", "text": f"bot transcript unavailable: {exc}", "at": None}]
-        created = float(chat["created_at"])
-        return [line for line in lines if (line["at"] or 0) <= created]
+            return [], [{"kind": "system", "text": f"bot transcript unavailable: {exc}", "at": None}]
 
     def window(self, chat: Dict[str, str]) -> Window:
         return self.messenger.window(chat["customer"])
@@ -408,6 +428,14 @@ class HandoffService:
                                       "sla": which, "team": chat["team"], "agent": chat.get("agent", "")},
                         maxlen=self.settings.event_stream_max, approximate=True)
         logger.warning("chat %s breached its %s SLA", chat_id, what)
+
+
+def _number(value: Optional[str]) -> Optional[float]:
+    return float(value) if value else None
+
+
+def _between(lines: List[Dict[str, Any]], after: float, until: float) -> List[Dict[str, Any]]:
+    return [line for line in lines if after < (line["at"] or 0) <= until]
 
 
 def shown_filename(filename: str) -> str:

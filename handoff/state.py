@@ -428,6 +428,10 @@ class ChatStore:
     def history(self, wa_id: str) -> List[Dict[str, Any]]:
         return [json.loads(t) for t in self.redis.lrange(keys.history(wa_id), 0, -1)]
 
+    def customer_chat_ids(self, wa_id: str) -> List[str]:
+        """The customer's chats, oldest first (the latest CHATS_KEPT, while their records last)."""
+        return self.redis.lrange(keys.customer_chats(wa_id), 0, -1)
+
     def queue(self, team: str) -> List[str]:
         return self.redis.zrange(keys.queue(team), 0, -1)
 
