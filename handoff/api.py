@@ -280,7 +280,8 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         else:
             ids = svc.chats.open_chats()
         visible = [c for c in svc.chats.chats(ids) if g.agent.can_see(c)]
-        return jsonify(chats=[chat_json(c, svc.window(c)) for c in visible])
+        unread = svc.chats.unread(g.agent.username, [c["id"] for c in visible]) if g.agent is not SYSTEM else {}
+        return jsonify(chats=[{**chat_json(c, svc.window(c)), "unread": unread.get(c["id"])} for c in visible])
 
     @api.get("/api/chats/<chat_id>")
     @authenticated
@@ -288,6 +289,8 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         svc = service()
         chat = svc.visible_chat(g.agent, chat_id)
         past = svc.customer_history(chat)
+        if g.agent is not SYSTEM:
+            svc.viewed(g.agent, chat_id)
         return jsonify(chat=chat_json(chat, svc.window(chat)), messages=svc.chats.messages(chat_id),
                        customer=customer_data(chat), history=past["before"], earlier_chats=past["earlier"],
                        composer=svc.composer(chat), conversations=svc.conversations(chat),

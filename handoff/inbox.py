@@ -121,7 +121,8 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         if agent.sees_all:
             others = [chat_json(c, svc.window(c)) for c in svc.chats.chats(svc.chats.open_chats())
                       if c["state"] == "agent" and c.get("agent") != agent.username]
-        return render_template("queue.html", agent=agent, waiting=waiting, mine=mine, others=others)
+        unread = svc.chats.unread(agent.username, [c["chat_id"] for c in mine + others])
+        return render_template("queue.html", agent=agent, waiting=waiting, mine=mine, others=others, unread=unread)
 
     @inbox.get("/inbox/chats/<chat_id>")
     @signed_in
@@ -134,6 +135,7 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
             return redirect(url_for("inbox.queue"))
         agents = [a for a in svc.agents.all() if a.username != g.agent.username]
         past = svc.customer_history(record)
+        svc.viewed(g.agent, chat_id)
         return render_template(
             "chat.html", agent=g.agent, chat=chat_json(record, svc.window(record)),
             messages=svc.chats.messages(chat_id),
@@ -196,6 +198,17 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         answer.headers["X-Content-Type-Options"] = "nosniff"
         answer.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
         return answer
+
+    @inbox.post("/inbox/chats/<chat_id>/seen")
+    @signed_in
+    def seen(chat_id: str) -> Any:
+        """The open chat page saw a new message arrive (the page's script tells, with the CSRF header)."""
+        try:
+            service().visible_chat(g.agent, chat_id)
+        except (NotFound, Forbidden) as exc:
+            return str(exc), 404
+        service().viewed(g.agent, chat_id)
+        return "", 204
 
     @inbox.post("/inbox/chats/<chat_id>/consent")
     @signed_in

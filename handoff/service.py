@@ -127,6 +127,10 @@ class HandoffService:
         return self._record_agent(agent, chat_id, {"id": message_id, "kind": "agent", "text": shown,
                                                     "template": f"{name} ({language})", "wamid": wamid})
 
+    def viewed(self, agent: Agent, chat_id: str) -> None:
+        """The agent has the chat open: its messages so far are read (their unread count starts again)."""
+        self.chats.mark_seen(agent.username, chat_id, self.settings.retention_seconds)
+
     def send_media(self, agent: Agent, chat_id: str, filename: str, content: bytes, caption: str = "",
                    client_key: str = "") -> Dict[str, Any]:
         """Upload an image or document to WhatsApp and send it; a copy is kept in the media directory, where

@@ -428,6 +428,25 @@ class ChatStore:
     def history(self, wa_id: str) -> List[Dict[str, Any]]:
         return [json.loads(t) for t in self.redis.lrange(keys.history(wa_id), 0, -1)]
 
+    def mark_seen(self, username: str, chat_id: str, keep_seconds: int) -> None:
+        """The agent has looked at every message the chat has now."""
+        count = self.redis.llen(keys.messages(chat_id))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(keys.seen(username), chat_id, count)
+        pipe.expire(keys.seen(username), keep_seconds)
+        pipe.execute()
+
+    def unread(self, username: str, chat_ids: List[str]) -> Dict[str, int]:
+        """Per chat, the customer's messages that came after the agent last looked at it (all, if never)."""
+        if not chat_ids:
+            return {}
+        seen = self.redis.hmget(keys.seen(username), chat_ids)
+        pipe = self.redis.pipeline(transaction=False)
+        for chat_id, count in zip(chat_ids, seen):
+            pipe.lrange(keys.messages(chat_id), int(count or 0), -1)
+        return {chat_id: sum(1 for m in newer if json.loads(m).get("kind") == "customer")
+                for chat_id, newer in zip(chat_ids, pipe.execute())}
+
     def customer_chat_ids(self, wa_id: str) -> List[str]:
         """The customer's chats, oldest first (the latest CHATS_KEPT, while their records last)."""
         return self.redis.lrange(keys.customer_chats(wa_id), 0, -1)
