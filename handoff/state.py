@@ -442,10 +442,10 @@ class ChatStore:
             return {}
         seen = self.redis.hmget(keys.seen(username), chat_ids)
         pipe = self.redis.pipeline(transaction=False)
-        for chat_id, count in zip(chat_ids, seen):
+        for chat_id, count in zip(chat_ids, seen, strict=True):
             pipe.lrange(keys.messages(chat_id), int(count or 0), -1)
         return {chat_id: sum(1 for m in newer if json.loads(m).get("kind") == "customer")
-                for chat_id, newer in zip(chat_ids, pipe.execute())}
+                for chat_id, newer in zip(chat_ids, pipe.execute(), strict=True)}
 
     def customer_chat_ids(self, wa_id: str) -> List[str]:
         """The customer's chats, oldest first (the latest CHATS_KEPT, while their records last)."""
