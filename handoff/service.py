@@ -22,6 +22,7 @@ from shop.media_files import media_path
 from whatsapp_cloud.events import kinds
 from whatsapp_cloud.outbound.media_files import MEDIA_TYPES, extension
 from whatsapp_cloud.policy.consent import SCOPES
+from whatsapp_cloud.pricing.engine import normalize_category
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,9 @@ class HandoffService:
         earlier = self._already_sent(chat_id, message_id)
         if earlier is not None:
             return earlier
+        if not self.settings.templates_in_window and self.window(chat).mode == "session":
+            raise SendBlocked("the customer's service window is open: reply with free text (templates inside the "
+                              "window need the administrator's setting HANDOFF_TEMPLATES_IN_WINDOW)")
         wamid, shown = self.messenger.send_template(chat["customer"], name, language, values,
                                                     key=f"handoff:{chat_id}:{message_id}")
         return self._record_agent(agent, chat_id, {"id": message_id, "kind": "agent", "text": shown,
@@ -307,7 +311,12 @@ class HandoffService:
     def composer(self, chat: Dict[str, str]) -> Dict[str, Any]:
         """What the agent may send now: free text inside the window, templates outside it."""
         window = self.window(chat)
-        return {"mode": window.mode, "reason": window.reason, "templates": self.messenger.templates(),
+        costs = self.conversations(chat)
+        quotes, currency = costs["next_message"], costs["currency"]
+        templates = [{**t, "cost": _template_cost(quotes.get(normalize_category(t["category"])), currency)}
+                     for t in self.messenger.templates()]
+        return {"mode": window.mode, "reason": window.reason, "templates": templates,
+                "templates_in_window": self.settings.templates_in_window,
                 "canned": self.canned(chat["team"]), "media_accept": MEDIA_ACCEPT}
 
     def canned(self, team: str) -> Dict[str, str]:
@@ -432,6 +441,15 @@ class HandoffService:
                                       "sla": which, "team": chat["team"], "agent": chat.get("agent", "")},
                         maxlen=self.settings.event_stream_max, approximate=True)
         logger.warning("chat %s breached its %s SLA", chat_id, what)
+
+
+def _template_cost(quote: Optional[Dict[str, Any]], currency: str) -> Dict[str, Any]:
+    """What a template of its category costs if sent now, from the pricing engine's quote for the chat."""
+    if quote is None:
+        return {"amount": None, "currency": currency, "text": "price unknown (category not on the rate card)"}
+    free = quote["free_within_monthly_allowance"]
+    text = f"{quote['amount']} {currency}" + (" (within the free monthly allowance)" if free else "")
+    return {"amount": quote["amount"], "currency": currency, "text": text}
 
 
 def _number(value: Optional[str]) -> Optional[float]:

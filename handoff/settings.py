@@ -37,6 +37,7 @@ class HandoffSettings:
     database_url: str = ""  # the shop's database, where the CSAT ratings are ("": none)
     media_dir: Path = Path("var/media")  # invoice files: an erasure deletes the customer's
     age_limits: AgeLimits = AgeLimits()  # what the retention sweep keeps (privacy/sweep.py)
+    templates_in_window: bool = False  # agents may send templates inside the service window too (they cost)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "HandoffSettings":
@@ -69,4 +70,5 @@ class HandoffSettings:
             database_url=components.database_url(env),
             media_dir=components.media_dir(env),
             age_limits=components.age_limits(env),
+            templates_in_window=flag(env.get("HANDOFF_TEMPLATES_IN_WINDOW"), False, "HANDOFF_TEMPLATES_IN_WINDOW"),
         )

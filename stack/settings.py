@@ -52,6 +52,9 @@ DEFAULTS = {
     "WHATSAPP_TEST_CLOCK": "false",
     # Rasa's conversation trackers expire this long after the customer's last turn (README: retention).
     "RASA_TRACKER_EXPIRY_DAYS": "30",
+    # Agents may send approved templates also inside the service window (an administrator's choice: each
+    # template is charged by its category, a free-text reply there is free).
+    "HANDOFF_TEMPLATES_IN_WINDOW": "false",
 }
 
 # Generated on first start and kept, so restarts keep the same local identities.
