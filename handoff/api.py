@@ -326,6 +326,7 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @person
     def send_media(chat_id: str) -> Any:
         # multipart/form-data: `file`, optional `caption` and `client_key` (or the Idempotency-Key header)
+        service().visible_chat(g.agent, chat_id)  # another team's chat: 403 before the body is read
         upload = request.files.get("file")
         if upload is None:
             raise BadRequest("send multipart/form-data with the image or document in the field 'file'")
@@ -338,6 +339,7 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @authenticated
     @person
     def record_opt_in(chat_id: str) -> Any:
+        service().visible_chat(g.agent, chat_id)  # another team's chat: 403 whatever the body
         data = body()
         scopes = data.get("scopes")
         if not isinstance(scopes, list) or not scopes or not all(s in SCOPES for s in scopes):

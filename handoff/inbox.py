@@ -177,7 +177,7 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @signed_in
     def send_media(chat_id: str) -> Any:
         upload = request.files.get("file")
-        if upload is None or not upload.filename:
+        if upload is None or not upload.filename:  # a form sent without a file (browsers require one)
             flash("Choose an image or a document to send.", "error")
             return redirect(url_for("inbox.chat", chat_id=chat_id))
         return act(chat_id, lambda: service().send_media(g.agent, chat_id, upload.filename or "", upload.read(),
