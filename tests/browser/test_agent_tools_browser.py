@@ -16,7 +16,9 @@ from tests.support.helpers import serve_wsgi
 from tests.support.rasa_trackers import TrackerRasa
 from tests.support.redis_process import RedisProcess
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="make test installs chromium first")
+# About 30 s of Chromium: run by make proof (the API tests of tests/handoff cover the same server side in make test).
+pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="make test installs chromium first"),
+              pytest.mark.proof]
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
        b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")

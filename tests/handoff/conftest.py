@@ -10,27 +10,31 @@ from tests.support.rasa_trackers import TrackerRasa
 from tests.support.redis_process import RedisProcess
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def trackers() -> Iterator[Tuple[TrackerRasa, str]]:
+    """Rasa's conversation endpoints, played over HTTP for the shared service."""
     rasa = TrackerRasa()
     with serve_wsgi(rasa.app) as url:
         yield rasa, url
 
 
-@pytest.fixture(scope="module")
-def shared_handoff(redis_proc: RedisProcess, tmp_path_factory: pytest.TempPathFactory,
-                   trackers: Tuple[TrackerRasa, str]) -> Iterator[Handoff]:
-    """One service for a whole module (starting one costs seconds): each test takes a customer of its own
-    (harness.chat_with). alice is online; the media directory, order database and Rasa trackers are the
-    module's own."""
-    tmp = tmp_path_factory.mktemp("handoff")
-    with running_handoff(redis_proc.url, MEDIA_DIR=str(tmp / "media"), RASA_URL=trackers[1],
-                         DATABASE_URL=f"sqlite:///{tmp / 'shop.db'}") as running:
-        running.service.agents.set_status("alice", "online")
-        yield running
-    redis_proc.client().flushall()
+@pytest.fixture(scope="package")
+def shared_handoff(tmp_path_factory: pytest.TempPathFactory, trackers: Tuple[TrackerRasa, str]) -> Iterator[Handoff]:
+    """One service for the modules of the agent's tools (starting one costs seconds), on a Redis of its own, so
+    other modules' clean-ups never reach it; each test takes a customer of its own (harness.chat_with). alice is
+    online; the media directory, order database and Rasa trackers are its own."""
+    tmp = tmp_path_factory.mktemp("shared-handoff")
+    server = RedisProcess(tmp / "redis").start()
+    try:
+        with running_handoff(server.url, MEDIA_DIR=str(tmp / "media"), RASA_URL=trackers[1],
+                             DATABASE_URL=f"sqlite:///{tmp / 'shop.db'}") as running:
+            running.service.agents.set_status("alice", "online")
+            yield running
+    finally:
+        server.stop()
 
 
-@pytest.fixture()
+@pytest.fixture(scope="package")
 def alice(shared_handoff: Handoff) -> str:
+    """alice's API token (a sign-in costs a password check: one for all the tests)."""
     return shared_handoff.login("alice")

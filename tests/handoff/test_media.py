@@ -140,7 +140,7 @@ def test_an_erasure_deletes_the_sent_files_and_the_inbox_serves_them_only_to_who
 
     handoff.api("POST", f"/api/chats/{chat_id}/resolve", token, json={"resolution": "sent the photo"})
     svc = handoff.service
-    stores = privacy_requests.Stores(redis=svc.redis, shop=engine_for(handoff.env["DATABASE_URL"]),
+    stores = privacy_requests.Stores(redis=svc.redis, shop=engine_for(handoff.env["DATABASE_URL"], seed=False),
                                      media_dir=Path(handoff.env["MEDIA_DIR"]), policy=svc.messenger.policy_config)
     subject = Subject.of(customer, svc.messenger.policy_config.hash_key)
     assert [f["name"] for f in privacy_requests.export(stores, subject)["media"]] == [name]
