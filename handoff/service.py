@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 MEDIA_ACCEPT = ",".join(sorted({f".{ext}" for ext in MEDIA_TYPES} | {t.mime_type for t in MEDIA_TYPES.values()}))
 CONSENT_WORDING_MAX = 1000
+# In its last minute the window counts as closing: the page switches to templates on its own clock, which may run
+# ahead of the policy's by a moment, and a template sent then must not be refused for a window about to close.
+WINDOW_CLOSING_SECONDS = 60
 CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 HANDBACK_RETRY_MAX_SECONDS = 300.0
 SERVICE_GAP_SECONDS = 30.0  # background work runs every 2 s; a longer silence means the service was down
@@ -123,7 +126,9 @@ class HandoffService:
         earlier = self._already_sent(chat_id, message_id)
         if earlier is not None:
             return earlier
-        if not self.settings.templates_in_window and self.window(chat).mode == "session":
+        window = self.window(chat)
+        if not self.settings.templates_in_window and window.mode == "session" \
+                and window.seconds_left > WINDOW_CLOSING_SECONDS:
             raise SendBlocked("the customer's service window is open: reply with free text (templates inside the "
                               "window need the administrator's setting HANDOFF_TEMPLATES_IN_WINDOW)")
         wamid, shown = self.messenger.send_template(chat["customer"], name, language, values,

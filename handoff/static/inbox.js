@@ -30,7 +30,7 @@
     if (composer && windowEl) {
       var open = deadline(windowEl) > now;
       composer.setAttribute("data-mode", open ? "session" : "template");
-      composer.querySelectorAll(".free-text").forEach(function (part) { part.hidden = !open; });
+      composer.querySelectorAll(".free-text, .attach").forEach(function (part) { part.hidden = !open; });
       // Templates inside the window too when the administrator allows it (HANDOFF_TEMPLATES_IN_WINDOW).
       composer.querySelector(".templates").hidden = open && !composer.hasAttribute("data-templates-in-window");
       composer.querySelectorAll(".window-closed").forEach(function (part) { part.hidden = open; });

@@ -2,6 +2,7 @@
 administrator may allow them inside it. The composer shows each template's category and its price now."""
 
 import dataclasses
+from datetime import timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -64,3 +65,15 @@ def test_the_composer_shows_each_templates_category_and_price_from_the_rate_card
     page = browser.get(f"{handoff.url}/inbox/chats/{chat_id}", timeout=10).text
     assert f"Category utility · costs {card['markets']['1']['utility']:.6f} USD if sent now" in page
     assert "data-templates-in-window" in page and "a free-text reply is free" in page
+
+
+def test_in_the_windows_last_minute_a_template_is_accepted_without_the_setting(handoff: Handoff,
+                                                                               alice: str) -> None:
+    customer, chat_id = chat_with(handoff, alice, customer_wrote=False)
+    # The customer wrote 23 h 59 min 30 s ago: the page may already show templates by its own clock.
+    handoff.policy.record_inbound(customer, handoff.policy.now() - timedelta(hours=24) + timedelta(seconds=30),
+                                  from_referral=False)
+    handoff.policy.record_consent(customer, "in", ["utility"], "whatsapp_thread", "order updates: yes")
+    assert handoff.api("GET", f"/api/chats/{chat_id}", alice).json()["composer"]["mode"] == "session"
+    sent = handoff.api("POST", f"/api/chats/{chat_id}/messages", alice, json=UPDATE)
+    assert sent.status_code == 201, sent.text
