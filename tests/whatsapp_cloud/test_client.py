@@ -159,6 +159,11 @@ def test_an_uploaded_file_gets_a_media_id_the_api_then_serves(graph: Tuple[str, 
             await client.aclose()
 
     asyncio.run(go())
+    sync = SyncGraphApiClient(config(url))
+    try:
+        assert sync.upload_media(pdf, "application/pdf", "prices.pdf").isdigit()
+    finally:
+        sync.close()
 
 
 def test_an_upload_meta_refuses_raises_its_error(graph: Tuple[str, object]) -> None:

@@ -192,6 +192,14 @@ class SyncGraphApiClient(_GraphApiBase):
     def send_text(self, to: str, body: str, preview_url: bool = False) -> SendResult:
         return self.send(text_payload(to, body, preview_url))
 
+    def upload_media(self, content: bytes, mime_type: str, filename: str) -> str:
+        """Upload a file the business sends (image, document); its media id, usable in messages for 30 days."""
+        try:
+            answer = self._http.post(**self._upload_request(content, mime_type, filename))
+        except httpx.HTTPError as exc:
+            raise self._network_error(exc) from exc
+        return self._media_id(answer)
+
     def message_templates(self, waba_id: str, page_size: int = 100) -> List[Dict[str, Any]]:
         """Every message template of the WhatsApp Business Account (GET /{waba-id}/message_templates)."""
         found: List[Dict[str, Any]] = []
