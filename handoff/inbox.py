@@ -213,7 +213,8 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @inbox.post("/inbox/chats/<chat_id>/consent")
     @signed_in
     def record_opt_in(chat_id: str) -> Any:
-        scopes = request.form.getlist("scope")
+        # One choice (a scope or both, required by the form), so the page never loses the wording typed.
+        scopes = [scope for value in request.form.getlist("scope") for scope in value.split(",")]
         return act(chat_id, lambda: service().record_opt_in(g.agent, chat_id, scopes, request.form.get("wording", "")),
                    "Opt-in recorded.")
 

@@ -154,7 +154,7 @@ class HandoffService:
         wamid, media_id, kind = self.messenger.send_media(chat["customer"], filename, content, caption,
                                                           key=f"handoff:{chat_id}:{message_id}")
         media = {"type": kind.kind, "filename": filename, "mime_type": kind.mime_type, "media_id": media_id,
-                 "bytes": len(content), "file": self._keep_file(filename, content)}
+                 "bytes": len(content), "caption": caption, "file": self._keep_file(filename, content)}
         text = caption or f"[{kind.kind}] {filename}"
         return self._record_agent(agent, chat_id, {"id": message_id, "kind": "agent", "text": text, "media": media,
                                                     "wamid": wamid})
