@@ -33,7 +33,8 @@ RECORD_NOTIFICATIONS = """
   window.__notified = [];
   function Recording(title, options) { window.__notified.push({title: title, tag: (options || {}).tag});
                                        return new Original(title, options); }
-  Recording.requestPermission = Original.requestPermission.bind(Original);
+  window.__asked = 0;
+  Recording.requestPermission = function () { window.__asked += 1; return Original.requestPermission(); };
   Object.defineProperty(Recording, "permission", {get: () => Original.permission});
   window.Notification = Recording;
 })();
@@ -82,9 +83,15 @@ def send_file(page: Page, name: str, content: bytes, mime: str, caption: str = "
 def test_an_agent_sends_an_image_and_a_document_and_records_an_opt_in(
         handoff: Handoff, browser: Browser, width: int, height: int, name: str) -> None:
     customer, chat_id = alices_chat(handoff)
-    page = browser.new_page(viewport={"width": width, "height": height})
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.add_init_script(RECORD_NOTIFICATIONS)
+    page = context.new_page()
     sign_in(page, handoff.url, "alice")
     page.goto(f"{handoff.url}/inbox/chats/{chat_id}")
+    # Notifications are asked for only when the agent clicks for them.
+    assert page.evaluate("window.__asked") == 0
+    page.click("#enable-notifications")
+    page.wait_for_function("window.__asked === 1")
 
     send_file(page, "box.png", PNG, "image/png", caption="This is what we received")
     image = page.locator(".msg.agent .media.image img")
@@ -113,7 +120,7 @@ def test_an_agent_sends_an_image_and_a_document_and_records_an_opt_in(
     assert (record.source, record.recorded_by, record.wording) == ("agent", "alice", WORDING)
     shot(page, f"agent-tools-{name}-chat")
     assert page.evaluate(FITS), f"the chat page is wider than the {name} screen"
-    page.close()
+    context.close()
 
 
 @pytest.mark.parametrize("width,height,name", WIDTHS)
