@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from handoff import keys
 from tests.handoff.harness import chat_with
 from tests.support.handoff_env import Handoff, signed_in
 
@@ -42,3 +43,13 @@ def test_customer_messages_after_the_agent_last_looked_count_as_unread(handoff: 
     rita, rita_csrf = signed_in(handoff, "rita")  # another team: may not mark it
     assert rita.post(f"{handoff.url}/inbox/chats/{chat_id}/seen", headers={"X-CSRFToken": rita_csrf},
                      timeout=10).status_code == 404
+
+
+def test_an_agents_read_record_forgets_chats_whose_records_expired(handoff: Handoff, alice: str) -> None:
+    _customer, chat_id = chat_with(handoff, alice)
+    chats, seen = handoff.service.chats, handoff.service.redis
+    seen.hset(keys.seen("bob"), mapping={"gone-1": 3, "gone-2": 1})  # chats resolved and expired long ago
+    chats.mark_seen("bob", chat_id, keep_seconds=60, prune_above=5)
+    assert set(seen.hkeys(keys.seen("bob"))) == {"gone-1", "gone-2", chat_id}  # few: nothing to look at
+    chats.mark_seen("bob", chat_id, keep_seconds=60, prune_above=1)
+    assert seen.hkeys(keys.seen("bob")) == [chat_id] and 0 < seen.ttl(keys.seen("bob")) <= 60
