@@ -28,10 +28,12 @@ from whatsapp_cloud.graph.errors import (
     GraphApiError,
     InvalidRequestParameter,
     MarketingStopped,
+    MediaUploadError,
     RateLimitHit,
     ReEngagementMessage,
     TooManyMessages,
 )
+from whatsapp_cloud.outbound.media_files import UnsupportedMedia, media_type
 from whatsapp_cloud.webhooks import inbound
 
 WINDOW_SECONDS = 24 * 3600
@@ -116,6 +118,17 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
             refusals.append({"code": meta.code, "to": wa_id, "type": kind, "message": title, "reported": "async"})
         reporter.failed(wamid, wa_id, meta.code, title, details)
 
+    def injected_fault() -> Optional[Any]:
+        """The answer of the next injected refusal, if one is queued (POST /_standin/faults)."""
+        with lock:
+            fault = faults.pop(0) if faults else None
+        if fault is None:
+            return None
+        if fault.get("code") is None:
+            return "<html><body>Service unavailable</body></html>", fault.get("http_status", 500)
+        return meta_error(fault.get("http_status", 400), fault["code"], fault.get("message", "Injected fault"),
+                          fault.get("details", ""))
+
     def authorized() -> bool:
         return secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {settings['access_token']}")
 
@@ -142,13 +155,9 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
                 return meta_error(400, InvalidRequestParameter, "Invalid parameter", problem)
             return jsonify(success=True)
 
-        with lock:
-            fault = faults.pop(0) if faults else None
+        fault = injected_fault()
         if fault is not None:
-            if fault.get("code") is None:
-                return "<html><body>Service unavailable</body></html>", fault.get("http_status", 500)
-            return meta_error(fault.get("http_status", 400), fault["code"], fault.get("message", "Injected fault"),
-                              fault.get("details", ""))
+            return fault
 
         problem = _first_problem(_send_validator, body)
         if problem is None and not (body.get("to") or body.get("recipient")):
@@ -193,6 +202,32 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
             contacts=[{"input": to, "wa_id": wa_id}],
             messages=[{"id": wamid}],
         )
+
+    @app.post("/<version>/<phone_number_id>/media")
+    def upload_media(version: str, phone_number_id: str) -> Any:
+        """Meta's media upload: multipart `file` and `messaging_product=whatsapp`; answers {"id": ...}."""
+        if not authorized():
+            return meta_error(401, ExpiredAccessToken, INVALID_TOKEN)
+        if phone_number_id != settings["phone_number_id"]:
+            return meta_error(400, InvalidRequestParameter,
+                              f"Unsupported post request. Object with ID '{phone_number_id}' does not exist")
+        upload = request.files.get("file")
+        if request.form.get("messaging_product") != "whatsapp" or upload is None:
+            return meta_error(400, InvalidRequestParameter, "Invalid parameter",
+                              "send multipart form data with messaging_product=whatsapp and a file")
+        fault = injected_fault()  # injected refusals apply to uploads as to sends
+        if fault is not None:
+            return fault
+        content = upload.read()
+        try:
+            kind = media_type(upload.filename or "", content)
+        except UnsupportedMedia as exc:
+            return meta_error(400, MediaUploadError, "Media upload error", str(exc))
+        media_id = str(secrets.randbelow(10**15) + 10**15)
+        with lock:
+            media[media_id] = {"data": content, "mime_type": kind.mime_type,
+                               "sha256": hashlib.sha256(content).hexdigest()}
+        return jsonify(id=media_id)
 
     @app.get("/<version>/<media_id>")
     def media_info(version: str, media_id: str) -> Any:

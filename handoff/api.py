@@ -14,6 +14,8 @@ from handoff.messaging import SendBlocked, SendFailed, Window
 from handoff.service import Forbidden, HandoffService
 from handoff.state import Conflict, Escalation, NotFound
 from handoff.teams import TEAMS
+from whatsapp_cloud.outbound.media_files import UnsupportedMedia
+from whatsapp_cloud.policy.consent import SCOPES
 
 SYSTEM = Agent("system", "Integration", "admin", TEAMS, 0, "online")
 
@@ -151,6 +153,10 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     def failed(exc: SendFailed) -> Any:
         return error(str(exc), 502)
 
+    @api.errorhandler(UnsupportedMedia)
+    def unsupported_media(exc: UnsupportedMedia) -> Any:
+        return error(str(exc), 413 if exc.too_large else 415)
+
     @api.errorhandler(InvalidAgent)
     def invalid_agent(exc: InvalidAgent) -> Any:
         return error(str(exc), 400)
@@ -274,16 +280,21 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         else:
             ids = svc.chats.open_chats()
         visible = [c for c in svc.chats.chats(ids) if g.agent.can_see(c)]
-        return jsonify(chats=[chat_json(c, svc.window(c)) for c in visible])
+        unread = svc.chats.unread(g.agent.username, [c["id"] for c in visible]) if g.agent is not SYSTEM else {}
+        return jsonify(chats=[{**chat_json(c, svc.window(c)), "unread": unread.get(c["id"])} for c in visible])
 
     @api.get("/api/chats/<chat_id>")
     @authenticated
     def chat(chat_id: str) -> Any:
         svc = service()
         chat = svc.visible_chat(g.agent, chat_id)
+        past = svc.customer_history(chat)
+        if g.agent is not SYSTEM:
+            svc.viewed(g.agent, chat_id)
         return jsonify(chat=chat_json(chat, svc.window(chat)), messages=svc.chats.messages(chat_id),
-                       customer=customer_data(chat), history=svc.transcript_before(chat),
-                       composer=svc.composer(chat), conversations=svc.conversations(chat))
+                       customer=customer_data(chat), history=past["before"], earlier_chats=past["earlier"],
+                       composer=svc.composer(chat), conversations=svc.conversations(chat),
+                       consent=svc.consent(chat))
 
     @api.post("/api/chats/<chat_id>/claim")
     @authenticated
@@ -309,6 +320,36 @@ def create_api(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         else:
             message = service().reply(g.agent, chat_id, str(text_field(data, "text")), client_key)
         return jsonify(message=message), 201
+
+    @api.post("/api/chats/<chat_id>/media")
+    @authenticated
+    @person
+    def send_media(chat_id: str) -> Any:
+        # multipart/form-data: `file`, optional `caption` and `client_key` (or the Idempotency-Key header)
+        service().visible_chat(g.agent, chat_id)  # another team's chat: 403 before the body is read
+        upload = request.files.get("file")
+        if upload is None:
+            raise BadRequest("send multipart/form-data with the image or document in the field 'file'")
+        client_key = str(request.headers.get("Idempotency-Key") or request.form.get("client_key") or "")
+        message = service().send_media(g.agent, chat_id, upload.filename or "", upload.read(),
+                                       request.form.get("caption", ""), client_key)
+        return jsonify(message=message), 201
+
+    @api.post("/api/chats/<chat_id>/consent")
+    @authenticated
+    @person
+    def record_opt_in(chat_id: str) -> Any:
+        service().visible_chat(g.agent, chat_id)  # another team's chat: 403 whatever the body
+        data = body()
+        scopes = data.get("scopes")
+        if not isinstance(scopes, list) or not scopes or not all(s in SCOPES for s in scopes):
+            raise BadRequest(f"'scopes' must be a non-empty list of {', '.join(SCOPES)}")
+        wording = text_field(data, "wording", limit=1000)
+        try:
+            recorded = service().record_opt_in(g.agent, chat_id, scopes, str(wording))
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        return jsonify(recorded), 201
 
     @api.post("/api/chats/<chat_id>/notes")
     @authenticated

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 import redis
-from flask import Flask, Response, jsonify, redirect, url_for
+from flask import Flask, Response, jsonify, redirect, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
@@ -38,9 +38,11 @@ from handoff.settings import HandoffSettings
 from handoff.webhook_subscriptions_api import create_webhook_subscriptions_api
 from privacy.sweep import Sweeper
 from stack import components
+from whatsapp_cloud.outbound.media_files import LARGEST as LARGEST_MEDIA
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 TICK_SECONDS = 2.0
+MEDIA_UPLOADS = ("api.send_media", "inbox.send_media")
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,13 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     app.extensions["analytics"] = Aggregator(store, settings.analytics, ratings=from_url(settings.database_url))
     app.extensions["campaigns"] = Campaigns(store, env, registry=service.messenger.registry)
     app.extensions["entry_links"] = EntryLinks(store, components.display_phone_number(env))
+
+    @app.before_request
+    def media_uploads_may_be_larger() -> None:
+        # Before the CSRF check reads the form: an agent's image or document may exceed the usual body limit,
+        # up to WhatsApp's largest (100 MB). Only with credentials, so strangers cannot send that much.
+        if request.endpoint in MEDIA_UPLOADS and (session.get("agent") or request.headers.get("Authorization")):
+            request.max_content_length = LARGEST_MEDIA + 1024 * 1024  # the file and the form around it
 
     csrf = CSRFProtect(app)
     limiter = Limiter(key_func=get_remote_address, app=app, storage_uri=settings.redis_url,

@@ -17,6 +17,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     stream_with_context,
     url_for,
@@ -31,6 +32,7 @@ from handoff.messaging import SendBlocked, SendFailed
 from handoff.service import Forbidden, HandoffService
 from handoff.state import Conflict, NotFound
 from handoff.teams import TEAMS
+from whatsapp_cloud.policy.consent import SCOPES
 
 # One server-sent event stream lasts this long, then the browser reconnects (EventSource does it by
 # itself, resuming from Last-Event-ID). Under gevent workers a stream is a greenlet, not a thread.
@@ -64,6 +66,10 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
     @inbox.app_template_filter("clock")
     def clock(at: Optional[float]) -> str:
         return time.strftime("%H:%M", time.localtime(float(at))) if at else ""
+
+    @inbox.app_template_filter("day")
+    def day(at: Optional[float]) -> str:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(float(at))) if at else ""
 
     inbox.add_app_template_filter(language_label, "language")
 
@@ -115,7 +121,8 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         if agent.sees_all:
             others = [chat_json(c, svc.window(c)) for c in svc.chats.chats(svc.chats.open_chats())
                       if c["state"] == "agent" and c.get("agent") != agent.username]
-        return render_template("queue.html", agent=agent, waiting=waiting, mine=mine, others=others)
+        unread = svc.chats.unread(agent.username, [c["chat_id"] for c in mine + others])
+        return render_template("queue.html", agent=agent, waiting=waiting, mine=mine, others=others, unread=unread)
 
     @inbox.get("/inbox/chats/<chat_id>")
     @signed_in
@@ -127,11 +134,14 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
             flash(str(exc), "error")
             return redirect(url_for("inbox.queue"))
         agents = [a for a in svc.agents.all() if a.username != g.agent.username]
+        past = svc.customer_history(record)
+        svc.viewed(g.agent, chat_id)
         return render_template(
             "chat.html", agent=g.agent, chat=chat_json(record, svc.window(record)),
             messages=svc.chats.messages(chat_id),
-            history=svc.transcript_before(record), customer=customer_data(record), composer=svc.composer(record),
-            conversations=svc.conversations(record),
+            history=past["before"], earlier_chats=past["earlier"], customer=customer_data(record),
+            composer=svc.composer(record),
+            conversations=svc.conversations(record), consent=svc.consent(record), consent_scopes=SCOPES,
             agents=agents, teams=TEAMS, mine=record["state"] == "agent" and record.get("agent") == g.agent.username,
             client_key=secrets.token_hex(8),  # one per rendered composer: a resubmitted form sends once
         )
@@ -162,6 +172,51 @@ def create_inbox(login_limit: Callable[[Callable], Callable]) -> Blueprint:
         return act(chat_id, lambda: service().send_template(g.agent, chat_id, name, language, values,
                                                             request.form.get("client_key", "")),
                    f"Template {name} sent.")
+
+    @inbox.post("/inbox/chats/<chat_id>/media")
+    @signed_in
+    def send_media(chat_id: str) -> Any:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:  # a form sent without a file (browsers require one)
+            flash("Choose an image or a document to send.", "error")
+            return redirect(url_for("inbox.chat", chat_id=chat_id))
+        return act(chat_id, lambda: service().send_media(g.agent, chat_id, upload.filename or "", upload.read(),
+                                                         request.form.get("caption", ""),
+                                                         request.form.get("client_key", "")),
+                   f"{upload.filename} sent.")
+
+    @inbox.get("/inbox/chats/<chat_id>/media/<name>")
+    @signed_in
+    def media_file(chat_id: str, name: str) -> Any:
+        try:
+            path, media = service().media_file(g.agent, chat_id, name)
+        except (NotFound, Forbidden) as exc:
+            return str(exc), 404
+        # Images open in the page; documents download (never rendered as a page of this site).
+        answer = send_file(path, mimetype=media.get("mime_type"), as_attachment=media.get("type") != "image",
+                           download_name=media.get("filename") or name, max_age=0)
+        answer.headers["X-Content-Type-Options"] = "nosniff"
+        answer.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return answer
+
+    @inbox.post("/inbox/chats/<chat_id>/seen")
+    @signed_in
+    def seen(chat_id: str) -> Any:
+        """The open chat page saw a new message arrive (the page's script tells, with the CSRF header)."""
+        try:
+            service().visible_chat(g.agent, chat_id)
+        except (NotFound, Forbidden) as exc:
+            return str(exc), 404
+        service().viewed(g.agent, chat_id)
+        return "", 204
+
+    @inbox.post("/inbox/chats/<chat_id>/consent")
+    @signed_in
+    def record_opt_in(chat_id: str) -> Any:
+        # One choice (a scope or both, required by the form), so the page never loses the wording typed.
+        scopes = [scope for value in request.form.getlist("scope") for scope in value.split(",")]
+        return act(chat_id, lambda: service().record_opt_in(g.agent, chat_id, scopes, request.form.get("wording", "")),
+                   "Opt-in recorded.")
 
     @inbox.post("/inbox/chats/<chat_id>/note")
     @signed_in
@@ -237,6 +292,7 @@ class feedback:
         return self
 
     def __exit__(self, kind: Any, exc: Any, _tb: Any) -> bool:
+        # UnsupportedMedia is a ValueError: a file WhatsApp would not take
         if isinstance(exc, (Conflict, NotFound, Forbidden, SendBlocked, SendFailed, ValueError)):
             flash(str(exc), "error")
             return True

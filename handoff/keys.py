@@ -23,6 +23,7 @@ from stack.handoff_keys import (  # noqa: F401
     messages,
     owner,
     queue,
+    seen,
     team_stats,
     window,
 )

@@ -8,6 +8,7 @@ says why. Agent sends are decided at once: nothing an agent sends is silently qu
 """
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ import redis.asyncio as aioredis
 
 from stack import components
 from whatsapp_cloud.graph.client import GraphApiClient, text_payload
+from whatsapp_cloud.graph.errors import GraphApiError
+from whatsapp_cloud.outbound.media_files import CAPTION_MAX, MediaType, media_payload, media_type
 from whatsapp_cloud.outbound.sender import Delivery, OutboundSender
 from whatsapp_cloud.policy.decision import Action, Outbound, decide
 from whatsapp_cloud.policy.store import SyncPolicyStore
@@ -60,6 +63,7 @@ class Messenger:
         self._redis_url = env["REDIS_URL"]
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._sender: Optional[OutboundSender] = None
+        self._client: Optional[GraphApiClient] = None
         self._lock = threading.Lock()
 
     # -- what the composer may offer -------------------------------------------------------
@@ -111,6 +115,35 @@ class Messenger:
         payload = {"recipient_type": "individual", "to": wa_id, "type": "template", "template": template}
         return self._deliver(payload, key, label), self.registry.render(template)
 
+    def send_media(self, wa_id: str, filename: str, content: bytes, caption: str,
+                   key: str) -> tuple[str, str, MediaType]:
+        """Upload an image or document to WhatsApp, then send it: (wamid, media id, its type).
+
+        A free-form message: only inside the service window, checked before anything is uploaded.
+        A file WhatsApp would not take raises UnsupportedMedia (nothing uploaded)."""
+        kind = media_type(filename, content)
+        if len(caption) > CAPTION_MAX:
+            raise SendBlocked(f"the caption is longer than WhatsApp's {CAPTION_MAX:,} characters")
+        window = self.window(wa_id)
+        if window.mode != "session":
+            raise SendBlocked(window.reason)
+        media_id = self._upload(content, kind.mime_type, filename)
+        wamid = self._deliver(media_payload(wa_id, kind.kind, media_id, caption, filename), key, "agent_media")
+        return wamid, media_id, kind
+
+    def _upload(self, content: bytes, mime_type: str, filename: str) -> str:
+        if not self._config.access_token or not self._config.phone_number_id:
+            raise SendFailed("WhatsApp is not configured (WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID)")
+        self._sender_on_loop()
+        assert self._client is not None
+        work = self._client.upload_media(content, mime_type, filename)
+        try:
+            return asyncio.run_coroutine_threadsafe(work, self._event_loop()).result(SEND_TIMEOUT_SECONDS)
+        except GraphApiError as exc:
+            raise SendFailed(f"WhatsApp did not take the file: {exc}") from exc
+        except concurrent.futures.TimeoutError:
+            raise SendFailed(f"WhatsApp did not answer the upload within {SEND_TIMEOUT_SECONDS} s") from None
+
     def _deliver(self, payload: Dict[str, Any], key: str, label: str) -> str:
         if not self._config.access_token or not self._config.phone_number_id:
             raise SendFailed("WhatsApp is not configured (WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID)")
@@ -138,6 +171,7 @@ class Messenger:
         with self._lock:
             if self._sender is None:
                 store = aioredis.Redis.from_url(self._redis_url)
-                self._sender = components.outbound_sender(GraphApiClient(self._config), store, self._env,
+                self._client = GraphApiClient(self._config)
+                self._sender = components.outbound_sender(self._client, store, self._env,
                                                           registry=self.registry, config=self.policy_config)
             return self._sender

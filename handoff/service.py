@@ -5,6 +5,7 @@ import re
 import secrets
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import redis
@@ -17,11 +18,20 @@ from handoff.rasa_api import RasaApi, RasaRefused, RasaUnavailable
 from handoff.settings import HandoffSettings
 from handoff.state import ChatStore, Conflict, Escalation, NotFound
 from handoff.teams import TEAMS, team_for
+from shop.media_files import media_path
 from whatsapp_cloud.events import kinds
+from whatsapp_cloud.outbound.media_files import MEDIA_TYPES, extension
+from whatsapp_cloud.policy.consent import SCOPES
+from whatsapp_cloud.pricing.engine import normalize_category
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 logger = logging.getLogger(__name__)
 
+MEDIA_ACCEPT = ",".join(sorted({f".{ext}" for ext in MEDIA_TYPES} | {t.mime_type for t in MEDIA_TYPES.values()}))
+CONSENT_WORDING_MAX = 1000
+# In its last minute the window counts as closing: the page switches to templates on its own clock, which may run
+# ahead of the policy's by a moment, and a template sent then must not be refused for a window about to close.
+WINDOW_CLOSING_SECONDS = 60
 CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 HANDBACK_RETRY_MAX_SECONDS = 300.0
 SERVICE_GAP_SECONDS = 30.0  # background work runs every 2 s; a longer silence means the service was down
@@ -116,10 +126,87 @@ class HandoffService:
         earlier = self._already_sent(chat_id, message_id)
         if earlier is not None:
             return earlier
+        window = self.window(chat)
+        if not self.settings.templates_in_window and window.mode == "session" \
+                and window.seconds_left > WINDOW_CLOSING_SECONDS:
+            raise SendBlocked("the customer's service window is open: reply with free text (templates inside the "
+                              "window need the administrator's setting HANDOFF_TEMPLATES_IN_WINDOW)")
         wamid, shown = self.messenger.send_template(chat["customer"], name, language, values,
                                                     key=f"handoff:{chat_id}:{message_id}")
         return self._record_agent(agent, chat_id, {"id": message_id, "kind": "agent", "text": shown,
                                                     "template": f"{name} ({language})", "wamid": wamid})
+
+    def viewed(self, agent: Agent, chat_id: str) -> None:
+        """The agent has the chat open: its messages so far are read (their unread count starts again)."""
+        self.chats.mark_seen(agent.username, chat_id, self.settings.retention_seconds)
+
+    def send_media(self, agent: Agent, chat_id: str, filename: str, content: bytes, caption: str = "",
+                   client_key: str = "") -> Dict[str, Any]:
+        """Upload an image or document to WhatsApp and send it; a copy is kept in the media directory, where
+        the retention sweep ages it out and an erasure finds it (its name is in the chat's messages)."""
+        chat = self._owned(agent, chat_id)
+        message_id = _message_id(client_key)
+        earlier = self._already_sent(chat_id, message_id)
+        if earlier is not None:
+            return earlier
+        filename = shown_filename(filename)
+        caption = caption.strip()
+        wamid, media_id, kind = self.messenger.send_media(chat["customer"], filename, content, caption,
+                                                          key=f"handoff:{chat_id}:{message_id}")
+        media = {"type": kind.kind, "filename": filename, "mime_type": kind.mime_type, "media_id": media_id,
+                 "bytes": len(content), "caption": caption, "file": self._keep_file(filename, content)}
+        text = caption or f"[{kind.kind}] {filename}"
+        return self._record_agent(agent, chat_id, {"id": message_id, "kind": "agent", "text": text, "media": media,
+                                                    "wamid": wamid})
+
+    def _keep_file(self, filename: str, content: bytes) -> str:
+        """The sent file's copy under a random name ("" when it could not be written: the message went out)."""
+        name = f"{secrets.token_urlsafe(24)}.{extension(filename)}"
+        try:
+            self.settings.media_dir.mkdir(parents=True, exist_ok=True)
+            (self.settings.media_dir / name).write_bytes(content)
+        except OSError:
+            logger.exception("the copy of a sent file could not be kept in %s", self.settings.media_dir)
+            return ""
+        return name
+
+    def media_file(self, agent: Agent, chat_id: str, name: str) -> tuple[Path, Dict[str, Any]]:
+        """A file sent in a chat the agent may see: its path and its message's media record."""
+        self.visible_chat(agent, chat_id)
+        for message in self.chats.messages(chat_id):
+            media = message.get("media")
+            if isinstance(media, dict) and media.get("file") == name:
+                path = media_path(self.settings.media_dir, name)
+                if path is None:
+                    raise NotFound(f"the file {media.get('filename')} is no longer kept")
+                return path, media
+        raise NotFound(f"no file {name} in chat {chat_id}")
+
+    def record_opt_in(self, agent: Agent, chat_id: str, scopes: List[str], wording: str) -> Dict[str, Any]:
+        """An opt-in the customer gave the agent in the chat, into the consent ledger (source `agent`, the
+        agent's username, the exact wording the customer was shown). Answers the scopes it changed."""
+        chat = self.visible_chat(agent, chat_id)
+        scopes = [scope for scope in SCOPES if scope in scopes]
+        if not scopes:
+            raise ValueError(f"choose the scope the customer agreed to: {' or '.join(SCOPES)}")
+        wording = wording.strip()
+        if not wording:
+            raise ValueError("give the exact wording the customer was shown and agreed to")
+        if len(wording) > CONSENT_WORDING_MAX:
+            raise ValueError(f"the wording is longer than {CONSENT_WORDING_MAX} characters")
+        changed = self.messenger.policy.record_consent(chat["customer"], "in", tuple(scopes), "agent", wording,
+                                                       recorded_by=agent.username)
+        what = ", ".join(changed) if changed else "nothing new (already opted in)"
+        self.chats.add_message(chat_id, {"id": secrets.token_hex(8), "kind": "system", "at": time.time(),
+                                         "text": f"{agent.username} recorded an opt-in ({what}): “{wording}”"})
+        return {"changed": list(changed), "consent": self.consent(chat)}
+
+    def consent(self, chat: Dict[str, str]) -> List[Dict[str, Any]]:
+        """The customer's consent per scope, as the ledger has it (the panel and the API show it)."""
+        records = self.messenger.policy.snapshot(chat["customer"]).state.consent.records
+        return [{"scope": scope, "status": r.status, "source": r.source, "at": r.at.isoformat(timespec="seconds"),
+                 "wording": r.wording, "recorded_by": r.recorded_by or None}
+                for scope, r in sorted(records.items())]
 
     def note(self, agent: Agent, chat_id: str, text: str) -> Dict[str, Any]:
         self.visible_chat(agent, chat_id)
@@ -189,16 +276,36 @@ class HandoffService:
         else:
             self.router.agent_left(agent.username)
 
-    def transcript_before(self, chat: Dict[str, str]) -> List[Dict[str, Any]]:
-        """The customer's conversation with the bot before the escalation (from Rasa's tracker)."""
+    def customer_history(self, chat: Dict[str, str]) -> Dict[str, Any]:
+        """What came before this chat: `before`, the bot conversation since the customer's previous chat ended
+        (from Rasa's tracker), and `earlier`, their earlier chats, oldest first, each with its messages and the
+        bot conversation that led to it. One read of the tracker for both."""
+        lines, problem = self._bot_transcript(chat["customer"])
+        earlier = [c for c in self.chats.chats(self.chats.customer_chat_ids(chat["customer"]))
+                   if c["id"] != chat["id"] and float(c["created_at"]) < float(chat["created_at"])]
+        earlier.sort(key=lambda c: float(c["created_at"]))
+        shown: List[Dict[str, Any]] = []
+        since = float("-inf")
+        for past in earlier:
+            created = float(past["created_at"])
+            shown.append({
+                "chat_id": past["id"], "created_at": created, "resolved_at": _number(past.get("resolved_at")),
+                "state": past["state"], "team": past["team"], "agent": past.get("agent") or None,
+                "reason": past.get("reason"), "intent": past.get("intent") or None,
+                "resolution": past.get("resolution") or None, "messages": self.chats.messages(past["id"]),
+                "bot_transcript": problem or _between(lines, since, created),
+            })
+            since = float(past.get("resolved_at") or created)
+        return {"before": problem or _between(lines, since, float(chat["created_at"])), "earlier": shown}
+
+    def _bot_transcript(self, wa_id: str) -> tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+        """(the tracker's lines, []) or ([], a line saying why there are none)."""
         if self.rasa.unavailable():  # a page must not wait for a Rasa that just failed to answer
-            return [{"kind": "system", "text": "bot transcript unavailable: Rasa is not answering", "at": None}]
+            return [], [{"kind": "system", "text": "bot transcript unavailable: Rasa is not answering", "at": None}]
         try:
-            lines = self.rasa.transcript(chat["customer"])
+            return self.rasa.transcript(wa_id), []
         except (RasaUnavailable, RasaRefused) as exc:
-            return [{"kind": "system", "text": f"bot transcript unavailable: {exc}", "at": None}]
-        created = float(chat["created_at"])
-        return [line for line in lines if (line["at"] or 0) <= created]
+            return [], [{"kind": "system", "text": f"bot transcript unavailable: {exc}", "at": None}]
 
     def window(self, chat: Dict[str, str]) -> Window:
         return self.messenger.window(chat["customer"])
@@ -209,8 +316,13 @@ class HandoffService:
     def composer(self, chat: Dict[str, str]) -> Dict[str, Any]:
         """What the agent may send now: free text inside the window, templates outside it."""
         window = self.window(chat)
-        return {"mode": window.mode, "reason": window.reason, "templates": self.messenger.templates(),
-                "canned": self.canned(chat["team"])}
+        costs = self.conversations(chat)
+        quotes, currency = costs["next_message"], costs["currency"]
+        templates = [{**t, "cost": _template_cost(quotes.get(normalize_category(t["category"])), currency)}
+                     for t in self.messenger.templates()]
+        return {"mode": window.mode, "reason": window.reason, "templates": templates,
+                "templates_in_window": self.settings.templates_in_window,
+                "canned": self.canned(chat["team"]), "media_accept": MEDIA_ACCEPT}
 
     def canned(self, team: str) -> Dict[str, str]:
         return self.redis.hgetall(keys.canned(team))
@@ -334,6 +446,29 @@ class HandoffService:
                                       "sla": which, "team": chat["team"], "agent": chat.get("agent", "")},
                         maxlen=self.settings.event_stream_max, approximate=True)
         logger.warning("chat %s breached its %s SLA", chat_id, what)
+
+
+def _template_cost(quote: Optional[Dict[str, Any]], currency: str) -> Dict[str, Any]:
+    """What a template of its category costs if sent now, from the pricing engine's quote for the chat."""
+    if quote is None:
+        return {"amount": None, "currency": currency, "text": "price unknown (category not on the rate card)"}
+    free = quote["free_within_monthly_allowance"]
+    text = f"{quote['amount']} {currency}" + (" (within the free monthly allowance)" if free else "")
+    return {"amount": quote["amount"], "currency": currency, "text": text}
+
+
+def _number(value: Optional[str]) -> Optional[float]:
+    return float(value) if value else None
+
+
+def _between(lines: List[Dict[str, Any]], after: float, until: float) -> List[Dict[str, Any]]:
+    return [line for line in lines if after < (line["at"] or 0) <= until]
+
+
+def shown_filename(filename: str) -> str:
+    """The name the customer sees on a document: no folders, at most 200 characters."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip() or "file"
+    return name if len(name) <= 200 else name[:190] + "." + extension(name)[:8]
 
 
 def _message_id(client_key: str) -> str:

@@ -72,6 +72,7 @@ class HandoffSettings:
     media_dir: Path = Path("var/media")  # invoice files: an erasure deletes the customer's
     age_limits: AgeLimits = AgeLimits()  # what the retention sweep keeps (privacy/sweep.py)
     opt_in: OptInSettings = OptInSettings()
+    templates_in_window: bool = False  # agents may send templates inside the service window too (they cost)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "HandoffSettings":
@@ -105,4 +106,5 @@ class HandoffSettings:
             media_dir=components.media_dir(env),
             age_limits=components.age_limits(env),
             opt_in=OptInSettings.from_env(env),
+            templates_in_window=flag(env.get("HANDOFF_TEMPLATES_IN_WINDOW"), False, "HANDOFF_TEMPLATES_IN_WINDOW"),
         )

@@ -21,6 +21,7 @@ from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 HISTORY_KEPT = 200  # ownership transitions kept per customer
 CHATS_KEPT = 50  # chat ids kept per customer
+SEEN_PRUNE_ABOVE = 500  # chats in an agent's read record before the expired ones are dropped from it
 MOVED_TRIES = 20  # a script refused as 'moved' is tried again with what was read anew, this many times
 
 # Every script receives every key it touches in KEYS (as on Redis Cluster, where a script may touch only
@@ -427,6 +428,39 @@ class ChatStore:
 
     def history(self, wa_id: str) -> List[Dict[str, Any]]:
         return [json.loads(t) for t in self.redis.lrange(keys.history(wa_id), 0, -1)]
+
+    def mark_seen(self, username: str, chat_id: str, keep_seconds: int, prune_above: int = SEEN_PRUNE_ABOVE) -> None:
+        """The agent has looked at every message the chat has now. Beyond `prune_above` chats, those whose records
+        have expired are forgotten, so an agent's record stays as large as the chats still kept."""
+        count = self.redis.llen(keys.messages(chat_id))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(keys.seen(username), chat_id, count)
+        pipe.expire(keys.seen(username), keep_seconds)
+        pipe.hlen(keys.seen(username))
+        if pipe.execute()[-1] <= prune_above:
+            return
+        known = self.redis.hkeys(keys.seen(username))
+        pipe = self.redis.pipeline(transaction=False)
+        for known_id in known:
+            pipe.exists(keys.chat(known_id))
+        gone = [known_id for known_id, exists in zip(known, pipe.execute(), strict=True) if not exists]
+        if gone:
+            self.redis.hdel(keys.seen(username), *gone)
+
+    def unread(self, username: str, chat_ids: List[str]) -> Dict[str, int]:
+        """Per chat, the customer's messages that came after the agent last looked at it (all, if never)."""
+        if not chat_ids:
+            return {}
+        seen = self.redis.hmget(keys.seen(username), chat_ids)
+        pipe = self.redis.pipeline(transaction=False)
+        for chat_id, count in zip(chat_ids, seen, strict=True):
+            pipe.lrange(keys.messages(chat_id), int(count or 0), -1)
+        return {chat_id: sum(1 for m in newer if json.loads(m).get("kind") == "customer")
+                for chat_id, newer in zip(chat_ids, pipe.execute(), strict=True)}
+
+    def customer_chat_ids(self, wa_id: str) -> List[str]:
+        """The customer's chats, oldest first (the latest CHATS_KEPT, while their records last)."""
+        return self.redis.lrange(keys.customer_chats(wa_id), 0, -1)
 
     def queue(self, team: str) -> List[str]:
         return self.redis.zrange(keys.queue(team), 0, -1)

@@ -77,3 +77,9 @@ def canned(team: str) -> str:
 def window(wa_id: str) -> str:
     """When the customer last wrote (their own timestamp): the service window runs 24 h from it."""
     return f"{PREFIX}last-inbound:{wa_id}"
+
+
+def seen(username: str) -> str:
+    """Hash chat_id -> how many of the chat's messages the agent had when they last looked at it (their unread
+    counts); expires HANDOFF_RETENTION_DAYS after the agent last opened a chat."""
+    return f"{PREFIX}seen-by:{username}"

@@ -56,6 +56,9 @@ DEFAULTS = {
     "OPT_IN_LIMIT": "5 per hour",
     # Rasa's conversation trackers expire this long after the customer's last turn (README: retention).
     "RASA_TRACKER_EXPIRY_DAYS": "30",
+    # Agents may send approved templates also inside the service window (an administrator's choice: each
+    # template is charged by its category, a free-text reply there is free).
+    "HANDOFF_TEMPLATES_IN_WINDOW": "false",
 }
 
 # Generated on first start and kept, so restarts keep the same local identities.

@@ -30,8 +30,11 @@
     if (composer && windowEl) {
       var open = deadline(windowEl) > now;
       composer.setAttribute("data-mode", open ? "session" : "template");
-      composer.querySelector(".free-text").hidden = !open;
-      composer.querySelector(".templates").hidden = open;
+      composer.querySelectorAll(".free-text, .attach").forEach(function (part) { part.hidden = !open; });
+      // Templates inside the window too when the administrator allows it (HANDOFF_TEMPLATES_IN_WINDOW).
+      composer.querySelector(".templates").hidden = open && !composer.hasAttribute("data-templates-in-window");
+      composer.querySelectorAll(".window-closed").forEach(function (part) { part.hidden = open; });
+      composer.querySelectorAll(".window-open").forEach(function (part) { part.hidden = !open; });
     }
   }
 
@@ -101,15 +104,56 @@
     transcript.scrollTop = transcript.scrollHeight;
   }
 
+  // A browser notification when a chat is assigned or transferred to this agent (not for the chat they
+  // just claimed themselves). Permission is asked only when the agent clicks the header's button.
+  var me = document.body.getAttribute("data-agent");
+  function notifyAssigned(change) {
+    if (!window.Notification || Notification.permission !== "granted" || !me || change.agent !== me) return;
+    if (change.kind !== "assigned" && change.kind !== "transferred") return;
+    if (sessionStorage.getItem("claimed") === change.chat_id) { sessionStorage.removeItem("claimed"); return; }
+    var note = new Notification("New chat assigned to you", {
+      body: (change.kind === "transferred" ? "Transferred to you" : "Assigned to you") + " · team " + (change.team || ""),
+      tag: "chat-" + change.chat_id
+    });
+    note.onclick = function () { window.focus(); window.location.href = "/inbox/chats/" + encodeURIComponent(change.chat_id); };
+  }
+
+  function wireNotifications() {
+    var button = document.getElementById("enable-notifications");
+    if (!button || !window.Notification) return;
+    button.hidden = Notification.permission !== "default";
+    button.onclick = function () {
+      Notification.requestPermission().then(function () { button.hidden = Notification.permission !== "default"; });
+    };
+    document.addEventListener("submit", function (event) {
+      var claim = event.target.action && event.target.action.match(/\/inbox\/chats\/([^/]+)\/claim$/);
+      if (claim) sessionStorage.setItem("claimed", decodeURIComponent(claim[1]));
+    });
+  }
+
+  // The open chat page has seen a new customer message: the agent's unread count for it stays at zero.
+  function markSeen(chatId) {
+    var token = document.querySelector("meta[name=csrf-token]");
+    fetch("/inbox/chats/" + encodeURIComponent(chatId) + "/seen", {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": token ? token.content : "" }
+    });
+  }
+
   function onChange(event) {
     var change = {};
     try { change = JSON.parse(event.data); } catch (e) { /* an event without details: refresh */ }
+    notifyAssigned(change);
     var live = document.getElementById("live");
     if (!live) return;  // a page without a live part (the dashboard): the stream only keeps the agent present
     var openChat = live && live.getAttribute("data-chat-id");
     if (openChat && change.chat_id && change.chat_id !== openChat) return;  // another chat: nothing here changes
+    if (openChat && change.kind === "customer_message") markSeen(openChat);
     if (openChat && change.message) {
-      try { appendMessage(JSON.parse(change.message)); return; } catch (e) { /* fall back to a refresh */ }
+      try {
+        var message = JSON.parse(change.message);
+        // A sent image or document is drawn by the server (its link and preview): refresh for it.
+        if (!message.media) { appendMessage(message); return; }
+      } catch (e) { /* fall back to a refresh */ }
     }
     scheduleRefresh();
   }
@@ -134,6 +178,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    wireNotifications();
     wire();
     tick();
     setInterval(tick, 1000);

@@ -24,7 +24,8 @@ def test_every_form_needs_the_csrf_token(handoff: Handoff) -> None:
     browser, token = signed_in(handoff, "alice")
     chat_id = handoff.escalate(CUSTOMER).json()["chat_id"]  # alice is online: it is hers
     for action, data in [("reply", {"text": "hi"}), ("note", {"text": "n"}), ("resolve", {}),
-                         ("transfer", {"target": "agent:bob"})]:
+                         ("transfer", {"target": "agent:bob"}), ("consent", {"scope": "marketing", "wording": "ok"}),
+                         ("media", {"caption": "x"}), ("seen", {})]:
         forged = browser.post(f"{handoff.url}/inbox/chats/{chat_id}/{action}", data=data, timeout=10)
         assert forged.status_code == 400, action
     assert browser.post(handoff.url + "/logout", timeout=10).status_code == 400

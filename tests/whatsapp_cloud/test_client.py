@@ -142,3 +142,42 @@ def test_inbound_media_is_downloaded_on_demand(graph: Tuple[str, object]) -> Non
     with pytest.raises(GraphApiError) as err:
         asyncio.run(unknown())
     assert err.value.code == 100
+
+
+def test_an_uploaded_file_gets_a_media_id_the_api_then_serves(graph: Tuple[str, object]) -> None:
+    url, _app = graph
+    pdf = b"%PDF-1.4\n% price list\n"
+
+    async def go() -> None:
+        client = GraphApiClient(config(url))
+        try:
+            media_id = await client.upload_media(pdf, "application/pdf", "prices.pdf")
+            info = await client.media_info(media_id)
+            assert (info["mime_type"], info["file_size"]) == ("application/pdf", len(pdf))
+            assert await client.download_media(media_id) == (pdf, "application/pdf")
+        finally:
+            await client.aclose()
+
+    asyncio.run(go())
+    sync = SyncGraphApiClient(config(url))
+    try:
+        assert sync.upload_media(pdf, "application/pdf", "prices.pdf").isdigit()
+    finally:
+        sync.close()
+
+
+def test_an_upload_meta_refuses_raises_its_error(graph: Tuple[str, object]) -> None:
+    url, _app = graph
+
+    async def refused(token: str, content: bytes, name: str) -> GraphApiError:
+        client = GraphApiClient(config(url, token))
+        try:
+            with pytest.raises(GraphApiError) as caught:
+                await client.upload_media(content, "image/gif", name)
+            return caught.value
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(refused("wrong", b"GIF89a", "a.gif")).code == 190
+    unsupported = asyncio.run(refused("tok", b"GIF89a", "a.gif"))
+    assert (unsupported.code, unsupported.http_status) == (131053, 400)

@@ -71,6 +71,20 @@ class _GraphApiBase:
     def _templates_url(self, waba_id: str) -> str:
         return f"{self.config.api_base_url.rstrip('/')}/{self.config.api_version}/{waba_id}/message_templates"
 
+    def _upload_request(self, content: bytes, mime_type: str, filename: str) -> Dict[str, Any]:
+        """POST /{phone-number-id}/media as multipart form data: the file and messaging_product."""
+        return {"url": f"{self.config.api_base_url.rstrip('/')}/{self.config.api_version}/"
+                       f"{self.config.phone_number_id}/media",
+                "data": {"messaging_product": "whatsapp", "type": mime_type},
+                "files": {"file": (filename, content, mime_type)}, "headers": self._headers}
+
+    @classmethod
+    def _media_id(cls, response: httpx.Response) -> str:
+        body = cls._parse(response)
+        if not isinstance(body.get("id"), str) or not body["id"]:
+            raise GraphApiError("media upload answered 200 without a media id", http_status=200)
+        return body["id"]
+
     def _media_url(self, media_id: str) -> str:
         return f"{self.config.api_base_url.rstrip('/')}/{self.config.api_version}/{media_id}"
 
@@ -121,6 +135,14 @@ class GraphApiClient(_GraphApiBase):
             raise self._network_error(exc) from exc
         return self._parse(answer)
 
+    async def upload_media(self, content: bytes, mime_type: str, filename: str) -> str:
+        """Upload a file the business sends (image, document); its media id, usable in messages for 30 days."""
+        try:
+            answer = await self._http.post(**self._upload_request(content, mime_type, filename))
+        except httpx.HTTPError as exc:
+            raise self._network_error(exc) from exc
+        return self._media_id(answer)
+
     async def download_media(self, media_id: str) -> Tuple[bytes, str]:
         """The bytes and MIME type of an inbound media file (image, voice note, document, ...)."""
         info = await self.media_info(media_id)
@@ -169,6 +191,14 @@ class SyncGraphApiClient(_GraphApiBase):
 
     def send_text(self, to: str, body: str, preview_url: bool = False) -> SendResult:
         return self.send(text_payload(to, body, preview_url))
+
+    def upload_media(self, content: bytes, mime_type: str, filename: str) -> str:
+        """Upload a file the business sends (image, document); its media id, usable in messages for 30 days."""
+        try:
+            answer = self._http.post(**self._upload_request(content, mime_type, filename))
+        except httpx.HTTPError as exc:
+            raise self._network_error(exc) from exc
+        return self._media_id(answer)
 
     def message_templates(self, waba_id: str, page_size: int = 100) -> List[Dict[str, Any]]:
         """Every message template of the WhatsApp Business Account (GET /{waba-id}/message_templates)."""

@@ -50,6 +50,7 @@ class ConsentRecord:
     wording: str = ""
     confirmed_at: Optional[datetime] = None  # the customer confirmed it on WhatsApp (the confirmation's button)
     confirmation: str = ""  # how they confirmed it
+    recorded_by: str = ""  # the agent who recorded what the customer told them; "" for the customer's own act
 
 
 @dataclass(frozen=True)
@@ -163,5 +164,5 @@ def records_from_hash(fields: Mapping[str, str]) -> Consent:
         records[scope] = ConsentRecord(data["status"], datetime.fromisoformat(data["at"]), data["source"],
                                        data.get("wording", ""),
                                        datetime.fromisoformat(confirmed) if confirmed else None,
-                                       data.get("confirmation", ""))
+                                       data.get("confirmation", ""), data.get("by", ""))
     return Consent(records)

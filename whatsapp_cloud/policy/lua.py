@@ -55,14 +55,15 @@ return expire_after_last(tonumber(ARGV[2]))
 """
 
 # KEYS: consent hash, consent log. ARGV: status, ts, at (ISO), record (JSON), log max length, recipient,
-# source, wording, business number, then the scopes. Returns the scopes whose status changed.
+# source, wording, business number, who recorded it ("" for the customer's own act), then the scopes.
+# Returns the scopes whose status changed.
 # A record keeps how consent was given (source, wording, time); `seen_ts` is the latest time the customer
 # said the same again, so an older opposite record arriving late never wins over a newer repeat.
 # Times compare by the whole second (WhatsApp's timestamps have no fraction); an opt-out wins a tie.
 CONSENT = """
 local status, ts, at = ARGV[1], math.floor(tonumber(ARGV[2])), ARGV[3]
 local changed = {}
-for i = 10, #ARGV do
+for i = 11, #ARGV do
   local scope = ARGV[i]
   local raw = redis.call('HGET', KEYS[1], scope)
   if not raw then
@@ -90,7 +91,7 @@ end
 if #changed > 0 then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'recipient', ARGV[6], 'status', status,
              'scopes', table.concat(changed, ','), 'source', ARGV[7], 'wording', ARGV[8], 'at', at,
-             'business', ARGV[9])
+             'business', ARGV[9], 'by', ARGV[10])
 end
 return changed
 """

@@ -122,20 +122,23 @@ def expiration_program(recipient: str, expires_at: datetime, config: PolicyConfi
 
 
 def consent_program(
-    recipient: str, status: str, scopes: Sequence[str], source: str, wording: str, at: datetime, config: PolicyConfig
+    recipient: str, status: str, scopes: Sequence[str], source: str, wording: str, at: datetime, config: PolicyConfig,
+    recorded_by: str = "",
 ) -> Program:
     """Record an opt-in or opt-out; returns the scopes it changed (none when it repeats the current state).
+
+    `recorded_by` names the person who recorded it (an agent the customer told in the chat), kept for audits.
 
     The stored record of a scope is the latest by the customer's own time: a record older than it
     (a late webhook, a redelivered message) changes nothing.
     """
     _require_aware(at)
     record = json.dumps({"status": status, "at": at.isoformat(), "ts": repr(at.timestamp()), "source": source,
-                         "wording": wording})
+                         "wording": wording, **({"by": recorded_by} if recorded_by else {})})
     (changed,) = yield [("eval", (lua.CONSENT, 2, redis_keys.consent(recipient, config.phone_number_id),
                                   redis_keys.CONSENT_LOG, status, repr(at.timestamp()), at.isoformat(), record,
                                   config.retention.consent_log_max, recipient, source, wording,
-                                  config.phone_number_id, *scopes))]
+                                  config.phone_number_id, recorded_by, *scopes))]
     return tuple(as_text(scope) for scope in changed)
 
 
@@ -284,9 +287,11 @@ class PolicyStore:
         return await self.run(expiration_program(recipient, expires_at, self.config))
 
     async def record_consent(self, recipient: str, status: str, scopes: Sequence[str], source: str,
-                             wording: str = "", at: Optional[datetime] = None) -> Tuple[str, ...]:
+                             wording: str = "", at: Optional[datetime] = None,
+                             recorded_by: str = "") -> Tuple[str, ...]:
         at = at or await self.now()
-        return await self.run(consent_program(recipient, status, scopes, source, wording, at, self.config))
+        return await self.run(consent_program(recipient, status, scopes, source, wording, at, self.config,
+                                              recorded_by))
 
     async def confirm_consent(self, recipient: str, wording: str, at: Optional[datetime] = None) -> Tuple[str, ...]:
         return await self.run(confirm_consent_program(recipient, wording, at or await self.now(), self.config))
@@ -366,8 +371,9 @@ class SyncPolicyStore:
         return self.run(expiration_program(recipient, expires_at, self.config))
 
     def record_consent(self, recipient: str, status: str, scopes: Sequence[str], source: str,
-                       wording: str = "", at: Optional[datetime] = None) -> Tuple[str, ...]:
-        return self.run(consent_program(recipient, status, scopes, source, wording, at or self.now(), self.config))
+                       wording: str = "", at: Optional[datetime] = None, recorded_by: str = "") -> Tuple[str, ...]:
+        return self.run(consent_program(recipient, status, scopes, source, wording, at or self.now(), self.config,
+                                        recorded_by))
 
     def confirm_consent(self, recipient: str, wording: str, at: Optional[datetime] = None) -> Tuple[str, ...]:
         return self.run(confirm_consent_program(recipient, wording, at or self.now(), self.config))
