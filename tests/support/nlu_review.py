@@ -2,6 +2,7 @@
 from Rasa-shaped turns, for the designers' page's tests (over HTTP and in Chromium)."""
 
 import asyncio
+import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -48,4 +49,7 @@ def write_turns(redis_url: str, now: Optional[float] = None) -> None:
             await records.record(CUSTOMER, result_of(events(n), wamid), now=now - 60 * (len(TURNS) - n))
         await store.close()
 
-    asyncio.run(write())
+    # In a thread of its own: Playwright's sync API keeps an event loop running in the test's thread.
+    worker = threading.Thread(target=asyncio.run, args=(write(),))
+    worker.start()
+    worker.join()
