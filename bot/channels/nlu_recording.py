@@ -3,8 +3,9 @@ stream once (analytics/nlu_records.py), for the fallback rate and the designers'
 
 Hooked in the channel rather than an event broker: the channel knows the message's wamid and runs once per
 message (the consumer's claim), and the saved tracker has both the parse and the actions that followed it
-(`action_default_fallback`). A failure here is logged and the turn stands: the customer's answer matters
-more than one message of the figures, and running the turn again would not bring the record back either.
+(`action_default_fallback`). A failure here (Redis, or a bug) is logged and the turn stands: the customer's
+answer matters more than one message of the figures, and running the turn again would not bring the record
+back either.
 """
 
 import logging
@@ -37,3 +38,5 @@ class NluRecording:
             await self.records.record(sender, result)
         except RedisError as exc:
             logger.warning("the NLU result of %s was not recorded: %s", components.customer_ref(sender), exc)
+        except Exception:  # noqa: BLE001 - the turn ran and answered: failing the message now would replay it
+            logger.exception("the NLU result of %s was not recorded", components.customer_ref(sender))

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 from rasa.core.channels.channel import UserMessage
 from rasa.core.tracker_store import RedisTrackerStore
 from rasa.shared.core.domain import Domain
@@ -18,9 +19,11 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from sanic import Sanic
 
 from analytics import keys
-from analytics.nlu_records import review
+from analytics.nlu_records import NluRecords, review
+from bot.channels.nlu_recording import NluRecording
 from tests.support import channel_harness as harness
 from tests.support.channel_harness import CUSTOMER, make_channel, signed_post, text_webhook
+from tests.support.helpers import free_port
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 pytestmark = pytest.mark.usefixtures("channel_redis")
@@ -114,3 +117,11 @@ def test_each_message_gets_one_nlu_result_and_doubtful_ones_keep_their_text(grap
     ttl = client.ttl(keys.review_message("wamid.nlu1"))
     assert 29 * 86400 < ttl <= 30 * 86400  # ANALYTICS_REVIEW_TEXT_DAYS
     client.close()
+
+
+def test_an_unreachable_tracker_store_costs_the_record_not_the_turn(redis_url: str, caplog) -> None:
+    recording = NluRecording(NluRecords(aioredis.Redis.from_url(redis_url)))
+    recording.tracker_store = RedisTrackerStore(Domain.empty(), host="127.0.0.1", port=free_port())  # nobody there
+    asyncio.run(recording.after_turn(CUSTOMER, "wamid.lost"))  # returns: the message's turn stands
+    assert "was not recorded" in caplog.text and CUSTOMER not in caplog.text
+    assert nlu_events(redis.Redis.from_url(redis_url, decode_responses=True)) == []
