@@ -17,6 +17,7 @@ import yaml
 PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().\-/]{5,}\d\)?(?!\w)")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 PLACEHOLDER = "<phone>"
+BRACKETS = str.maketrans("[]", "()")
 INTENT_LINE = re.compile(r"^\s*-\s*intent:\s*([\w.-]+)\s*$", re.MULTILINE)
 
 
@@ -56,8 +57,9 @@ def training_intents(domain_file: Path, nlu_dir: Path) -> List[str]:
 
 
 def training_file(intent: str, texts: Sequence[str], now: datetime = None) -> str:
-    """Rasa NLU YAML with the texts (numbers taken out, duplicates once) as examples of `intent`."""
-    examples = list(dict.fromkeys(t for t in (without_numbers(text) for text in texts) if t))
+    """Rasa NLU YAML with the texts (numbers taken out, duplicates once) as examples of `intent`. Square
+    brackets become round ones: in an example, `[text](name)` would annotate an entity the customer never meant."""
+    examples = list(dict.fromkeys(t for t in (without_numbers(text).translate(BRACKETS) for text in texts) if t))
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"# Candidate training examples for {intent} from real messages that fell back or scored low,",
              f"# exported {stamp}. Review them, then move the good ones into bot/data/nlu/.",

@@ -17,7 +17,7 @@ from tests.support.nlu_review import CUSTOMER, TURNS, events
 
 TEXTS = ["my parcel came wet, call me on +49 151 1234 5678", "ring me at (650) 555-0199 or 0151-2345678",
          "order 1002 arrived on 2026-11-02 at 10:00", "my number is 4915112345678\nand my friend's +1 202 555 0100",
-         "my parcel came wet, call me on +49 151 1234 5678"]  # the first again
+         "is [this](order_id) a trick?", "my parcel came wet, call me on +49 151 1234 5678"]  # the first again
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -39,7 +39,9 @@ def test_the_export_is_nlu_yaml_that_rasa_reads_with_no_number_in_it(tmp_path: P
     examples = [m.get("text") for m in data.intent_examples]
     assert {m.get("intent") for m in data.intent_examples} == {"complaint"}
     assert examples == ["my parcel came wet, call me on <phone>", "ring me at <phone> or <phone>",
-                        "order 1002 arrived on 2026-11-02 at 10:00", "my number is <phone> and my friend's <phone>"]
+                        "order 1002 arrived on 2026-11-02 at 10:00", "my number is <phone> and my friend's <phone>",
+                        "is (this)(order_id) a trick?"]
+    assert not any(m.get("entities") for m in data.intent_examples)  # a customer's brackets annotate nothing
     digits = "".join(c for c in exported if c.isdigit() or c == "\n")
     for number in ("4915112345678", "491511234", "6505550199", "12025550100", "01512345678"):
         assert number not in digits.replace("\n", "")
