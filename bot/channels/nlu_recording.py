@@ -9,12 +9,12 @@ back either.
 """
 
 import logging
-from typing import Any, Optional
+from typing import Any, Dict, List, Optional
 
 from redis.exceptions import RedisError
 
 from analytics.nlu_records import NluRecords
-from analytics.nlu_results import result_of
+from analytics.nlu_results import CONTEXT, result_of
 from stack import components
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class NluRecording:
             tracker = await self.tracker_store.retrieve(sender)
             if tracker is None:
                 return
-            result = result_of((event.as_dict() for event in tracker.events), wamid)
+            result = result_of(_tail(tracker.events, wamid), wamid)
             if result is None:
                 return  # the turn left no user event (nothing for the NLU to read)
             await self.records.record(sender, result)
@@ -40,3 +40,18 @@ class NluRecording:
             logger.warning("the NLU result of %s was not recorded: %s", components.customer_ref(sender), exc)
         except Exception:  # noqa: BLE001 - the turn ran and answered: failing the message now would replay it
             logger.exception("the NLU result of %s was not recorded", components.customer_ref(sender))
+
+
+def _tail(events: Any, wamid: str) -> List[Dict[str, Any]]:
+    """The events from a few messages before the message's own up to the end, as dicts: a long conversation
+    is not converted whole for every message."""
+    tail: List[Dict[str, Any]] = []
+    found, before = False, 0
+    for event in reversed(events):
+        if found and event.type_name in ("user", "bot"):
+            before += 1
+            if before > CONTEXT:
+                break
+        tail.append(event.as_dict())
+        found = found or (event.type_name == "user" and getattr(event, "message_id", None) == wamid)
+    return tail[::-1]
