@@ -113,6 +113,8 @@ def test_each_message_gets_one_nlu_result_and_doubtful_ones_keep_their_text(grap
     assert kept[0]["text"] == texts[1] and kept[0]["resembles"] == "complaint"
     assert kept[0]["before"] == [{"who": "customer", "text": texts[0]}, {"who": "bot", "text": f"answer to {texts[0]}"}]
     assert kept[0]["after"] == [{"who": "bot", "text": f"answer to {texts[1]}"}]
+    assert [m["text"] for m in kept[2]["before"]] == [texts[2], f"answer to {texts[2]}", texts[3],
+                                                      f"answer to {texts[3]}"]  # the 4 messages before it
     assert all(CUSTOMER not in json.dumps(m) for m in kept)  # the page's reading names no customer
     ttl = client.ttl(keys.review_message("wamid.nlu1"))
     assert 29 * 86400 < ttl <= 30 * 86400  # ANALYTICS_REVIEW_TEXT_DAYS
