@@ -70,9 +70,10 @@ def _stored(sender: str, result: NluResult, now: float) -> Dict[str, str]:
 
 
 def review(store: redis.Redis, start: float, end: float, limit: int = LIST_LIMIT) -> List[Dict[str, Any]]:
-    """The kept messages of [start, end) (Unix seconds), oldest first, without the customer's number."""
-    wamids = store.zrangebyscore(keys.REVIEW, start, f"({end}", start=0, num=limit)
-    return messages(store, wamids)
+    """The kept messages of [start, end) (Unix seconds), the newest `limit` of them, oldest first, without the
+    customer's number."""
+    wamids = store.zrevrangebyscore(keys.REVIEW, f"({end}", start, start=0, num=limit)
+    return messages(store, wamids[::-1])
 
 
 def messages(store: redis.Redis, wamids: Iterable[Any]) -> List[Dict[str, Any]]:

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, g, render_template, request
 
 from analytics.figures import InvalidRange, parse_range
 from analytics.nlu_export import grouped, training_file, training_intents
-from analytics.nlu_records import messages, review
+from analytics.nlu_records import LIST_LIMIT, messages, review
 from handoff.api import service
 from handoff.inbox import signed_in
 from stack.settings import ROOT
@@ -61,7 +61,7 @@ def add_designer_pages(page: Blueprint) -> None:
         found = review(service().redis, _seconds(first), _seconds(last + timedelta(days=1)))
         body = render_template("designer.html", agent=g.agent, groups=grouped(found), count=len(found),
                                intents=_intents(), first=first.isoformat(), last=last.isoformat(), error=error,
-                               threshold=service().settings.analytics.low_confidence)
+                               threshold=service().settings.analytics.low_confidence, limit=LIST_LIMIT)
         return body, 400 if error else 200
 
     @page.post("/inbox/designer/export")
