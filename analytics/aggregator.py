@@ -84,9 +84,11 @@ class Aggregator:
         return len(events) + len(charges) + len(ratings)
 
     def rebuild(self) -> int:
-        """Forget every aggregate and read the sources again from their start."""
+        """Forget every aggregate and read the sources again from their start (the NLU's records of messages
+        are no aggregates: they stay)."""
         for key in self.store.scan_iter(match=keys.PREFIX + "*", count=1000):
-            self.store.delete(key)
+            if not _str(key).startswith(keys.NLU_PREFIX):
+                self.store.delete(key)
         return self.run()
 
 

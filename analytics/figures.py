@@ -34,6 +34,7 @@ class RangeData:
     currency: str = ""
     clock: float = 0.0  # the newest event the aggregator has read
     team: str = ""
+    open_conversations: int = 0  # not ended as of the newest event read (with a person included)
 
 
 def parse_range(start: str, end: str) -> tuple:
@@ -57,14 +58,16 @@ def read_range(store: redis.Redis, first: date, last: date, team: str = "") -> R
         pipe.lrange(keys.handoffs(day), 0, -1)
     pipe.hget(keys.META, "currency")
     pipe.get(keys.CLOCK)
+    pipe.zcard(keys.OPEN_SESSIONS)
     answers = pipe.execute()
     all_days, days, handoffs = {}, {}, []
     for n, day in enumerate(dates):
         all_days[day] = _ints(answers[3 * n])
         days[day] = _ints(answers[3 * n + 1])
         handoffs += [h for h in map(json.loads, answers[3 * n + 2]) if not team or h.get("team") == team]
-    currency, clock = answers[-2], answers[-1]
-    return RangeData(first, last, days, all_days, handoffs, _str(currency or ""), float(clock or 0), team)
+    currency, clock, open_now = answers[-3:]
+    return RangeData(first, last, days, all_days, handoffs, _str(currency or ""), float(clock or 0), team,
+                     int(open_now or 0))
 
 
 def compute(data: RangeData, config: Optional[AnalyticsConfig] = None,
@@ -102,8 +105,10 @@ def compute(data: RangeData, config: Optional[AnalyticsConfig] = None,
         "agents": _by(data.handoffs, "first_agent", open_seconds),
         "teams": _by(data.handoffs, "team", open_seconds),
         "csat": {who: _csat(total, who) for who in ("bot", "agent")},
-        # Needs the NLU's result of each message in the event stream, which nothing records yet.
-        "fallback_rate": None,
+        # Customer messages that fell back / customer messages the bot's NLU read (`nlu_result` events).
+        "fallback_rate": _rate(total["nlu:fell_back"], total["nlu:messages"]),
+        "nlu": _nlu(total, config),
+        "open_now": {"conversations": data.open_conversations},
         "delivery": {
             "sent": total["delivery:sent"], "delivered": total["delivery:delivered"], "read": total["delivery:read"],
             "failed": total["delivery:failed"], "failed_by_code": _prefixed(total, "delivery:failed_code:"),
@@ -121,6 +126,20 @@ def compute(data: RangeData, config: Optional[AnalyticsConfig] = None,
                        for day, c in sorted(data.all_days.items())],
         },
     }
+
+
+TOP_INTENTS = 10
+
+
+def _nlu(total: Dict[str, int], config: AnalyticsConfig) -> Dict[str, Any]:
+    intents = _prefixed(total, "nlu:intent:")
+    top = sorted(intents.items(), key=lambda item: (-item[1], item[0]))[:TOP_INTENTS]
+    return {"messages": total["nlu:messages"], "fell_back": total["nlu:fell_back"],
+            "fell_back_by": {"nlu": total["nlu:fell_back:nlu"], "core": total["nlu:fell_back:core"]},
+            "out_of_scope": total["nlu:out_of_scope"], "low_confidence": total["nlu:low"],
+            "low_confidence_rate": _rate(total["nlu:low"], total["nlu:messages"]),
+            "low_confidence_threshold": config.low_confidence,
+            "top_intents": [{"intent": name, "messages": n} for name, n in top]}
 
 
 def _csat(total: Dict[str, int], who: str) -> Dict[str, Any]:

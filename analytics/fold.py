@@ -16,6 +16,8 @@ Day-hash fields (`keys.day`; those marked * also in `keys.team_day`):
   template_fallback:{template}, held:{deferred|blocked}:{reason}
   cost:{category}:messages|charged|micros the cost ledger's charges
   csat:{bot|agent}:asked|ratings|score    questions asked, ratings given and their sum
+  nlu:messages, nlu:fell_back, nlu:fell_back:{nlu|core}, nlu:out_of_scope, nlu:low, nlu:intent:{intent}
+                                          customer messages the NLU read (`nlu_result`), by the day read
 All conversation figures count on the day the conversation started; handoffs on the day of the escalation.
 """
 
@@ -36,6 +38,13 @@ REASON_LENGTH = 80  # a policy reason is a sentence; its start groups it
 
 def day_of(at: float) -> str:
     return datetime.fromtimestamp(at, timezone.utc).date().isoformat()
+
+
+def _number(text: Optional[str]) -> float:
+    try:
+        return float(text or 0)
+    except ValueError:
+        return 0.0
 
 
 class Fold:
@@ -85,6 +94,8 @@ class Fold:
         elif kind in HELD:
             reason = (entry.get("reason") or "unknown")[:REASON_LENGTH]
             self.count(day_of(at), f"held:{HELD[kind]}:{reason}")
+        elif kind == kinds.NLU_RESULT:
+            self.nlu_result(entry, at)
         elif kind == kinds.ENTRY_POINT and entry.get("sender") and entry.get("source"):
             self.entry_point(entry["sender"], entry["source"][:REASON_LENGTH], at)
         elif kind == kinds.HANDOFF_TRANSITION and entry.get("customer") and entry.get("chat_id"):
@@ -116,6 +127,19 @@ class Fold:
         self._save(wa_id, state)
         self.open_sessions[wa_id] = session["last"]
         return session
+
+    def nlu_result(self, entry: Dict[str, str], at: float) -> None:
+        """A message fell back (nlu or core fallback) or, understood, scored below ANALYTICS_LOW_CONFIDENCE."""
+        date, fell_back = day_of(at), entry.get("fell_back", "")
+        self.count(date, "nlu:messages")
+        self.count(date, f"nlu:intent:{(entry.get('intent') or 'unknown')[:REASON_LENGTH]}")
+        if fell_back:
+            self.count(date, "nlu:fell_back")
+            self.count(date, f"nlu:fell_back:{fell_back[:REASON_LENGTH]}")
+        elif _number(entry.get("confidence")) < self.config.low_confidence:
+            self.count(date, "nlu:low")
+        if entry.get("out_of_scope"):
+            self.count(date, "nlu:out_of_scope")
 
     def entry_point(self, wa_id: str, source: str, at: float) -> None:
         """A conversation counts once, for the first click-to-chat link a message in it came through."""

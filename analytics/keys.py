@@ -46,5 +46,22 @@ def message(wamid: str) -> str:
     return f"{PREFIX}msg:{wamid}"
 
 
+# The NLU's records of customer messages: not aggregates (rebuild() leaves them), and each names a message.
+NLU_PREFIX = PREFIX + "nlu:"
+REVIEW = NLU_PREFIX + "review"  # zset wamid -> time: the messages kept for the designers' page
+
+
+def nlu_recorded(wamid: str) -> str:
+    """That a message's `nlu_result` event was written (exactly once per wamid), 8 days like its claim."""
+    return f"{NLU_PREFIX}recorded:{wamid}"
+
+
+def review_message(wamid: str) -> str:
+    """Hash: the text of a message that fell back or scored low, its NLU result and the messages around it
+    (the customer's number too, so that an erasure finds it); `ANALYTICS_REVIEW_TEXT_DAYS`."""
+    return f"{NLU_PREFIX}message:{wamid}"
+
+
+RECORDED_SECONDS = 8 * 24 * 3600
 CHAT_SECONDS = 30 * 24 * 3600
 MESSAGE_SECONDS = 30 * 24 * 3600

@@ -24,6 +24,7 @@ def tables(figures: Dict[str, Any]) -> List[Table]:
         ["handoff rate", _percent(figures["handoff_rate"])],
         ["handoffs", figures["handoffs"]],
         ["fallback rate", _percent(figures["fallback_rate"])],
+        ["conversations open now", figures["open_now"]["conversations"]],
         [f"WhatsApp cost ({currency})", cost["total"]],
         ["cost per contained conversation", cost["per_contained"]],
         ["cost per resolved conversation", cost["per_resolved"]],
@@ -38,6 +39,15 @@ def tables(figures: Dict[str, Any]) -> List[Table]:
               for kind in ("team", "agent") for name, entry in figures[kind + "s"].items()]
     csat = [[who, c["asked"], c["ratings"], _percent(c["response_rate"]), c["average"]]
             for who, c in figures["csat"].items()]
+    nlu = figures["nlu"]
+    nlu_health = [
+        ["customer messages read", nlu["messages"]],
+        ["fell back (NLU below its threshold)", nlu["fell_back_by"]["nlu"]],
+        ["fell back (dialogue policy)", nlu["fell_back_by"]["core"]],
+        ["fallback rate", _percent(figures["fallback_rate"])],
+        [f"low confidence (below {nlu['low_confidence_threshold']})", nlu["low_confidence"]],
+        ["out of scope", nlu["out_of_scope"]],
+    ]
     holds = [[decision, reason, n]
              for decision, reasons in figures["policy_holds"].items() for reason, n in reasons.items()]
     return [
@@ -51,6 +61,9 @@ def tables(figures: Dict[str, Any]) -> List[Table]:
         Table("people", "Teams and agents (seconds)",
               ["", "name", "handoffs", "first response p50", "p90", "resolution p50", "p90"], people),
         Table("csat", "CSAT", ["settled by", "asked", "ratings", "response rate", "average"], csat),
+        Table("nlu", "NLU health", ["figure", "value"], nlu_health),
+        Table("intents", "Top intents", ["intent", "messages"],
+              [[i["intent"], i["messages"]] for i in nlu["top_intents"]]),
         Table("delivery", "Delivery", ["stage", "messages"],
               [[stage, delivery[stage]] for stage in ("sent", "delivered", "read", "failed")]),
         Table("failures", "Failed deliveries by Meta error code", ["code", "messages"],

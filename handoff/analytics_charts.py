@@ -89,6 +89,9 @@ def charts(figures: Dict[str, Any]) -> List[Chart]:
     responders = [("all agents", figures["agent_first_response_seconds"])] + [
         (name, entry["first_response_seconds"]) for name, entry in figures["agents"].items()]
     csat = figures["csat"]
+    nlu = figures["nlu"]
+    intents, intent_counts = [i["intent"] for i in nlu["top_intents"]], [i["messages"] for i in nlu["top_intents"]]
+    read = nlu["messages"]
     categories = list(cost["by_category"])
     currency = cost["currency"] or ""
 
@@ -116,6 +119,13 @@ def charts(figures: Dict[str, Any]) -> List[Chart]:
         Chart("csat", "CSAT: average rating (1-5), settled by the bot or an agent", "csat", _bars(
             [("average rating", [csat["bot"]["average"], csat["agent"]["average"]])],
             ["bot", "agent"], range=(0, 5), formatter=lambda v: f"{v:.2f}")),
+        Chart("fallback", "NLU: customer messages that fell back or scored low (%)", "nlu", _bars(
+            [("rate", [_percent(figures["fallback_rate"]), _percent(nlu["low_confidence_rate"]),
+                       _percent(nlu["out_of_scope"] / read if read else None)])],
+            ["fell back", f"low confidence (< {nlu['low_confidence_threshold']:g})", "out of scope"],
+            horizontal=True, range=(0, 100), formatter=lambda v: f"{v:g}%")),
+        Chart("intents", "Top intents of customer messages", "intents",
+              _bars([("messages", intent_counts)], intents, horizontal=True, **_whole(intent_counts))),
         Chart("delivery", "Delivery of everything sent", "delivery", _bars(
             [("messages", [delivery[stage] for stage in ("sent", "delivered", "read", "failed")])],
             ["sent", "delivered", "read", "failed"], horizontal=True, **_whole([delivery["sent"]]))),

@@ -22,6 +22,7 @@ from handoff.analytics_api import create_analytics_api
 from handoff.api import create_api
 from handoff.campaigns_api import add_campaign_routes
 from handoff.dashboard import create_dashboard
+from handoff.designer_pages import add_designer_pages
 from handoff.entry_link_pages import add_entry_link_pages
 from handoff.entry_links_api import create_entry_links_api
 from handoff.inbox import create_inbox
@@ -104,6 +105,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     inbox = create_inbox(login_limit)
     add_privacy_pages(inbox)
     add_entry_link_pages(inbox)
+    add_designer_pages(inbox)
     app.register_blueprint(inbox)
     app.register_blueprint(create_dashboard())
     app.register_blueprint(create_opt_in_page(settings.opt_in, opt_in_limit(limiter, settings.opt_in.limit)))

@@ -13,6 +13,8 @@ from whatsapp_cloud import redis_keys
 RASA_KEY_PREFIX = "wabot"  # endpoints.yml, tracker_store and lock_store `key_prefix`
 TRACKER_PREFIX = f"{RASA_KEY_PREFIX}:tracker:"
 LOCK_PREFIX = f"{RASA_KEY_PREFIX}:lock:"
+# analytics/keys.py NLU_PREFIX: the texts kept for the designers' page (tests/privacy/test_layout.py checks it).
+NLU_RECORDS_PREFIX = "analytics:nlu:"
 
 # Longest prefix first where one extends another (wa:pricing:customer: before wa:pricing:).
 PREFIXES: List[Tuple[str, str]] = [
@@ -41,6 +43,7 @@ PREFIXES: List[Tuple[str, str]] = [
     (redis_keys.WEBHOOK_STREAM, "webhooks"),
     (redis_keys.EVENT_STREAM, "events"),
     (redis_keys.DEAD_LETTERS, "outbound dead letters"),
+    (NLU_RECORDS_PREFIX, "messages kept for the bot's designers"),
     (handoff_keys.chat(""), "handoff chats"),
     (handoff_keys.messages(""), "handoff messages"),
     (handoff_keys.history(""), "handoff history"),

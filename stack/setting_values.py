@@ -65,6 +65,20 @@ def seconds(env: Mapping[str, str], name: str, unit: int, default: int) -> int:
     return max(1, int(value * unit))
 
 
+def fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    """A share between 0 and 1 (a confidence, a rate)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number") from exc
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{name}={raw!r} must be between 0 and 1")
+    return value
+
+
 def listed(env: Mapping[str, str], name: str, default: Tuple[str, ...]) -> Tuple[str, ...]:
     """A comma-separated list; unset or empty gives the default."""
     raw: Optional[str] = env.get(name)

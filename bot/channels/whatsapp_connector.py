@@ -22,8 +22,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from analytics.config import AnalyticsConfig
+from analytics.nlu_records import NluRecords
 from bot.channels.handoff_routing import HandoffRouting
 from bot.channels.media_files import add_media_route
+from bot.channels.nlu_recording import NluRecording
 from bot.channels.whatsapp_output import NumberedChoices, WhatsAppOutput, split_text
 from campaigns.entry_points import Attribution
 from campaigns.settings import CampaignSettings
@@ -101,6 +104,8 @@ class WhatsAppInput(InputChannel):
         # Customers who came through a click-to-chat link: recorded for whoever answers them.
         self.entry_points = Attribution(self.store, CampaignSettings.from_env(self.env).entry_point_retention_seconds,
                                         retention.event_stream_max)
+        # What the NLU read of each message, once its turn ran (the agent's tracker store is set at start).
+        self.nlu = NluRecording(NluRecords(self.store, AnalyticsConfig.from_env(self.env), retention.event_stream_max))
         self.max_attempts = max_attempts  # failed tries of a webhook entry before its dead letter
         self.consumer: Optional[WebhookConsumer] = None
         self._consumer_task: Optional[asyncio.Task] = None  # the supervisor
@@ -320,6 +325,9 @@ class WhatsAppInput(InputChannel):
 
         @hook.listener("after_server_start")
         async def start(app: Any, loop: Any) -> None:
+            agent = getattr(app.ctx, "agent", None)
+            if agent is not None and self.nlu.tracker_store is None:
+                self.nlu.tracker_store = agent.tracker_store
             if self.consume:
                 self.start_consumer(on_new_message)
 
@@ -393,6 +401,7 @@ class WhatsAppInput(InputChannel):
                           **({"wa_entry_point": entry_point} if entry_point else {})},
             )
         )
+        await self.nlu.after_turn(message.sender, message.wamid)
 
     async def _offered_or_title(self, message: inbound.InboundMessage, payload: str) -> Optional[str]:
         """A tapped payload as Rasa may read it: a command only if the business offered it to this customer,

@@ -13,6 +13,9 @@ figures computed by hand from the script below.
   D  12:00 the shop's order update goes as its template `order_update` (marketing), delivered and read
   E  13:00 writes; the first answer fails (131026), the second is read without a delivered status
   F  14:00 a marketing message is blocked (opt-out); G 14:05 a reply is deferred (window closed)
+What the NLU read (`nlu_result`): A's greeting (greet 0.98), A's question (faq 0.64: low confidence), B's first
+message (faq 0.81, but the dialogue policy fell back), C's (nlu_fallback, most like complaint), E's (out_of_scope
+0.9); A's on 11-04 (greet 0.99).
 """
 
 import json
@@ -52,6 +55,15 @@ class Script:
     def inbound(self, customer: str, when: float) -> None:
         self.event(kinds.INBOUND, when, wamid=f"in-{customer}-{when}", sender=customer, type="text")
 
+    def nlu(self, customer: str, when: float, intent: str, confidence: float, fell_back: str = "",
+            resembles: str = "") -> None:
+        ranking = [{"name": intent, "confidence": confidence}] + (
+            [{"name": resembles, "confidence": 0.4}] if resembles else [])
+        self.event(kinds.NLU_RESULT, when, wamid=f"in-{customer}-{when}", sender=customer, intent=intent,
+                   confidence=repr(confidence), fell_back=fell_back,
+                   out_of_scope="1" if intent == "out_of_scope" else "",
+                   resembles=resembles or intent, ranking=json.dumps(ranking))
+
     def outbound(self, customer: str, when: float, label: str = "", kind: str = "text", fallback: str = "",
                  category: Optional[str] = None) -> str:
         self.sent += 1
@@ -87,14 +99,17 @@ class Script:
 def write_day(store: redis.Redis, shop: Engine) -> None:
     s = Script(store, shop)
     s.inbound(A, at(2, "09:00"))
+    s.nlu(A, at(2, "09:00:01"), "greet", 0.98)
     s.event(kinds.ENTRY_POINT, at(2, "09:00"), wamid="in-A", sender=A, ref="K7Q2MX", source="poster")
     s.status(A, s.outbound(A, at(2, "09:00:05"), "utter_greet"), "delivered", at(2, "09:00:06"))
     s.inbound(A, at(2, "09:01"))
+    s.nlu(A, at(2, "09:01:01"), "faq", 0.64)
     s.event(kinds.ENTRY_POINT, at(2, "09:01"), wamid="in-A2", sender=A, ref="K7Q2MX", source="poster")  # same one
     s.status(A, s.outbound(A, at(2, "09:01:05"), "utter_ask_csat"), "read", at(2, "09:01:30"))
     s.rating(A, 5, at(2, "09:02"))
 
     s.inbound(B, at(2, "10:00"))
+    s.nlu(B, at(2, "10:00:01"), "faq", 0.81, fell_back="core")
     s.event(kinds.ENTRY_POINT, at(2, "10:00"), wamid="in-B", sender=B, ref="AB3DEF", source="flyer")
     s.handoff(B, "customer_request", "order_status", "orders", "alice", at(2, "10:00:30"), at(2, "10:02:30"),
               (at(2, "10:05:30"), at(2, "10:06")), at(2, "10:20:30"))
@@ -102,6 +117,7 @@ def write_day(store: redis.Redis, shop: Engine) -> None:
     s.rating(B, 4, at(2, "10:21"))
 
     s.inbound(C, at(2, "11:00"))
+    s.nlu(C, at(2, "11:00:01"), "nlu_fallback", 0.5, fell_back="nlu", resembles="complaint")
     s.handoff(C, "fallback", "nlu_fallback", "general", "bob", at(2, "11:00:10"), at(2, "11:10:10"),
               (at(2, "11:20:10"),), at(2, "12:00:10"))
 
@@ -112,6 +128,7 @@ def write_day(store: redis.Redis, shop: Engine) -> None:
     s.status(D, order_update, "read", at(2, "12:01"), pricing=pricing)
 
     s.inbound(E, at(2, "13:00"))
+    s.nlu(E, at(2, "13:00:01"), "out_of_scope", 0.9)
     s.status(E, s.outbound(E, at(2, "13:00:05")), "failed", at(2, "13:00:07"), codes="131026")
     s.status(E, s.outbound(E, at(2, "13:00:06")), "read", at(2, "13:00:30"))
 
@@ -121,6 +138,7 @@ def write_day(store: redis.Redis, shop: Engine) -> None:
             reason="customer service window closed and no template replaces this message", label="utter_late")
 
     s.inbound(A, at(4, "10:00"))  # two days later: A's contact after a contained conversation
+    s.nlu(A, at(4, "10:00:01"), "greet", 0.99)
 
 
 # Hand-computed from the script (the README's "Analytics" defines each figure).
@@ -141,6 +159,12 @@ EXPECTED: Dict[str, Any] = {
     "delivery": {"sent": 9, "delivered": 4, "read": 3, "failed": 1, "failed_by_code": {"131026": 1}},
     "conversations_by_entry_point": {"poster": 1, "flyer": 1},  # A (two messages from the link), B
     "template_fallbacks": {"order_update": 1},
+    "open_now": {"conversations": 1},  # A's of 11-04: the newest event read is A's message that started it
+    "fallback_rate": 0.4,  # B (core) and C (nlu) of A, A, B, C, E
+    "nlu": {"messages": 5, "fell_back": 2, "fell_back_by": {"nlu": 1, "core": 1}, "out_of_scope": 1,
+            "low_confidence": 1, "low_confidence_rate": 0.2, "low_confidence_threshold": 0.7,  # A's faq at 0.64
+            "top_intents": [{"intent": "faq", "messages": 2}, {"intent": "greet", "messages": 1},
+                            {"intent": "nlu_fallback", "messages": 1}, {"intent": "out_of_scope", "messages": 1}]},
     "policy_holds": {"deferred": {"customer service window closed and no template replaces this message": 1},
                      "blocked": {"customer opted out of marketing messages": 1}},
 }

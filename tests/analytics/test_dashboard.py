@@ -17,7 +17,7 @@ from tests.support.handoff_env import PASSWORD, Handoff, running_handoff
 
 DAY = {"from": "2026-11-02", "to": "2026-11-02"}
 CHARTS = ("conversations", "containment", "handoff-reasons", "first-response", "csat", "delivery", "failures",
-          "cost", "cost-per-conversation")
+          "cost", "cost-per-conversation", "fallback", "intents")
 
 
 @pytest.fixture()

@@ -8,6 +8,7 @@ import pytest
 import redis
 from sqlalchemy.engine import Engine
 
+from analytics import keys
 from analytics.aggregator import Aggregator
 from analytics.config import AnalyticsConfig
 from analytics.figures import compute, parse_range, read_range
@@ -81,9 +82,11 @@ def test_reading_in_small_batches_again_and_after_a_rebuild_gives_the_same_figur
     whole.run()
     once = as_json(figures(store))
     assert whole.run() == 0 and as_json(figures(store)) == once  # nothing new: nothing counted twice
+    store.hset(keys.review_message("wamid.kept"), mapping={"text": "a designer's message"})
     small = Aggregator(store, AnalyticsConfig(batch=3), ratings=from_database(shop))
     assert small.rebuild() > 0
     assert as_json(figures(store)) == once
+    assert store.exists(keys.review_message("wamid.kept"))  # the texts kept for review are no aggregate
 
 
 def test_two_aggregators_at_once_count_each_entry_once(store, shop) -> None:

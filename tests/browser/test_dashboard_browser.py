@@ -16,7 +16,7 @@ from tests.browser.harness import CHROMIUM, shot, sign_in
 from tests.support.handoff_env import Handoff, running_handoff
 
 CHARTS = ("conversations", "containment", "handoff-reasons", "first-response", "csat", "delivery", "failures",
-          "cost", "cost-per-conversation")
+          "cost", "cost-per-conversation", "fallback", "intents")
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="make test installs chromium first")
 
@@ -59,6 +59,7 @@ def test_a_supervisor_reads_the_days_charts_and_downloads_a_table(handoff: Hando
         assert chart["bars"] > 0 and chart["sized"] > 0 and chart["noData"] == 0, (name, chart)
     expect(page.locator("#chart-failures svg")).to_contain_text("131026")
     expect(page.locator("#chart-handoff-reasons svg")).to_contain_text("customer_request")
+    expect(page.locator("#chart-fallback svg")).to_contain_text("40%")  # B and C of 5 messages fell back
     assert page.evaluate(SIDEWAYS) <= 0
     shot(page, "dashboard-laptop")
 

@@ -117,6 +117,24 @@ def test_a_webhook_delivered_twice_is_answered_once(stack: RunningStack) -> None
     assert later["messages"] == []
 
 
+def test_what_the_nlu_read_of_each_message_is_recorded_once(stack: RunningStack) -> None:
+    env = stack.resolved()
+    wa_id = "15550007777"
+    assert stack.say("hello", wa_id=wa_id, name="Flo").returncode == 0
+    tracker = requests.get(f"{env['RASA_URL']}/conversations/{wa_id}/tracker",
+                           params={"token": env["RASA_API_TOKEN"]}, timeout=10).json()
+    [user_event] = [e for e in tracker["events"] if e["event"] == "user"]
+    store = redis.Redis.from_url(env["REDIS_URL"], decode_responses=True)
+    found = [f for _, f in store.xrange("wa:events") if f["kind"] == "nlu_result" and f.get("sender") == wa_id]
+    assert len(found) == 1, found
+    assert found[0]["wamid"] == user_event["message_id"] == user_event["metadata"]["wamid"]
+    assert found[0]["intent"] == user_event["parse_data"]["intent"]["name"] == "greet"
+    assert float(found[0]["confidence"]) == round(user_event["parse_data"]["intent"]["confidence"], 4)
+    # The message delivered twice earlier in this module was read once.
+    assert len([f for _, f in store.xrange("wa:events")
+                if f["kind"] == "nlu_result" and f["wamid"] == "wamid.E2E-DUPLICATE"]) == 1
+
+
 def test_rasa_http_api_needs_the_token(stack: RunningStack) -> None:
     env = stack.resolved()
     answer = requests.get(f"{env['RASA_URL']}/conversations/15550003333/tracker", timeout=10)

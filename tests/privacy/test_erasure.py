@@ -24,6 +24,9 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import inspect, select, text
 
+from analytics import keys as analytics_keys
+from analytics.nlu_records import NluRecords
+from analytics.nlu_results import result_of
 from handoff.state import ChatStore, Escalation
 from privacy import requests
 from privacy.identity import Subject
@@ -83,6 +86,13 @@ async def bot_history(url: str, wa_id: str, invoice_name: str, config: PolicyCon
     await DeadLetters(store).add({"to": wa_id, "type": "text", "text": {"body": "late reply"}},
                                  error_for(131047)("window closed"), None, "late")
     await policy.record_consent(wa_id, "out", ["marketing", "utility"], "keyword", "STOP")
+    # The message fell back: its NLU result, and its text kept for the bot's designers.
+    fell_back = {"intent": {"name": "nlu_fallback", "confidence": 0.5},
+                 "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.5},
+                                    {"name": "invoice", "confidence": 0.4}]}
+    turn = [{"event": "user", "text": f"my number is +{wa_id}, where is my invoice?", "message_id": WAMID_IN,
+             "parse_data": fell_back}, {"event": "bot", "text": "Sorry, I did not get that"}]
+    assert await NluRecords(store).record(wa_id, result_of(turn, WAMID_IN))
     tracker_store = RedisTrackerStore(Domain.empty(), host="127.0.0.1", port=int(url.rsplit(":", 1)[1].split("/")[0]),
                                       key_prefix="wabot")
     await tracker_store.save(DialogueStateTracker.from_events(wa_id, [
@@ -162,7 +172,7 @@ def test_export_holds_the_customer_in_every_store(history):
     document = requests.export(stores, Subject.of("+" + WA, HASH_KEY))
     stored = {k["store"] for k in document["redis"]["keys"]}
     assert {"rasa tracker", "consent", "windows", "delivery records", "cost ledger", "handoff chats",
-            "handoff messages", "handoff history", "sent messages"} <= stored
+            "handoff messages", "handoff history", "sent messages", "messages kept for the bot's designers"} <= stored
     streams = {e["stream"] for e in document["redis"]["stream_entries"]}
     assert {redis_keys.EVENT_STREAM, redis_keys.CONSENT_LOG, redis_keys.PRICING_LOG, redis_keys.DEAD_LETTERS,
             redis_keys.WEBHOOK_STREAM, handoff_keys.FEED} <= streams
@@ -172,7 +182,9 @@ def test_export_holds_the_customer_in_every_store(history):
     assert [e["event"] for e in tracker["events"]][-2:] == ["user", "bot"]
     messages = next(k for k in document["redis"]["keys"] if k["key"] == handoff_keys.messages(chat_id))["value"]
     assert any(m.get("text") == "Will do" for m in messages)
-    assert [m["key"] for m in document["redis"]["members"]] == [handoff_keys.HANDBACK_PENDING]  # in a shared key
+    # In shared keys: the pending hand back, and the message in the designers' index.
+    assert sorted(m["key"] for m in document["redis"]["members"]) == [analytics_keys.REVIEW,
+                                                                      handoff_keys.HANDBACK_PENDING]
     sql = document["order_database"]
     assert [c["name"] for c in sql["customers"]] == ["Mia Weber"]
     assert len(sql["orders"]) == len(sql["invoices"]) == len(sql["tickets"]) == len(sql["csat_ratings"]) == 1

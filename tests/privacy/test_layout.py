@@ -5,6 +5,7 @@ from pathlib import Path
 
 import yaml
 
+from analytics import keys as analytics_keys
 from handoff import contract, keys
 from privacy import stores
 from stack import handoff_keys
@@ -28,3 +29,8 @@ def test_every_key_prefix_names_a_store():
     assert stores.store_of(handoff_keys.messages("c1")) == "handoff messages"
     assert stores.store_of("wa:pricing:customer:1") == "cost ledger"
     assert stores.store_of("something:else") == "other"
+
+
+def test_the_designers_texts_are_named_by_the_prefix_analytics_writes():
+    assert stores.NLU_RECORDS_PREFIX == analytics_keys.NLU_PREFIX
+    assert stores.store_of(analytics_keys.review_message("wamid.x")) == "messages kept for the bot's designers"

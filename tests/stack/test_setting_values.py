@@ -2,10 +2,11 @@
 
 import pytest
 
+from analytics.config import AnalyticsConfig
 from handoff.manage import demo_wanted
 from handoff.settings import HandoffSettings
 from stack import components
-from stack.setting_values import ConfigError, flag, listed, phone_number
+from stack.setting_values import ConfigError, flag, fraction, listed, phone_number
 
 
 @pytest.mark.parametrize("text", ["1", "true", "TRUE", " yes ", "on"])
@@ -57,3 +58,13 @@ def test_phone_numbers_become_digits_in_international_form():
     for bad in ("020 7946 0958", "+1 555", "call us", "+4420794609581234"):
         with pytest.raises(ConfigError, match="N="):
             phone_number({"N": bad}, "N")
+
+
+def test_a_share_is_between_0_and_1_and_the_analytics_settings_read_it():
+    assert fraction({}, "ANALYTICS_LOW_CONFIDENCE", 0.7) == 0.7
+    assert fraction({"ANALYTICS_LOW_CONFIDENCE": " 0.55 "}, "ANALYTICS_LOW_CONFIDENCE", 0.7) == 0.55
+    for wrong in ("1.5", "-0.1", "high"):
+        with pytest.raises(ConfigError, match=f"ANALYTICS_LOW_CONFIDENCE={wrong!r}"):
+            fraction({"ANALYTICS_LOW_CONFIDENCE": wrong}, "ANALYTICS_LOW_CONFIDENCE", 0.7)
+    config = AnalyticsConfig.from_env({"ANALYTICS_LOW_CONFIDENCE": "0.6", "ANALYTICS_REVIEW_TEXT_DAYS": "14"})
+    assert (config.low_confidence, config.review_text_seconds) == (0.6, 14 * 86400)

@@ -66,6 +66,12 @@ WEBHOOK_ITEM_INVALID = _kind(
 WEBHOOK_DEAD = _kind(
     "webhook_dead", "a webhook stream entry moves to the dead-letter stream `wa:webhooks:dead`",
     ("entry", "dead_letter", "why", "attempts", "reason"))
+NLU_RESULT = _kind(
+    "nlu_result", "the bot's turn of a customer's message ran: what the NLU read (once per wamid; `fell_back`: "
+    "`nlu` for nlu_fallback, `core` for action_default_fallback; `resembles`: the top intent of the ranking "
+    "that is no fallback; `ranking`: JSON of the top 3; `kept`=1 when its text went to the designers' review)",
+    ("wamid", "sender", "intent", "confidence", "fell_back", "out_of_scope", "resembles", "ranking", "kept"),
+    "sender")
 
 # --- outbound messages (whatsapp_cloud/outbound/sender.py, whatsapp_cloud/policy/) ---
 OUTBOUND = _kind(
