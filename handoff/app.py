@@ -60,7 +60,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         # Client address and scheme from X-Forwarded-* only when that many proxies of ours set them.
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    store = redis.Redis.from_url(settings.redis_url, socket_timeout=5, decode_responses=True)
+    store = components.redis_client(env, url=settings.redis_url, socket_timeout=5, decode_responses=True)
     app.extensions["redis"] = store
     service = HandoffService(settings, store, Messenger(env, store), RasaApi(settings.rasa_url, settings.rasa_token))
     app.extensions["handoff"] = service

@@ -7,7 +7,7 @@ commands call these functions instead of reading the environment themselves.
 
 import os
 from pathlib import Path
-from typing import Mapping, Optional, Tuple
+from typing import Any, Mapping, Optional, Tuple
 
 from redis import asyncio as aioredis
 
@@ -16,7 +16,7 @@ from shop.service import Shop
 from stack.age_limits import AgeLimits
 from stack.office_hours import OfficeHours
 from stack.setting_values import ConfigError, count, flag, hours, listed, phone_number, seconds
-from whatsapp_cloud import pseudonyms
+from whatsapp_cloud import pseudonyms, redis_connection
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.graph.client import GraphApiClient
 from whatsapp_cloud.graph.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, CloudApiConfig
@@ -40,6 +40,20 @@ Env = Mapping[str, str]
 def environment() -> Env:
     """The process's settings: stack/run.py starts every process with the resolved environment."""
     return os.environ
+
+
+def redis_client(env: Optional[Env] = None, url: str = "", **options: Any) -> redis_connection.Blocking:
+    """The platform's Redis for blocking code (REDIS_URL: a single server or, with `redis+cluster://`, a
+    cluster; TLS with `rediss://`, checked against REDIS_TLS_CA when set), or `url` when given. `options` as
+    redis-py takes them."""
+    env = environment() if env is None else env
+    return redis_connection.blocking(url or env["REDIS_URL"], tls_ca=env.get("REDIS_TLS_CA", ""), **options)
+
+
+def async_redis_client(env: Optional[Env] = None, url: str = "", **options: Any) -> redis_connection.Async:
+    """The same Redis for asyncio code (the bot's channel and actions, the intake, the campaign worker)."""
+    env = environment() if env is None else env
+    return redis_connection.asyncio(url or env["REDIS_URL"], tls_ca=env.get("REDIS_TLS_CA", ""), **options)
 
 
 def retention(env: Optional[Env] = None) -> Retention:

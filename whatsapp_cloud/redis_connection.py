@@ -1,0 +1,87 @@
+"""Redis clients from one URL: a single server, TLS, passwords and ACL users, or a Redis Cluster.
+
+The URL says everything: `redis://` (plain), `rediss://` (TLS; `tls_ca` names the CA file that signed the
+server's certificate, else the system's CAs), a user and password in the URL (`redis://user:secret@host`),
+and the schemes `redis+cluster://` / `rediss+cluster://` for a Redis Cluster (any one node's address: the
+client discovers the others). `stack/components.py` reads REDIS_URL and REDIS_TLS_CA and calls this.
+
+Cluster clients of redis-py 4.6 have no MULTI/EXEC; `transaction()` gives a transaction on the node that
+owns a key's slot instead, for operations whose keys share one slot (whatsapp_cloud/redis_keys.py).
+"""
+
+import weakref
+from typing import Any, Dict, Union
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.cluster import RedisCluster
+
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+SCHEMES = ("redis", "rediss", *CLUSTER_SCHEMES)
+
+Blocking = Union[redis.Redis, RedisCluster]
+Async = Union[aioredis.Redis, AsyncRedisCluster]
+
+
+class BadRedisUrl(ValueError):
+    pass
+
+
+def blocking(url: str, tls_ca: str = "", **options: Any) -> Blocking:
+    """A redis-py client (a RedisCluster for the cluster schemes); `options` as redis-py takes them."""
+    plain, cluster = _parse(url, tls_ca, options)
+    if cluster:
+        return RedisCluster.from_url(plain, **options)
+    return redis.Redis.from_url(plain, **options)
+
+
+def asyncio(url: str, tls_ca: str = "", **options: Any) -> Async:
+    """The same for redis.asyncio."""
+    plain, cluster = _parse(url, tls_ca, options)
+    if cluster:
+        return AsyncRedisCluster.from_url(plain, **options)
+    return aioredis.Redis.from_url(plain, **options)
+
+
+def is_cluster_url(url: str) -> bool:
+    return urlsplit(url).scheme in CLUSTER_SCHEMES
+
+
+def _parse(url: str, tls_ca: str, options: Dict[str, Any]) -> "tuple[str, bool]":
+    parts = urlsplit(url)
+    if parts.scheme not in SCHEMES:
+        raise BadRedisUrl(f"a Redis URL starts with {', '.join(s + '://' for s in SCHEMES)}; got {url.split(':')[0]!r}")
+    cluster = parts.scheme in CLUSTER_SCHEMES
+    scheme = CLUSTER_SCHEMES.get(parts.scheme, parts.scheme)
+    if cluster and parts.path.strip("/") not in ("", "0"):
+        raise BadRedisUrl("Redis Cluster has only database 0: leave the database out of the URL")
+    if scheme == "rediss" and tls_ca:
+        options.setdefault("ssl_ca_certs", tls_ca)
+    path = "" if cluster else parts.path
+    return urlunsplit((scheme, parts.netloc, path, parts.query, parts.fragment)), cluster
+
+
+def transaction(store: Blocking, key: str) -> Any:
+    """A MULTI/EXEC pipeline for keys in `key`'s slot: on a cluster, on the node that owns the slot."""
+    if isinstance(store, RedisCluster):
+        return store.get_redis_connection(store.get_node_from_key(key)).pipeline(transaction=True)
+    return store.pipeline(transaction=True)
+
+
+# Per cluster client, a plain asyncio client per node, made when a transaction first needs it.
+_node_clients: "weakref.WeakKeyDictionary[AsyncRedisCluster, Dict[str, aioredis.Redis]]" = weakref.WeakKeyDictionary()
+
+
+async def async_transaction(store: Async, key: str) -> Any:
+    """`transaction()` for redis.asyncio clients."""
+    if not isinstance(store, AsyncRedisCluster):
+        return store.pipeline(transaction=True)
+    await store.initialize()  # learns the slots on first use (does nothing after)
+    node = store.get_node_from_key(key)
+    clients = _node_clients.setdefault(store, {})
+    if node.name not in clients:
+        pool = aioredis.ConnectionPool(connection_class=node.connection_class, **node.connection_kwargs)
+        clients[node.name] = aioredis.Redis(connection_pool=pool)
+    return clients[node.name].pipeline(transaction=True)
