@@ -15,6 +15,7 @@ from analytics.ratings import from_database
 from shop.db import engine_for
 from stack.office_hours import OfficeHours
 from tests.analytics.scripted_day import EXPECTED, EXPECTED_COST, A, B, Script, as_json, at, write_day
+from whatsapp_cloud import redis_keys
 
 DAY = date(2026, 11, 2)
 
@@ -106,7 +107,7 @@ def test_aggregates_outlive_the_raw_streams(store, shop) -> None:
     write_day(store, shop)
     Aggregator(store, ratings=from_database(shop)).run()
     before = as_json(figures(store))
-    store.delete("wa:events", "wa:pricing:log")  # trimmed away by their bounds
+    store.delete(redis_keys.EVENT_STREAM, redis_keys.PRICING_LOG)  # trimmed away by their bounds
     Aggregator(store, ratings=from_database(shop)).run()
     assert as_json(figures(store)) == before
     assert 0 < store.ttl("analytics:day:2026-11-02") <= AnalyticsConfig().retention_seconds

@@ -15,6 +15,7 @@ from handoff.state import ChatStore, Conflict, Escalation, NotFound
 from handoff.teams import team_for
 from stack.office_hours import InvalidOfficeHours, OfficeHours
 from tests.support.redis_process import RedisProcess
+from whatsapp_cloud import redis_keys
 
 PASSWORD = "correct horse battery"
 
@@ -60,7 +61,7 @@ def test_every_transition_is_timestamped_in_the_history_and_the_event_stream(cha
     history = chats.history("15550001")
     assert [(h["from"], h["to"], h["at"]) for h in history] == [
         ("bot", "queued", 100.0), ("queued", "agent", 110.0), ("agent", "bot", 120.0)]
-    events = [fields for _id, fields in store.xrange("wa:events") if fields["kind"] == "handoff_transition"]
+    events = [fields for _id, fields in store.xrange(redis_keys.EVENT_STREAM) if fields["kind"] == "handoff_transition"]
     assert [(e["from"], e["to"]) for e in events] == [("bot", "queued"), ("queued", "agent"), ("agent", "bot")]
     assert chats.owner("15550001")["state"] == "bot"
     assert store.zscore(keys.HANDBACK_PENDING, chat_id) == 120.0
@@ -232,4 +233,4 @@ def test_transitions_trim_the_event_stream_to_the_deployments_bound(store: redis
     bounded = ChatStore(store, event_stream_max=150)
     for n in range(400):
         bounded.escalate(escalation(customer=f"1555{n:05d}"), "orders", window_closes_at=2000.0, now=1000.0)
-    assert 150 <= store.xlen("wa:events") < 400
+    assert 150 <= store.xlen(redis_keys.EVENT_STREAM) < 400

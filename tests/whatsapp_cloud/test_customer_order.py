@@ -14,6 +14,7 @@ import redis
 import redis.asyncio as aioredis
 
 from tests.whatsapp_cloud.harness import events_of, text_webhook
+from whatsapp_cloud import redis_keys
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.streams.consumer import WebhookConsumer
@@ -184,7 +185,7 @@ def test_a_buried_entry_does_not_hold_its_customer_up(redis_url):
         return handled
 
     assert asyncio.run(scenario()) == ["wamid.NEXT"]
-    assert redis.Redis.from_url(redis_url).xlen("wa:webhooks:dead") == 1
+    assert redis.Redis.from_url(redis_url).xlen(redis_keys.WEBHOOK_DEAD) == 1
 
 
 def test_a_lost_earlier_entry_holds_the_customer_up_only_until_the_wait_limit(redis_url):
@@ -200,7 +201,7 @@ def test_a_lost_earlier_entry_holds_the_customer_up_only_until_the_wait_limit(re
         worker = consumer(store, "worker-y", handle, order_wait_seconds=1.0)
         await worker.stream.ensure_group()
         lost = await worker.stream.append(text_webhook("wamid.LOST", "hi", sender=customer), [customer])
-        await store.xdel("wa:webhooks", lost)  # e.g. trimmed from a stream that overflowed
+        await store.xdel(redis_keys.WEBHOOK_STREAM, lost)  # e.g. trimmed from a stream that overflowed
         await worker.stream.append(text_webhook("wamid.LATER", "hi", sender=customer), [customer])
         task = asyncio.create_task(worker.run())
         await until(lambda: handled == ["wamid.LATER"], timeout=15)

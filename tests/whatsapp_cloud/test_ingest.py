@@ -9,6 +9,7 @@ from typing import Optional
 import redis
 import redis.asyncio as aioredis
 
+from whatsapp_cloud import redis_keys
 from whatsapp_cloud.streams.webhook_stream import WebhookStream
 from whatsapp_cloud.webhooks.ingest import Answer, WebhookIngest
 
@@ -37,7 +38,7 @@ def test_a_signed_webhook_is_stored_then_acknowledged(redis_url):
     answer = receive(redis_url, BODY, signed(BODY), on_accepted=lambda: seen.append(True))
     assert answer == Answer(200, {"status": "received"})
     assert seen == [True]
-    [(_, fields)] = redis.Redis.from_url(redis_url).xrange("wa:webhooks")
+    [(_, fields)] = redis.Redis.from_url(redis_url).xrange(redis_keys.WEBHOOK_STREAM)
     assert fields[b"body"] == BODY
 
 
@@ -51,7 +52,7 @@ def test_what_is_refused_is_not_stored(redis_url):
     ]
     for body, header, status in cases:
         assert receive(redis_url, body, header, max_body_bytes=1024).status == status
-    assert redis.Redis.from_url(redis_url).xlen("wa:webhooks") == 0
+    assert redis.Redis.from_url(redis_url).xlen(redis_keys.WEBHOOK_STREAM) == 0
 
 
 def test_no_acknowledgement_when_the_stream_cannot_store_it():
