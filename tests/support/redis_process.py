@@ -52,5 +52,9 @@ class RedisProcess:
             self.process.terminate()  # SIGTERM: Redis flushes its AOF and exits
             self.process.wait(timeout=10)
 
+    def flushall(self) -> None:
+        with self.client() as client:
+            client.flushall()
+
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url, decode_responses=True)

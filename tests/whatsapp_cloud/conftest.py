@@ -5,6 +5,7 @@ from typing import Any, Iterator, Tuple
 import pytest
 
 from tests.support.policy_harness import standin
+from tests.support.redis_cluster import on_both
 
 
 @pytest.fixture()
@@ -13,3 +14,15 @@ def graph() -> Iterator[Tuple[str, Any]]:
     need another stand-in define their own `graph`."""
     with standin() as served:
         yield served
+
+
+# The channel (stream, tickets, ingest) and the messaging policy run on a real Redis Cluster too.
+ON_CLUSTER = ("test_customer_order", "test_consumer_faults", "test_ingest")
+# Their cluster variants that `make test` runs (the rest: `make proof`): one per kind of multi-key operation.
+QUICK_ON_CLUSTER = {"placeholder"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__
+    if module.rsplit(".", 1)[-1] in ON_CLUSTER or module.startswith("tests.whatsapp_cloud.policy."):
+        on_both(metafunc, QUICK_ON_CLUSTER)
