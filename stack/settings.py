@@ -198,6 +198,8 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     env["REDIS_SERVER_PORT"] = str(redis.port or 6379)
     env["REDIS_DB"] = (redis.path or "/0").lstrip("/") or "0"
     env["REDIS_PASSWORD"] = unquote(redis.password or "")
+    env["REDIS_USERNAME"] = unquote(redis.username or "")  # an ACL user (managed Redis); empty: the default user
+    env.setdefault("REDIS_TLS_CA", "")  # the CA file that signed the TLS servers' certificates; empty: the system's
     # TLS (rediss://) for Rasa's tracker and lock stores: the same settings with use_ssl.
     env.setdefault("RASA_ENDPOINTS", "endpoints-tls.yml" if redis.scheme == "rediss" else "endpoints.yml")
 
