@@ -184,12 +184,12 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     redis = urlparse(env["REDIS_URL"])
     if redis.scheme not in redis_connection.SCHEMES or not redis.hostname:
         raise ConfigError(f"REDIS_URL={redact_url(env['REDIS_URL'])!r} is not a redis://, rediss://, "
-                          "redis+cluster:// or rediss+cluster:// URL")
-    # Rasa's tracker and lock stores cannot use Redis Cluster: with a cluster they keep to a plain Redis of
-    # their own (RASA_REDIS_URL), which may also be set to keep them apart from a single Redis.
-    if redis_connection.is_cluster_url(env["REDIS_URL"]) and not env.get("RASA_REDIS_URL"):
-        raise ConfigError("REDIS_URL names a Redis Cluster, which Rasa's tracker and lock stores cannot use: "
-                          "set RASA_REDIS_URL to a plain redis:// or rediss:// server for them")
+                          "redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel:// URL")
+    # Rasa's tracker and lock stores can use neither Redis Cluster nor Sentinel: beside those they keep to a
+    # plain Redis of their own (RASA_REDIS_URL), which may also be set to keep them apart from a single Redis.
+    if not redis_connection.is_plain_url(env["REDIS_URL"]) and not env.get("RASA_REDIS_URL"):
+        raise ConfigError("REDIS_URL names a Redis Cluster or Sentinel, which Rasa's tracker and lock stores "
+                          "cannot use: set RASA_REDIS_URL to a plain redis:// or rediss:// server for them")
     redis = urlparse(env.get("RASA_REDIS_URL") or env["REDIS_URL"])
     if redis.scheme not in ("redis", "rediss") or not redis.hostname:
         raise ConfigError(f"RASA_REDIS_URL={redact_url(redis.geturl())!r} is not a redis:// or rediss:// URL")

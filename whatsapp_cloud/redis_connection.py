@@ -2,24 +2,30 @@
 
 The URL says everything: `redis://` (plain), `rediss://` (TLS; `tls_ca` names the CA file that signed the
 server's certificate, else the system's CAs), a user and password in the URL (`redis://user:secret@host`),
-and the schemes `redis+cluster://` / `rediss+cluster://` for a Redis Cluster (any one node's address: the
-client discovers the others). `stack/components.py` reads REDIS_URL and REDIS_TLS_CA and calls this.
+the schemes `redis+cluster://` / `rediss+cluster://` for a Redis Cluster (any one node's address: the
+client discovers the others), and `redis+sentinel://` / `rediss+sentinel://` for a master that Redis
+Sentinel watches and replaces on failure (`redis+sentinel://:password@sentinel1:26379,sentinel2:26379/mymaster`:
+the sentinels' addresses, then the name they monitor; every connection asks them where the master is now).
+`stack/components.py` reads REDIS_URL and REDIS_TLS_CA and calls this.
 
 Cluster clients of redis-py 4.6 have no MULTI/EXEC; `transaction()` gives a transaction on the node that
 owns a key's slot instead, for operations whose keys share one slot (whatsapp_cloud/redis_keys.py).
 """
 
 import weakref
-from typing import Any, Dict, Union
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Dict, List, Tuple, Union
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import redis
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.cluster import RedisCluster
+from redis.sentinel import Sentinel
 
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
-SCHEMES = ("redis", "rediss", *CLUSTER_SCHEMES)
+SENTINEL_SCHEMES = {"redis+sentinel": "redis", "rediss+sentinel": "rediss"}
+SCHEMES = ("redis", "rediss", *CLUSTER_SCHEMES, *SENTINEL_SCHEMES)
 
 Blocking = Union[redis.Redis, RedisCluster]
 Async = Union[aioredis.Redis, AsyncRedisCluster]
@@ -31,6 +37,9 @@ class BadRedisUrl(ValueError):
 
 def blocking(url: str, tls_ca: str = "", **options: Any) -> Blocking:
     """A redis-py client (a RedisCluster for the cluster schemes); `options` as redis-py takes them."""
+    if urlsplit(url).scheme in SENTINEL_SCHEMES:
+        sentinels, service, master_options = _sentinel(url, tls_ca, options)
+        return Sentinel(sentinels, sentinel_kwargs=_sentinel_auth(master_options)).master_for(service, **master_options)
     plain, cluster = _parse(url, tls_ca, options)
     if cluster:
         return RedisCluster.from_url(plain, **options)
@@ -39,6 +48,10 @@ def blocking(url: str, tls_ca: str = "", **options: Any) -> Blocking:
 
 def asyncio(url: str, tls_ca: str = "", **options: Any) -> Async:
     """The same for redis.asyncio."""
+    if urlsplit(url).scheme in SENTINEL_SCHEMES:
+        sentinels, service, master_options = _sentinel(url, tls_ca, options)
+        return AsyncSentinel(sentinels, sentinel_kwargs=_sentinel_auth(master_options)).master_for(
+            service, **master_options)
     plain, cluster = _parse(url, tls_ca, options)
     if cluster:
         return AsyncRedisCluster.from_url(plain, **options)
@@ -47,6 +60,43 @@ def asyncio(url: str, tls_ca: str = "", **options: Any) -> Async:
 
 def is_cluster_url(url: str) -> bool:
     return urlsplit(url).scheme in CLUSTER_SCHEMES
+
+
+def is_plain_url(url: str) -> bool:
+    """One server at a fixed address (what Rasa's tracker and lock stores can use)."""
+    return urlsplit(url).scheme in ("redis", "rediss")
+
+
+def _sentinel(url: str, tls_ca: str, options: Dict[str, Any]) -> "tuple[List[Tuple[str, int]], str, Dict[str, Any]]":
+    """The sentinels' addresses, the monitored name, and the master's connection options from the URL."""
+    parts = urlsplit(url)
+    credentials, _, hosts = parts.netloc.rpartition("@")
+    sentinels = []
+    for address in hosts.split(","):
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            raise BadRedisUrl(f"a sentinel's address is host:port; got {address!r}")
+        sentinels.append((host.strip("[]"), int(port)))
+    service, _, db = parts.path.strip("/").partition("/")
+    if not service or (db and not db.isdigit()):
+        raise BadRedisUrl("a Sentinel URL ends with the name the sentinels monitor (and a database number): "
+                          "redis+sentinel://host:26379,host2:26379/mymaster/0")
+    username, _, password = credentials.partition(":")
+    master = dict(options, db=int(db or 0))
+    if username:
+        master.setdefault("username", unquote(username))
+    if password:
+        master.setdefault("password", unquote(password))
+    if SENTINEL_SCHEMES[parts.scheme] == "rediss":
+        master.setdefault("ssl", True)
+        if tls_ca:
+            master.setdefault("ssl_ca_certs", tls_ca)
+    return sentinels, service, master
+
+
+def _sentinel_auth(master: Dict[str, Any]) -> Dict[str, Any]:
+    """The sentinels are asked over TLS when the master is; the URL's password is the master's only."""
+    return {key: master[key] for key in ("ssl", "ssl_ca_certs") if key in master}
 
 
 def _parse(url: str, tls_ca: str, options: Dict[str, Any]) -> "tuple[str, bool]":

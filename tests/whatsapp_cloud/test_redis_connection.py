@@ -2,6 +2,7 @@
 CA, Redis Cluster, and clear errors for URLs that cannot work. Real servers throughout."""
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import quote
@@ -12,6 +13,7 @@ from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.cluster import RedisCluster
 
 from tests.support.redis_process import RedisProcess
+from tests.support.redis_sentinel import RedisSentinel
 from tests.support.tls import certificates, tls_front
 from whatsapp_cloud import redis_connection, redis_keys
 from whatsapp_cloud.redis_connection import BadRedisUrl
@@ -112,3 +114,51 @@ def test_the_cluster_scheme_gives_cluster_clients(redis_cluster) -> None:
 def test_urls_that_cannot_work_are_clear_errors(url: str, problem: str) -> None:
     with pytest.raises(BadRedisUrl, match=problem):
         redis_connection.blocking(url)
+
+
+@pytest.fixture()
+def sentinel(tmp_path: Path) -> Iterator[RedisSentinel]:
+    watched = RedisSentinel(tmp_path).start()
+    yield watched
+    watched.stop()
+
+
+def test_a_sentinel_url_reaches_the_master_the_sentinels_name(sentinel: RedisSentinel) -> None:
+    with redis_connection.blocking(sentinel.url, decode_responses=True) as client:
+        client.set("k", "v")
+    with redis.Redis(port=sentinel.master.port, decode_responses=True) as master:
+        assert master.get("k") == "v"  # written on the master, not the replica
+
+    async def read() -> str:
+        client = redis_connection.asyncio(sentinel.url, decode_responses=True)
+        try:
+            return await client.get("k")
+        finally:
+            await client.close()
+
+    assert asyncio.run(read()) == "v"
+
+
+@pytest.mark.proof
+def test_after_a_failover_the_same_url_writes_to_the_new_master(sentinel: RedisSentinel) -> None:
+    client = redis_connection.blocking(sentinel.url, decode_responses=True)
+    client.set("before", "1")
+    assert client.wait(1, 5000) == 1  # the replica has it
+    old = sentinel.master_port()
+    sentinel.master.process.kill()  # the master's machine is gone
+    new = sentinel.wait_for_failover(old)
+    assert new == sentinel.replica.port
+    # Until the sentinel has the promoted replica ready, writes fail (and callers retry, as the channel's
+    # consumer does); then the same client finds it.
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            client.set("after", "2")
+            break
+        except (redis.ConnectionError, redis.ReadOnlyError):
+            assert time.monotonic() < deadline, "the new master was never reached"
+            time.sleep(0.2)
+    assert client.get("before") == "1" and client.get("after") == "2"
+    with redis.Redis(port=new, decode_responses=True) as promoted:
+        assert promoted.get("after") == "2"
+    client.close()
