@@ -72,9 +72,8 @@ class RedisSentinel:
                 time.sleep(0.1)
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-                process.wait(timeout=10)
-        self.replica.stop()
-        self.master.stop()
+        # Killed, not stopped: a replica asked to stop while it syncs can take long, and nothing here is kept.
+        for server in [*self.processes, self.replica.process, self.master.process]:
+            if server is not None and server.poll() is None:
+                server.kill()
+                server.wait(timeout=10)
