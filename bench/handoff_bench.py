@@ -34,7 +34,7 @@ import requests
 from werkzeug.serving import make_server
 
 from handoff.agents import AgentDirectory
-from stack import components, redis_server, settings
+from stack import components, handoff_keys, redis_server, settings
 from stack.background import free_port
 from stack.wait_for import wait_until_healthy
 from whatsapp_cloud.policy.store import SyncPolicyStore
@@ -145,7 +145,7 @@ def main() -> None:
 
         with ThreadPoolExecutor(args.concurrency) as pool:
             escalations = list(pool.map(escalate, range(args.chats)))
-        owners = {chat_id: store.hget(f"handoff:chat:{chat_id}", "agent") for chat_id, _ in escalations}
+        owners = {chat_id: store.hget(handoff_keys.chat(chat_id), "agent") for chat_id, _ in escalations}
 
         def reply(chat_id: str) -> float:
             headers = {"Authorization": f"Bearer {tokens[owners[chat_id]]}"}

@@ -18,6 +18,7 @@ from handoff.settings import HandoffSettings
 from handoff.state import ChatStore, Conflict, Escalation, NotFound
 from handoff.teams import TEAMS, team_for
 from whatsapp_cloud.events import kinds
+from whatsapp_cloud.redis_connection import transaction
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 logger = logging.getLogger(__name__)
@@ -216,7 +217,7 @@ class HandoffService:
         return self.redis.hgetall(keys.canned(team))
 
     def set_canned(self, team: str, replies: Dict[str, str]) -> None:
-        pipe = self.redis.pipeline()
+        pipe = transaction(self.redis, keys.canned(team))
         pipe.delete(keys.canned(team))
         if replies:
             pipe.hset(keys.canned(team), mapping=replies)

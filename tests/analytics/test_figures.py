@@ -8,6 +8,7 @@ import pytest
 import redis
 from sqlalchemy.engine import Engine
 
+from analytics import keys
 from analytics.aggregator import Aggregator
 from analytics.config import AnalyticsConfig
 from analytics.figures import compute, parse_range, read_range
@@ -91,7 +92,7 @@ def test_two_aggregators_at_once_count_each_entry_once(store, shop) -> None:
     write_day(store, shop)
     Aggregator(store, ratings=from_database(shop)).run()
     expected = as_json(figures(store))
-    for key in store.scan_iter(match="analytics:*"):
+    for key in store.scan_iter(match=keys.PREFIX + "*"):
         store.delete(key)
     workers = [Aggregator(redis.Redis(connection_pool=store.connection_pool), AnalyticsConfig(batch=2),
                           ratings=from_database(shop)) for _ in range(2)]
@@ -110,7 +111,7 @@ def test_aggregates_outlive_the_raw_streams(store, shop) -> None:
     store.delete(redis_keys.EVENT_STREAM, redis_keys.PRICING_LOG)  # trimmed away by their bounds
     Aggregator(store, ratings=from_database(shop)).run()
     assert as_json(figures(store)) == before
-    assert 0 < store.ttl("analytics:day:2026-11-02") <= AnalyticsConfig().retention_seconds
+    assert 0 < store.ttl(keys.day("2026-11-02")) <= AnalyticsConfig().retention_seconds
 
 
 def test_a_range_of_days_adds_them_up_and_lists_each(store, shop) -> None:

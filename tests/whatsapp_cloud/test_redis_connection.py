@@ -54,7 +54,7 @@ def test_an_acl_user_in_the_url_gets_only_what_it_is_allowed(guarded: RedisProce
         app.xadd(redis_keys.EVENT_STREAM, {"kind": "test"})
         assert app.xlen(redis_keys.EVENT_STREAM) == 1
         with pytest.raises(redis.exceptions.NoPermissionError):
-            app.get("handoff:agents")
+            app.get("wabot:tracker:15551230001")  # Rasa's, not the app's
     with redis_connection.blocking(f"redis://app:wrong@127.0.0.1:{guarded.port}/0") as wrong:
         with pytest.raises(redis.AuthenticationError):
             wrong.ping()
