@@ -15,14 +15,14 @@ from handoff.state import ChatStore, Conflict, Escalation, NotFound
 from handoff.teams import team_for
 from stack.office_hours import InvalidOfficeHours, OfficeHours
 from tests.support.redis_process import RedisProcess
-from whatsapp_cloud import redis_keys
+from whatsapp_cloud import redis_connection, redis_keys
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture()
 def store(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client = redis_connection.blocking(redis_url, decode_responses=True)
     yield client
     client.close()
 
@@ -82,7 +82,7 @@ def race_for(redis_url: str, chat_id: str, contenders: int) -> tuple[List[str], 
     barrier = threading.Barrier(contenders)
 
     def claim(agent: str) -> None:
-        own = ChatStore(redis.Redis.from_url(redis_url, decode_responses=True))
+        own = ChatStore(redis_connection.blocking(redis_url, decode_responses=True))
         barrier.wait()
         try:
             own.claim(chat_id, agent, capacity=100)

@@ -35,7 +35,7 @@ class RedisCluster:
         for attempt in range(attempts):
             try:
                 return self._start()
-            except (redis.ConnectionError, TimeoutError):
+            except (redis.RedisError, TimeoutError):
                 self.stop()
                 if attempt == attempts - 1:
                     raise
@@ -64,6 +64,8 @@ class RedisCluster:
         self._wait_until_ok(nodes)
         for node in nodes:
             node.close()
+        if any(process.poll() is not None for process in self.processes):  # a port was another program's
+            raise redis.ConnectionError("a cluster node exited")
         return self
 
     def _wait_until_ok(self, nodes: List[redis.Redis], timeout: float = 20.0) -> None:

@@ -13,12 +13,19 @@ from typing import Any, Dict, List, Set
 
 from redis.cluster import key_slot
 
+from analytics import keys as analytics_keys
+from campaigns import keys as campaign_keys
+from handoff import contract
+from stack import handoff_keys
 from stack.settings import ROOT
 from whatsapp_cloud import redis_keys, redis_programs
 from whatsapp_cloud.policy import store
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.streams import customer_order
 
+PACKAGES = ("bot", "handoff", "campaigns", "analytics", "privacy", "ingest", "whatsapp_cloud", "shop", "stack",
+            "tools", "cloud_api_standin", "simulation")
+NOT_KEYS = {"customer_messages_path"}  # a function of the keys modules that names no key
 CUSTOMERS = ("15551230001", "15551230002", "447700900123", "4915112340099")
 NUMBER = "100000000000001"
 
@@ -93,12 +100,44 @@ def test_every_transaction_is_listed() -> None:
     places = set()
     for path in sorted((ROOT / "whatsapp_cloud").rglob("*.py")):
         text = path.read_text()
-        if "pipeline(transaction=True)" in text and path.name != "redis_connection.py":
-            raise AssertionError(f"{path}: a MULTI on the client itself cannot run on a cluster; "
-                                 "use redis_connection.transaction or async_transaction")
         if path.name != "redis_connection.py" and ("transaction(self.store" in text or "transaction(store" in text):
             places.add(str(path.relative_to(ROOT)))
     assert places == set(TRANSACTIONS)
+
+
+def test_no_transaction_is_opened_on_the_client_itself() -> None:
+    """A cluster client of redis-py 4.6 refuses MULTI (or, with `.pipeline()`, silently runs none): every
+    transaction of the project goes through redis_connection, on the node of its keys' slot."""
+    refused = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                        node.func.attr == "pipeline" and path.name != "redis_connection.py":
+                    options = {k.arg: k.value for k in node.keywords}
+                    plain = isinstance(options.get("transaction"), ast.Constant) and \
+                        options["transaction"].value is False
+                    if not plain:
+                        refused.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert refused == []
+
+
+def test_the_keys_of_the_handoff_campaigns_and_analytics_share_the_event_streams_slot() -> None:
+    """Their scripts and transactions write their own keys with `{wa}:events` (and the cost ledger's): every
+    key they name carries the `{wa}` tag, so whatever they combine is one slot."""
+    modules = [handoff_keys, contract, campaign_keys, analytics_keys]
+    names = []
+    for module in modules:
+        for name, value in vars(module).items():
+            if name.isupper() and isinstance(value, str) and ":" in value and name != "KEY_PREFIX":
+                names.append(value)
+            elif inspect.isfunction(value) and value.__module__ == module.__name__ and \
+                    set(inspect.signature(value).parameters) and value.__name__ not in NOT_KEYS:
+                named = value(*("x" for _ in inspect.signature(value).parameters))
+                names.extend([named] if isinstance(named, str) else named)  # all_of: a campaign's keys
+    assert len(names) >= 40
+    assert slots([*names, redis_keys.EVENT_STREAM, redis_keys.PRICING_LOG]) == slots([redis_keys.EVENT_STREAM])
+    assert all(name.startswith(redis_keys.SHARED + ":") for name in names), names
 
 
 def _sample(parameter: inspect.Parameter) -> Any:
