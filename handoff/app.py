@@ -70,7 +70,8 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     app.extensions["entry_links"] = EntryLinks(store, components.display_phone_number(env))
 
     csrf = CSRFProtect(app)
-    limiter = Limiter(key_func=get_remote_address, app=app, storage_uri=settings.redis_url,
+    storage_uri, storage_options = components.rate_limit_storage(env, settings.redis_url)
+    limiter = Limiter(key_func=get_remote_address, app=app, storage_uri=storage_uri, storage_options=storage_options,
                       key_prefix="handoff:limits", headers_enabled=True)
     login_limit = login_limits(limiter, settings.login_limit)
     api = create_api(login_limit)

@@ -12,6 +12,7 @@ from shop import db as shop_db
 from tests.support.postgres import PostgresProcess
 from tests.support.redis_cluster import RedisCluster
 from tests.support.redis_process import RedisProcess
+from tests.support.redis_sentinel import RedisSentinel
 
 # Rasa code run by the tests (in-process or started from here) reports nothing to Rasa's services.
 os.environ["RASA_TELEMETRY_ENABLED"] = "false"
@@ -29,6 +30,14 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClu
     cluster = RedisCluster(tmp_path_factory.mktemp("redis-cluster")).start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture()
+def redis_sentinel(tmp_path: Path) -> Iterator[RedisSentinel]:
+    """A master, its replica and a sentinel watching them (`redis+sentinel://` URL)."""
+    watched = RedisSentinel(tmp_path / "sentinel").start()
+    yield watched
+    watched.stop()
 
 
 @pytest.fixture()

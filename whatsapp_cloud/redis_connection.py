@@ -5,7 +5,9 @@ server's certificate, else the system's CAs), a user and password in the URL (`r
 the schemes `redis+cluster://` / `rediss+cluster://` for a Redis Cluster (any one node's address: the
 client discovers the others), and `redis+sentinel://` / `rediss+sentinel://` for a master that Redis
 Sentinel watches and replaces on failure (`redis+sentinel://:password@sentinel1:26379,sentinel2:26379/mymaster`:
-the sentinels' addresses, then the name they monitor; every connection asks them where the master is now).
+the sentinels' addresses, then the name they monitor, database 0; every connection asks them where the master
+is now; the password is given to the sentinels and the master alike, as the `limits` library does with the
+same URL).
 `stack/components.py` reads REDIS_URL and REDIS_TLS_CA and calls this.
 
 Cluster clients of redis-py 4.6 have no MULTI/EXEC; `transaction()` gives a transaction on the node that
@@ -77,12 +79,12 @@ def _sentinel(url: str, tls_ca: str, options: Dict[str, Any]) -> "tuple[List[Tup
         if not host or not port.isdigit():
             raise BadRedisUrl(f"a sentinel's address is host:port; got {address!r}")
         sentinels.append((host.strip("[]"), int(port)))
-    service, _, db = parts.path.strip("/").partition("/")
-    if not service or (db and not db.isdigit()):
-        raise BadRedisUrl("a Sentinel URL ends with the name the sentinels monitor (and a database number): "
-                          "redis+sentinel://host:26379,host2:26379/mymaster/0")
+    service = parts.path.strip("/")
+    if not service or "/" in service:
+        raise BadRedisUrl("a Sentinel URL ends with the name the sentinels monitor (database 0): "
+                          "redis+sentinel://host:26379,host2:26379/mymaster")
     username, _, password = credentials.partition(":")
-    master = dict(options, db=int(db or 0))
+    master = dict(options)
     if username:
         master.setdefault("username", unquote(username))
     if password:
@@ -95,8 +97,8 @@ def _sentinel(url: str, tls_ca: str, options: Dict[str, Any]) -> "tuple[List[Tup
 
 
 def _sentinel_auth(master: Dict[str, Any]) -> Dict[str, Any]:
-    """The sentinels are asked over TLS when the master is; the URL's password is the master's only."""
-    return {key: master[key] for key in ("ssl", "ssl_ca_certs") if key in master}
+    """The sentinels are asked with the master's user, password and TLS settings."""
+    return {key: master[key] for key in ("username", "password", "ssl", "ssl_ca_certs") if key in master}
 
 
 def _parse(url: str, tls_ca: str, options: Dict[str, Any]) -> "tuple[str, bool]":

@@ -29,7 +29,7 @@ class RedisSentinel:
 
     @property
     def url(self) -> str:
-        return f"redis+sentinel://{HOST}:{self.port}/{SERVICE}/0"
+        return f"redis+sentinel://{HOST}:{self.port}/{SERVICE}"
 
     def start(self) -> "RedisSentinel":
         self.master.start()

@@ -116,21 +116,14 @@ def test_urls_that_cannot_work_are_clear_errors(url: str, problem: str) -> None:
         redis_connection.blocking(url)
 
 
-@pytest.fixture()
-def sentinel(tmp_path: Path) -> Iterator[RedisSentinel]:
-    watched = RedisSentinel(tmp_path).start()
-    yield watched
-    watched.stop()
-
-
-def test_a_sentinel_url_reaches_the_master_the_sentinels_name(sentinel: RedisSentinel) -> None:
-    with redis_connection.blocking(sentinel.url, decode_responses=True) as client:
+def test_a_sentinel_url_reaches_the_master_the_sentinels_name(redis_sentinel: RedisSentinel) -> None:
+    with redis_connection.blocking(redis_sentinel.url, decode_responses=True) as client:
         client.set("k", "v")
-    with redis.Redis(port=sentinel.master.port, decode_responses=True) as master:
+    with redis.Redis(port=redis_sentinel.master.port, decode_responses=True) as master:
         assert master.get("k") == "v"  # written on the master, not the replica
 
     async def read() -> str:
-        client = redis_connection.asyncio(sentinel.url, decode_responses=True)
+        client = redis_connection.asyncio(redis_sentinel.url, decode_responses=True)
         try:
             return await client.get("k")
         finally:
@@ -140,14 +133,14 @@ def test_a_sentinel_url_reaches_the_master_the_sentinels_name(sentinel: RedisSen
 
 
 @pytest.mark.proof
-def test_after_a_failover_the_same_url_writes_to_the_new_master(sentinel: RedisSentinel) -> None:
-    client = redis_connection.blocking(sentinel.url, decode_responses=True)
+def test_after_a_failover_the_same_url_writes_to_the_new_master(redis_sentinel: RedisSentinel) -> None:
+    client = redis_connection.blocking(redis_sentinel.url, decode_responses=True)
     client.set("before", "1")
     assert client.wait(1, 5000) == 1  # the replica has it
-    old = sentinel.master_port()
-    sentinel.master.process.kill()  # the master's machine is gone
-    new = sentinel.wait_for_failover(old)
-    assert new == sentinel.replica.port
+    old = redis_sentinel.master_port()
+    redis_sentinel.master.process.kill()  # the master's machine is gone
+    new = redis_sentinel.wait_for_failover(old)
+    assert new == redis_sentinel.replica.port
     # Until the sentinel has the promoted replica ready, writes fail (and callers retry, as the channel's
     # consumer does); then the same client finds it.
     deadline = time.monotonic() + 20
