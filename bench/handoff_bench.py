@@ -29,7 +29,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List
 
-import redis
 import requests
 from werkzeug.serving import make_server
 
@@ -108,7 +107,7 @@ def main() -> None:
            "STANDIN_THROUGHPUT": "100000", "STANDIN_PAIR_BURST": "1000", "HANDOFF_SLA_FIRST_RESPONSE_SECONDS": "3600"}
     try:
         time.sleep(0.5)
-        store = redis.Redis.from_url(redis_url, decode_responses=True)
+        store = components.redis_client(url=redis_url, decode_responses=True)
         policy = SyncPolicyStore(store, components.policy_config(env))
         agents = AgentDirectory(store)
         capacity = args.chats // args.agents + 1
