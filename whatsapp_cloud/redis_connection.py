@@ -1,4 +1,4 @@
-"""Redis clients from one URL: a single server, TLS, passwords and ACL users, or a Redis Cluster.
+"""Redis clients from one URL: a single server, TLS, passwords and ACL users, Redis Cluster or Sentinel.
 
 The URL says everything: `redis://` (plain), `rediss://` (TLS; `tls_ca` names the CA file that signed the
 server's certificate, else the system's CAs), a user and password in the URL (`redis://user:secret@host`),
