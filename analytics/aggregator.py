@@ -19,6 +19,7 @@ from analytics import keys
 from analytics.config import AnalyticsConfig
 from analytics.fold import Fold
 from analytics.ratings import RatingSource, none
+from whatsapp_cloud.redis_connection import transaction
 from whatsapp_cloud.redis_keys import EVENT_STREAM, PRICING_LOG
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class Aggregator:
         return total
 
     def step(self) -> int:
-        with self.store.pipeline(transaction=True) as pipe:
+        with transaction(self.store, keys.CLOCK) as pipe:  # every key of analytics carries the `{wa}` tag
             while True:
                 try:
                     # The clock and the open conversations too: a step that reads nothing may still close some.

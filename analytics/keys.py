@@ -5,7 +5,7 @@ working state that names a customer or a message (`customer`, `chat`, `message`)
 conversation, like the raw records it was read from. Days are UTC calendar days (YYYY-MM-DD).
 """
 
-PREFIX = "analytics:"
+PREFIX = "{wa}:analytics:"  # the hash tag `{wa}`: a step writes its keys together with its cursors
 CLOCK = PREFIX + "clock"  # the time (`at`) of the newest event read: sessions idle before it minus the gap end
 OPEN_SESSIONS = PREFIX + "open-sessions"  # zset customer -> last activity of their open conversation
 META = PREFIX + "meta"  # hash: currency of the cost ledger's charges

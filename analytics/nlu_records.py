@@ -21,6 +21,7 @@ from analytics.config import AnalyticsConfig
 from analytics.nlu_results import NluResult
 from whatsapp_cloud.events import kinds
 from whatsapp_cloud.events.log import MAX_LENGTH, entry
+from whatsapp_cloud.redis_connection import async_transaction
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 LIST_LIMIT = 1000  # messages one page of the designers' page reads at most
@@ -38,7 +39,7 @@ class NluRecords:
         now = time.time() if now is None else now
         kept = result.for_review(self.config.low_confidence)
         mark, ttl = keys.nlu_recorded(result.wamid), self.config.review_text_seconds
-        async with self.store.pipeline(transaction=True) as pipe:
+        async with await async_transaction(self.store, mark) as pipe:
             while True:
                 try:
                     await pipe.watch(mark)

@@ -29,12 +29,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List
 
-import redis
 import requests
 from werkzeug.serving import make_server
 
 from handoff.agents import AgentDirectory
-from stack import components, redis_server, settings
+from stack import components, handoff_keys, redis_server, settings
 from stack.background import free_port
 from stack.wait_for import wait_until_healthy
 from whatsapp_cloud.policy.store import SyncPolicyStore
@@ -108,7 +107,7 @@ def main() -> None:
            "STANDIN_THROUGHPUT": "100000", "STANDIN_PAIR_BURST": "1000", "HANDOFF_SLA_FIRST_RESPONSE_SECONDS": "3600"}
     try:
         time.sleep(0.5)
-        store = redis.Redis.from_url(redis_url, decode_responses=True)
+        store = components.redis_client(url=redis_url, decode_responses=True)
         policy = SyncPolicyStore(store, components.policy_config(env))
         agents = AgentDirectory(store)
         capacity = args.chats // args.agents + 1
@@ -145,7 +144,7 @@ def main() -> None:
 
         with ThreadPoolExecutor(args.concurrency) as pool:
             escalations = list(pool.map(escalate, range(args.chats)))
-        owners = {chat_id: store.hget(f"handoff:chat:{chat_id}", "agent") for chat_id, _ in escalations}
+        owners = {chat_id: store.hget(handoff_keys.chat(chat_id), "agent") for chat_id, _ in escalations}
 
         def reply(chat_id: str) -> float:
             headers = {"Authorization": f"Bearer {tokens[owners[chat_id]]}"}

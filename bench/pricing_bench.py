@@ -20,10 +20,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import List
 
-import redis.asyncio as aioredis
-
 from stack import redis_server
-from whatsapp_cloud import redis_keys
+from whatsapp_cloud import redis_connection, redis_keys
 from whatsapp_cloud.pricing.cost_ledger import CostLedger
 from whatsapp_cloud.pricing.engine import UTC, PricingConfig
 from whatsapp_cloud.webhooks.inbound import InboundMessage, StatusUpdate
@@ -58,7 +56,7 @@ async def conversation(ledger: CostLedger, wa_id: str, messages: int, timings: L
 
 
 async def many_customers(url: str, customers: int, messages: int) -> None:
-    store = aioredis.Redis.from_url(url)
+    store = redis_connection.asyncio(url)
     ledger = CostLedger(store, PricingConfig())
     timings: List[float] = []
     queue = [f"1555{i:07d}" for i in range(customers)]
@@ -79,7 +77,7 @@ async def many_customers(url: str, customers: int, messages: int) -> None:
 
 
 async def busy_customer(url: str, messages: int) -> None:
-    store = aioredis.Redis.from_url(url)
+    store = redis_connection.asyncio(url)
     ledger = CostLedger(store, PricingConfig())
     wa_id = "15559999999"
     timings: List[float] = []

@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Dict, List
 
 import httpx
-import redis.asyncio as aioredis
 
 from stack import settings
 from stack.background import BackgroundStack
-from whatsapp_cloud import redis_keys
+from whatsapp_cloud import redis_connection, redis_keys
 from whatsapp_cloud.webhooks import signature
 
 
@@ -110,7 +109,7 @@ async def wait_for_replies(client: httpx.AsyncClient, standin: str, after: int, 
 
 
 async def stream_worked_off(redis_url: str, timeout: float) -> None:
-    store = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    store = redis_connection.asyncio(redis_url, decode_responses=True)
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -88,7 +88,7 @@ class Worker:
 async def main(env: Optional[dict] = None) -> None:
     env = dict(components.environment() if env is None else env)
     settings = CampaignSettings.from_env(env)
-    store = aioredis.Redis.from_url(env["REDIS_URL"])
+    store = components.async_redis_client(env)
     client = GraphApiClient(components.cloud_api_config(env))
     sender = components.outbound_sender(client, store, env)
     worker = Worker(CampaignSender(sender, store, settings), store, settings)

@@ -25,7 +25,7 @@ def seed(env: Mapping[str, str], customer: str = DEFAULT_CUSTOMER) -> bool:
     """Record the demo opt-in if the customer has no consent record; True if it did."""
     if not env.get("REDIS_URL"):
         return False
-    store = SyncPolicyStore(redis.Redis.from_url(env["REDIS_URL"]), components.policy_config(env))
+    store = SyncPolicyStore(components.redis_client(env), components.policy_config(env))
     try:
         if store.snapshot(customer).state.consent.records:
             return False

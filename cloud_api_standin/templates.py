@@ -11,8 +11,6 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Type
 
-import redis
-
 from stack import components
 from whatsapp_cloud.graph.errors import GraphApiError, MarketingStopped
 from whatsapp_cloud.policy.graph_templates import to_graph
@@ -86,7 +84,7 @@ class StandinClock:
 
     def __init__(self, env: Mapping[str, str]) -> None:
         config = components.policy_config(env)
-        self._store = (SyncPolicyStore(redis.Redis.from_url(env["REDIS_URL"]), config)
+        self._store = (SyncPolicyStore(components.redis_client(env), config)
                        if config.test_clock and env.get("REDIS_URL") else None)
 
     def time(self) -> float:

@@ -66,7 +66,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         # Client address and scheme from X-Forwarded-* only when that many proxies of ours set them.
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    store = redis.Redis.from_url(settings.redis_url, socket_timeout=5, decode_responses=True)
+    store = components.redis_client(env, url=settings.redis_url, socket_timeout=5, decode_responses=True)
     app.extensions["redis"] = store
     service = HandoffService(settings, store, Messenger(env, store), RasaApi(settings.rasa_url, settings.rasa_token))
     app.extensions["handoff"] = service
@@ -83,7 +83,8 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
             request.max_content_length = LARGEST_MEDIA + 1024 * 1024  # the file and the form around it
 
     csrf = CSRFProtect(app)
-    limiter = Limiter(key_func=get_remote_address, app=app, storage_uri=settings.redis_url,
+    storage_uri, storage_options = components.rate_limit_storage(env, settings.redis_url)
+    limiter = Limiter(key_func=get_remote_address, app=app, storage_uri=storage_uri, storage_options=storage_options,
                       key_prefix="handoff:limits", headers_enabled=True)
     login_limit = login_limits(limiter, settings.login_limit)
     api = create_api(login_limit)

@@ -18,7 +18,7 @@ WITH_HANDOFF = (QUEUED, AGENT)  # the customer's messages go to the handoff serv
 CUSTOMER_REQUEST = "customer_request"  # the customer asked for a person
 REASONS = (CUSTOMER_REQUEST, "fallback", "complaint", "backend_failure", "keyword", "language")
 
-KEY_PREFIX = "handoff:"  # every Redis key of the handoff service starts with it
+KEY_PREFIX = "{wa}:handoff:"  # every Redis key of the handoff service starts with it ({wa}: the hash tag)
 
 
 def owner_key(wa_id: str) -> str:

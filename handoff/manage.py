@@ -56,7 +56,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands.add_parser("seed-demo", help="demo accounts (admin, sam, alice, bob) with the local stand-in only")
     args = parser.parse_args(argv)
 
-    store = redis.Redis.from_url(components.environment()["REDIS_URL"], decode_responses=True)
+    store = components.redis_client(decode_responses=True)
     agents = AgentDirectory(store)
     try:
         if args.command == "create-agent":

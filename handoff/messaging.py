@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional
 
 import redis
-import redis.asyncio as aioredis
 
 from stack import components
 from whatsapp_cloud.graph.client import GraphApiClient, text_payload
@@ -170,7 +169,7 @@ class Messenger:
         # Built once; its redis.asyncio and httpx pools are only used on the sender loop.
         with self._lock:
             if self._sender is None:
-                store = aioredis.Redis.from_url(self._redis_url)
+                store = components.async_redis_client(self._env, url=self._redis_url)
                 self._client = GraphApiClient(self._config)
                 self._sender = components.outbound_sender(self._client, store, self._env,
                                                           registry=self.registry, config=self.policy_config)

@@ -23,6 +23,7 @@ from whatsapp_cloud.events import kinds
 from whatsapp_cloud.outbound.media_files import MEDIA_TYPES, extension
 from whatsapp_cloud.policy.consent import SCOPES
 from whatsapp_cloud.pricing.engine import normalize_category
+from whatsapp_cloud.redis_connection import transaction
 from whatsapp_cloud.redis_keys import EVENT_STREAM
 
 logger = logging.getLogger(__name__)
@@ -328,7 +329,7 @@ class HandoffService:
         return self.redis.hgetall(keys.canned(team))
 
     def set_canned(self, team: str, replies: Dict[str, str]) -> None:
-        pipe = self.redis.pipeline()
+        pipe = transaction(self.redis, keys.canned(team))
         pipe.delete(keys.canned(team))
         if replies:
             pipe.hset(keys.canned(team), mapping=replies)

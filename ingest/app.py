@@ -26,7 +26,7 @@ def create_app(env: Mapping[str, str]) -> web.Application:
     secrets = tuple(s for s in (env.get("WHATSAPP_APP_SECRET"), env.get("WHATSAPP_APP_SECRET_PREVIOUS")) if s)
     if not env.get("REDIS_URL"):
         raise ValueError("the webhook intake needs REDIS_URL for its durable stream")
-    store = aioredis.Redis.from_url(env["REDIS_URL"])
+    store = components.async_redis_client(env)
     retention = components.retention(env)
     stream = WebhookStream(store, "ingest", max_length=retention.webhook_stream_max)  # appends only
     max_body = int(env.get("WHATSAPP_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES)

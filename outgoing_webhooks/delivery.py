@@ -31,6 +31,7 @@ from outgoing_webhooks.posting import PostFailed, post
 from outgoing_webhooks.settings import WebhookSettings
 from outgoing_webhooks.subscriptions import Subscriptions
 from outgoing_webhooks.targets import TargetRefused, check_target
+from whatsapp_cloud.redis_connection import transaction
 from whatsapp_cloud.redis_values import as_text
 from whatsapp_cloud.webhooks import signature
 
@@ -116,7 +117,7 @@ class Deliverer:
         logged = {"key": key, "event_id": fields["event_id"], "type": fields["type"], "attempt": attempt,
                   "at": now, "ok": ok, "status": status, "error": error,
                   "ms": round((time.monotonic() - started) * 1000)}
-        with self.store.pipeline(transaction=True) as pipe:
+        with transaction(self.store, keys.DELIVERIES) as pipe:
             pipe.lpush(keys.log(sid), json.dumps(logged))
             pipe.ltrim(keys.log(sid), 0, keys.LOG_MAX - 1)
             if not ok:
@@ -144,7 +145,7 @@ class Deliverer:
         return bool(self._resend(keys=[keys.DEAD, keys.DELIVERIES], args=[dead_id, repr(self.clock())]))
 
     def _done(self, entry_id: str) -> None:
-        with self.store.pipeline(transaction=True) as pipe:
+        with transaction(self.store, keys.DELIVERIES) as pipe:
             pipe.xack(keys.DELIVERIES, keys.DELIVERIES_GROUP, entry_id)
             pipe.xdel(keys.DELIVERIES, entry_id)
             pipe.execute()

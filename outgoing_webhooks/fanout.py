@@ -19,6 +19,7 @@ from outgoing_webhooks import keys
 from outgoing_webhooks.event_types import public_events
 from outgoing_webhooks.subscriptions import Subscriptions
 from whatsapp_cloud import redis_keys
+from whatsapp_cloud.redis_connection import transaction
 from whatsapp_cloud.redis_values import as_text
 
 CLAIM_IDLE_MS = 60_000
@@ -70,7 +71,7 @@ class Fanout:
 
     def _fan_out(self, event_id: str, fields: Dict[str, str]) -> None:
         now = repr(time.time())
-        with self.store.pipeline(transaction=True) as pipe:
+        with transaction(self.store, keys.DELIVERIES) as pipe:
             for event_type, data in public_events(fields):
                 for sid in self.subscriptions.subscribed(event_type):
                     pipe.xadd(keys.DELIVERIES, {"subscription": sid, "event_id": event_id, "type": event_type,

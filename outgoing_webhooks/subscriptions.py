@@ -14,6 +14,7 @@ import redis
 from outgoing_webhooks import keys
 from outgoing_webhooks.event_types import TYPES
 from outgoing_webhooks.targets import check_url
+from whatsapp_cloud.redis_connection import transaction
 from whatsapp_cloud.redis_values import as_text as _text
 
 
@@ -60,7 +61,7 @@ class Subscriptions:
         fields = {"id": sid, "url": _url(url), "events": json.dumps(_events(list(events))),
                   "description": str(description or "")[:200], "active": "1", "created_at": repr(time.time()),
                   "created_by": created_by, "secret": secret}
-        with self.store.pipeline() as pipe:
+        with transaction(self.store, keys.SUBSCRIPTIONS) as pipe:
             pipe.hset(keys.subscription(sid), mapping=fields)
             pipe.sadd(keys.SUBSCRIPTIONS, sid)
             pipe.execute()
@@ -105,7 +106,7 @@ class Subscriptions:
 
     def delete(self, sid: str) -> None:
         self._fields(sid)
-        with self.store.pipeline() as pipe:
+        with transaction(self.store, keys.SUBSCRIPTIONS) as pipe:
             pipe.delete(keys.subscription(sid), keys.log(sid))
             pipe.srem(keys.SUBSCRIPTIONS, sid)
             pipe.execute()

@@ -10,8 +10,6 @@ import json
 import sys
 from typing import List, Optional
 
-import redis
-
 from privacy import requests
 from privacy.identity import Subject
 from stack import components
@@ -21,7 +19,7 @@ from stack.settings import resolve
 def stores() -> requests.Stores:
     env = resolve()
     return requests.Stores(
-        redis=redis.Redis.from_url(env["REDIS_URL"], decode_responses=True),
+        redis=components.redis_client(env, decode_responses=True),
         shop=components.shop(env).engine,
         media_dir=components.media_dir(env),
         policy=components.policy_config(env),

@@ -22,6 +22,7 @@ from privacy.stores import TRACKER_PREFIX
 from stack import handoff_keys
 from stack.age_limits import AgeLimits
 from whatsapp_cloud import redis_keys
+from whatsapp_cloud.redis_connection import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def _delete_where(client: redis.Redis, pattern: str, last_at: Callable[[redis.Re
     a conversation that goes on while it is looked at is never cut short."""
     deleted = 0
     for key in client.scan_iter(match=pattern, count=SCAN_COUNT):
-        with client.pipeline(transaction=True) as pipe:
+        with transaction(client, key) as pipe:
             try:
                 pipe.watch(key)
                 at = last_at(pipe, key)
@@ -89,7 +90,7 @@ def _resolved_chats(client: redis.Redis, cutoff: float) -> int:
     deleted = 0
     for key in client.scan_iter(match=handoff_keys.chat("*"), count=SCAN_COUNT):
         chat_id = key[len(handoff_keys.chat("")):]
-        with client.pipeline(transaction=True) as pipe:
+        with transaction(client, key) as pipe:
             try:
                 pipe.watch(key)
                 state, resolved_at = pipe.hmget(key, "state", "resolved_at")

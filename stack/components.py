@@ -7,7 +7,7 @@ commands call these functions instead of reading the environment themselves.
 
 import os
 from pathlib import Path
-from typing import Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from redis import asyncio as aioredis
 
@@ -16,7 +16,7 @@ from shop.service import Shop
 from stack.age_limits import AgeLimits
 from stack.office_hours import OfficeHours
 from stack.setting_values import ConfigError, count, flag, hours, listed, phone_number, seconds
-from whatsapp_cloud import pseudonyms
+from whatsapp_cloud import pseudonyms, redis_connection
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.graph.client import GraphApiClient
 from whatsapp_cloud.graph.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, CloudApiConfig
@@ -40,6 +40,41 @@ Env = Mapping[str, str]
 def environment() -> Env:
     """The process's settings: stack/run.py starts every process with the resolved environment."""
     return os.environ
+
+
+def redis_client(env: Optional[Env] = None, url: str = "", **options: Any) -> redis_connection.Blocking:
+    """The platform's Redis for blocking code (REDIS_URL: a single server or, with `redis+cluster://`, a
+    cluster; TLS with `rediss://`, checked against REDIS_TLS_CA when set), or `url` when given. `options` as
+    redis-py takes them."""
+    env = environment() if env is None else env
+    return redis_connection.blocking(url or env["REDIS_URL"], tls_ca=env.get("REDIS_TLS_CA", ""), **options)
+
+
+def async_redis_client(env: Optional[Env] = None, url: str = "", **options: Any) -> redis_connection.Async:
+    """The same Redis for asyncio code (the bot's channel and actions, the intake, the campaign worker)."""
+    env = environment() if env is None else env
+    return redis_connection.asyncio(url or env["REDIS_URL"], tls_ca=env.get("REDIS_TLS_CA", ""), **options)
+
+
+def rate_limit_storage(env: Optional[Env] = None, url: str = "") -> Tuple[str, Dict[str, Any]]:
+    """Flask-Limiter's storage URI and options. The `limits` library names Sentinel as REDIS_URL does
+    (`redis+sentinel://`) but has no `rediss+` form: that becomes the plain scheme with TLS as an option,
+    checked against REDIS_TLS_CA like the rest. For a cluster, the version Flask-Limiter pins needs the
+    unmaintained redis-py-cluster package: beside a cluster the counters (short-lived, per address) keep to
+    the plain Redis of RASA_REDIS_URL, which settings require then."""
+    env = environment() if env is None else env
+    url = url or env["REDIS_URL"]
+    if redis_connection.is_cluster_url(url):
+        url = env["RASA_REDIS_URL"]
+    scheme, _, rest = url.partition("://")
+    tls = scheme.startswith("rediss")
+    options: Dict[str, Any] = {}
+    if tls and "+" in scheme:
+        scheme = scheme.replace("rediss", "redis", 1)
+        options["ssl"] = True
+    if tls and env.get("REDIS_TLS_CA"):
+        options["ssl_ca_certs"] = env["REDIS_TLS_CA"]
+    return f"{scheme}://{rest}", options
 
 
 def retention(env: Optional[Env] = None) -> Retention:

@@ -5,7 +5,9 @@ service writes, without importing the service. handoff/keys.py re-exports it. Th
 handoff/contract.py for the bot, which imports nothing else; tests/privacy/test_layout.py checks both agree.
 """
 
-PREFIX = "handoff:"  # handoff/contract.py KEY_PREFIX
+# handoff/contract.py KEY_PREFIX. The `{wa}` hash tag: the service's scripts write its keys with the event
+# stream, so on Redis Cluster they share its slot (whatsapp_cloud/redis_keys.py).
+PREFIX = "{wa}:handoff:"
 FEED = PREFIX + "feed"  # stream of changes the inbox shows live (server-sent events)
 AGENTS = PREFIX + "agents"  # set of usernames
 HANDBACK_PENDING = PREFIX + "handback"  # zset chat_id -> when to (re)try handing the customer back to Rasa

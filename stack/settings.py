@@ -14,6 +14,7 @@ from urllib.parse import quote, unquote, urlparse, urlunparse
 
 from stack import components
 from stack.setting_values import ConfigError
+from whatsapp_cloud import redis_connection
 from whatsapp_cloud.graph.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION
 from whatsapp_cloud.streams.consumer_lease import default_consumer_name
 
@@ -190,13 +191,24 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
         password = quote(env["REDIS_LOCAL_PASSWORD"], safe="")
         env["REDIS_URL"] = f"redis://:{password}@{_client_host(env['REDIS_BIND'])}:{env['REDIS_PORT']}/0"
     redis = urlparse(env["REDIS_URL"])
+    if redis.scheme not in redis_connection.SCHEMES or not redis.hostname:
+        raise ConfigError(f"REDIS_URL={redact_url(env['REDIS_URL'])!r} is not a redis://, rediss://, "
+                          "redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel:// URL")
+    # Rasa's tracker and lock stores can use neither Redis Cluster nor Sentinel: beside those they keep to a
+    # plain Redis of their own (RASA_REDIS_URL), which may also be set to keep them apart from a single Redis.
+    if not redis_connection.is_plain_url(env["REDIS_URL"]) and not env.get("RASA_REDIS_URL"):
+        raise ConfigError("REDIS_URL names a Redis Cluster or Sentinel, which Rasa's tracker and lock stores "
+                          "cannot use: set RASA_REDIS_URL to a plain redis:// or rediss:// server for them")
+    redis = urlparse(env.get("RASA_REDIS_URL") or env["REDIS_URL"])
     if redis.scheme not in ("redis", "rediss") or not redis.hostname:
-        raise ConfigError(f"REDIS_URL={redact_url(env['REDIS_URL'])!r} is not a redis:// or rediss:// URL")
+        raise ConfigError(f"RASA_REDIS_URL={redact_url(redis.geturl())!r} is not a redis:// or rediss:// URL")
     # Rasa's endpoints.yml takes the parts, not the URL.
     env["REDIS_HOST"] = redis.hostname
     env["REDIS_SERVER_PORT"] = str(redis.port or 6379)
     env["REDIS_DB"] = (redis.path or "/0").lstrip("/") or "0"
     env["REDIS_PASSWORD"] = unquote(redis.password or "")
+    env["REDIS_USERNAME"] = unquote(redis.username or "")  # an ACL user (managed Redis); empty: the default user
+    env.setdefault("REDIS_TLS_CA", "")  # the CA file that signed the TLS servers' certificates; empty: the system's
     # TLS (rediss://) for Rasa's tracker and lock stores: the same settings with use_ssl.
     env.setdefault("RASA_ENDPOINTS", "endpoints-tls.yml" if redis.scheme == "rediss" else "endpoints.yml")
 

@@ -46,7 +46,7 @@ def main(argv: Any = None) -> int:
     args = parser.parse_args(argv)
 
     env = settings.resolve()
-    service = Campaigns(redis.Redis.from_url(env["REDIS_URL"], decode_responses=True), env)
+    service = Campaigns(components.redis_client(env, decode_responses=True), env)
     try:
         if args.command == "create":
             answer: Any = service.create(args.name, args.template,

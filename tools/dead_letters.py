@@ -9,8 +9,6 @@ import asyncio
 import sys
 from typing import List, Optional
 
-import redis.asyncio as aioredis
-
 from stack import components
 from whatsapp_cloud.streams.dead_letters import WebhookDeadLetters
 
@@ -28,7 +26,7 @@ async def _main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if not args.redis_url:
         parser.error("set REDIS_URL or pass --redis-url")
-    store = aioredis.Redis.from_url(args.redis_url)
+    store = components.async_redis_client(url=args.redis_url)
     try:
         letters = WebhookDeadLetters(store)
         if args.command == "list":

@@ -29,7 +29,7 @@ def main(argv: Any = None) -> int:
     if not args.wa_id.isdigit():
         parser.error(f"{args.wa_id!r} is not a WhatsApp number (digits only, with the country code)")
     env = settings.resolve()
-    store = SyncPolicyStore(redis.Redis.from_url(env["REDIS_URL"]), components.policy_config(env))
+    store = SyncPolicyStore(components.redis_client(env), components.policy_config(env))
     if args.action == "show":
         for scope, record in sorted(store.snapshot(args.wa_id).state.consent.records.items()):
             confirmed = f" [confirmed {record.confirmed_at.isoformat()}]" if record.confirmed_at else ""

@@ -10,8 +10,6 @@ import json
 import sys
 from typing import Any
 
-import redis
-
 from analytics.aggregator import Aggregator
 from analytics.config import AnalyticsConfig
 from analytics.figures import InvalidRange, compute, parse_range, read_range
@@ -34,7 +32,7 @@ def main(argv: Any = None) -> int:
         parser.error(str(exc))
     env = settings.resolve()
     config = AnalyticsConfig.from_env(env)
-    store = redis.Redis.from_url(env["REDIS_URL"], decode_responses=True)
+    store = components.redis_client(env, decode_responses=True)
     try:
         Aggregator(store, config, ratings=from_url(components.database_url(env))).run()
         figures = compute(read_range(store, first, last, args.team), config, components.office_hours(env).open_seconds)

@@ -78,7 +78,7 @@ def main(argv: Any = None) -> int:
         path.write_text(text)
         print(f"{path}: {len(merged['templates'])} templates ({len(graph)} template languages from Meta)")
         try:
-            store = SyncPolicyStore(redis.Redis.from_url(env["REDIS_URL"]), components.policy_config(env))
+            store = SyncPolicyStore(components.redis_client(env), components.policy_config(env))
             store.reset_template_overrides()
         except redis.RedisError as exc:
             print(f"could not clear the template overrides in Redis ({exc}): they stay until Meta's next "

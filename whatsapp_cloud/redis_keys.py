@@ -1,10 +1,20 @@
-"""Every Redis key the platform writes, named in one place."""
+"""Every Redis key the platform writes, named in one place.
 
-WEBHOOK_STREAM = "wa:webhooks"  # raw signed webhook bodies, acknowledged to Meta, not yet processed
+Redis Cluster runs a Lua script or a MULTI transaction only when all its keys are in one hash slot. The keys
+that such operations combine (the webhook stream with the customers' tickets, consent with its log, the
+deferred queues with their indexes, the cost ledger with the event stream) carry the hash tag `{wa}`: Redis
+hashes only the tag, so they share one slot. Keys only ever touched one at a time (claims, delivery records,
+windows, buckets, ...) have no tag and spread over the cluster. README, "Redis: single, Cluster, Sentinel,
+managed"; tests/whatsapp_cloud/test_redis_slots.py checks every multi-key operation.
+"""
+
+SHARED = "{wa}"  # the hash tag of the keys combined in one operation: one slot on Redis Cluster
+
+WEBHOOK_STREAM = SHARED + ":webhooks"  # raw signed webhook bodies, acknowledged to Meta, not yet processed
 WEBHOOK_GROUP = "rasa"  # consumer group of the Rasa processes
-WEBHOOK_DEAD = "wa:webhooks:dead"  # stream entries that could not be handled, with the reason (replayable)
-WEBHOOK_ATTEMPTS = "wa:webhooks:attempts"  # hash entry id -> failed tries so far, while it is pending
-EVENT_STREAM = "wa:events"  # what happened, for analytics and audits
+WEBHOOK_DEAD = SHARED + ":webhooks:dead"  # stream entries that could not be handled, with the reason (replayable)
+WEBHOOK_ATTEMPTS = SHARED + ":webhooks:attempts"  # hash entry id -> failed tries so far, while it is pending
+EVENT_STREAM = SHARED + ":events"  # what happened, for analytics and audits
 
 
 def inbound_claim(wamid: str) -> str:
@@ -14,7 +24,7 @@ def inbound_claim(wamid: str) -> str:
 
 def customer_order(wa_id: str) -> str:
     """Hash `issued`/`done`: the tickets that keep one customer's messages in order across consumers."""
-    return f"wa:order:{wa_id}"
+    return f"{SHARED}:order:{wa_id}"
 
 
 def consumer_lease(name: str) -> str:
@@ -57,23 +67,23 @@ def numbered_choices(recipient: str) -> str:
 
 
 # Cost ledger (whatsapp_cloud/pricing/cost_ledger.py)
-PRICING_LOG = "wa:pricing:log"  # every pricing event and its charge, in order: replaying it rebuilds the totals
-PRICING_TOTALS = "wa:pricing:totals"  # all-time totals per category
-PRICING_SPEND = "wa:pricing:spend"  # sorted set: wa_id by total charged (micros)
+PRICING_LOG = SHARED + ":pricing:log"  # every pricing event and its charge, in order: replaying it rebuilds the totals
+PRICING_TOTALS = SHARED + ":pricing:totals"  # all-time totals per category
+PRICING_SPEND = SHARED + ":pricing:spend"  # sorted set: wa_id by total charged (micros)
 
 
 def pricing_customer(wa_id: str) -> str:
     """A customer's pricing state: windows, conversations, undelivered messages, totals (JSON)."""
-    return f"wa:pricing:customer:{wa_id}"
+    return f"{SHARED}:pricing:customer:{wa_id}"
 
 
 def pricing_month_totals(month: str) -> str:
-    return f"wa:pricing:totals:{month}"
+    return f"{SHARED}:pricing:totals:{month}"
 
 
 def service_allowance(phone_number_id: str, month: str) -> str:
     """Service messages (CBP: conversations) of a business number in a month, counted against its free allowance."""
-    return f"wa:pricing:allowance:{phone_number_id}:{month}"
+    return f"{SHARED}:pricing:allowance:{phone_number_id}:{month}"
 
 
 # --- messaging policy (whatsapp_cloud/policy/) ---
@@ -88,19 +98,19 @@ def windows(recipient: str, number: str = "") -> str:
 
 def consent(recipient: str, number: str = "") -> str:
     """Hash scope -> the latest consent record (opt-in or opt-out) for that scope, per business number."""
-    return f"wa:consent:{number}:{recipient}" if number else f"wa:consent:{recipient}"
+    return f"{SHARED}:consent:{number}:{recipient}" if number else f"{SHARED}:consent:{recipient}"
 
 
 # Hash keyed hash of a number (pseudonyms.keyed_hash) -> JSON {"at", "scopes"}: customers erased while
 # opted out, so no business-initiated message reaches them again unless they opt in anew. Kept for good.
-SUPPRESSED = "wa:suppressed"
-CONSENT_LOG = "wa:consent-log"  # every consent record ever made, append-only (audits)
-LIMIT_REACHED = "wa:limit:reached"  # sorted set: customer -> last business-initiated send outside a window
+SUPPRESSED = SHARED + ":suppressed"
+CONSENT_LOG = SHARED + ":consent-log"  # every consent record ever made, append-only (audits)
+LIMIT_REACHED = SHARED + ":limit:reached"  # sorted set: customer -> last business-initiated send outside a window
 
 
 def deferred(recipient: str) -> str:
     """List of outbound messages waiting for the customer to write (or for messaging-limit capacity)."""
-    return f"wa:deferred:{recipient}"
+    return f"{SHARED}:deferred:{recipient}"
 
 
 def deferred_lock(recipient: str) -> str:
@@ -108,8 +118,8 @@ def deferred_lock(recipient: str) -> str:
     return f"wa:deferred-lock:{recipient}"
 
 
-DEFERRED_FOR_CAPACITY = "wa:deferred:capacity"  # set of customers with messages waiting for capacity
-DEFERRED_SINCE = "wa:deferred:since"  # sorted set: customer -> when their oldest waiting message was deferred
+DEFERRED_FOR_CAPACITY = SHARED + ":deferred:capacity"  # set of customers with messages waiting for capacity
+DEFERRED_SINCE = SHARED + ":deferred:since"  # sorted set: customer -> when their oldest waiting message was deferred
 
 
 def send_plan(wamid: str) -> str:
@@ -117,8 +127,8 @@ def send_plan(wamid: str) -> str:
     return f"wa:plan:{wamid}"
 
 
-TEMPLATE_STATUS = "wa:templates:status"  # hash name:language -> status from Meta's webhooks (PAUSED, ...)
-TEMPLATE_CATEGORY = "wa:templates:category"  # hash name:language -> category after a recategorisation
-TEMPLATE_STATUS_AT = "wa:templates:status-at"  # hash name:language -> Meta's time of the status applied
-TEMPLATE_CATEGORY_AT = "wa:templates:category-at"  # hash name:language -> Meta's time of the category applied
-TEST_CLOCK_OFFSET = "wa:test:clock-offset"  # seconds added to real time, read only with WHATSAPP_TEST_CLOCK
+TEMPLATE_STATUS = SHARED + ":templates:status"  # hash name:language -> status from Meta's webhooks (PAUSED, ...)
+TEMPLATE_CATEGORY = SHARED + ":templates:category"  # hash name:language -> category after a recategorisation
+TEMPLATE_STATUS_AT = SHARED + ":templates:status-at"  # hash name:language -> Meta's time of the status applied
+TEMPLATE_CATEGORY_AT = SHARED + ":templates:category-at"  # hash name:language -> Meta's time of the category applied
+TEST_CLOCK_OFFSET = SHARED + ":test:clock-offset"  # seconds added to real time, read only with WHATSAPP_TEST_CLOCK

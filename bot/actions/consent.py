@@ -15,7 +15,6 @@ payload the channel knows, `OPT_IN_PAYLOAD`) records it.
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Text
 
-import redis.asyncio as aioredis
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -78,7 +77,7 @@ async def record(recipient: str, status: str, wording: str, redis_url: Optional[
     url = redis_url or components.environment().get("REDIS_URL")
     if not url:
         raise RuntimeError("the action server needs REDIS_URL to reach the consent ledger")
-    connection = aioredis.Redis.from_url(url)
+    connection = components.async_redis_client(url=url)
     try:
         store = PolicyStore(connection, components.policy_config()).for_number(phone_number_id)
         return await store.record_consent(recipient, status, SCOPES, SOURCE, wording, at=at)

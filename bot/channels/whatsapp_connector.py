@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Text
 
 import prometheus_client
-import redis.asyncio as aioredis
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.lock_store import LockError
 from redis.exceptions import RedisError
@@ -91,7 +90,7 @@ class WhatsAppInput(InputChannel):
         self.env = components.environment() if env is None else env
         self.policy_config = components.policy_config(self.env)
         retention = self.policy_config.retention
-        self.store = aioredis.Redis.from_url(redis_url)
+        self.store = components.async_redis_client(self.env, url=redis_url)
         consumer_name = consumer_name or default_consumer_name(self.env.get("RASA_PORT") or "5005")
         self.stream = WebhookStream(self.store, consumer_name, max_length=retention.webhook_stream_max)
         if reclaim_idle_ms is not None:

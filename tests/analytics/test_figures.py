@@ -16,6 +16,7 @@ from analytics.ratings import from_database
 from shop.db import engine_for
 from stack.office_hours import OfficeHours
 from tests.analytics.scripted_day import EXPECTED, EXPECTED_COST, A, B, Script, as_json, at, write_day
+from whatsapp_cloud import redis_keys
 
 DAY = date(2026, 11, 2)
 
@@ -93,7 +94,7 @@ def test_two_aggregators_at_once_count_each_entry_once(store, shop) -> None:
     write_day(store, shop)
     Aggregator(store, ratings=from_database(shop)).run()
     expected = as_json(figures(store))
-    for key in store.scan_iter(match="analytics:*"):
+    for key in store.scan_iter(match=keys.PREFIX + "*"):
         store.delete(key)
     workers = [Aggregator(redis.Redis(connection_pool=store.connection_pool), AnalyticsConfig(batch=2),
                           ratings=from_database(shop)) for _ in range(2)]
@@ -109,10 +110,10 @@ def test_aggregates_outlive_the_raw_streams(store, shop) -> None:
     write_day(store, shop)
     Aggregator(store, ratings=from_database(shop)).run()
     before = as_json(figures(store))
-    store.delete("wa:events", "wa:pricing:log")  # trimmed away by their bounds
+    store.delete(redis_keys.EVENT_STREAM, redis_keys.PRICING_LOG)  # trimmed away by their bounds
     Aggregator(store, ratings=from_database(shop)).run()
     assert as_json(figures(store)) == before
-    assert 0 < store.ttl("analytics:day:2026-11-02") <= AnalyticsConfig().retention_seconds
+    assert 0 < store.ttl(keys.day("2026-11-02")) <= AnalyticsConfig().retention_seconds
 
 
 def test_a_range_of_days_adds_them_up_and_lists_each(store, shop) -> None:

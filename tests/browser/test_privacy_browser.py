@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from shop.db import engine_for, session_scope
 from shop.models import Customer
+from stack import handoff_keys
 from tests.browser.harness import CHROMIUM, shot, sign_in
 from tests.support.handoff_env import PASSWORD, Handoff, running_handoff
 
@@ -62,7 +63,7 @@ def test_an_admin_exports_and_erases_and_an_agent_sees_no_buttons(handoff: Hando
     assert download.value.suggested_filename == f"customer-{WA}.json"
     document = json.loads(Path(download.value.path()).read_text())
     assert document["customer"] == WA
-    assert f"handoff:chat:{chat_id}" in {k["key"] for k in document["redis"]["keys"]}
+    assert handoff_keys.chat(chat_id) in {k["key"] for k in document["redis"]["keys"]}
     assert [c["name"] for c in document["order_database"]["customers"]] == ["Mia Weber"]
     # Without the form's token the same request is refused (CSRF), like every other form of the inbox.
     assert ada.request.post(f"{handoff.url}/inbox/customers/{WA}/export", form={}).status == 400
@@ -81,6 +82,6 @@ def test_an_admin_exports_and_erases_and_an_agent_sees_no_buttons(handoff: Hando
     assert receipt["by"] == "ada" and receipt["order_database"]["customers"] == {"anonymised": 1}
     shot(ada, "privacy-2-receipt")
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    assert not client.exists(f"handoff:chat:{chat_id}")
+    assert not client.exists(handoff_keys.chat(chat_id))
     assert [k for k in client.scan_iter(count=1000) if WA in k] == []
     client.close()

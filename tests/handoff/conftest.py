@@ -1,4 +1,4 @@
-"""Fixtures of the handoff tests."""
+"""Fixtures of the handoff service's tests."""
 
 from typing import Iterator, Tuple
 
@@ -7,6 +7,7 @@ import pytest
 from tests.support.handoff_env import Handoff, running_handoff
 from tests.support.helpers import serve_wsgi
 from tests.support.rasa_trackers import TrackerRasa
+from tests.support.redis_cluster import on_both
 from tests.support.redis_process import RedisProcess
 
 
@@ -38,3 +39,9 @@ def shared_handoff(tmp_path_factory: pytest.TempPathFactory, trackers: Tuple[Tra
 def alice(shared_handoff: Handoff) -> str:
     """alice's API token (a sign-in costs a password check: one for all the tests)."""
     return shared_handoff.login("alice")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # The chat store's scripts on a real Redis Cluster too (their keys share the `{wa}` slot): `make proof`.
+    if metafunc.module.__name__ == "tests.handoff.test_state":
+        on_both(metafunc, quick=set())

@@ -12,6 +12,7 @@ import yaml
 from handoff import keys
 from tests.support.handoff_env import API_TOKEN, PASSWORD, Handoff, running_handoff
 from tests.support.redis_process import RedisProcess
+from whatsapp_cloud import redis_keys
 
 CUSTOMER = "15551230001"
 
@@ -217,7 +218,8 @@ def test_sla_breach_escalates_to_supervisors(handoff: Handoff) -> None:
     handoff.customer_writes(CUSTOMER, "hi")
     assert handoff.api("POST", f"/api/chats/{chat_id}/messages", alice, json={"text": "sorry"}).status_code == 201
     handoff.service.tick(now=created + 10_000)  # the reply stopped the next-response timer
-    breaches = [f for _i, f in handoff.service.redis.xrange("wa:events") if f["kind"] == "handoff_sla_breached"]
+    events = handoff.service.redis.xrange(redis_keys.EVENT_STREAM)
+    breaches = [f for _i, f in events if f["kind"] == "handoff_sla_breached"]
     assert [b["sla"] for b in breaches] == ["first"]
 
 

@@ -69,5 +69,5 @@ def test_reasons_and_owner_states_are_spelled_only_in_the_contract() -> None:
 def test_the_channel_reads_the_owner_record_the_service_writes() -> None:
     from handoff import keys
 
-    assert keys.owner("15550001111") == contract.owner_key("15550001111") == "handoff:owner:15550001111"
+    assert keys.owner("15550001111") == contract.owner_key("15550001111") == "{wa}:handoff:owner:15550001111"
     assert contract.customer_messages_path("15550001111") == "/api/internal/customers/15550001111/messages"

@@ -5,6 +5,7 @@ from typing import Iterator
 import pytest
 import redis
 
+from handoff import keys
 from handoff.agents import AgentDirectory, InvalidAgent
 from handoff.assignment import Router
 from handoff.manage import main as manage
@@ -31,7 +32,7 @@ def test_agents_speak_english_unless_told_otherwise(store: redis.Redis) -> None:
     with pytest.raises(InvalidAgent):
         agents.create("carol", PASSWORD, languages=("spanish",))
     assert agents.set_languages("alice", ("en", "de")).languages == ("en", "de")
-    store.hdel("handoff:agent:alice", "languages")  # an account from before languages
+    store.hdel(keys.agent("alice"), "languages")  # an account from before languages
     assert agents.get("alice").languages == ("en",)
 
 

@@ -117,7 +117,7 @@ def test_api_tokens_are_stored_only_as_hashes(handoff: Handoff) -> None:
     token = handoff.login("alice")
     store = handoff.service.redis
     assert not any(token in key for key in store.keys("*"))
-    assert not any(token in str(store.get(key)) for key in store.keys("handoff:token:*"))
+    assert not any(token in str(store.get(key)) for key in store.keys(keys.api_token("*")))
     assert handoff.api("GET", "/api/me", token=token).status_code == 200
 
 

@@ -15,13 +15,14 @@ from handoff.state import ChatStore, Conflict, Escalation, NotFound
 from handoff.teams import team_for
 from stack.office_hours import InvalidOfficeHours, OfficeHours
 from tests.support.redis_process import RedisProcess
+from whatsapp_cloud import redis_connection, redis_keys
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture()
 def store(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client = redis_connection.blocking(redis_url, decode_responses=True)
     yield client
     client.close()
 
@@ -60,7 +61,7 @@ def test_every_transition_is_timestamped_in_the_history_and_the_event_stream(cha
     history = chats.history("15550001")
     assert [(h["from"], h["to"], h["at"]) for h in history] == [
         ("bot", "queued", 100.0), ("queued", "agent", 110.0), ("agent", "bot", 120.0)]
-    events = [fields for _id, fields in store.xrange("wa:events") if fields["kind"] == "handoff_transition"]
+    events = [fields for _id, fields in store.xrange(redis_keys.EVENT_STREAM) if fields["kind"] == "handoff_transition"]
     assert [(e["from"], e["to"]) for e in events] == [("bot", "queued"), ("queued", "agent"), ("agent", "bot")]
     assert chats.owner("15550001")["state"] == "bot"
     assert store.zscore(keys.HANDBACK_PENDING, chat_id) == 120.0
@@ -81,7 +82,7 @@ def race_for(redis_url: str, chat_id: str, contenders: int) -> tuple[List[str], 
     barrier = threading.Barrier(contenders)
 
     def claim(agent: str) -> None:
-        own = ChatStore(redis.Redis.from_url(redis_url, decode_responses=True))
+        own = ChatStore(redis_connection.blocking(redis_url, decode_responses=True))
         barrier.wait()
         try:
             own.claim(chat_id, agent, capacity=100)
@@ -232,4 +233,4 @@ def test_transitions_trim_the_event_stream_to_the_deployments_bound(store: redis
     bounded = ChatStore(store, event_stream_max=150)
     for n in range(400):
         bounded.escalate(escalation(customer=f"1555{n:05d}"), "orders", window_closes_at=2000.0, now=1000.0)
-    assert 150 <= store.xlen("wa:events") < 400
+    assert 150 <= store.xlen(redis_keys.EVENT_STREAM) < 400

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ingest.app import create_app
 from stack import settings
+from whatsapp_cloud import redis_keys
 
 SECRET = "app-secret"
 BODY = json.dumps({"object": "whatsapp_business_account", "entry": []}).encode()
@@ -44,7 +45,7 @@ def test_a_signed_webhook_is_stored_and_acknowledged(redis_url, tmp_path):
         return good.status, await good.json(), forged.status
 
     assert with_client(environment(redis_url, tmp_path), scenario) == (200, {"status": "received"}, 403)
-    [(_, fields)] = redis.Redis.from_url(redis_url).xrange("wa:webhooks")
+    [(_, fields)] = redis.Redis.from_url(redis_url).xrange(redis_keys.WEBHOOK_STREAM)
     assert fields[b"body"] == BODY
 
 

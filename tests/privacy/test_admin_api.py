@@ -11,6 +11,7 @@ import redis
 
 from shop.db import engine_for, session_scope
 from shop.models import Customer
+from stack import handoff_keys
 from tests.support.handoff_env import PASSWORD, Handoff, running_handoff
 
 WA = "4915112340042"
@@ -73,7 +74,7 @@ def test_an_admin_exports_the_customer_as_one_json_document(handoff: Handoff) ->
     document = answer.json()
     assert document["customer"] == WA
     keys = {k["key"] for k in document["redis"]["keys"]}
-    assert {f"handoff:chat:{chat_id}", f"handoff:messages:{chat_id}", f"wabot:tracker:{WA}"} <= keys
+    assert {handoff_keys.chat(chat_id), handoff_keys.messages(chat_id), f"wabot:tracker:{WA}"} <= keys
     assert [c["name"] for c in document["order_database"]["customers"]] == ["Mia Weber"]
     assert document["media"] == [{"name": INVOICE, "bytes": 16}]
     assert handoff.api("GET", "/api/customers/not-a-number/export", handoff.login("ada")).status_code == 400

@@ -9,6 +9,7 @@ from analytics import keys as analytics_keys
 from handoff import contract, keys
 from privacy import stores
 from stack import handoff_keys
+from whatsapp_cloud import redis_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +28,7 @@ def test_rasa_keys_have_the_prefix_endpoints_give():
 
 def test_every_key_prefix_names_a_store():
     assert stores.store_of(handoff_keys.messages("c1")) == "handoff messages"
-    assert stores.store_of("wa:pricing:customer:1") == "cost ledger"
+    assert stores.store_of(redis_keys.pricing_customer("1")) == "cost ledger"
     assert stores.store_of("something:else") == "other"
 
 

@@ -15,6 +15,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from analytics import keys as analytics_keys
 from handoff.state import ChatStore, Escalation
 from privacy.sweep import LEASE, Sweeper, _delete_where, _tracker_last_at, sweep
 from stack import components, handoff_keys
@@ -31,7 +32,7 @@ WAITING = "4915112340089"  # still in the queue when every limit has passed
 WAMID = "wamid.HBgNNDkxNTExMjM0MDA4OBUCABEYEjk5QUY2RUQ0"
 LIMITS = AgeLimits(trackers=2 * DAY, transcripts=3 * DAY, events=4 * DAY, delivery_records=5 * DAY,
                    media=6 * DAY)
-AGGREGATE = "analytics:day:2026-12-01"
+AGGREGATE = analytics_keys.day("2026-12-01")
 
 
 async def bot_records(url: str) -> None:

@@ -51,7 +51,8 @@ def test_bad_configuration_is_one_line(tmp_path: Path) -> None:
     result = run_stack(stack_env(tmp_path, REDIS_URL="localhost:6379"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "make run: REDIS_URL='localhost:6379' is not a redis:// or rediss:// URL"]
+        "make run: REDIS_URL='localhost:6379' is not a redis://, rediss://, redis+cluster://, "
+        "rediss+cluster://, redis+sentinel:// or rediss+sentinel:// URL"]
 
 
 def test_missing_python_310_is_one_line_with_the_fix(tmp_path: Path) -> None:

@@ -48,6 +48,27 @@ def test_redis_url_means_use_that_redis_and_start_none(tmp_path: Path) -> None:
         "redis.internal", "6380", "3", "pw")
 
 
+def test_a_cluster_for_the_platform_and_a_plain_redis_for_rasas_stores(tmp_path: Path) -> None:
+    with pytest.raises(settings.ConfigError, match="RASA_REDIS_URL"):
+        resolve(tmp_path, REDIS_URL="redis+cluster://10.0.0.5:7000")
+    env = resolve(tmp_path, REDIS_URL="rediss+cluster://app:pw@10.0.0.5:7000",
+                  RASA_REDIS_URL="rediss://:tracker-pw@tracker.internal:6380/2")
+    assert env["START_REDIS"] == "0" and env["REDIS_URL"] == "rediss+cluster://app:pw@10.0.0.5:7000"
+    assert (env["REDIS_HOST"], env["REDIS_SERVER_PORT"], env["REDIS_DB"], env["REDIS_PASSWORD"]) == (
+        "tracker.internal", "6380", "2", "tracker-pw")
+    assert env["REDIS_USERNAME"] == "" and env["REDIS_TLS_CA"] == ""
+    acl = resolve(tmp_path, REDIS_URL="rediss://rasa%2Dbot:s%40cret@redis.example.com:6380/0",
+                  REDIS_TLS_CA="/etc/ca.pem")
+    assert (acl["REDIS_USERNAME"], acl["REDIS_PASSWORD"], acl["REDIS_TLS_CA"]) == ("rasa-bot", "s@cret", "/etc/ca.pem")
+    assert env["RASA_ENDPOINTS"] == "endpoints-tls.yml"
+    with pytest.raises(settings.ConfigError, match="RASA_REDIS_URL"):
+        resolve(tmp_path, REDIS_URL="redis+cluster://10.0.0.5:7000", RASA_REDIS_URL="redis+cluster://10.0.0.6:7000")
+    with pytest.raises(settings.ConfigError, match="Sentinel.*RASA_REDIS_URL"):
+        resolve(tmp_path, REDIS_URL="redis+sentinel://10.0.0.7:26379,10.0.0.8:26379/mymaster")
+    assert resolve(tmp_path, REDIS_URL="redis+sentinel://10.0.0.7:26379,10.0.0.8:26379/mymaster",
+                   RASA_REDIS_URL="redis://10.0.0.9:6379/0")["REDIS_HOST"] == "10.0.0.9"
+
+
 def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text('# comment\nRASA_PORT=6005\nexport HANDOFF_PORT="6060"\n')
     env = resolve(tmp_path, HANDOFF_PORT="7060")

@@ -7,11 +7,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, Awaitable, Callable, Dict, Iterator, List, Tuple
 
-import redis.asyncio as aioredis
-
 from cloud_api_standin.app import create_app
 from tests.support.helpers import serve_wsgi
-from whatsapp_cloud import redis_keys
+from whatsapp_cloud import redis_connection, redis_keys
 from whatsapp_cloud.graph.client import GraphApiClient
 from whatsapp_cloud.graph.config import CloudApiConfig
 from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings
@@ -89,7 +87,7 @@ def scenario(graph: Tuple[str, Any], redis_url: str, work: Callable[[Harness], A
     url, app = graph
 
     async def go() -> Any:
-        store = aioredis.Redis.from_url(redis_url)
+        store = redis_connection.asyncio(redis_url)
         client = GraphApiClient(CloudApiConfig(access_token="tok", phone_number_id=PHONE_ID, api_base_url=url))
         sender = OutboundSender(client, store, FAST, policy=PolicyGate(store, config))
         try:

@@ -13,9 +13,10 @@ from tests.support.helpers import free_port, wait_for_port
 class RedisProcess:
     """A real redis-server on a free port, persisting (AOF) into `data_dir`."""
 
-    def __init__(self, data_dir: Path, port: int = 0) -> None:
+    def __init__(self, data_dir: Path, port: int = 0, password: str = "") -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
+        self.password = password  # requirepass: clients must give it
         self.process: "subprocess.Popen[bytes] | None" = None
 
     @property
@@ -25,7 +26,8 @@ class RedisProcess:
     def start(self) -> "RedisProcess":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            redis_server.command(self.port, self.data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            redis_server.command(self.port, self.data_dir, password=self.password),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         wait_for_port(self.port)
         self._wait_until_loaded()
@@ -52,5 +54,9 @@ class RedisProcess:
             self.process.terminate()  # SIGTERM: Redis flushes its AOF and exits
             self.process.wait(timeout=10)
 
+    def flushall(self) -> None:
+        with self.client() as client:
+            client.flushall()
+
     def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, decode_responses=True)
+        return redis.Redis.from_url(self.url, decode_responses=True, password=self.password or None)

@@ -3,9 +3,9 @@
 import asyncio
 from typing import Any, List
 
-import redis.asyncio as aioredis
 import requests
 
+from whatsapp_cloud import redis_connection
 from whatsapp_cloud.graph.client import GraphApiClient
 from whatsapp_cloud.graph.config import CloudApiConfig
 from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings
@@ -23,7 +23,7 @@ def text(body: str) -> dict:
 
 def with_sender(url: str, redis_url: str, work: Any, settings: SenderSettings = FAST) -> Any:
     async def go() -> Any:
-        store = aioredis.Redis.from_url(redis_url)
+        store = redis_connection.asyncio(redis_url)
         client = GraphApiClient(CloudApiConfig(access_token="tok", phone_number_id=PHONE_ID, api_base_url=url))
         # The customer wrote just now (the fixture's "hi"): their service window is open.
         policy = PolicyStore(store, PolicyConfig())

@@ -3,9 +3,8 @@
 import json
 from typing import Dict, List
 
-import redis
-
 from tests.support.helpers import payload
+from whatsapp_cloud import redis_connection, redis_keys
 
 
 def text_webhook(wamid: str, text: str, sender: str = "16505551234") -> bytes:
@@ -17,8 +16,8 @@ def text_webhook(wamid: str, text: str, sender: str = "16505551234") -> bytes:
 
 
 def events_of(redis_url: str, kind: str) -> List[Dict[str, str]]:
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client = redis_connection.blocking(redis_url, decode_responses=True)
     try:
-        return [fields for _, fields in client.xrange("wa:events") if fields.get("kind") == kind]
+        return [fields for _, fields in client.xrange(redis_keys.EVENT_STREAM) if fields.get("kind") == kind]
     finally:
         client.close()

@@ -10,8 +10,6 @@ import sys
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
-import redis
-import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 from rasa.core.lock_store import LockError
 
@@ -19,6 +17,7 @@ from bot.channels.handoff_routing import HandoffRouting
 from handoff import keys as handoff_keys
 from stack.settings import ROOT
 from tests.whatsapp_cloud.harness import events_of, text_webhook
+from whatsapp_cloud import redis_connection, redis_keys
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.streams.consumer import WebhookConsumer
@@ -36,7 +35,7 @@ async def consume(redis_url: str, bodies: List[bytes], handle: Handler, until: C
                   timeout: float = 15.0, name: str = "rasa-test", stream_cls: type = WebhookStream,
                   **options: Any) -> WebhookConsumer:
     """Append `bodies` to the stream and run a consumer until `until()` holds and nothing is pending."""
-    store = aioredis.Redis.from_url(redis_url)
+    store = redis_connection.asyncio(redis_url)
     stream = stream_cls(store, name)
     await stream.ensure_group()
     for body in bodies:
@@ -88,8 +87,8 @@ def test_an_entry_that_is_no_webhook_goes_to_the_dead_letters_at_once(redis_url:
 
     asyncio.run(consume(redis_url, [b"\x00 not json", text_webhook("wamid.NEXT", "hi")], handle,
                         lambda: answered == ["wamid.NEXT"]))
-    client = redis.Redis.from_url(redis_url)
-    [(_, dead)] = client.xrange("wa:webhooks:dead")
+    client = redis_connection.blocking(redis_url)
+    [(_, dead)] = client.xrange(redis_keys.WEBHOOK_DEAD)
     assert dead[b"body"] == b"\x00 not json" and dead[b"kind"] == b"malformed" and dead[b"attempts"] == b"1"
     assert metric("whatsapp_webhooks_dead_total", {"reason": "malformed"}) == before + 1
 
@@ -103,15 +102,15 @@ def test_a_turn_that_keeps_failing_is_buried_after_max_attempts_and_others_go_on
         if message.wamid == "wamid.DOWN":
             raise ConnectionError("the bot's backend is down")
 
-    dead = redis.Redis.from_url(redis_url)
+    dead = redis_connection.blocking(redis_url)
     asyncio.run(consume(redis_url, [text_webhook("wamid.DOWN", "hi", "111"), text_webhook("wamid.OK", "hi", "222")],
-                        handle, lambda: dead.xlen("wa:webhooks:dead") == 1, max_attempts=3))
+                        handle, lambda: dead.xlen(redis_keys.WEBHOOK_DEAD) == 1, max_attempts=3))
     assert tries.count("wamid.DOWN") == 3 and tries.count("wamid.OK") == 1
-    [(_, letter)] = dead.xrange("wa:webhooks:dead")
+    [(_, letter)] = dead.xrange(redis_keys.WEBHOOK_DEAD)
     assert letter[b"kind"] == b"exhausted" and letter[b"attempts"] == b"3"
     assert b"the bot's backend is down" in letter[b"reason"]
     assert metric("whatsapp_webhooks_dead_total", {"reason": "exhausted"}) == before + 1
-    assert dead.hlen("wa:webhooks:attempts") == 0
+    assert dead.hlen(redis_keys.WEBHOOK_ATTEMPTS) == 0
 
 
 def test_a_failure_no_retry_can_fix_is_recorded_with_its_reason_and_replayed_by_command(redis_url: str) -> None:
@@ -126,11 +125,11 @@ def test_a_failure_no_retry_can_fix_is_recorded_with_its_reason_and_replayed_by_
 
     batch = json.loads(text_webhook("wamid.BUG", "first", "333"))
     batch["entry"] += json.loads(text_webhook("wamid.FINE", "second", "444"))["entry"]
-    client = redis.Redis.from_url(redis_url)
+    client = redis_connection.blocking(redis_url)
     asyncio.run(consume(redis_url, [json.dumps(batch).encode()], handle,
-                        lambda: client.xlen("wa:webhooks:dead") == 1))
+                        lambda: client.xlen(redis_keys.WEBHOOK_DEAD) == 1))
     assert answered == ["wamid.FINE"]  # the other message of the same webhook is answered
-    [(dead_id, letter)] = client.xrange("wa:webhooks:dead")
+    [(dead_id, letter)] = client.xrange(redis_keys.WEBHOOK_DEAD)
     assert letter[b"kind"] == b"failed" and b"ValueError: a bug in an action" in letter[b"reason"]
     [failed] = events_of(redis_url, "inbound_failed")
     assert failed["wamid"] == "wamid.BUG" and "a bug in an action" in failed["reason"]
@@ -146,7 +145,7 @@ def test_a_failure_no_retry_can_fix_is_recorded_with_its_reason_and_replayed_by_
     broken["yes"] = False  # fixed and deployed
     asyncio.run(consume(redis_url, [], handle, lambda: "wamid.BUG" in answered))
     assert answered == ["wamid.FINE", "wamid.BUG"]  # the message answered before is not answered again
-    assert client.xlen("wa:webhooks:dead") == 0
+    assert client.xlen(redis_keys.WEBHOOK_DEAD) == 0
 
 
 def test_rasa_lock_errors_are_tried_again_not_dropped(redis_url: str) -> None:
@@ -160,7 +159,7 @@ def test_rasa_lock_errors_are_tried_again_not_dropped(redis_url: str) -> None:
 
     asyncio.run(consume(redis_url, [text_webhook("wamid.LOCK", "hi")], handle,
                         lambda: answered == ["lock busy", "wamid.LOCK"], transient_errors=(LockError,)))
-    assert redis.Redis.from_url(redis_url).xlen("wa:webhooks:dead") == 0
+    assert redis_connection.blocking(redis_url).xlen(redis_keys.WEBHOOK_DEAD) == 0
 
 
 class FlakyStream(WebhookStream):
@@ -191,7 +190,7 @@ def test_the_claim_is_renewed_while_a_long_turn_runs(redis_url: str) -> None:
     seen_by_other: List[Any] = []
 
     async def handle(message: inbound.InboundMessage) -> None:
-        other = MessageClaims(aioredis.Redis.from_url(redis_url), "another-process", claim_seconds=1)
+        other = MessageClaims(redis_connection.asyncio(redis_url), "another-process", claim_seconds=1)
         await asyncio.sleep(2.5)  # e.g. a send held back by the pair rate for minutes
         seen_by_other.append(await other.claim(message.wamid))
         await other.store.close()
@@ -206,7 +205,7 @@ def test_an_unreachable_handoff_service_holds_up_only_its_own_customer(redis_url
     black_hole = socket.socket()
     black_hole.bind(("127.0.0.1", 0))
     black_hole.listen(16)
-    client = redis.Redis.from_url(redis_url)
+    client = redis_connection.blocking(redis_url)
     client.hset(handoff_keys.owner("555"), mapping={"state": "agent"})
     answered: Dict[str, float] = {}
     started = time.monotonic()
@@ -215,10 +214,10 @@ def test_an_unreachable_handoff_service_holds_up_only_its_own_customer(redis_url
         answered[message.sender] = time.monotonic() - started
 
     async def run() -> WebhookConsumer:
-        store = aioredis.Redis.from_url(redis_url)
+        store = redis_connection.asyncio(redis_url)
         consumer = await consume(
             redis_url, [text_webhook("wamid.AGENT", "for the agent", "555"), text_webhook("wamid.BOT", "hi", "666")],
-            handle, lambda: client.xlen("wa:webhooks:dead") == 1, timeout=30, max_attempts=2,
+            handle, lambda: client.xlen(redis_keys.WEBHOOK_DEAD) == 1, timeout=30, max_attempts=2,
             max_concurrent_turns=1, handoff_for_test=HandoffRouting(
                 store, f"http://127.0.0.1:{black_hole.getsockname()[1]}", "token", timeout=0.3))
         await store.close()
@@ -230,6 +229,6 @@ def test_an_unreachable_handoff_service_holds_up_only_its_own_customer(redis_url
         black_hole.close()
     assert answered["666"] < 2  # the other customer did not wait for the handoff service
     assert "555" not in answered  # the bot never answers over the agent
-    [(_, letter)] = client.xrange("wa:webhooks:dead")
+    [(_, letter)] = client.xrange(redis_keys.WEBHOOK_DEAD)
     assert letter[b"kind"] == b"exhausted" and b"handoff service did not take wamid.AGENT" in letter[b"reason"]
     assert len(events_of(redis_url, "handoff_unreachable")) == 2

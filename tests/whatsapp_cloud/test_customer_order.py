@@ -10,10 +10,10 @@ import random
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
-import redis
 import redis.asyncio as aioredis
 
 from tests.whatsapp_cloud.harness import events_of, text_webhook
+from whatsapp_cloud import redis_connection, redis_keys
 from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.streams.consumer import WebhookConsumer
@@ -53,7 +53,7 @@ def run_two_consumers(redis_url: str, with_tickets: bool) -> List[str]:
     customer = "15550001111"
 
     async def scenario() -> List[str]:
-        store_a, store_b = aioredis.Redis.from_url(redis_url), aioredis.Redis.from_url(redis_url)
+        store_a, store_b = redis_connection.asyncio(redis_url), redis_connection.asyncio(redis_url)
         order: List[str] = []
 
         async def slow(message: inbound.InboundMessage) -> None:
@@ -90,7 +90,7 @@ def test_two_consumers_keep_every_customers_order_and_answer_each_message_once(r
             bodies.append((c, body))  # Meta delivers some twice
 
     async def scenario() -> Dict[str, List[int]]:
-        stores = [aioredis.Redis.from_url(redis_url) for _ in range(2)]
+        stores = [redis_connection.asyncio(redis_url) for _ in range(2)]
         seen: Dict[str, List[int]] = {c: [] for c in customers}
 
         async def handle(message: inbound.InboundMessage) -> None:
@@ -121,7 +121,7 @@ def test_a_dead_consumers_entries_and_claims_are_taken_over_within_seconds(redis
     customer = "15550002222"
 
     async def scenario() -> Tuple[Handled, float]:
-        dead_store, live_store = aioredis.Redis.from_url(redis_url), aioredis.Redis.from_url(redis_url)
+        dead_store, live_store = redis_connection.asyncio(redis_url), redis_connection.asyncio(redis_url)
         handled: Handled = []
 
         async def never_finishes(message: inbound.InboundMessage) -> None:
@@ -138,7 +138,7 @@ def test_a_dead_consumers_entries_and_claims_are_taken_over_within_seconds(redis
         for n in (1, 2):
             await dying.stream.append(text_webhook(f"wamid.D{n}", "hi", sender=customer), [customer])
         await dying._dispatch_all(await dying.stream.new_entries(count=2, block_ms=None))
-        await until(lambda: bool(redis.Redis.from_url(redis_url).get("wa:in:wamid.D1")), timeout=5)
+        await until(lambda: bool(redis_connection.blocking(redis_url).get("wa:in:wamid.D1")), timeout=5)
         # The process dies: its turn never ends, its lease is never renewed, nothing is acknowledged.
         for task in list(dying._in_flight.values()):
             task.cancel()
@@ -163,7 +163,7 @@ def test_a_buried_entry_does_not_hold_its_customer_up(redis_url):
     customer = "15550003333"
 
     async def scenario() -> List[str]:
-        store = aioredis.Redis.from_url(redis_url)
+        store = redis_connection.asyncio(redis_url)
         handled: List[str] = []
 
         async def handle(message: inbound.InboundMessage) -> None:
@@ -184,14 +184,14 @@ def test_a_buried_entry_does_not_hold_its_customer_up(redis_url):
         return handled
 
     assert asyncio.run(scenario()) == ["wamid.NEXT"]
-    assert redis.Redis.from_url(redis_url).xlen("wa:webhooks:dead") == 1
+    assert redis_connection.blocking(redis_url).xlen(redis_keys.WEBHOOK_DEAD) == 1
 
 
 def test_a_lost_earlier_entry_holds_the_customer_up_only_until_the_wait_limit(redis_url):
     customer = "15550004444"
 
     async def scenario() -> List[str]:
-        store = aioredis.Redis.from_url(redis_url)
+        store = redis_connection.asyncio(redis_url)
         handled: List[str] = []
 
         async def handle(message: inbound.InboundMessage) -> None:
@@ -200,7 +200,7 @@ def test_a_lost_earlier_entry_holds_the_customer_up_only_until_the_wait_limit(re
         worker = consumer(store, "worker-y", handle, order_wait_seconds=1.0)
         await worker.stream.ensure_group()
         lost = await worker.stream.append(text_webhook("wamid.LOST", "hi", sender=customer), [customer])
-        await store.xdel("wa:webhooks", lost)  # e.g. trimmed from a stream that overflowed
+        await store.xdel(redis_keys.WEBHOOK_STREAM, lost)  # e.g. trimmed from a stream that overflowed
         await worker.stream.append(text_webhook("wamid.LATER", "hi", sender=customer), [customer])
         task = asyncio.create_task(worker.run())
         await until(lambda: handled == ["wamid.LATER"], timeout=15)

@@ -14,6 +14,7 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple
 import redis
 
 from stack.settings import ROOT
+from whatsapp_cloud import redis_keys
 from whatsapp_cloud.events import kinds
 
 PACKAGES = ("bot", "handoff", "campaigns", "outgoing_webhooks", "analytics", "privacy", "ingest", "whatsapp_cloud",
@@ -148,7 +149,7 @@ def test_the_handoff_transition_has_the_catalogued_fields(redis_url: str) -> Non
 
     store = redis.Redis.from_url(redis_url, decode_responses=True)
     ChatStore(store).escalate(Escalation("15550001111", None, "fallback", None, {}, ""), "general", 0.0)
-    (_id, fields), = store.xrange("wa:events")
+    (_id, fields), = store.xrange(redis_keys.EVENT_STREAM)
     kind = kinds.CATALOGUE[fields.pop("kind")]
     assert kind.name == kinds.HANDOFF_TRANSITION
     fields.pop("at")

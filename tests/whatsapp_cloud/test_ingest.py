@@ -6,9 +6,9 @@ import hmac
 import json
 from typing import Optional
 
-import redis
 import redis.asyncio as aioredis
 
+from whatsapp_cloud import redis_connection, redis_keys
 from whatsapp_cloud.streams.webhook_stream import WebhookStream
 from whatsapp_cloud.webhooks.ingest import Answer, WebhookIngest
 
@@ -22,7 +22,7 @@ def signed(body: bytes, secret: str = SECRET) -> str:
 
 def receive(url: str, body: bytes, header: Optional[str], **options) -> Answer:
     async def scenario() -> Answer:
-        store = aioredis.Redis.from_url(url)
+        store = redis_connection.asyncio(url)
         try:
             ingest = WebhookIngest(WebhookStream(store, "ingest-test"), (SECRET,), "verify", **options)
             return await ingest.receive(body, header)
@@ -37,7 +37,7 @@ def test_a_signed_webhook_is_stored_then_acknowledged(redis_url):
     answer = receive(redis_url, BODY, signed(BODY), on_accepted=lambda: seen.append(True))
     assert answer == Answer(200, {"status": "received"})
     assert seen == [True]
-    [(_, fields)] = redis.Redis.from_url(redis_url).xrange("wa:webhooks")
+    [(_, fields)] = redis_connection.blocking(redis_url).xrange(redis_keys.WEBHOOK_STREAM)
     assert fields[b"body"] == BODY
 
 
@@ -51,7 +51,7 @@ def test_what_is_refused_is_not_stored(redis_url):
     ]
     for body, header, status in cases:
         assert receive(redis_url, body, header, max_body_bytes=1024).status == status
-    assert redis.Redis.from_url(redis_url).xlen("wa:webhooks") == 0
+    assert redis_connection.blocking(redis_url).xlen(redis_keys.WEBHOOK_STREAM) == 0
 
 
 def test_no_acknowledgement_when_the_stream_cannot_store_it():

@@ -37,9 +37,9 @@ from whatsapp_cloud.webhooks import inbound
 README = ROOT / "README.md"
 STREAMS = {redis_keys.WEBHOOK_STREAM, redis_keys.EVENT_STREAM, redis_keys.DEAD_LETTERS, redis_keys.CONSENT_LOG,
            redis_keys.PRICING_LOG}
-KEPT = {"wa:consent:*:*", "wa:pricing:spend", "wa:pricing:totals", "wa:pricing:totals:*", "wa:limit:reached",
-        "wa:deferred:capacity", "wa:deferred:since", "wa:templates:status", "wa:templates:status-at",
-        "wa:templates:category", "wa:templates:category-at"}
+KEPT = {"{wa}:consent:*:*", "{wa}:pricing:spend", "{wa}:pricing:totals", "{wa}:pricing:totals:*",
+        "{wa}:limit:reached", "{wa}:deferred:capacity", "{wa}:deferred:since", "{wa}:templates:status",
+        "{wa}:templates:status-at", "{wa}:templates:category", "{wa}:templates:category-at"}
 
 
 def family(key: str) -> str:
@@ -51,7 +51,8 @@ def family(key: str) -> str:
 
 def documented() -> Set[str]:
     table = README.read_text().split("### Retention", 1)[1].split("\n### ", 1)[0]
-    return {re.sub(r"\{[^}]+\}", "*", name) for row in table.splitlines() if row.startswith("| `")
+    # `{wa_id}` is a placeholder; `{wa}` is the hash tag in the key's name (whatsapp_cloud/redis_keys.py).
+    return {re.sub(r"\{(?!wa\})[^}]+\}", "*", name) for row in table.splitlines() if row.startswith("| `")
             for name in re.findall(r"`([^`]+)`", row.split("|")[1])}
 
 

@@ -11,6 +11,7 @@ from typing import Any, Dict, List
 import redis.asyncio as aioredis
 
 from whatsapp_cloud import redis_keys
+from whatsapp_cloud.redis_connection import async_transaction
 
 KEEP_SECONDS = 30 * 24 * 3600  # a customer may tap a button of an old message
 MAX_PER_CUSTOMER = 200  # the most recent ones; older buttons then read as text
@@ -48,7 +49,7 @@ class OfferedPayloads:
             return
         key = redis_keys.offered_payloads(recipient)
         now = time.time()
-        async with self.store.pipeline(transaction=True) as tx:
+        async with await async_transaction(self.store, key) as tx:
             tx.zadd(key, {payload: now for payload in payloads})
             tx.zremrangebyrank(key, 0, -MAX_PER_CUSTOMER - 1)
             tx.expire(key, KEEP_SECONDS)

@@ -103,13 +103,17 @@ def inbound_program(recipient: str, sent_at: datetime, from_referral: bool, conf
 
 def business_message_program(recipient: str, at: datetime, outside_window: bool, config: PolicyConfig) -> Program:
     _require_aware(at)
-    commands: List[Command] = [("eval", (lua.BUSINESS_MESSAGE, 1, redis_keys.windows(recipient, config.phone_number_id),
-                                         _stamp(at), config.windows.free_entry.total_seconds(),
-                                         config.retention.windows_grace_seconds))]
+    commands: List[Command] = []
     if outside_window:  # one more unique customer reached outside a window (or the same one, later)
         commands += [("zadd", (redis_keys.LIMIT_REACHED, {recipient: at.timestamp()})),
                      ("zremrangebyscore", (redis_keys.LIMIT_REACHED, "-inf", (at - LIMIT_PERIOD).timestamp()))]
-    stored, *_ = yield commands
+    # The customer's windows are in another hash slot than the messaging-limit count: on Redis Cluster these
+    # are two transactions, the count first, so a crash between them counts the customer without the send
+    # having opened a window: the limit errs on the safe side, and a retried send counts nobody twice (ZADD).
+    commands.append(("eval", (lua.BUSINESS_MESSAGE, 1, redis_keys.windows(recipient, config.phone_number_id),
+                              _stamp(at), config.windows.free_entry.total_seconds(),
+                              config.retention.windows_grace_seconds)))
+    *_, stored = yield commands
     return _windows(_pairs(stored))
 
 

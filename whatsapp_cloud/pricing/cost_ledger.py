@@ -80,6 +80,7 @@ from whatsapp_cloud.pricing.engine import (
     PricingInputError,
 )
 from whatsapp_cloud.pricing.rate_card import RateCard
+from whatsapp_cloud.redis_connection import async_transaction, transaction
 from whatsapp_cloud.redis_values import as_text
 from whatsapp_cloud.retention import Retention
 from whatsapp_cloud.webhooks.inbound import InboundMessage, StatusUpdate
@@ -240,7 +241,8 @@ class CostLedger:
         self.core = _Core(config or PricingConfig(), rates or RateCard.load(), clock, retention)
 
     async def run(self, make: Callable[[], Program]) -> Any:
-        async with self.store.pipeline(transaction=True) as pipe:
+        # Every key of the ledger carries the `{wa}` hash tag: one slot, so one transaction on a cluster too.
+        async with await async_transaction(self.store, redis_keys.PRICING_LOG) as pipe:
             while True:
                 program = make()
                 try:
@@ -303,7 +305,7 @@ class SyncCostLedger:
         self.core = _Core(config or PricingConfig(), rates or RateCard.load(), clock, retention)
 
     def run(self, make: Callable[[], Program]) -> Any:
-        with self.store.pipeline(transaction=True) as pipe:
+        with transaction(self.store, redis_keys.PRICING_LOG) as pipe:
             while True:
                 program = make()
                 try:

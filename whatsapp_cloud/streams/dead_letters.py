@@ -13,6 +13,7 @@ from typing import Dict, List
 import redis.asyncio as aioredis
 
 from whatsapp_cloud import metrics, redis_keys
+from whatsapp_cloud.redis_connection import async_transaction
 from whatsapp_cloud.redis_values import as_text
 from whatsapp_cloud.streams.webhook_stream import WebhookStream
 from whatsapp_cloud.webhooks import inbound
@@ -42,7 +43,7 @@ class WebhookDeadLetters:
         """Move an entry here and acknowledge it in the webhook stream, in one transaction."""
         fields = {"entry": entry_id, "body": body, "reason": reason[:MAX_REASON_CHARS], "kind": kind,
                   "attempts": str(attempts), "at": repr(time.time())}
-        async with self.store.pipeline(transaction=True) as tx:
+        async with await async_transaction(self.store, self.dead) as tx:  # keys of one slot: redis_keys
             tx.xadd(self.dead, fields, maxlen=MAX_LENGTH, approximate=True)
             tx.xack(self.stream, self.group, entry_id)
             tx.hdel(self.attempts, entry_id)

@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from whatsapp_cloud import redis_keys
+from whatsapp_cloud.redis_connection import async_transaction
 from whatsapp_cloud.redis_values import as_text
 from whatsapp_cloud.retention import Retention
 from whatsapp_cloud.streams.customer_order import CustomerOrder, parse_tickets
@@ -110,7 +111,7 @@ class WebhookStream:
 
     async def ack(self, entry_id: str) -> None:
         """The entry is handled: acknowledge it and drop its body (duplicates are caught by the wamid claims)."""
-        pipe = self.store.pipeline(transaction=True)
+        pipe = await async_transaction(self.store, self.stream)
         pipe.xack(self.stream, self.group, entry_id)
         pipe.xdel(self.stream, entry_id)
         await pipe.execute()

@@ -12,6 +12,7 @@ from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 
 from bot.channels.handoff_routing import HandoffRouting, HandoffUnreachable
+from stack import handoff_keys
 from tests.support.handoff_env import API_TOKEN, Handoff, running_handoff
 from tests.support.helpers import free_port
 from whatsapp_cloud.webhooks import inbound
@@ -63,7 +64,7 @@ def test_a_chat_resolved_meanwhile_lets_the_bot_answer(handoff: Handoff, redis_u
 
     async def scenario() -> bool:
         store = aioredis.Redis.from_url(stale)
-        await store.hset(f"handoff:owner:{CUSTOMER}", "state", "queued")
+        await store.hset(handoff_keys.owner(CUSTOMER), "state", "queued")
         routing = HandoffRouting(store, handoff.url, API_TOKEN, agent=rasa_agent)
         return await routing.divert(message("wamid.3", "hello"))
 

@@ -26,6 +26,7 @@ from sanic import Sanic
 from cloud_api_standin.app import create_app
 from tests.support.channel_harness import PHONE_ID, make_channel, wait_until_stream_is_done
 from tests.support.helpers import PAYLOADS, free_port, serve_wsgi
+from whatsapp_cloud import redis_keys
 from whatsapp_cloud.webhooks import signature
 
 pytestmark = pytest.mark.usefixtures("channel_redis")
@@ -270,7 +271,7 @@ async def storm(graph_url: str, standin: Any, port: int, bodies: List[Any]) -> T
             await asyncio.sleep(0.1)
         fresh_seconds = time.monotonic() - asked
     pending = (await channel.store.xinfo_groups(channel.stream.stream))[0]["pending"]
-    dead = await channel.store.xlen("wa:webhooks:dead")
+    dead = await channel.store.xlen(redis_keys.WEBHOOK_DEAD)
     await server.before_stop()
     server.close()
     await server.wait_closed()

@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import List, Tuple
 
-import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from whatsapp_cloud import redis_connection
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.store import SyncPolicyStore
 from whatsapp_cloud.policy.windows import WindowConfig, Windows, after_business_message, after_inbound
@@ -27,7 +27,7 @@ def concurrently(redis_url: str, writers: int, work: List, apply) -> None:
     slices = [work[i::writers] for i in range(writers)]
 
     def run(items: List) -> None:
-        store = SyncPolicyStore(redis.Redis.from_url(redis_url), CONFIG)
+        store = SyncPolicyStore(redis_connection.blocking(redis_url), CONFIG)
         for item in items:
             apply(store, item)
 
@@ -45,7 +45,7 @@ def test_concurrent_customer_messages_leave_the_latest_windows(redis_url, messag
     sent = [(BASE + timedelta(seconds=offset), referral) for offset, referral in messages]
     concurrently(redis_url, writers, list(sent),
                  lambda store, m: store.record_inbound(customer, m[0], from_referral=m[1]))
-    windows = SyncPolicyStore(redis.Redis.from_url(redis_url), CONFIG).snapshot(customer).state.windows
+    windows = SyncPolicyStore(redis_connection.blocking(redis_url), CONFIG).snapshot(customer).state.windows
     assert windows.service_until == max(at for at, _ in sent) + timedelta(hours=24)
     referred = [at for at, referral in sent if referral]
     assert windows.referral_reply_by == (max(referred) + timedelta(hours=24) if referred else None)
@@ -64,7 +64,7 @@ def test_concurrent_consent_records_leave_the_latest_per_scope(redis_url, record
     concurrently(redis_url, writers, list(records),
                  lambda store, r: store.record_consent(customer, r[1], r[2], "keyword", "test",
                                                        at=BASE + timedelta(seconds=r[0])))
-    consent = SyncPolicyStore(redis.Redis.from_url(redis_url), CONFIG).snapshot(customer).state.consent
+    consent = SyncPolicyStore(redis_connection.blocking(redis_url), CONFIG).snapshot(customer).state.consent
     for scope in ("utility", "marketing"):
         said = [(offset, status == "out") for offset, status, scopes in records if scope in scopes]
         if not said:
@@ -82,7 +82,7 @@ operations = st.lists(st.tuples(st.sampled_from(["inbound", "referral", "busines
 @given(steps=operations)
 def test_the_scripts_apply_the_window_rules_of_windows_py(redis_url, steps):
     customer = uuid.uuid4().hex
-    store = SyncPolicyStore(redis.Redis.from_url(redis_url), CONFIG)
+    store = SyncPolicyStore(redis_connection.blocking(redis_url), CONFIG)
     expected, rules = Windows(), WindowConfig()
     for kind, offset in steps:
         at = BASE + timedelta(seconds=offset)
@@ -101,7 +101,7 @@ def _seconds(w: Windows) -> Tuple:
 
 
 def test_a_late_opt_in_never_overwrites_a_newer_opt_out(redis_url):
-    store = SyncPolicyStore(redis.Redis.from_url(redis_url), CONFIG)
+    store = SyncPolicyStore(redis_connection.blocking(redis_url), CONFIG)
     assert store.record_consent("c1", "out", ("marketing",), "keyword", "STOP", at=BASE + timedelta(minutes=5))
     assert store.record_consent("c1", "in", ("marketing",), "keyword", "START", at=BASE) == ()
     assert store.snapshot("c1").state.consent.opted_out("marketing")
@@ -114,7 +114,7 @@ def test_a_late_opt_in_never_overwrites_a_newer_opt_out(redis_url):
 
 
 def test_windows_and_consent_are_kept_per_business_number(redis_url):
-    connection = redis.Redis.from_url(redis_url)
+    connection = redis_connection.blocking(redis_url)
     first = SyncPolicyStore(connection, CONFIG)
     second = SyncPolicyStore(connection, PolicyConfig(phone_number_id="100000000000009"))
     first.record_inbound("c3", BASE, from_referral=False)
@@ -125,7 +125,7 @@ def test_windows_and_consent_are_kept_per_business_number(redis_url):
 
 
 def test_state_of_the_per_customer_keys_of_earlier_releases_still_counts(redis_url):
-    connection = redis.Redis.from_url(redis_url)
+    connection = redis_connection.blocking(redis_url)
     earlier = SyncPolicyStore(connection, PolicyConfig())  # no number: the keys earlier releases wrote
     earlier.record_consent("c4", "out", ("utility", "marketing"), "keyword", "STOP", at=BASE)
     earlier.record_inbound("c4", BASE, from_referral=False)

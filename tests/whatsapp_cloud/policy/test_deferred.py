@@ -7,8 +7,6 @@ import time
 from datetime import timedelta
 from typing import Any, Dict
 
-import redis.asyncio as aioredis
-
 from tests.support.policy_harness import (
     CUSTOMER,
     FAST,
@@ -23,7 +21,7 @@ from tests.support.policy_harness import (
     scenario,
     text,
 )
-from whatsapp_cloud import redis_keys
+from whatsapp_cloud import redis_connection, redis_keys
 from whatsapp_cloud.graph.client import GraphApiClient
 from whatsapp_cloud.graph.config import CloudApiConfig
 from whatsapp_cloud.graph.errors import GraphApiError
@@ -113,7 +111,7 @@ def test_a_flush_removes_exactly_the_message_it_sent(graph, redis_url):
     url, app = graph
 
     async def go() -> None:
-        store = aioredis.Redis.from_url(redis_url)
+        store = redis_connection.asyncio(redis_url)
         client = OtherProcessMeanwhile(CloudApiConfig(access_token="tok", phone_number_id=PHONE_ID, api_base_url=url))
         sender = OutboundSender(client, store, FAST, policy=PolicyGate(store, PolicyConfig()))
         h = Harness(sender, app)
@@ -238,7 +236,7 @@ def test_an_agents_send_gives_up_retrying_at_the_callers_deadline(graph, redis_u
     url, app = graph
 
     async def go() -> None:
-        store = aioredis.Redis.from_url(redis_url)
+        store = redis_connection.asyncio(redis_url)
         client = GraphApiClient(CloudApiConfig(access_token="tok", phone_number_id=PHONE_ID, api_base_url=url))
         sender = OutboundSender(client, store, patient, policy=PolicyGate(store, PolicyConfig()))
         h = Harness(sender, app)

@@ -3,7 +3,6 @@
 from dataclasses import replace
 
 import pytest
-import redis
 
 from tests.support.policy_harness import (
     CONFIG,
@@ -19,7 +18,7 @@ from tests.support.policy_harness import (
     scenario,
     text,
 )
-from whatsapp_cloud import redis_keys
+from whatsapp_cloud import redis_connection, redis_keys
 from whatsapp_cloud.policy.consent import SCOPES
 from whatsapp_cloud.policy.decision import Action, Until
 from whatsapp_cloud.policy.store import SyncPolicyStore
@@ -134,7 +133,7 @@ def test_messaging_limit_defers_new_customers_until_capacity_frees(graph, redis_
         assert first.replaced_by_template
         assert second.decision.action == Action.DEFER and second.decision.until == Until.CAPACITY
         assert await h.sender.flush_waiting_for_capacity() == 0  # still within the same 24 hours
-        SyncPolicyStore(redis.Redis.from_url(redis_url), config).set_clock_offset(25 * 3600)  # a day later
+        SyncPolicyStore(redis_connection.blocking(redis_url), config).set_clock_offset(25 * 3600)  # a day later
         assert await h.sender.flush_waiting_for_capacity() == 1
         [sent] = h.sent(OTHER)
         assert sent["template"]["components"][0]["parameters"][0]["text"] == "1002"

@@ -5,8 +5,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import redis
-import redis.asyncio as aioredis
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -14,7 +12,7 @@ from bot.actions.consent import ActionOptIn, ActionOptOut
 from stack import components, settings
 from stack.setting_values import ConfigError
 from tests.support.redis_process import RedisProcess
-from whatsapp_cloud import redis_keys
+from whatsapp_cloud import redis_connection, redis_keys
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.consent import OPT_IN_PAYLOAD, SCOPES, Keywords
 from whatsapp_cloud.policy.store import PolicyStore, SyncPolicyStore
@@ -24,13 +22,13 @@ H = timedelta(hours=1)
 
 
 def test_sync_and_async_code_share_one_state(redis_url):
-    sync = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
+    sync = SyncPolicyStore(redis_connection.blocking(redis_url), PolicyConfig())
     now = sync.now()
     sync.record_inbound(CUSTOMER, now - 2 * H, from_referral=True)
     assert sync.record_consent(CUSTOMER, "in", SCOPES, "paper", "Signed form #88") == SCOPES
 
     async def read():
-        connection = aioredis.Redis.from_url(redis_url)
+        connection = redis_connection.asyncio(redis_url)
         try:
             return await PolicyStore(connection, PolicyConfig()).snapshot(CUSTOMER)
         finally:
@@ -44,17 +42,17 @@ def test_sync_and_async_code_share_one_state(redis_url):
 
 
 def test_consent_is_idempotent_and_every_change_is_in_the_ledger(redis_url):
-    store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
+    store = SyncPolicyStore(redis_connection.blocking(redis_url), PolicyConfig())
     assert store.record_consent(CUSTOMER, "in", SCOPES, "website", "Tick box on the account page") == SCOPES
     assert store.record_consent(CUSTOMER, "in", SCOPES, "website", "again") == ()
     assert store.record_consent(CUSTOMER, "out", ("marketing",), "keyword", "STOP") == ("marketing",)
-    log = redis.Redis.from_url(redis_url, decode_responses=True).xrange(redis_keys.CONSENT_LOG)
+    log = redis_connection.blocking(redis_url, decode_responses=True).xrange(redis_keys.CONSENT_LOG)
     assert [(e["status"], e["scopes"], e["source"]) for _, e in log] == [
         ("in", "utility,marketing", "website"), ("out", "marketing", "keyword")]
 
 
 def test_the_clock_offset_is_read_only_when_the_test_clock_is_on(redis_url):
-    connection = redis.Redis.from_url(redis_url)
+    connection = redis_connection.blocking(redis_url)
     testing = SyncPolicyStore(connection, PolicyConfig(test_clock=True))
     real = SyncPolicyStore(connection, PolicyConfig())
     testing.set_clock_offset(30 * 3600)
@@ -67,7 +65,7 @@ def test_deferred_messages_survive_a_redis_restart(tmp_path: Path):
         config = PolicyConfig()
 
         async def defer() -> None:
-            connection = aioredis.Redis.from_url(server.url)
+            connection = redis_connection.asyncio(server.url)
             await PolicyStore(connection, config).defer(CUSTOMER, {"payload": {"type": "text"}, "key": "k"}, False)
             await connection.close()
 
@@ -128,7 +126,7 @@ def test_opt_out_action_records_and_confirms_once_opt_in_lifts_it(actions_env):
     redis_url = actions_env
     assert run_action(ActionOptOut()) is True
     assert run_action(ActionOptOut()) is False  # a second STOP: no second confirmation
-    store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
+    store = SyncPolicyStore(redis_connection.blocking(redis_url), PolicyConfig())
     consent = store.snapshot(CUSTOMER).state.consent
     assert all(consent.opted_out(s) and consent.records[s].source == "whatsapp_thread" for s in SCOPES)
     # START typed by the customer a little later: the channel records it, the action confirms.
@@ -138,7 +136,7 @@ def test_opt_out_action_records_and_confirms_once_opt_in_lifts_it(actions_env):
 
 
 def test_an_opt_in_guessed_by_the_nlu_only_asks_a_clear_question(actions_env):
-    store = SyncPolicyStore(redis.Redis.from_url(actions_env), PolicyConfig())
+    store = SyncPolicyStore(redis_connection.blocking(actions_env), PolicyConfig())
     store.record_consent(CUSTOMER, "out", SCOPES, "keyword", "STOP")
     tracker = Tracker(CUSTOMER, {}, {"intent": {"name": "opt_in"}, "text": "ok send me stuff again",
                                      "metadata": {}}, [], False, None, {}, "action_listen")
@@ -155,7 +153,7 @@ def test_an_opt_in_guessed_by_the_nlu_only_asks_a_clear_question(actions_env):
 
 
 def test_the_actions_record_with_the_time_the_customer_wrote(actions_env):
-    store = SyncPolicyStore(redis.Redis.from_url(actions_env), PolicyConfig())
+    store = SyncPolicyStore(redis_connection.blocking(actions_env), PolicyConfig())
     wrote = store.now() - 2 * H
     store.record_consent(CUSTOMER, "in", SCOPES, "keyword", "START", at=wrote + H)  # a newer opt-in
     # An opt-out understood by the NLU, from a message redelivered late: older than the opt-in, it loses.
@@ -166,7 +164,7 @@ def test_the_actions_record_with_the_time_the_customer_wrote(actions_env):
 
 def test_opt_out_recorded_by_the_channel_is_still_confirmed_once(actions_env):
     redis_url = actions_env
-    store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
+    store = SyncPolicyStore(redis_connection.blocking(redis_url), PolicyConfig())
     changed = store.record_consent(CUSTOMER, "out", SCOPES, "keyword", "STOP")
     metadata = {"wa_consent_changed": list(changed), "wa_consent_text": "STOP"}
     assert run_action(ActionOptOut(), metadata) is True
@@ -183,7 +181,7 @@ def test_blocking_code_asks_the_same_decision(redis_url):
     from whatsapp_cloud.policy.decision import Action
     from whatsapp_cloud.policy.gate import SyncPolicyCheck
 
-    connection = redis.Redis.from_url(redis_url)
+    connection = redis_connection.blocking(redis_url)
     check = SyncPolicyCheck(connection, PolicyConfig())
     text = {"to": CUSTOMER, "type": "text", "text": {"body": "Hi, Anna from support here"}}
     assert check.plan(CUSTOMER, text).action == Action.DEFER  # never wrote: no free text
@@ -204,10 +202,13 @@ def test_the_action_server_registers_both_consent_actions():
     assert {"action_opt_out", "action_opt_in"} <= set(executor.actions)
 
 
-def test_consent_collected_elsewhere_is_recorded_from_the_command_line(redis_url, monkeypatch, tmp_path, capsys):
+def test_consent_collected_elsewhere_is_recorded_from_the_command_line(redis_url, redis_proc, monkeypatch, tmp_path,
+                                                                      capsys):
     from tools import record_consent
 
-    for name, value in {"REDIS_URL": redis_url, "VAR_DIR": str(tmp_path), "ENV_FILE": str(tmp_path / "none")}.items():
+    # Beside a cluster, Rasa's stores need a plain Redis of their own (the command does not use it).
+    for name, value in {"REDIS_URL": redis_url, "RASA_REDIS_URL": redis_proc.url, "VAR_DIR": str(tmp_path),
+                        "ENV_FILE": str(tmp_path / "none")}.items():
         monkeypatch.setenv(name, value)
     assert record_consent.main(["in", "15550007777", "--source", "ivr", "--scope", "utility",
                                 "--wording", "Press 1 to get order updates on WhatsApp"]) == 0
