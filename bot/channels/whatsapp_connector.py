@@ -40,6 +40,7 @@ from whatsapp_cloud.outbound.offered_payloads import OfferedPayloads
 from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings
 from whatsapp_cloud.policy import fallbacks
 from whatsapp_cloud.policy.hooks import PolicyHooks
+from whatsapp_cloud.policy.template_submissions import TemplateReviews
 from whatsapp_cloud.streams.consumer import WebhookConsumer
 from whatsapp_cloud.streams.consumer_lease import ConsumerLease, ConsumerNameTaken, default_consumer_name, lease_alive
 from whatsapp_cloud.streams.dead_letters import DEFAULT_MAX_ATTEMPTS
@@ -170,7 +171,8 @@ class WhatsAppInput(InputChannel):
     @property
     def policy_hooks(self) -> PolicyHooks:
         if self._policy_hooks is None:
-            self._policy_hooks = PolicyHooks(self.sender, components.business_name(self.env))
+            self._policy_hooks = PolicyHooks(self.sender, components.business_name(self.env),
+                                             reviews=TemplateReviews(self.store, self.policy_config.templates_file))
         return self._policy_hooks
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:

@@ -5,9 +5,9 @@ import pytest
 import yaml
 
 from stack.settings import ROOT
-from tools.sync_templates import merge
 from whatsapp_cloud.policy.fallbacks import FallbackFileError, Fallbacks, load
 from whatsapp_cloud.policy.graph_templates import from_graph, to_graph
+from whatsapp_cloud.policy.registry_file import merge
 from whatsapp_cloud.policy.templates import RegistryFileError, TemplateError, TemplateRegistry
 
 REGISTRY = TemplateRegistry.from_file(ROOT / "whatsapp_templates.yml")
