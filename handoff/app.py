@@ -33,6 +33,8 @@ from handoff.privacy_pages import add_privacy_pages
 from handoff.rasa_api import RasaApi
 from handoff.service import HandoffService
 from handoff.settings import HandoffSettings
+from handoff.template_pages import add_template_pages
+from handoff.templates_api import create_templates_api
 from privacy.sweep import Sweeper
 from stack import components
 
@@ -68,6 +70,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     app.extensions["analytics"] = Aggregator(store, settings.analytics, ratings=from_url(settings.database_url))
     app.extensions["campaigns"] = Campaigns(store, env, registry=service.messenger.registry)
     app.extensions["entry_links"] = EntryLinks(store, components.display_phone_number(env))
+    app.extensions["template_submissions"] = components.template_submissions(store, env)
 
     csrf = CSRFProtect(app)
     limiter = Limiter(key_func=get_remote_address, app=app, storage_uri=settings.redis_url,
@@ -83,12 +86,16 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     entry_links_api = create_entry_links_api()
     csrf.exempt(entry_links_api)
     app.register_blueprint(entry_links_api)
+    templates_api = create_templates_api()
+    csrf.exempt(templates_api)
+    app.register_blueprint(templates_api)
     privacy_api = create_privacy_api()
     csrf.exempt(privacy_api)
     app.register_blueprint(privacy_api)
     inbox = create_inbox(login_limit)
     add_privacy_pages(inbox)
     add_entry_link_pages(inbox)
+    add_template_pages(inbox)
     app.register_blueprint(inbox)
     app.register_blueprint(create_dashboard())
 

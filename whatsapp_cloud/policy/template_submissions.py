@@ -104,15 +104,20 @@ def approved_listing(submission: Mapping[str, Any]) -> Dict[str, Any]:
 class TemplateSubmissions:
     """Submitting templates and listing them, for the inbox and the command line (blocking Redis)."""
 
-    def __init__(self, store: redis.Redis, templates_file: Path) -> None:
+    def __init__(self, store: redis.Redis, templates_file: Path, client: Optional[SyncGraphApiClient] = None,
+                 waba_id: str = "") -> None:
         self.store = store
         self.templates_file = Path(templates_file)
+        self.client = client
+        self.waba_id = waba_id
 
-    def submit(self, client: SyncGraphApiClient, waba_id: str, draft: TemplateDraft, by: str) -> Dict[str, Any]:
+    def submit(self, draft: TemplateDraft, by: str) -> Dict[str, Any]:
         """Send the draft to Meta for review and keep it; GraphApiError when Meta refuses it at once."""
+        if self.client is None or not self.waba_id:
+            raise SubmissionError("templates are submitted to a WhatsApp Business Account: set WHATSAPP_WABA_ID")
         if self.get(draft.name, draft.language) is not None:
             raise SubmissionError(f"{draft.name} ({draft.language}) was already submitted")
-        answer = client.create_template(waba_id, draft.request())
+        answer = self.client.create_template(self.waba_id, draft.request())
         submission = run_sync(self.store, record_program(draft, answer, by, time.time()))
         if submission["status"] == "APPROVED":  # Meta may approve some templates at once
             add_to_registry(self.templates_file, submission)

@@ -82,9 +82,9 @@ SPRING_SALE = {"name": "spring_sale", "language": "en_US", "category": "UTILITY"
 def test_created_reviewed_and_an_approved_one_written_to_the_registry(redis_url, registry_file, graph):
     before = yaml.safe_load(registry_file.read_text())["templates"]
     header = registry_file.read_text().split("templates:")[0]
-    submissions = TemplateSubmissions(redis.Redis.from_url(redis_url), registry_file)
+    submissions = TemplateSubmissions(redis.Redis.from_url(redis_url), registry_file, graph["client"], WABA)
     for fields in (BACK_IN_STOCK, SPRING_SALE):
-        submitted = submissions.submit(graph["client"], WABA, TemplateDraft.from_mapping(fields), by="ada")
+        submitted = submissions.submit(TemplateDraft.from_mapping(fields), by="ada")
         assert submitted["status"] == "PENDING" and submitted["id"].isdigit() and submitted["submitted_by"] == "ada"
     assert registry_file.read_text().split("templates:")[0] == header
     assert "back_in_stock" not in registry_file.read_text()  # not before Meta approves it
@@ -119,13 +119,13 @@ def test_created_reviewed_and_an_approved_one_written_to_the_registry(redis_url,
     channel_harness.run(graph["url"], [channel_harness.signed_post(webhooks[0])])
     assert registry_file.read_text() == text
     with pytest.raises(SubmissionError):
-        submissions.submit(graph["client"], WABA, TemplateDraft.from_mapping(BACK_IN_STOCK), by="ada")
+        submissions.submit(TemplateDraft.from_mapping(BACK_IN_STOCK), by="ada")
 
 
 def test_a_request_meta_refuses_is_not_kept(redis_url, registry_file, graph):
-    submissions = TemplateSubmissions(redis.Redis.from_url(redis_url), registry_file)
+    submissions = TemplateSubmissions(redis.Redis.from_url(redis_url), registry_file, graph["client"], WABA)
     with pytest.raises(GraphApiError) as refused:
-        submissions.submit(graph["client"], WABA, TemplateDraft.from_mapping({**BACK_IN_STOCK, "name": "order_update"}),
+        submissions.submit(TemplateDraft.from_mapping({**BACK_IN_STOCK, "name": "order_update"}),
                            by="ada")
     assert refused.value.code == 100 and "already exists" in str(refused.value)
     assert submissions.list() == []
