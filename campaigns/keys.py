@@ -63,6 +63,12 @@ def entry_point(wa_id: str) -> str:
     return f"campaigns:entry:{wa_id}"
 
 
+def order_event(order_number: str, state: str, event_id: str = "") -> str:
+    """String: an order event from the shop handled ("pending" while the bot is asked, then "sent"); expires
+    after 30 days (order_events.KEY_SECONDS), so a repeat of the event in that time sends nothing."""
+    return f"campaigns:order-event:{order_number}:{state}:{event_id}"
+
+
 def all_of(campaign_id: str) -> tuple:
     return (campaign(campaign_id), order(campaign_id), values(campaign_id), recipients(campaign_id),
             counts(campaign_id), codes(campaign_id), tracking(campaign_id))

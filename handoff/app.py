@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from analytics.aggregator import Aggregator
 from analytics.ratings import from_url
 from campaigns.entry_points import EntryLinks
+from campaigns.order_events import OrderEvents
 from campaigns.service import Campaigns
 from handoff.agents import TOKEN_SECONDS
 from handoff.analytics_api import create_analytics_api
@@ -28,6 +29,7 @@ from handoff.inbox import create_inbox
 from handoff.live_feed import FeedHub
 from handoff.login_limits import login_limit as login_limits
 from handoff.messaging import Messenger
+from handoff.order_events_api import add_order_event_routes
 from handoff.privacy_api import create_privacy_api
 from handoff.privacy_pages import add_privacy_pages
 from handoff.rasa_api import RasaApi
@@ -36,6 +38,7 @@ from handoff.settings import HandoffSettings
 from handoff.template_pages import add_template_pages
 from handoff.templates_api import create_templates_api
 from privacy.sweep import Sweeper
+from shop.state_changes import ShopStateChanges
 from stack import components
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
@@ -71,6 +74,8 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     app.extensions["campaigns"] = Campaigns(store, env, registry=service.messenger.registry)
     app.extensions["entry_links"] = EntryLinks(store, components.display_phone_number(env))
     app.extensions["template_submissions"] = components.template_submissions(store, env)
+    app.extensions["order_events_factory"] = lambda: OrderEvents(
+        store, ShopStateChanges(components.shop(env).engine), service.rasa.trigger)
 
     csrf = CSRFProtect(app)
     limiter = Limiter(key_func=get_remote_address, app=app, storage_uri=settings.redis_url,
@@ -78,6 +83,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     login_limit = login_limits(limiter, settings.login_limit)
     api = create_api(login_limit)
     add_campaign_routes(api)
+    add_order_event_routes(api)
     csrf.exempt(api)  # the JSON API authenticates with bearer tokens, never with cookies
     app.register_blueprint(api)
     analytics_api = create_analytics_api()
