@@ -16,6 +16,7 @@ Day-hash fields (`keys.day`; those marked * also in `keys.team_day`):
   template_fallback:{template}, held:{deferred|blocked}:{reason}
   cost:{category}:messages|charged|micros the cost ledger's charges
   csat:{bot|agent}:asked|ratings|score    questions asked, ratings given and their sum
+  campaign_reply:{campaign id|notification}, template_reply:{template}   replies quoting such a message
 All conversation figures count on the day the conversation started; handoffs on the day of the escalation.
 """
 
@@ -87,6 +88,9 @@ class Fold:
             self.count(day_of(at), f"held:{HELD[kind]}:{reason}")
         elif kind == kinds.ENTRY_POINT and entry.get("sender") and entry.get("source"):
             self.entry_point(entry["sender"], entry["source"][:REASON_LENGTH], at)
+        elif kind == kinds.CAMPAIGN_REPLY and entry.get("template"):
+            self.count(day_of(at), f"campaign_reply:{entry.get('campaign') or 'notification'}")
+            self.count(day_of(at), f"template_reply:{entry['template']}")
         elif kind == kinds.HANDOFF_TRANSITION and entry.get("customer") and entry.get("chat_id"):
             self.transition(entry, at)
         elif kind == kinds.HANDOFF_AGENT_REPLY and entry.get("first") == "1" and entry.get("chat_id"):

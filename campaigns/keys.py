@@ -69,6 +69,17 @@ def order_event(order_number: str, state: str, event_id: str = "") -> str:
     return f"campaigns:order-event:{order_number}:{state}:{event_id}"
 
 
+def origin(wamid: str) -> str:
+    """Hash: the campaign or notification a sent message belongs to (kind, campaign, its name, template,
+    language); expires CAMPAIGN_RETENTION_DAYS after the send."""
+    return f"campaigns:origin:{wamid}"
+
+
+def reply_seen(wamid: str) -> str:
+    """String: a customer's reply to a campaign or notification was counted; expires after 8 days."""
+    return f"campaigns:reply-seen:{wamid}"
+
+
 def all_of(campaign_id: str) -> tuple:
     return (campaign(campaign_id), order(campaign_id), values(campaign_id), recipients(campaign_id),
             counts(campaign_id), codes(campaign_id), tracking(campaign_id))

@@ -26,6 +26,7 @@ from bot.channels.handoff_routing import HandoffRouting
 from bot.channels.media_files import add_media_route
 from bot.channels.whatsapp_output import NumberedChoices, WhatsAppOutput, split_text
 from campaigns.entry_points import Attribution
+from campaigns.replies import CampaignReplies, metadata_for
 from campaigns.settings import CampaignSettings
 from stack import components
 from stack.setting_values import flag
@@ -102,6 +103,8 @@ class WhatsAppInput(InputChannel):
         # Customers who came through a click-to-chat link: recorded for whoever answers them.
         self.entry_points = Attribution(self.store, CampaignSettings.from_env(self.env).entry_point_retention_seconds,
                                         retention.event_stream_max)
+        # Replies quoting a campaign's or notification's message: counted, and named in the turn's metadata.
+        self.campaign_replies = CampaignReplies(self.store, retention.event_stream_max)
         self.max_attempts = max_attempts  # failed tries of a webhook entry before its dead letter
         self.consumer: Optional[WebhookConsumer] = None
         self._consumer_task: Optional[asyncio.Task] = None  # the supervisor
@@ -230,6 +233,7 @@ class WhatsAppInput(InputChannel):
         came through (if the message carries a link's reference)."""
         await self.policy_hooks.on_inbound(message)
         await self.entry_points.attribute(message)
+        await self.campaign_replies.record(message)
 
     def _handoff_divert(self) -> Optional[Callable[[inbound.InboundMessage], Awaitable[bool]]]:
         """Messages of customers a person is talking to go to the handoff service, when there is one."""
@@ -383,6 +387,7 @@ class WhatsAppInput(InputChannel):
             if text is None:
                 return
         entry_point = await self.entry_points.recorded_for(message)
+        replying_to = metadata_for(await self.campaign_replies.origin_of(message))
         await on_new_message(
             UserMessage(
                 text=text,
@@ -392,7 +397,7 @@ class WhatsAppInput(InputChannel):
                 input_channel=self.name(),
                 message_id=message.wamid,
                 metadata={**message.metadata(), **policy_metadata,
-                          **({"wa_entry_point": entry_point} if entry_point else {})},
+                          **({"wa_entry_point": entry_point} if entry_point else {}), **replying_to},
             )
         )
 
