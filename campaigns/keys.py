@@ -70,8 +70,8 @@ def order_event(order_number: str, state: str, event_id: str = "") -> str:
 
 
 def origin(wamid: str) -> str:
-    """Hash: the campaign or notification a sent message belongs to (kind, campaign, its name, template,
-    language); expires CAMPAIGN_RETENTION_DAYS after the send."""
+    """Hash: the campaign or notification a sent message belongs to (origin: campaign or notification; the
+    campaign's id and name, template, language); expires CAMPAIGN_RETENTION_DAYS after the send."""
     return f"campaigns:origin:{wamid}"
 
 

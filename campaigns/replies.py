@@ -24,13 +24,13 @@ from whatsapp_cloud.redis_programs import Program, run_sync
 from whatsapp_cloud.webhooks.inbound import InboundMessage
 
 REPLY_SEEN_SECONDS = 8 * 86400  # Meta redelivers a webhook for up to 7 days
-FIELDS = ("kind", "campaign", "campaign_name", "template", "language")
+FIELDS = ("origin", "campaign", "campaign_name", "template", "language")
 
 # KEYS[1] the origin of the quoted message, KEYS[2] the reply's seen-marker, KEYS[3] the event stream.
 # ARGV: reply wamid, sender, now, events MAXLEN, event kind, marker seconds.
 # The origin's fields (FIELDS order) or false; the event is written once per reply however often it is handled.
 RECORD_REPLY = """
-local origin = redis.call('hmget', KEYS[1], 'kind', 'campaign', 'campaign_name', 'template', 'language')
+local origin = redis.call('hmget', KEYS[1], 'origin', 'campaign', 'campaign_name', 'template', 'language')
 if not origin[4] then return false end
 if redis.call('set', KEYS[2], '1', 'NX', 'EX', ARGV[6]) then
   redis.call('xadd', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'kind', ARGV[5], 'at', ARGV[3], 'wamid', ARGV[1],
@@ -45,7 +45,7 @@ def record_origin_program(wamid: str, kind: str, template: str, language: str, s
                           campaign: str = "", campaign_name: str = "") -> Program:
     """`kind` is campaign or notification."""
     key = keys.origin(wamid)
-    yield [("hset_many", (key, {"kind": kind, "campaign": campaign, "campaign_name": campaign_name,
+    yield [("hset_many", (key, {"origin": kind, "campaign": campaign, "campaign_name": campaign_name,
                                 "template": template, "language": language})),
            ("expire", (key, seconds))]
 
@@ -59,7 +59,7 @@ def metadata_for(origin: Optional[Dict[str, str]]) -> Dict[str, Any]:
     """What the bot's turn gets in its message metadata."""
     if not origin:
         return {}
-    return {"wa_campaign": {"kind": origin["kind"], "id": origin["campaign"], "name": origin["campaign_name"]},
+    return {"wa_campaign": {"kind": origin["origin"], "id": origin["campaign"], "name": origin["campaign_name"]},
             "wa_template": {"name": origin["template"], "language": origin["language"]}}
 
 

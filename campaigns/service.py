@@ -11,6 +11,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import redis
 
+from campaigns import replies
 from campaigns import store as programs
 from campaigns.model import (
     CANCELLED,
@@ -26,7 +27,6 @@ from campaigns.model import (
     Outcome,
 )
 from campaigns.planning import InvalidCampaign, plan, plan_recipients
-from campaigns import replies
 from campaigns.settings import CampaignSettings
 from campaigns.store import SyncRunner
 from stack import components

@@ -8,10 +8,11 @@ figures computed by hand from the script below.
   B  10:00 writes from the flyer's link, escalated 10:00:30 (customer_request, order_status, team orders),
      alice claims 10:02:30, replies 10:05:30 and 10:06, resolves 10:20:30; the bot asks for a rating, B gives 4
      at 10:21
-  C  11:00 writes, quoting campaign c-spring's weekend_promo message; escalated 11:00:10 (fallback, nlu_fallback, team general), bob claims 11:10:10, replies
-     11:20:10, resolves 12:00:10; no rating
+  C  11:00 writes, quoting campaign c-spring's weekend_promo message; escalated 11:00:10 (fallback,
+     nlu_fallback, team general), bob claims 11:10:10, replies 11:20:10, resolves 12:00:10; no rating
   D  12:00 the shop's order update goes as its template `order_update` (marketing), delivered and read
-  E  13:00 writes, quoting a delivery_update notification; the first answer fails (131026), the second is read without a delivered status
+  E  13:00 writes, quoting a delivery_update notification; the first answer fails (131026), the second is read
+     without a delivered status
   F  14:00 a marketing message is blocked (opt-out); G 14:05 a reply is deferred (window closed)
 """
 

@@ -88,7 +88,7 @@ def test_a_notification_goes_once_through_the_policy(redis_url):
         assert "Update on your order 1001: shipped" in first.json()["text"]
         assert len(handoff.outbox(CUSTOMERS[0])) == 1
         origin = redis.Redis.from_url(redis_url, decode_responses=True).hgetall(keys.origin(first.json()["wamid"]))
-        assert origin == {"kind": "notification", "campaign": "", "campaign_name": "", "template": "order_update",
+        assert origin == {"origin": "notification", "campaign": "", "campaign_name": "", "template": "order_update",
                           "language": "en_US"}  # a reply quoting it names its template
         refused = handoff.api("POST", "/api/notifications", json={**body, "wa_id": CUSTOMERS[1]})
         assert refused.status_code == 422 and "opt-in" in refused.json()["error"]

@@ -41,7 +41,7 @@ def test_a_reply_to_a_campaign_message_reaches_the_bot_with_the_campaign_and_its
         cid = s.campaigns.create("spring weekend", "weekend_promo", "en_US", rows([CUSTOMER], discount="20%"))["id"]
         s.work(until=state_is(cid, "completed"))
         [sent] = s.campaigns.recipients(cid)
-    assert client.hgetall(keys.origin(sent["wamid"])) == {"kind": "campaign", "campaign": cid,
+    assert client.hgetall(keys.origin(sent["wamid"])) == {"origin": "campaign", "campaign": cid,
                                                           "campaign_name": "spring weekend",
                                                           "template": "weekend_promo", "language": "en_US"}
     assert 89 * DAY < client.ttl(keys.origin(sent["wamid"])) <= 90 * DAY  # CAMPAIGN_RETENTION_DAYS
@@ -70,7 +70,7 @@ def test_a_reply_to_a_campaign_message_reaches_the_bot_with_the_campaign_and_its
 
 def test_a_reply_handled_again_is_recorded_once(redis_url):
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    client.hset(keys.origin("wamid.SENT"), mapping={"kind": "notification", "campaign": "", "campaign_name": "",
+    client.hset(keys.origin("wamid.SENT"), mapping={"origin": "notification", "campaign": "", "campaign_name": "",
                                                     "template": "delivery_update", "language": "en_US"})
     message = inbound.InboundMessage(wamid="wamid.R", sender="15550001111", timestamp=1_800_000_000, type="text",
                                      text="ok", phone_number_id="1", context={"id": "wamid.SENT"})
@@ -84,5 +84,5 @@ def test_a_reply_handled_again_is_recorded_once(redis_url):
             await store.close()
 
     first, again, origin = asyncio.run(twice())
-    assert first == again == origin and origin["template"] == "delivery_update" and origin["kind"] == "notification"
+    assert first == again == origin and origin["template"] == "delivery_update" and origin["origin"] == "notification"
     assert len(reply_events(client)) == 1
