@@ -129,3 +129,27 @@ def test_a_request_meta_refuses_is_not_kept(redis_url, registry_file, graph):
                            by="ada")
     assert refused.value.code == 100 and "already exists" in str(refused.value)
     assert submissions.list() == []
+
+
+def test_the_command_line_creates_from_a_file_or_flags_and_lists(redis_url, registry_file, graph, tmp_path,
+                                                                 monkeypatch, capsys):
+    from tools import templates as command
+
+    for name, value in {"REDIS_URL": redis_url, "WHATSAPP_ACCESS_TOKEN": TOKEN, "WHATSAPP_API_BASE_URL": graph["url"],
+                        "WHATSAPP_PHONE_NUMBER_ID": channel_harness.PHONE_ID, "WHATSAPP_WABA_ID": WABA,
+                        "WHATSAPP_APP_SECRET": "s", "WHATSAPP_VERIFY_TOKEN": "v",
+                        "VAR_DIR": str(tmp_path / "var"), "ENV_FILE": str(tmp_path / "none.env")}.items():
+        monkeypatch.setenv(name, value)
+    template = tmp_path / "back_in_stock.yml"
+    template.write_text(yaml.safe_dump(BACK_IN_STOCK))
+    assert command.main(["create", "--file", str(template)]) == 0
+    assert "back_in_stock (en_US) submitted" in capsys.readouterr().out
+    flags = ["create", "--name", "spring_sale", "--category", "UTILITY", "--body", SPRING_SALE["body"]]
+    assert command.main(flags) == 2  # no example for {{first_name}}
+    assert "first_name needs an example" in capsys.readouterr().err
+    assert command.main([*flags, "--example", "first_name=Ana"]) == 0
+    capsys.readouterr()
+    assert command.main(["list"]) == 0
+    listed = [line.split()[:4] for line in capsys.readouterr().out.splitlines()]
+    assert listed == [["spring_sale", "en_US", "UTILITY", "PENDING"],  # newest first; Meta has not answered here
+                      ["back_in_stock", "en_US", "UTILITY", "PENDING"]]
