@@ -13,7 +13,7 @@ sends nothing the second time (`--event-id` names a new occurrence, e.g. a secon
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, Dict, List
 
 import requests
 
@@ -28,6 +28,8 @@ def main(argv: Any = None) -> int:
     parser.add_argument("--event-id", default="", help="the shop's id of this occurrence (default: one per state)")
     args = parser.parse_args(argv)
     env = settings.resolve()
+    standin = env.get("STANDIN_URL", "") if not env.get("WHATSAPP_ACCESS_TOKEN") else ""
+    seen = _last_seq(standin)
     try:
         answer = requests.post(f"{env['HANDOFF_URL'].rstrip('/')}/api/order-events", timeout=90,
                                headers={"Authorization": f"Bearer {env['HANDOFF_API_TOKEN']}"},
@@ -48,7 +50,41 @@ def main(argv: Any = None) -> int:
         moved = f" (was {event['previous']})" if event["previous"] else ""
         print(f"order {event['order_id']} {event['state']}{moved}: the bot is telling the customer "
               f"(free text inside their 24-hour window, the template outside it)")
+        for message in _sent(standin, event["wa_id"], seen):
+            print(f"  -> {event['wa_id']}: {_shown(message)}")
     return 0
+
+
+def _last_seq(standin: str) -> int:
+    """With the local stand-in, where its outbox stands now (to show what the customer gets)."""
+    if not standin:
+        return -1
+    try:
+        return int(requests.get(f"{standin}/_standin/outbox", timeout=5).json()["last_seq"])
+    except (requests.RequestException, ValueError, KeyError):
+        return -1
+
+
+def _sent(standin: str, wa_id: str, after: int) -> List[Dict[str, Any]]:
+    if after < 0:
+        return []
+    try:
+        found = requests.get(f"{standin}/_standin/outbox", params={"to": wa_id, "after": after, "wait": 15},
+                             timeout=20).json()["messages"]
+    except (requests.RequestException, ValueError, KeyError):
+        return []
+    return [record["message"] for record in found]
+
+
+def _shown(message: Dict[str, Any]) -> str:
+    if message.get("type") == "text":
+        return message["text"]["body"]
+    if message.get("type") == "template":
+        template = message["template"]
+        values = [p.get("text", "") for c in template.get("components", []) for p in c.get("parameters", [])
+                  if p.get("type") == "text"]
+        return f"template {template['name']} ({template['language']['code']}): {', '.join(values)}"
+    return f"a {message.get('type')} message"
 
 
 if __name__ == "__main__":
