@@ -28,7 +28,7 @@ def main(argv: Any = None) -> int:
     parser.add_argument("--event-id", default="", help="the shop's id of this occurrence (default: one per state)")
     args = parser.parse_args(argv)
     env = settings.resolve()
-    standin = env.get("STANDIN_URL", "") if not env.get("WHATSAPP_ACCESS_TOKEN") else ""
+    standin = env.get("STANDIN_URL", "") if env.get("USE_STANDIN") == "1" else ""
     seen = _last_seq(standin)
     try:
         answer = requests.post(f"{env['HANDOFF_URL'].rstrip('/')}/api/order-events", timeout=90,
