@@ -20,7 +20,9 @@ from whatsapp_cloud.policy.template_submissions import TemplateReviews
 
 OVERFLOW = "() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="make test installs chromium first")
+# make proof: a Chromium of its own (~13 s), beyond what make test may add.
+pytestmark = [pytest.mark.proof,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="make test installs chromium first")]
 
 
 @pytest.fixture()
