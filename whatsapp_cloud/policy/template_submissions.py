@@ -34,8 +34,6 @@ from whatsapp_cloud.redis_values import as_text
 
 logger = logging.getLogger(__name__)
 
-STATUSES = ("PENDING", "APPROVED", "REJECTED", "PAUSED", "DISABLED", "IN_APPEAL", "PENDING_DELETION", "DELETED",
-            "FLAGGED", "REINSTATED", "LIMIT_EXCEEDED", "ARCHIVED")
 
 # KEYS[1] the submission's hash. ARGV: status, reason, Meta's time (Unix seconds).
 # Applies a status unless the submission is unknown or already holds a newer one; 1 if applied.
