@@ -230,7 +230,8 @@ class WhatsAppInput(InputChannel):
 
     async def _on_inbound(self, message: inbound.InboundMessage) -> None:
         """Every customer message before its turn, bot's or agent's: the messaging policy, then the link they
-        came through (if the message carries a link's reference)."""
+        came through (if the message carries a link's reference), the campaign message it replies to (if it quotes
+        one)."""
         await self.policy_hooks.on_inbound(message)
         await self.entry_points.attribute(message)
         await self.campaign_replies.record(message)
