@@ -8,7 +8,7 @@ token is set). What only the file knows (parameter types and lengths, quick-repl
 templates that exist in both. Templates this platform cannot send (media headers, mismatched
 placeholders) are listed and left out; the file is only written when the result loads cleanly.
 Once written, the status and category overrides that Meta's webhooks left in Redis are cleared: the
-file is Meta's current word (processes read it when they start).
+file is Meta's current word (running processes read it again when it is replaced).
 """
 
 import argparse

@@ -5,8 +5,8 @@ and keeps it in Redis with Meta's id and status. `TemplateReviews.on_status` is 
 `message_template_status_update` webhook (PolicyHooks): it records the status, and the rejection reason, on
 the template's submission, by Meta's own time (a late PENDING never undoes a newer APPROVED); when Meta says
 APPROVED it writes the template into whatsapp_templates.yml with the registry file's one writer
-(registry_file.py). Processes read the registry file when they start: a running one learns of the new
-template when it is restarted (`make run` does it for the whole stack).
+(registry_file.py). Every process follows the file (templates.FileTemplateRegistry), so the new template can
+be sent at once.
 
 Templates this platform did not submit are left alone here: their status webhooks only change the
 registry's overrides (store.py), as before.
