@@ -64,14 +64,14 @@ def create_templates_api() -> Blueprint:
     def refused(exc: MetaRefused) -> Any:
         return error(str(exc), exc.status)
 
-    @api.post("/api/templates")
+    @api.post("/api/message-templates")
     @authenticated
     @person
     @admin
     def create() -> Any:
         return jsonify(template=submit(body(), g.agent.username)), 201
 
-    @api.get("/api/templates")
+    @api.get("/api/message-templates")
     @authenticated
     @person
     @admin

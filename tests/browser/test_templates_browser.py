@@ -84,6 +84,19 @@ def test_an_admin_creates_a_template_and_follows_its_review(handoff: Handoff, br
     expect(row.locator("td").nth(4)).to_contain_text("INCORRECT_CATEGORY")
     assert "spring_sale" not in registry.read_text()
 
+    # The API does the same work: the page's submission is listed, another is made, others may not.
+    ada = handoff.login("ada")
+    listed = handoff.api("GET", "/api/message-templates", token=ada).json()["templates"]
+    assert [(t["name"], t["status"]) for t in listed] == [("spring_sale", "REJECTED")]
+    fields = {"name": "back_in_stock", "language": "en_US", "category": "UTILITY", "parameters": {"first_name": "Ana"},
+              "body": "Hi {{first_name}}, the item you asked about is back. Reply to reserve it."}
+    made = handoff.api("POST", "/api/message-templates", token=ada, json=fields)
+    assert made.status_code == 201 and made.json()["template"]["status"] == "PENDING", made.text
+    assert handoff.api("POST", "/api/message-templates", token=ada, json=fields).status_code == 409
+    assert handoff.api("POST", "/api/message-templates", token=ada, json={"name": "x"}).status_code == 400
+    assert handoff.api("GET", "/api/message-templates", token=handoff.login("sam")).status_code == 403
+    assert handoff.api("GET", "/api/templates", token=ada).status_code == 200  # the composer's list is unchanged
+
     supervisor = browser.new_page()
     sign_in(supervisor, handoff.url, "sam")
     expect(supervisor.locator("a:has-text('Templates')")).to_have_count(0)
