@@ -19,7 +19,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # No usage reports or error tracebacks to Rasa's third-party services from any rasa command make runs.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test proof train say validate lint clean bench bench-memory test-stories import-orders simulate report
+.PHONY: run test proof train say order-event validate lint clean bench bench-memory test-stories import-orders simulate report
 
 run: $(MODEL)
 	@$(PY) -m stack.run
@@ -45,6 +45,10 @@ train: $(MODEL)
 # Usage: make say MSG="where is my order 1001" [FROM=15551230001] [NAME="Ana Lima"]
 say: $(VENV)/.installed
 	@$(PY) -m cloud_api_standin.say
+
+# Usage: make order-event ORDER=1001 STATE=shipped [UPDATE=1]   (the shop reports an order's new state)
+order-event: $(VENV)/.installed
+	@$(PY) -m tools.order_events $(ORDER) $(STATE) $(if $(UPDATE),--update-shop,)
 
 # Every flow's test stories (tests/stories/) against the trained model.
 test-stories: $(MODEL)

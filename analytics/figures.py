@@ -114,6 +114,8 @@ def compute(data: RangeData, config: Optional[AnalyticsConfig] = None,
             "failed": total["delivery:failed"], "failed_by_code": _prefixed(total, "delivery:failed_code:"),
         },
         "conversations_by_entry_point": _prefixed(total, "entry_point:"),
+        "replies_by_campaign": _prefixed(total, "campaign_reply:"),  # campaign id (or notification) -> replies
+        "replies_by_template": _prefixed(total, "template_reply:"),
         "template_fallbacks": _prefixed(total, "template_fallback:"),
         "policy_holds": {"deferred": _prefixed(total, "held:deferred:"), "blocked": _prefixed(total, "held:blocked:")},
         "cost": {

@@ -18,6 +18,7 @@ Day-hash fields (`keys.day`; those marked * also in `keys.team_day`):
   csat:{bot|agent}:asked|ratings|score    questions asked, ratings given and their sum
   nlu:messages, nlu:fell_back, nlu:fell_back:{nlu|core}, nlu:out_of_scope, nlu:low, nlu:intent:{intent}
                                           customer messages the NLU read (`nlu_result`), by the day read
+  campaign_reply:{campaign id|notification}, template_reply:{template}   replies quoting such a message
 All conversation figures count on the day the conversation started; handoffs on the day of the escalation.
 """
 
@@ -98,6 +99,9 @@ class Fold:
             self.nlu_result(entry, at)
         elif kind == kinds.ENTRY_POINT and entry.get("sender") and entry.get("source"):
             self.entry_point(entry["sender"], entry["source"][:REASON_LENGTH], at)
+        elif kind == kinds.CAMPAIGN_REPLY and entry.get("template"):
+            self.count(day_of(at), f"campaign_reply:{entry.get('campaign') or 'notification'}")
+            self.count(day_of(at), f"template_reply:{entry['template']}")
         elif kind == kinds.HANDOFF_TRANSITION and entry.get("customer") and entry.get("chat_id"):
             self.transition(entry, at)
         elif kind == kinds.HANDOFF_AGENT_REPLY and entry.get("first") == "1" and entry.get("chat_id"):

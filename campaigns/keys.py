@@ -67,6 +67,23 @@ def entry_point(wa_id: str) -> str:
     return f"{{wa}}:campaigns:entry:{wa_id}"
 
 
+def order_event(order_number: str, state: str, event_id: str = "") -> str:
+    """String: an order event from the shop handled ("pending" while the bot is asked, then "sent"); expires
+    after 30 days (order_events.KEY_SECONDS), so a repeat of the event in that time sends nothing."""
+    return f"{{wa}}:campaigns:order-event:{order_number}:{state}:{event_id}"
+
+
+def origin(wamid: str) -> str:
+    """Hash: the campaign or notification a sent message belongs to (origin: campaign or notification; the
+    campaign's id and name, template, language); expires CAMPAIGN_RETENTION_DAYS after the send."""
+    return f"{{wa}}:campaigns:origin:{wamid}"
+
+
+def reply_seen(wamid: str) -> str:
+    """String: a customer's reply to a campaign or notification was counted; expires after 8 days."""
+    return f"{{wa}}:campaigns:reply-seen:{wamid}"
+
+
 def all_of(campaign_id: str) -> tuple:
     return (campaign(campaign_id), order(campaign_id), values(campaign_id), recipients(campaign_id),
             counts(campaign_id), codes(campaign_id), tracking(campaign_id))

@@ -17,6 +17,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 import redis.asyncio as aioredis
 
+from campaigns import replies
 from campaigns import store as programs
 from campaigns.model import (
     BLOCKED,
@@ -157,6 +158,10 @@ class CampaignSender:
             # Paused, disabled or recategorised by Meta: the campaign stops instead of blocking everyone.
             await self._set(cid, wa_id, Outcome(QUEUED, reason=new.reason, attempt=attempt, at=time.time()))
             return TEMPLATE_UNUSABLE
+        if new.status == SENT:  # a reply quoting it names the campaign and its template (replies.py)
+            await self.run(replies.record_origin_program(new.wamid, "campaign", campaign["template"],
+                                                         campaign["language"], self.settings.retention_seconds,
+                                                         cid, campaign.get("name", "")))
         await self._set(cid, wa_id, new)
         return new.status
 

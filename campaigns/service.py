@@ -11,6 +11,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import redis
 
+from campaigns import replies
 from campaigns import store as programs
 from campaigns.model import (
     CANCELLED,
@@ -53,6 +54,11 @@ class Campaigns:
         self.costs = SyncCostLedger(store, *components.pricing(env), retention=self.config.retention)
         self.run = SyncRunner(store)
         self.events_max = self.config.retention.event_stream_max
+
+    def notification_sent(self, wamid: str, template: str, language: str) -> None:
+        """Remember where a notification came from, so a reply to it names its template (replies.py)."""
+        self.run(replies.record_origin_program(wamid, "notification", template, language,
+                                               self.settings.retention_seconds))
 
     def create(self, name: str, template: str, language: str, rows: Iterable[Mapping[str, Any]],
                start_at: Optional[str] = None, draft: bool = False, created_by: str = "") -> Dict[str, Any]:

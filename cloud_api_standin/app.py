@@ -16,7 +16,7 @@ import jsonschema
 import requests
 from flask import Flask, jsonify, request
 
-from cloud_api_standin import demo_consent, webhooks
+from cloud_api_standin import demo_consent, template_review, webhooks
 from cloud_api_standin.outbox import Outbox
 from cloud_api_standin.rate_limits import RateLimits
 from cloud_api_standin.send_schema import MARK_READ, SEND_MESSAGE
@@ -34,6 +34,7 @@ from whatsapp_cloud.graph.errors import (
     TooManyMessages,
 )
 from whatsapp_cloud.outbound.media_files import UnsupportedMedia, media_type
+from whatsapp_cloud.policy.template_drafts import DraftError
 from whatsapp_cloud.webhooks import inbound
 
 WINDOW_SECONDS = 24 * 3600
@@ -82,6 +83,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     # "sync": refuse free-form messages outside the window at once (ReEngagementMessage); "async": accept
     # them and report a failed status later, as Meta often does.
     window_mode = {"value": env.get("STANDIN_WINDOW_MODE", "sync")}
+    review_delay = float(env.get("STANDIN_TEMPLATE_REVIEW_DELAY", "1"))  # Meta takes minutes to hours
 
     def deliver_signed(envelope: Dict[str, Any]) -> Any:
         return webhooks.deliver(settings["webhook_url"], envelope, settings["app_secret"])
@@ -324,6 +326,45 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         if next_after is not None:
             paging["next"] = f"{request.base_url}?limit={limit}&after={next_after}"
         return jsonify(data=items, paging=paging)
+
+    @app.post("/<version>/<waba_id>/message_templates")
+    def create_template(version: str, waba_id: str) -> Any:
+        """A new template for review: Meta's answer {id, status: PENDING, category}, then the review's
+        verdict as a `message_template_status_update` webhook (template_review.py)."""
+        if not authorized():
+            return meta_error(401, ExpiredAccessToken, INVALID_TOKEN)
+        if waba_id != settings["waba_id"]:
+            return meta_error(400, InvalidRequestParameter,
+                              f"Unsupported post request. Object with ID '{waba_id}' does not exist")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return meta_error(400, InvalidRequestParameter, "Invalid parameter", "request body must be a JSON object")
+        try:
+            draft = template_review.draft_of(body)
+        except DraftError as exc:
+            return meta_error(400, InvalidRequestParameter, "Invalid parameter", str(exc))
+        template_id = str(secrets.randbelow(9 * 10**14) + 10**14)
+        if not templates.create(draft.listed(template_id, "PENDING")):
+            return meta_error(400, InvalidRequestParameter, "Invalid parameter",
+                              f"Content in this language already exists: {draft.name} ({draft.language})")
+        verdict = template_review.review(draft)
+
+        def decide() -> None:
+            templates.set_status(draft.name, draft.language, verdict.status)
+            value: Dict[str, Any] = {"event": verdict.status, "message_template_id": int(template_id),
+                                     "message_template_name": draft.name,
+                                     "message_template_language": draft.language, "reason": verdict.reason}
+            if verdict.description:
+                value["other_info"] = {"title": verdict.reason, "description": verdict.description}
+            try:
+                deliver_signed(change_envelope(settings["waba_id"], "message_template_status_update", value))
+            except requests.RequestException as exc:
+                app.logger.warning("the review of %s could not be delivered: %s", draft.name, exc)
+
+        reviewer = threading.Timer(review_delay, decide)
+        reviewer.daemon = True
+        reviewer.start()
+        return jsonify(id=template_id, status="PENDING", category=draft.category)
 
     @app.post("/_standin/templates/<name>/<language>")
     def change_template(name: str, language: str) -> Any:

@@ -3,7 +3,8 @@
 Meta's refusals come from the registry's rules (an unknown name or language, a wrong parameter count or
 format, a paused or disabled template), and a customer who stopped marketing gets MarketingStopped for
 marketing templates; the errors and their codes are whatsapp_cloud.graph.errors's.
-Status and category changes made through the stand-in reach the bot as Meta's webhooks.
+Status and category changes made through the stand-in reach the bot as Meta's webhooks. Templates created
+with `POST /{waba-id}/message_templates` are kept beside the file's, with the status their review gave them.
 """
 
 import threading
@@ -13,7 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Type
 
 from stack import components
 from whatsapp_cloud.graph.errors import GraphApiError, MarketingStopped
-from whatsapp_cloud.policy.graph_templates import to_graph
+from whatsapp_cloud.policy.graph_templates import from_graph, to_graph
 from whatsapp_cloud.policy.store import SyncPolicyStore
 from whatsapp_cloud.policy.templates import TemplateError, TemplateRegistry, template_key
 
@@ -24,6 +25,7 @@ class StandinTemplates:
         self._statuses: Dict[str, str] = {}
         self._categories: Dict[str, str] = {}
         self._marketing_stopped: Set[str] = set()
+        self._created: Dict[str, Dict[str, Any]] = {}  # name:language -> a created template as Meta lists it
         self._lock = threading.Lock()
 
     @classmethod
@@ -34,7 +36,19 @@ class StandinTemplates:
     @property
     def registry(self) -> TemplateRegistry:
         with self._lock:
-            return self._file_registry.with_overrides(dict(self._statuses), dict(self._categories))
+            created = [dict(item) for item in self._created.values()]
+            registry = self._file_registry.with_overrides(dict(self._statuses), dict(self._categories))
+        if not created:
+            return registry
+        return TemplateRegistry([*registry, *TemplateRegistry.from_mapping(from_graph(created, {}))])
+
+    def create(self, listed: Dict[str, Any]) -> bool:
+        """Keep a created template (as Meta lists it); False if one with its name and language exists."""
+        if self.registry.get(listed["name"], listed["language"]) is not None:
+            return False
+        with self._lock:
+            self._created[template_key(listed["name"], listed["language"])] = dict(listed)
+        return True
 
     def refusal(self, wa_id: str, template_object: Dict[str, Any]) -> Optional[Tuple[Type[GraphApiError], str]]:
         """Meta's error (its class, the message) for sending this template to `wa_id`, or None if Meta takes it."""
@@ -59,10 +73,15 @@ class StandinTemplates:
         return chunk, (after + limit if after + limit < len(items) else None)
 
     def set_status(self, name: str, language: str, status: str) -> bool:
+        key = template_key(name, language)
+        with self._lock:
+            if key in self._created:
+                self._created[key]["status"] = status
+                return True
         if self._file_registry.get(name, language) is None:
             return False
         with self._lock:
-            self._statuses[template_key(name, language)] = status
+            self._statuses[key] = status
         return True
 
     def set_category(self, name: str, language: str, category: str) -> Optional[str]:

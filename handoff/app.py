@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from analytics.aggregator import Aggregator
 from analytics.ratings import from_url
 from campaigns.entry_points import EntryLinks
+from campaigns.order_events import OrderEvents
 from campaigns.service import Campaigns
 from handoff.agents import TOKEN_SECONDS
 from handoff.analytics_api import create_analytics_api
@@ -29,6 +30,7 @@ from handoff.inbox import create_inbox
 from handoff.live_feed import FeedHub
 from handoff.messaging import Messenger
 from handoff.opt_in_page import create_opt_in_page
+from handoff.order_events_api import add_order_event_routes
 from handoff.privacy_api import create_privacy_api
 from handoff.privacy_pages import add_privacy_pages
 from handoff.rasa_api import RasaApi
@@ -36,8 +38,11 @@ from handoff.request_limits import login_limit as login_limits
 from handoff.request_limits import opt_in_limit
 from handoff.service import HandoffService
 from handoff.settings import HandoffSettings
+from handoff.template_pages import add_template_pages
+from handoff.templates_api import create_templates_api
 from handoff.webhook_subscriptions_api import create_webhook_subscriptions_api
 from privacy.sweep import Sweeper
+from shop.state_changes import ShopStateChanges
 from stack import components
 from whatsapp_cloud.outbound.media_files import LARGEST as LARGEST_MEDIA
 
@@ -74,6 +79,9 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     app.extensions["analytics"] = Aggregator(store, settings.analytics, ratings=from_url(settings.database_url))
     app.extensions["campaigns"] = Campaigns(store, env, registry=service.messenger.registry)
     app.extensions["entry_links"] = EntryLinks(store, components.display_phone_number(env))
+    app.extensions["template_submissions"] = components.template_submissions(store, env)
+    app.extensions["order_events_factory"] = lambda: OrderEvents(
+        store, ShopStateChanges(components.shop(env).engine), service.rasa.trigger)
 
     @app.before_request
     def media_uploads_may_be_larger() -> None:
@@ -89,6 +97,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     login_limit = login_limits(limiter, settings.login_limit)
     api = create_api(login_limit)
     add_campaign_routes(api)
+    add_order_event_routes(api)
     csrf.exempt(api)  # the JSON API authenticates with bearer tokens, never with cookies
     app.register_blueprint(api)
     analytics_api = create_analytics_api()
@@ -100,6 +109,9 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     webhooks_api = create_webhook_subscriptions_api()
     csrf.exempt(webhooks_api)
     app.register_blueprint(webhooks_api)
+    templates_api = create_templates_api()
+    csrf.exempt(templates_api)
+    app.register_blueprint(templates_api)
     privacy_api = create_privacy_api()
     csrf.exempt(privacy_api)
     app.register_blueprint(privacy_api)
@@ -107,6 +119,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     add_privacy_pages(inbox)
     add_entry_link_pages(inbox)
     add_designer_pages(inbox)
+    add_template_pages(inbox)
     app.register_blueprint(inbox)
     app.register_blueprint(create_dashboard())
     app.register_blueprint(create_opt_in_page(settings.opt_in, opt_in_limit(limiter, settings.opt_in.limit)))

@@ -72,8 +72,10 @@ def add_campaign_routes(api: Blueprint) -> None:
         language = str(data.get("language") or service().messenger.policy_config.default_language)
         # A retried request under the same key sends and records the notification once.
         key = str(request.headers.get("Idempotency-Key") or data.get("client_key") or "")
-        wamid, text = service().messenger.send_template(wa_id, str(data.get("template") or ""), language, values,
+        template = str(data.get("template") or "")
+        wamid, text = service().messenger.send_template(wa_id, template, language, values,
                                                         f"notification:{key}" if key else "", label="notification")
+        campaigns().notification_sent(wamid, template, language)
         return jsonify(wamid=wamid, text=text), 201
 
     @api.post("/api/campaigns")

@@ -68,6 +68,11 @@ class RasaApi:
         self._call("POST", f"/conversations/{wa_id}/trigger_intent", params={"output_channel": "whatsapp"},
                    json={"name": HANDBACK_INTENT, "entities": {"handoff_resolution": resolution}})
 
+    def trigger(self, wa_id: str, intent: str, entities: Dict[str, str]) -> None:
+        """Make the bot speak to the customer on WhatsApp without them writing (an order update, ...)."""
+        self._call("POST", f"/conversations/{wa_id}/trigger_intent", params={"output_channel": "whatsapp"},
+                   json={"name": intent, "entities": entities})
+
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         params = {**kwargs.pop("params", {}), "token": self.token}
         timeout = kwargs.pop("timeout", self.timeout)

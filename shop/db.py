@@ -4,7 +4,7 @@ import logging
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Dict, Iterator, Set
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
@@ -23,6 +23,7 @@ class ShopUnavailable(Exception):
 
 
 _engines: Dict[str, Engine] = {}
+_seeded: Set[str] = set()  # URLs whose demo data this process has added (an engine may first be made unseeded)
 _lock = threading.Lock()
 
 
@@ -34,16 +35,18 @@ def engine_for(url: str, seed: bool = True) -> Engine:
     """
     with _lock:
         engine = _engines.get(url)
-        if engine is not None:
+        if engine is not None and (not seed or url in _seeded):
             return engine
         try:
-            engine = _create(url)
-            Base.metadata.create_all(engine)
+            if engine is None:
+                engine = _create(url)
+                Base.metadata.create_all(engine)
             if seed:
                 from shop.seed import seed_demo_data
 
                 with session_scope(engine) as session:
                     seed_demo_data(session)
+                _seeded.add(url)
         except (SQLAlchemyError, OSError) as exc:
             raise ShopUnavailable(f"order database {_safe(url)} unavailable: {exc}") from exc
         _engines[url] = engine
@@ -54,6 +57,7 @@ def dispose(url: str) -> None:
     """Close the engine of `url` and its connections; the next `engine_for(url)` starts afresh."""
     with _lock:
         engine = _engines.pop(url, None)
+        _seeded.discard(url)
     if engine is not None:
         engine.dispose()
 

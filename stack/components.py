@@ -18,7 +18,7 @@ from stack.office_hours import OfficeHours
 from stack.setting_values import ConfigError, count, flag, hours, listed, phone_number, seconds
 from whatsapp_cloud import pseudonyms, redis_connection
 from whatsapp_cloud.events.log import EventLog
-from whatsapp_cloud.graph.client import GraphApiClient
+from whatsapp_cloud.graph.client import GraphApiClient, SyncGraphApiClient
 from whatsapp_cloud.graph.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, CloudApiConfig
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings
@@ -26,6 +26,7 @@ from whatsapp_cloud.policy import consent
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.decision import TIERS, PolicyRules
 from whatsapp_cloud.policy.gate import PolicyGate
+from whatsapp_cloud.policy.template_submissions import TemplateSubmissions
 from whatsapp_cloud.policy.templates import TemplateRegistry
 from whatsapp_cloud.policy.windows import WindowConfig
 from whatsapp_cloud.pricing import engine, rate_card
@@ -175,6 +176,15 @@ def outbound_sender(client: GraphApiClient, store: aioredis.Redis, env: Optional
     return OutboundSender(client, store, settings, statuses, events,
                           policy=PolicyGate(store, config, registry, events=events),
                           costs=CostLedger(store, *pricing(env), retention=config.retention))
+
+
+def template_submissions(store: Any, env: Optional[Env] = None) -> TemplateSubmissions:
+    """Templates created from the app (blocking Redis `store`): submitted to the configured WABA
+    (`WHATSAPP_WABA_ID`), written to the registry file once Meta approves them."""
+    env = environment() if env is None else env
+    config = cloud_api_config(env)
+    client = SyncGraphApiClient(config) if config.access_token and config.phone_number_id else None
+    return TemplateSubmissions(store, policy_config(env).templates_file, client, env.get("WHATSAPP_WABA_ID", ""))
 
 
 def business_name(env: Optional[Env] = None) -> str:

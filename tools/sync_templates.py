@@ -8,13 +8,13 @@ token is set). What only the file knows (parameter types and lengths, quick-repl
 templates that exist in both. Templates this platform cannot send (media headers, mismatched
 placeholders) are listed and left out; the file is only written when the result loads cleanly.
 Once written, the status and category overrides that Meta's webhooks left in Redis are cleared: the
-file is Meta's current word (processes read it when they start).
+file is Meta's current word (running processes read it again when it is replaced).
 """
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 import redis
 import yaml
@@ -22,34 +22,8 @@ import yaml
 from stack import components, settings
 from whatsapp_cloud.graph.client import SyncGraphApiClient
 from whatsapp_cloud.graph.errors import GraphApiError
-from whatsapp_cloud.policy.graph_templates import from_graph
+from whatsapp_cloud.policy import registry_file
 from whatsapp_cloud.policy.store import SyncPolicyStore
-from whatsapp_cloud.policy.templates import RegistryFileError, TemplateRegistry
-
-
-def merge(graph: List[Dict[str, Any]], current: Dict[str, Any]) -> Tuple[Dict[str, Any], List[str]]:
-    """The new registry mapping, and why any of Meta's templates were left out."""
-    candidate = from_graph(graph, current)
-    kept: Dict[str, Any] = {}
-    skipped: List[str] = []
-    for name, entry in candidate["templates"].items():
-        try:
-            TemplateRegistry.from_mapping({"templates": {name: entry}})
-        except RegistryFileError as exc:
-            skipped.append(str(exc))
-            continue
-        kept[name] = entry
-    return {"templates": kept}, skipped
-
-
-def header_comment(path: Path) -> str:
-    lines = path.read_text().splitlines(keepends=True) if path.exists() else []
-    comment = []
-    for line in lines:
-        if not line.startswith("#"):
-            break
-        comment.append(line)
-    return "".join(comment)
 
 
 def main(argv: Any = None) -> int:
@@ -67,15 +41,16 @@ def main(argv: Any = None) -> int:
         return 1
     finally:
         client.close()
-    current = yaml.safe_load(path.read_text()) if path.exists() else {}
-    merged, skipped = merge(graph, current or {})
+    if args.dry_run:
+        current = yaml.safe_load(path.read_text()) if path.exists() else {}
+        merged, skipped = registry_file.merge(graph, current or {})
+    else:
+        merged, skipped = registry_file.replace_all(path, graph)
     for reason in skipped:
         print(f"left out: {reason}", file=sys.stderr)
-    text = header_comment(path) + yaml.safe_dump(merged, sort_keys=False, allow_unicode=True, width=120)
     if args.dry_run:
-        print(text)
+        print(registry_file.render(path, merged))
     else:
-        path.write_text(text)
         print(f"{path}: {len(merged['templates'])} templates ({len(graph)} template languages from Meta)")
         try:
             store = SyncPolicyStore(components.redis_client(env), components.policy_config(env))

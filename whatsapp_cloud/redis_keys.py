@@ -131,4 +131,13 @@ TEMPLATE_STATUS = SHARED + ":templates:status"  # hash name:language -> status f
 TEMPLATE_CATEGORY = SHARED + ":templates:category"  # hash name:language -> category after a recategorisation
 TEMPLATE_STATUS_AT = SHARED + ":templates:status-at"  # hash name:language -> Meta's time of the status applied
 TEMPLATE_CATEGORY_AT = SHARED + ":templates:category-at"  # hash name:language -> Meta's time of the category applied
+TEMPLATE_SUBMISSIONS = SHARED + ":templates:submitted"  # sorted set name:language -> when it was submitted from the app
+
+
+def template_submission(key: str) -> str:
+    """Hash: a template submitted from the app (its request, Meta's id, status, rejection reason, who, when).
+    Kept while the template exists: one per template language an administrator made."""
+    return f"{SHARED}:templates:submitted:{key}"
+
+
 TEST_CLOCK_OFFSET = SHARED + ":test:clock-offset"  # seconds added to real time, read only with WHATSAPP_TEST_CLOCK

@@ -28,6 +28,7 @@ from bot.channels.media_files import add_media_route
 from bot.channels.nlu_recording import NluRecording
 from bot.channels.whatsapp_output import NumberedChoices, WhatsAppOutput, split_text
 from campaigns.entry_points import Attribution
+from campaigns.replies import CampaignReplies, metadata_for
 from campaigns.settings import CampaignSettings
 from stack import components
 from stack.setting_values import flag
@@ -42,6 +43,7 @@ from whatsapp_cloud.outbound.offered_payloads import OfferedPayloads
 from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings
 from whatsapp_cloud.policy import fallbacks
 from whatsapp_cloud.policy.hooks import PolicyHooks
+from whatsapp_cloud.policy.template_submissions import TemplateReviews
 from whatsapp_cloud.streams.consumer import WebhookConsumer
 from whatsapp_cloud.streams.consumer_lease import ConsumerLease, ConsumerNameTaken, default_consumer_name, lease_alive
 from whatsapp_cloud.streams.dead_letters import DEFAULT_MAX_ATTEMPTS
@@ -105,6 +107,8 @@ class WhatsAppInput(InputChannel):
                                         retention.event_stream_max)
         # What the NLU read of each message, once its turn ran (the agent's tracker store is set at start).
         self.nlu = NluRecording(NluRecords(self.store, AnalyticsConfig.from_env(self.env), retention.event_stream_max))
+        # Replies quoting a campaign's or notification's message: counted, and named in the turn's metadata.
+        self.campaign_replies = CampaignReplies(self.store, retention.event_stream_max)
         self.max_attempts = max_attempts  # failed tries of a webhook entry before its dead letter
         self.consumer: Optional[WebhookConsumer] = None
         self._consumer_task: Optional[asyncio.Task] = None  # the supervisor
@@ -174,7 +178,8 @@ class WhatsAppInput(InputChannel):
     @property
     def policy_hooks(self) -> PolicyHooks:
         if self._policy_hooks is None:
-            self._policy_hooks = PolicyHooks(self.sender, components.business_name(self.env))
+            self._policy_hooks = PolicyHooks(self.sender, components.business_name(self.env),
+                                             reviews=TemplateReviews(self.store, self.policy_config.templates_file))
         return self._policy_hooks
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
@@ -229,9 +234,11 @@ class WhatsAppInput(InputChannel):
 
     async def _on_inbound(self, message: inbound.InboundMessage) -> None:
         """Every customer message before its turn, bot's or agent's: the messaging policy, then the link they
-        came through (if the message carries a link's reference)."""
+        came through (if the message carries a link's reference), the campaign message it replies to (if it quotes
+        one)."""
         await self.policy_hooks.on_inbound(message)
         await self.entry_points.attribute(message)
+        await self.campaign_replies.record(message)
 
     def _handoff_divert(self) -> Optional[Callable[[inbound.InboundMessage], Awaitable[bool]]]:
         """Messages of customers a person is talking to go to the handoff service, when there is one."""
@@ -388,6 +395,7 @@ class WhatsAppInput(InputChannel):
             if text is None:
                 return
         entry_point = await self.entry_points.recorded_for(message)
+        replying_to = metadata_for(await self.campaign_replies.origin_of(message))
         await on_new_message(
             UserMessage(
                 text=text,
@@ -397,7 +405,7 @@ class WhatsAppInput(InputChannel):
                 input_channel=self.name(),
                 message_id=message.wamid,
                 metadata={**message.metadata(), **policy_metadata,
-                          **({"wa_entry_point": entry_point} if entry_point else {})},
+                          **({"wa_entry_point": entry_point} if entry_point else {}), **replying_to},
             )
         )
         await self.nlu.after_turn(message.sender, message.wamid)

@@ -8,10 +8,11 @@ figures computed by hand from the script below.
   B  10:00 writes from the flyer's link, escalated 10:00:30 (customer_request, order_status, team orders),
      alice claims 10:02:30, replies 10:05:30 and 10:06, resolves 10:20:30; the bot asks for a rating, B gives 4
      at 10:21
-  C  11:00 writes, escalated 11:00:10 (fallback, nlu_fallback, team general), bob claims 11:10:10, replies
-     11:20:10, resolves 12:00:10; no rating
+  C  11:00 writes, quoting campaign c-spring's weekend_promo message; escalated 11:00:10 (fallback,
+     nlu_fallback, team general), bob claims 11:10:10, replies 11:20:10, resolves 12:00:10; no rating
   D  12:00 the shop's order update goes as its template `order_update` (marketing), delivered and read
-  E  13:00 writes; the first answer fails (131026), the second is read without a delivered status
+  E  13:00 writes, quoting a delivery_update notification; the first answer fails (131026), the second is read
+     without a delivered status
   F  14:00 a marketing message is blocked (opt-out); G 14:05 a reply is deferred (window closed)
 What the NLU read (`nlu_result`): A's greeting (greet 0.98), A's question (faq 0.64: low confidence), B's first
 message (faq 0.81, but the dialogue policy fell back), C's (nlu_fallback, most like complaint), E's (out_of_scope
@@ -118,6 +119,8 @@ def write_day(store: redis.Redis, shop: Engine) -> None:
 
     s.inbound(C, at(2, "11:00"))
     s.nlu(C, at(2, "11:00:01"), "nlu_fallback", 0.5, fell_back="nlu", resembles="complaint")
+    s.event(kinds.CAMPAIGN_REPLY, at(2, "11:00"), wamid="in-C", sender=C, origin="campaign", campaign="c-spring",
+            template="weekend_promo", language="en_US")
     s.handoff(C, "fallback", "nlu_fallback", "general", "bob", at(2, "11:00:10"), at(2, "11:10:10"),
               (at(2, "11:20:10"),), at(2, "12:00:10"))
 
@@ -129,6 +132,8 @@ def write_day(store: redis.Redis, shop: Engine) -> None:
 
     s.inbound(E, at(2, "13:00"))
     s.nlu(E, at(2, "13:00:01"), "out_of_scope", 0.9)
+    s.event(kinds.CAMPAIGN_REPLY, at(2, "13:00"), wamid="in-E", sender=E, origin="notification", campaign="",
+            template="delivery_update", language="en_US")
     s.status(E, s.outbound(E, at(2, "13:00:05")), "failed", at(2, "13:00:07"), codes="131026")
     s.status(E, s.outbound(E, at(2, "13:00:06")), "read", at(2, "13:00:30"))
 
@@ -158,6 +163,8 @@ EXPECTED: Dict[str, Any] = {
     # read without delivered (A's second, E's second); read: A's second, D, E's second; failed: E's first.
     "delivery": {"sent": 9, "delivered": 4, "read": 3, "failed": 1, "failed_by_code": {"131026": 1}},
     "conversations_by_entry_point": {"poster": 1, "flyer": 1},  # A (two messages from the link), B
+    "replies_by_campaign": {"c-spring": 1, "notification": 1},  # C quoted the campaign, E the notification
+    "replies_by_template": {"weekend_promo": 1, "delivery_update": 1},
     "template_fallbacks": {"order_update": 1},
     "open_now": {"conversations": 1},  # A's of 11-04: the newest event read is A's message that started it
     "fallback_rate": 0.4,  # B (core) and C (nlu) of A, A, B, C, E

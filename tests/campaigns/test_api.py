@@ -2,8 +2,10 @@
 
 import json
 
+import redis
 import requests
 
+from campaigns import keys
 from tests.support.handoff_env import API_TOKEN, running_handoff
 from whatsapp_cloud.policy.consent import SCOPES
 
@@ -85,6 +87,9 @@ def test_a_notification_goes_once_through_the_policy(redis_url):
         assert first.json()["wamid"] == again.json()["wamid"]
         assert "Update on your order 1001: shipped" in first.json()["text"]
         assert len(handoff.outbox(CUSTOMERS[0])) == 1
+        origin = redis.Redis.from_url(redis_url, decode_responses=True).hgetall(keys.origin(first.json()["wamid"]))
+        assert origin == {"origin": "notification", "campaign": "", "campaign_name": "", "template": "order_update",
+                          "language": "en_US"}  # a reply quoting it names its template
         refused = handoff.api("POST", "/api/notifications", json={**body, "wa_id": CUSTOMERS[1]})
         assert refused.status_code == 422 and "opt-in" in refused.json()["error"]
 

@@ -137,6 +137,39 @@ def test_start_opts_the_customer_in_again(stack: PolicyStack) -> None:
     assert stack.store.snapshot(wa_id).state.consent.opted_in("marketing")
 
 
+def order_event(stack: PolicyStack, **event: Any) -> Dict[str, Any]:
+    """The shop's systems report an order's new state (the handoff service's API, the integration token)."""
+    answer = requests.post(f"{stack.urls['HANDOFF_URL']}/api/order-events", json=event, timeout=60,
+                           headers={"Authorization": f"Bearer {stack.urls['HANDOFF_API_TOKEN']}"})
+    assert answer.status_code in (200, 201), answer.text
+    return answer.json()["event"]
+
+
+def test_order_events_reach_the_customer_once_by_template_outside_the_window_and_as_text_inside(
+        stack: PolicyStack) -> None:
+    sam = "15551230001"  # the demo customer: opted in at checkout, has not written; A-10023 is out for delivery
+    seq = stack.last_seq()
+    assert order_event(stack, order_id="A-10023", state="delivered", update_shop=True)["previous"] == "out_for_delivery"
+    [update] = stack.replies(sam, seq, quiet=1)
+    assert update["type"] == "template" and update["template"]["name"] == "order_update"
+    assert [p["text"] for p in update["template"]["components"][0]["parameters"]] == ["A-10023", "delivered"]
+
+    omar = "15551230003"  # writes now, so the update is a reply inside his window; his refund for 1009 is requested
+    stack.store.record_consent(omar, "in", SCOPES, "website", "Order updates by WhatsApp: yes")
+    stack.replies(omar, stack.customer_writes(omar, "hi"), quiet=1)
+    seq = stack.last_seq()
+    order_event(stack, order_id="1009", state="refund_approved", update_shop=True)
+    [told] = stack.replies(omar, seq, quiet=1)
+    assert told["type"] == "text" and "1009" in told["text"]["body"] and "approved" in told["text"]["body"].lower()
+
+    seq = stack.last_seq()  # the shop's system sends both events again: nothing goes out twice
+    assert order_event(stack, order_id="A-10023", state="delivered", update_shop=True)["duplicate"] is True
+    assert order_event(stack, order_id="1009", state="refund_approved")["duplicate"] is True
+    time.sleep(2)
+    assert requests.get(f"{stack.urls['STANDIN_URL']}/_standin/outbox", params={"after": seq},
+                        timeout=10).json()["messages"] == []
+
+
 def test_the_stand_in_never_reported_an_error_the_bot_caused(stack: PolicyStack) -> None:
     refusals = requests.get(f"{stack.urls['STANDIN_URL']}/_standin/refusals", timeout=10).json()["refusals"]
     assert [r for r in refusals if r["code"] in POLICY_CAUSED] == []

@@ -163,3 +163,14 @@ def test_the_database_failing_after_start_is_reported(tmp_path: Path):
     with pytest.raises(ShopUnavailable):
         shop.orders(SAM)
 
+
+
+def test_an_engine_first_made_without_demo_data_gets_it_when_asked(tmp_path: Path):
+    # The handoff service opens the database unseeded (ratings, privacy) before its order events ask for it
+    # seeded: the second call used to return the cached, empty database.
+    url = f"sqlite:///{tmp_path / 'later.db'}"
+    engine_for(url, seed=False)
+    with session_scope(engine_for(url, seed=False)) as session:
+        assert session.execute(select(func.count(Order.id))).scalar_one() == 0
+    with session_scope(engine_for(url)) as session:
+        assert session.execute(select(Order.number).where(Order.number == "A-10023")).scalar_one() == "A-10023"

@@ -9,10 +9,10 @@ import redis
 from cloud_api_standin.app import create_app
 from tests.standin.harness import AUTH, CUSTOMER, PHONE_ID, SECRET, TOKEN, URL, make_standin, wait_for_statuses
 from tests.support.helpers import PAYLOADS, serve_wsgi
-from tools.sync_templates import merge
 from whatsapp_cloud.graph.client import SyncGraphApiClient
 from whatsapp_cloud.graph.config import CloudApiConfig
 from whatsapp_cloud.policy.config import PolicyConfig
+from whatsapp_cloud.policy.registry_file import merge
 from whatsapp_cloud.policy.store import SyncPolicyStore
 from whatsapp_cloud.policy.templates import TemplateRegistry
 from whatsapp_cloud.webhooks import inbound, signature

@@ -113,6 +113,10 @@ CAMPAIGN_STATE = _kind(
 ENTRY_POINT = _kind(
     "entry_point", "a customer's message carries the reference of a click-to-chat link (campaigns/entry_points.py)",
     ("wamid", "sender", "ref", "source"), "sender")
+CAMPAIGN_REPLY = _kind(
+    "campaign_reply", "a customer replies (context.id) to a campaign's or a notification's message "
+    "(campaigns/replies.py); origin is campaign or notification", ("wamid", "sender", "origin", "campaign",
+                                                                    "template", "language"), "sender")
 
 # --- pricing (whatsapp_cloud/pricing/cost_ledger.py) ---
 PRICING_MISMATCH = _kind(

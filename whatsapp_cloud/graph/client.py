@@ -97,6 +97,15 @@ class _GraphApiBase:
         found.extend(item for item in body["data"] if isinstance(item, dict))
         return (body.get("paging") or {}).get("next")
 
+    @classmethod
+    def _created(cls, answer: httpx.Response) -> Dict[str, Any]:
+        """Meta's answer to a new template: {id, status, category} (status PENDING while it reviews)."""
+        body = cls._parse(answer)
+        if not body.get("id"):
+            raise GraphApiError("message_templates answered without the new template's id",
+                                http_status=answer.status_code)
+        return body
+
     @staticmethod
     def _network_error(exc: httpx.HTTPError) -> GraphApiError:
         return GraphApiError(f"Graph API unreachable: {exc.__class__.__name__}: {exc}")
@@ -167,6 +176,14 @@ class GraphApiClient(_GraphApiBase):
             url, params = self._template_page(answer, found), None
         return found
 
+    async def create_template(self, waba_id: str, request: Dict[str, Any]) -> Dict[str, Any]:
+        """Submit a new template for Meta's review (POST /{waba-id}/message_templates): {id, status, category}."""
+        try:
+            answer = await self._http.post(self._templates_url(waba_id), json=request, headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise self._network_error(exc) from exc
+        return self._created(answer)
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
@@ -212,6 +229,14 @@ class SyncGraphApiClient(_GraphApiBase):
                 raise self._network_error(exc) from exc
             url, params = self._template_page(answer, found), None
         return found
+
+    def create_template(self, waba_id: str, request: Dict[str, Any]) -> Dict[str, Any]:
+        """Submit a new template for Meta's review (POST /{waba-id}/message_templates): {id, status, category}."""
+        try:
+            answer = self._http.post(self._templates_url(waba_id), json=request, headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise self._network_error(exc) from exc
+        return self._created(answer)
 
     def close(self) -> None:
         self._http.close()

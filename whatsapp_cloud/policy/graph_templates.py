@@ -68,7 +68,8 @@ def from_graph(data: List[Mapping[str, Any]], current: Mapping[str, Any]) -> Dic
                 texts[kind.lower()] = component["text"]
                 names = PLACEHOLDER.findall(component["text"])
                 if names:
-                    parameters[kind.lower()] = _parameters(names, local.get("parameters", {}).get(kind.lower()))
+                    parameters[kind.lower()] = _parameters(names, local.get("parameters", {}).get(kind.lower()),
+                                                           _examples(component, kind.lower()))
             elif kind == "FOOTER" and component.get("text"):
                 texts["footer"] = component["text"]
             elif kind == "BUTTONS":
@@ -89,12 +90,18 @@ def from_graph(data: List[Mapping[str, Any]], current: Mapping[str, Any]) -> Dic
     return {"templates": merged}
 
 
-def _parameters(names: List[str], local: Any) -> List[Any]:
+def _parameters(names: List[str], local: Any, examples: Mapping[str, str]) -> List[Any]:
     by_name = {p["name"]: p for p in local or [] if isinstance(p, Mapping) and p.get("name")}
     ordered = list(local or [])
     if names and all(n.isdigit() for n in names):  # positional: keep the file's names and types, in order
         return [ordered[int(n) - 1] if int(n) - 1 < len(ordered) else {"name": f"p{n}"} for n in names]
-    return [by_name.get(n, {"name": n}) for n in names]
+    return [by_name.get(n) or {"name": n, **({"example": examples[n]} if examples.get(n) else {})} for n in names]
+
+
+def _examples(component: Mapping[str, Any], kind: str) -> Dict[str, str]:
+    """Meta's examples of named parameters (`body_text_named_params`): a new template keeps them."""
+    named = (component.get("example") or {}).get(f"{kind}_text_named_params") or []
+    return {str(p.get("param_name")): str(p.get("example") or "") for p in named if isinstance(p, Mapping)}
 
 
 def _payload(text: str) -> str:

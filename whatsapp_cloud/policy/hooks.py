@@ -11,7 +11,7 @@
   conversation's expiration is Meta's to say. Each effect is idempotent, so a status handled again after
   a failure (it is marked done only once handled) repeats nothing;
 - template status and category webhooks update the registry's view of Meta, in the order of Meta's own
-  times (and are reported).
+  times (and are reported); a template submitted from the app follows its review (template_submissions.py).
 """
 
 import asyncio
@@ -24,6 +24,7 @@ from whatsapp_cloud.graph.errors import MarketingStopped, ReEngagementMessage, e
 from whatsapp_cloud.outbound.sender import OutboundSender
 from whatsapp_cloud.policy import consent
 from whatsapp_cloud.policy.store import utc
+from whatsapp_cloud.policy.template_submissions import TemplateReviews
 from whatsapp_cloud.policy.templates import template_key
 from whatsapp_cloud.pricing.engine import PricingInputError
 from whatsapp_cloud.webhooks import inbound
@@ -35,8 +36,10 @@ RESTORING_STATUSES = {"REINSTATED": "APPROVED"}  # Meta's word for a template us
 
 
 class PolicyHooks:
-    def __init__(self, sender: OutboundSender, business_name: str) -> None:
+    def __init__(self, sender: OutboundSender, business_name: str,
+                 reviews: Optional[TemplateReviews] = None) -> None:
         self.sender = sender
+        self.reviews = reviews  # templates submitted from the app: their review, and the registry file
         self.business_name = business_name  # named in the opt-in the customer agreed to
         self.state = sender.policy.state
         self.keywords = sender.policy.config.keywords
@@ -165,6 +168,8 @@ class PolicyHooks:
         logger.warning("template %s (%s) is now %s: %s", name, language, status, value.get("reason") or "")
         await self.events.record(kinds.TEMPLATE_STATUS, template=str(name), language=str(language), status=status,
                                  reason=str(value.get("reason") or ""))
+        if self.reviews is not None:
+            await self.reviews.on_status(str(name), str(language), status, _reason(value), when.timestamp())
 
     async def _template_category(self, value: Dict[str, Any], at: int = 0) -> None:
         name, language = value.get("message_template_name"), value.get("message_template_language")
@@ -179,3 +184,12 @@ class PolicyHooks:
                        value.get("previous_category"), new)
         await self.events.record(kinds.TEMPLATE_CATEGORY_UPDATE, template=str(name), language=str(language),
                                  previous_category=str(value.get("previous_category") or ""), new_category=new)
+
+
+def _reason(value: Dict[str, Any]) -> str:
+    """Meta's reason for a rejection or a pause, with its explanation when Meta gives one (`other_info`)."""
+    reason = str(value.get("reason") or "")
+    reason = "" if reason == "NONE" else reason
+    info = value.get("other_info") or {}
+    detail = str(info.get("description") or info.get("title") or "") if isinstance(info, dict) else ""
+    return ": ".join(part for part in (reason, detail) if part)

@@ -8,7 +8,10 @@ template in that language), TemplateParamCountMismatch (wrong parameter count), 
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Type
@@ -23,6 +26,8 @@ from whatsapp_cloud.graph.errors import (
     TemplatePaused,
     TemplateSendError,
 )
+
+logger = logging.getLogger(__name__)
 
 CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
 USABLE_STATUSES = ("APPROVED",)
@@ -110,6 +115,12 @@ class TemplateRegistry:
 
     @classmethod
     def from_file(cls, path: Path) -> "TemplateRegistry":
+        """The registry file, read again whenever it is replaced (FileTemplateRegistry)."""
+        return FileTemplateRegistry(Path(path))
+
+    @classmethod
+    def read_file(cls, path: Path) -> "TemplateRegistry":
+        """The registry file as it is now."""
         try:
             data = yaml.safe_load(Path(path).read_text()) or {}
         except (OSError, yaml.YAMLError) as exc:
@@ -220,6 +231,40 @@ class TemplateRegistry:
                     values[item.get("parameter_name") or str(position)] = str(item.get("text", ""))
         text = "\n".join(part for part in (template.header, template.body, template.footer) if part)
         return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+class FileTemplateRegistry(TemplateRegistry):
+    """whatsapp_templates.yml, followed: when the file is replaced (a template Meta approved is written into it,
+    `sync_templates` ran), the next use reads it again, so running processes send a new template without a
+    restart. A file that no longer loads is reported and the last good registry stays in use."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._stamp = _stamp(path)
+        self._loaded = TemplateRegistry.read_file(path)._templates  # a bad file at start is an error
+
+    @property
+    def _templates(self) -> Dict[str, Template]:  # type: ignore[override]
+        stamp = _stamp(self.path)
+        if stamp != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    try:
+                        self._loaded = TemplateRegistry.read_file(self.path)._templates
+                    except RegistryFileError as exc:
+                        logger.error("template registry not reloaded, the last good one stays in use: %s", exc)
+                    self._stamp = stamp
+        return self._loaded
+
+
+def _stamp(path: Path) -> Tuple[int, int, int]:
+    # The writer replaces the file (a new inode), so a change within the clock's resolution is still seen.
+    try:
+        status = os.stat(path)
+    except OSError:
+        return (0, 0, 0)
+    return (status.st_ino, status.st_mtime_ns, status.st_size)
 
 
 def _parse_entry(name: str, entry: Any) -> List[Template]:

@@ -1,13 +1,16 @@
 """The template registry: the file, parameter validation with Meta's codes, fallbacks, Graph API sync."""
 
+import shutil
 
 import pytest
 import yaml
 
 from stack.settings import ROOT
-from tools.sync_templates import merge
+from whatsapp_cloud.policy import registry_file
+from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.fallbacks import FallbackFileError, Fallbacks, load
 from whatsapp_cloud.policy.graph_templates import from_graph, to_graph
+from whatsapp_cloud.policy.registry_file import merge
 from whatsapp_cloud.policy.templates import RegistryFileError, TemplateError, TemplateRegistry
 
 REGISTRY = TemplateRegistry.from_file(ROOT / "whatsapp_templates.yml")
@@ -172,3 +175,19 @@ def test_sync_leaves_out_what_cannot_be_sent_and_takes_metas_status():
     assert registry.get("order_update", "en_US").expected("body")[0].max_length == 20  # kept from the file
     assert len(skipped) == 1 and "broken" in skipped[0]
     assert from_graph([], {}) == {"templates": {}}
+
+
+def test_a_registry_read_from_its_file_follows_the_file_when_it_is_replaced(tmp_path):
+    path = tmp_path / "whatsapp_templates.yml"
+    shutil.copy(PolicyConfig().templates_file, path)
+    registry = TemplateRegistry.from_file(path)
+    assert registry.get("back_in_stock", "en_US") is None
+    registry_file.add(path, {"name": "back_in_stock", "language": "en_US", "category": "UTILITY", "id": "77",
+                             "status": "APPROVED", "parameter_format": "NAMED", "components": [
+                                 {"type": "BODY", "text": "Hi {{first_name}}, it is back. Reply to reserve it.",
+                                  "example": {"body_text_named_params": [{"param_name": "first_name",
+                                                                          "example": "Ana"}]}}]})
+    assert registry.build("back_in_stock", "en_US", {"first_name": "Bo"})["name"] == "back_in_stock"  # no restart
+    before = len(registry)
+    path.write_text("templates: [not a mapping")  # a broken hand edit: the last good registry stays in use
+    assert len(registry) == before and registry.get("back_in_stock", "en_US") is not None
