@@ -14,7 +14,7 @@ RASA_KEY_PREFIX = "wabot"  # endpoints.yml, tracker_store and lock_store `key_pr
 TRACKER_PREFIX = f"{RASA_KEY_PREFIX}:tracker:"
 LOCK_PREFIX = f"{RASA_KEY_PREFIX}:lock:"
 # analytics/keys.py NLU_PREFIX: the texts kept for the designers' page (tests/privacy/test_layout.py checks it).
-NLU_RECORDS_PREFIX = "analytics:nlu:"
+NLU_RECORDS_PREFIX = f"{redis_keys.SHARED}:analytics:nlu:"
 
 # Longest prefix first where one extends another (wa:pricing:customer: before wa:pricing:).
 PREFIXES: List[Tuple[str, str]] = [
