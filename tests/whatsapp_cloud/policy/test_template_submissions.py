@@ -39,7 +39,7 @@ class Sink:
         self.bodies.append(request.get_data())
         return "", 200
 
-    def wait(self, count: int, timeout: float = 5.0) -> List[bytes]:
+    def wait(self, count: int, timeout: float = 30.0) -> List[bytes]:
         deadline = time.monotonic() + timeout
         while len(self.bodies) < count and time.monotonic() < deadline:
             time.sleep(0.02)
