@@ -61,3 +61,7 @@ POLICY_HELD = Counter(
     ["decision", "reason"],
 )
 POLICY_FLUSHED = Counter("whatsapp_policy_flushed_total", "Deferred messages sent after all", ["trigger"])
+UNANSWERED_TURNS = Counter(
+    "whatsapp_unanswered_turns_total",
+    "Turns that produced no reply (a custom action failed) and got the degraded answer instead",
+)

@@ -50,6 +50,9 @@ from whatsapp_cloud.webhooks.ingest import DEFAULT_MAX_BODY_BYTES, WebhookIngest
 __all__ = ["WhatsAppInput", "WhatsAppOutput", "split_text"]
 
 logger = logging.getLogger(__name__)
+# What a customer hears when their turn produced no reply (a custom action failed: the action server is down).
+DEGRADED_ANSWER = ("Sorry, I can't look that up right now because of a technical problem on our side. "
+                   "Please write again in a few minutes.")
 
 class WhatsAppInput(InputChannel):
     """Receives WhatsApp webhooks and feeds them to Rasa."""
@@ -381,11 +384,11 @@ class WhatsAppInput(InputChannel):
             if text is None:
                 return
         entry_point = await self.entry_points.recorded_for(message)
+        output = WhatsAppOutput(self.sender, turn_key=message.wamid, default_fallback=self.default_fallback)
         await on_new_message(
             UserMessage(
                 text=text,
-                output_channel=WhatsAppOutput(self.sender, turn_key=message.wamid,
-                                              default_fallback=self.default_fallback),
+                output_channel=output,
                 sender_id=message.sender,
                 input_channel=self.name(),
                 message_id=message.wamid,
@@ -393,6 +396,13 @@ class WhatsAppInput(InputChannel):
                           **({"wa_entry_point": entry_point} if entry_point else {})},
             )
         )
+        if not output.answered:
+            # Rasa logs a failed custom action (the action server down) and goes on with no reply: the
+            # customer would hear nothing. They get the degraded answer instead, under the turn's own key.
+            logger.warning("turn %s of %s sent no reply; sending the degraded answer", message.wamid,
+                           components.customer_ref(message.sender))
+            metrics_.UNANSWERED_TURNS.inc()
+            await output.send_text_message(message.sender, DEGRADED_ANSWER)
 
     async def _offered_or_title(self, message: inbound.InboundMessage, payload: str) -> Optional[str]:
         """A tapped payload as Rasa may read it: a command only if the business offered it to this customer,

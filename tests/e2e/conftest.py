@@ -1,10 +1,11 @@
 """Fixtures of the end-to-end tests: whole stacks, one per test module that asks for one (module scope)."""
 
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
 from tests.e2e.harness import RunningStack, Stack
+from tests.support import chaos
 
 
 @pytest.fixture(scope="module")
@@ -25,3 +26,10 @@ def workflow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
         yield running
     finally:
         running.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The chaos proofs' table (tests/e2e/test_chaos.py), when they ran."""
+    if chaos.ROWS:
+        terminalreporter.write_sep("=", "chaos proofs")
+        terminalreporter.write_line(chaos.table(chaos.ROWS))
