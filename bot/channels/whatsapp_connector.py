@@ -9,6 +9,7 @@ Outbound: WhatsAppOutput (whatsapp_output.py), through the outbound governor.
 
 import asyncio
 import logging
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Text
@@ -27,7 +28,7 @@ from bot.channels.media_files import add_media_route
 from bot.channels.whatsapp_output import NumberedChoices, WhatsAppOutput, split_text
 from campaigns.entry_points import Attribution
 from campaigns.settings import CampaignSettings
-from stack import components
+from stack import components, log_format
 from stack.setting_values import flag
 from whatsapp_cloud import metrics as metrics_
 from whatsapp_cloud.events import kinds
@@ -40,6 +41,7 @@ from whatsapp_cloud.outbound.offered_payloads import OfferedPayloads
 from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings
 from whatsapp_cloud.policy import fallbacks
 from whatsapp_cloud.policy.hooks import PolicyHooks
+from whatsapp_cloud.streams import stream_gauges
 from whatsapp_cloud.streams.consumer import WebhookConsumer
 from whatsapp_cloud.streams.consumer_lease import ConsumerLease, ConsumerNameTaken, default_consumer_name, lease_alive
 from whatsapp_cloud.streams.dead_letters import DEFAULT_MAX_ATTEMPTS
@@ -138,6 +140,7 @@ class WhatsAppInput(InputChannel):
             verify_token=str(credentials.get("verify_token") or ""),
             app_secrets=tuple(str(s) for s in secrets_ if s),
         )
+        log_format.configure(components.environment(), "rasa")
         return cls(
             config,
             redis_url=str(credentials.get("redis_url") or components.environment().get("REDIS_URL", "")),
@@ -353,6 +356,7 @@ class WhatsAppInput(InputChannel):
 
         @hook.route("/metrics", methods=["GET"])
         async def metrics(request: Request) -> HTTPResponse:
+            await stream_gauges.refresh(self.store)
             return response.raw(prometheus_client.generate_latest(), content_type=prometheus_client.CONTENT_TYPE_LATEST)
 
         @hook.route("/webhook", methods=["POST"])
@@ -385,6 +389,7 @@ class WhatsAppInput(InputChannel):
                 return
         entry_point = await self.entry_points.recorded_for(message)
         output = WhatsAppOutput(self.sender, turn_key=message.wamid, default_fallback=self.default_fallback)
+        started = time.monotonic()
         await on_new_message(
             UserMessage(
                 text=text,
@@ -396,11 +401,15 @@ class WhatsAppInput(InputChannel):
                           **({"wa_entry_point": entry_point} if entry_point else {})},
             )
         )
+        took = time.monotonic() - started
+        metrics_.TURN_SECONDS.observe(took)
+        about = {"wamid": message.wamid, "customer": components.customer_ref(message.sender)}
+        logger.info("turn of %s taken in %.3f s", about["customer"], took, extra=about)
         if not output.answered:
             # Rasa logs a failed custom action (the action server down) and goes on with no reply: the
             # customer would hear nothing. They get the degraded answer instead, under the turn's own key.
             logger.warning("turn %s of %s sent no reply; sending the degraded answer", message.wamid,
-                           components.customer_ref(message.sender))
+                           about["customer"], extra=about)
             metrics_.UNANSWERED_TURNS.inc()
             await output.send_text_message(message.sender, DEGRADED_ANSWER)
 
