@@ -33,8 +33,8 @@ DEGRADED = "Sorry, I can't look that up right now"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = Stack(tmp_path_factory.mktemp("var"), BOT_WORKERS="2", RASA_PORT=str(chaos.two_free_ports()),
-                    STANDIN_PAIR_BURST="1000", STANDIN_THROUGHPUT="1000")
-    running.start(timeout=480)
+                    STANDIN_PAIR_BURST="1000", STANDIN_THROUGHPUT="1000", STARTUP_TIMEOUT="600")
+    running.start(timeout=660)  # two Rasa processes loading the model on a busy 2-core machine
     try:
         yield running
     finally:
