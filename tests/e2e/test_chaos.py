@@ -67,6 +67,11 @@ def run_load(stack: Stack, scenario: str, prefix: str, count: int, messages: int
         problems = chaos.tracker_problems(trackers, load.wamids)
     chaos.record(scenario, load, result, problems)
     assert load.acked >= load.expected
+    if not result.ok:
+        answered = {wa_id: set(chaos.greeted(records)) for wa_id, records in sent.items()}
+        missing = {wa_id: [w for n, w in enumerate(load.wamids[wa_id]) if n not in answered[wa_id]]
+                   for wa_id in load.customers}
+        print("\n".join(chaos.diagnose(env["REDIS_URL"], {k: v for k, v in missing.items() if v})))
     assert result.ok, (result, result.problems[:5])
     assert not problems, problems[:5]
     return result

@@ -173,6 +173,28 @@ def tracker_problems(trackers: Dict[str, Dict[str, Any]], wamids: Dict[str, List
     return problems
 
 
+def diagnose(redis_url: str, missing: Dict[str, List[str]]) -> List[str]:
+    """What Redis says about messages that got no reply: their claim, the reservation of their first reply,
+    the events that name them, dead letters that carry them."""
+    from redis import Redis
+
+    from whatsapp_cloud import redis_keys
+
+    store = Redis.from_url(redis_url, decode_responses=True)
+    events = store.xrange(redis_keys.EVENT_STREAM)
+    dead = store.xrange(redis_keys.WEBHOOK_DEAD)
+    lines = []
+    for wa_id, wamids in missing.items():
+        for wamid in wamids:
+            kinds = [f["kind"] + (f":{f.get('reason', '')[:80]}" if f.get("reason") else "")
+                     for _, f in events if f.get("wamid") == wamid]
+            buried = [f.get("reason", "")[:120] for _, f in dead if wamid in f.get("body", "")]
+            lines.append(f"{wa_id} {wamid[-12:]}: claim={store.get(redis_keys.inbound_claim(wamid))!r} "
+                         f"reply reserved={store.get(redis_keys.outbound_idempotency(wamid + ':1'))!r} "
+                         f"events={kinds} dead={buried}")
+    return lines
+
+
 def record(scenario: str, load: Load, result: Reckoning, extra_problems: Sequence[str] = ()) -> None:
     ROWS.append({
         "scenario": scenario, "sent": load.sent, "acked": load.acked, "replies": result.replies,

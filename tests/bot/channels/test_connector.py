@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 from rasa.core.lock_store import LockError
 
-from bot.channels.whatsapp_connector import WhatsAppInput, split_text
+from bot.channels.whatsapp_connector import DEGRADED_ANSWER, WhatsAppInput, split_text
 from tests.support import channel_harness as harness
 from tests.support.channel_harness import (
     CUSTOMER,
@@ -75,6 +75,19 @@ def test_signed_text_message_becomes_a_rasa_turn_and_the_reply_reaches_whatsapp(
     assert message.metadata["wa_profile_name"] == "Sheena Nelson"
     [reply] = standin.extensions["standin_outbox"].after(0)
     assert reply["to"] == CUSTOMER and reply["message"]["text"]["body"] == "echo: Does it come in another color?"
+
+
+def test_a_turn_that_sends_nothing_gets_the_degraded_answer_once(graph: Tuple[str, Any]) -> None:
+    """Rasa logs a failed custom action (the action server down) and answers nothing: the customer gets the
+    degraded answer instead of silence, once, even when the webhook comes twice."""
+    url, standin = graph
+    body = text_webhook("wamid.DEGRADED1", "where is my order 1001")
+    before = REGISTRY.get_sample_value("whatsapp_unanswered_turns_total") or 0
+    (first, second), received = run(url, [signed_post(body), signed_post(body)], reply=False)
+    assert first.status == 200 and second.status == 200 and len(received) == 1
+    [sent] = standin.extensions["standin_outbox"].after(0)
+    assert sent["to"] == CUSTOMER and sent["message"]["text"]["body"] == DEGRADED_ANSWER
+    assert REGISTRY.get_sample_value("whatsapp_unanswered_turns_total") == before + 1
 
 
 def test_previous_secret_is_accepted_during_rotation(graph: Tuple[str, Any]) -> None:
