@@ -62,6 +62,7 @@ def run_load(stack: Stack, scenario: str, prefix: str, count: int, messages: int
     sent = chaos.replies_to(env["STANDIN_URL"], load.customers, messages)
     result = chaos.reckon({wa_id: chaos.greeted(records) for wa_id, records in sent.items()}, messages)
     problems: List[str] = []
+    trackers: Dict[str, Dict] = {}
     if check_trackers:
         trackers = {wa_id: stack.tracker(wa_id) for wa_id in load.customers}
         problems = chaos.tracker_problems(trackers, load.wamids)
@@ -73,6 +74,9 @@ def run_load(stack: Stack, scenario: str, prefix: str, count: int, messages: int
                    for wa_id in load.customers}
         print("\n".join(chaos.diagnose(env["REDIS_URL"], {k: v for k, v in missing.items() if v})))
     assert result.ok, (result, result.problems[:5])
+    if problems:
+        troubled = sorted({line.split(":")[0] for line in problems})
+        print("\n".join(chaos.history(env["REDIS_URL"], trackers, troubled[:3])))
     assert not problems, problems[:5]
     return result
 

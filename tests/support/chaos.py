@@ -195,6 +195,26 @@ def diagnose(redis_url: str, missing: Dict[str, List[str]]) -> List[str]:
     return lines
 
 
+def history(redis_url: str, trackers: Dict[str, Dict[str, Any]], wa_ids: List[str]) -> List[str]:
+    """The tracker's user turns and what wa:events says happened to these customers' messages."""
+    from redis import Redis
+
+    from whatsapp_cloud import redis_keys
+
+    store = Redis.from_url(redis_url, decode_responses=True)
+    events = store.xrange(redis_keys.EVENT_STREAM)
+    lines = []
+    for wa_id in wa_ids:
+        turns = [(e.get("message_id") or "-")[-8:] + "@" + str(e.get("timestamp"))
+                 for e in trackers[wa_id].get("events", []) if e["event"] == "user"]
+        lines.append(f"{wa_id} tracker turns: {turns}")
+        for entry_id, fields in events:
+            if wa_id in (fields.get("sender"), fields.get("recipient"), fields.get("to")):
+                detail = {k: v[-40:] for k, v in fields.items() if k in ("wamid", "reason", "why", "status")}
+                lines.append(f"   {entry_id} {fields['kind']} {detail}")
+    return lines
+
+
 def record(scenario: str, load: Load, result: Reckoning, extra_problems: Sequence[str] = ()) -> None:
     ROWS.append({
         "scenario": scenario, "sent": load.sent, "acked": load.acked, "replies": result.replies,
