@@ -26,7 +26,7 @@ def test_queue_lengths_by_team_and_open_chats_follow_escalations(handoff: Handof
     assert figure(before.text, 'handoff_queue_length{team="orders"}') == 0
     assert figure(before.text, "handoff_open_chats") == 0
     assert handoff.escalate("15550001001").status_code == 201
-    assert handoff.escalate("15550001002", intent="refund_request").status_code == 201
+    assert handoff.escalate("15550001002", intent="get_refund").status_code == 201
     after = handoff.api("GET", "/metrics", token="").text
     assert figure(after, 'handoff_queue_length{team="orders"}') == 1
     assert figure(after, 'handoff_queue_length{team="refunds"}') == 1
