@@ -282,13 +282,13 @@ class Bench:
         began = time.perf_counter()
         await asyncio.gather(*[one(i) for i in range(total)])
         stamps.sort()
-        overall = total / (stamps[-1] - began)
-        after_burst = [s for s in stamps if s - began >= 1.0]
-        steady = (len(after_burst) - 1) / (after_burst[-1] - after_burst[0]) if len(after_burst) > 1 else 0
+        elapsed = stamps[-1] - began
+        overall = total / elapsed
+        steady = (total - rate) / elapsed  # the bucket starts full: `rate` tokens come before the clock counts
         await client.aclose()
         await store.close()
-        self.rows.append((f"outbound governor, {total} sends at once", f"{steady:.1f}/s after the first second "
-                          f"({overall:.1f}/s overall, bucket starts full)",
+        self.rows.append((f"outbound governor, {total} sends at once",
+                          f"{steady:.1f}/s without the full bucket's first {rate:.0f} ({overall:.1f}/s overall)",
                           f"configured {rate:.0f}/s; off by {abs(steady - rate) / rate * 100:.1f}% (target 5%)"))
         self.flush()
 
