@@ -19,7 +19,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # No usage reports or error tracebacks to Rasa's third-party services from any rasa command make runs.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test proof train say order-event validate lint clean bench bench-memory test-stories import-orders simulate report
+.PHONY: run test proof train say order-event validate lint clean bench bench-scale bench-memory test-stories import-orders simulate report
 
 run: $(MODEL)
 	@$(PY) -m stack.run
@@ -91,6 +91,12 @@ clean:
 
 bench: $(MODEL)
 	$(PY) -m bench.webhook_bench
+
+# The scaled-out stack (bench/scale_bench.py; results in bench/RESULTS.md): acknowledgements at 500/s with the
+# workers saturated, turns/s with 1 and 2 workers and CPU per process, reply latency at half capacity, the
+# outbound governor's rate, memory per process. ARGS="--ack-seconds 20 --turns 100" for a shorter run.
+bench-scale: $(MODEL)
+	$(PY) -m bench.scale_bench $(ARGS)
 
 # Scripted customers through the whole stack (simulation/): completed, handed to a person or stuck,
 # per flow; transcripts in results/simulation/; fails when a target is missed.

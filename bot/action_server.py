@@ -14,7 +14,7 @@ from rasa_sdk import endpoint
 from sanic import Sanic, response
 from sanic.request import Request
 
-from stack import components
+from stack import components, log_format
 
 OPEN_PATHS = ("/health",)
 logger = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ def create_app(token: str, package: str = "bot.actions") -> Sanic:
 def main(env: Optional[Mapping[str, str]] = None) -> None:
     env = components.environment() if env is None else env
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_format.configure(env, "actions")
     try:
         app = create_app(env.get("ACTIONS_TOKEN", ""))
     except RuntimeError as exc:

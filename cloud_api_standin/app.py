@@ -17,6 +17,7 @@ import requests
 from flask import Flask, jsonify, request
 
 from cloud_api_standin import demo_consent, template_review, webhooks
+from cloud_api_standin.fault_rates import FaultRates
 from cloud_api_standin.outbox import Outbox
 from cloud_api_standin.rate_limits import RateLimits
 from cloud_api_standin.send_schema import MARK_READ, SEND_MESSAGE
@@ -75,6 +76,7 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
     }
     outbox = Outbox()
     faults: list = []  # injected refusals, served before any real answer (tests of retries)
+    fault_rates = {"value": FaultRates()}  # faults drawn at random (the chaos proofs); none by default
     limits = RateLimits(
         per_second=float(env.get("STANDIN_THROUGHPUT", "80")),
         pair_burst=int(env.get("STANDIN_PAIR_BURST", "45")),
@@ -175,6 +177,12 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         to = body.get("to") or body.get("recipient")
         # A phone number may carry "+" or spaces; a business-scoped user id (`recipient`) is taken as it is.
         wa_id = ("".join(ch for ch in to if ch.isdigit()) or to) if body.get("to") else to
+        drawn = fault_rates["value"].draw(wa_id)
+        if drawn is not None:
+            fault_rates["value"].wait(drawn)
+            if drawn.code is None:
+                return "<html><body>Service unavailable</body></html>", drawn.http_status
+            return meta_error(drawn.http_status, drawn.code, drawn.message)
         refusal = limits.check(wa_id)
         if refusal == "throughput":
             return meta_error(400, RateLimitHit, "Rate limit hit", "Cloud API message throughput has been reached.")
@@ -444,6 +452,24 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         with lock:
             faults.extend(data)
         return jsonify(queued=len(faults))
+
+    @app.post("/_standin/fault-rates")
+    def set_fault_rates() -> Any:
+        """Faults drawn at random from now on: {"http_500": 0.1, "throughput": 0.05, "timeout": 0.01,
+        "pair_burst": 0.02, "burst_length": 3, "permanent": {wa_id: code}, "seed": 1}; {} for none."""
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            return jsonify(error="send the fault shares as a JSON object"), 400
+        try:
+            fault_rates["value"] = FaultRates.parse(data)
+        except (TypeError, ValueError) as exc:
+            return jsonify(error=str(exc)), 400
+        return jsonify(rates=data)
+
+    @app.get("/_standin/fault-rates")
+    def served_faults() -> Any:
+        """How many faults of each kind were served since the shares were last set."""
+        return jsonify(served=dict(fault_rates["value"].served))
 
     @app.get("/_standin/outbox")
     def read_outbox() -> Any:

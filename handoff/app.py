@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
+import prometheus_client
 import redis
 from flask import Flask, Response, jsonify, redirect, request, session, url_for
 from flask_limiter import Limiter
@@ -18,6 +19,7 @@ from analytics.ratings import from_url
 from campaigns.entry_points import EntryLinks
 from campaigns.order_events import OrderEvents
 from campaigns.service import Campaigns
+from handoff import queue_metrics
 from handoff.agents import TOKEN_SECONDS
 from handoff.analytics_api import create_analytics_api
 from handoff.api import create_api
@@ -131,6 +133,13 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
         except redis.RedisError as exc:
             return jsonify(status="degraded", service="handoff", redis=f"unreachable: {exc}"), 503
         return jsonify(status="ok", service="handoff", redis="ok")
+
+    @app.get("/metrics")
+    def metrics() -> Any:
+        try:
+            return Response(queue_metrics.latest(store), mimetype=prometheus_client.CONTENT_TYPE_LATEST)
+        except redis.RedisError as exc:
+            return jsonify(status="degraded", service="handoff", redis=f"unreachable: {exc}"), 503
 
     @app.get("/api/openapi.yaml")
     def openapi() -> Any:

@@ -5,12 +5,13 @@ import logging
 from aiohttp import web
 
 from ingest.app import create_app
-from stack import components
+from stack import components, log_format
 
 
 def main() -> None:
     env = components.environment()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_format.configure(env, "ingest")
     host = env.get("BIND_HOST") or "127.0.0.1"
     port = int(env.get("INGEST_PORT") or 5090)
     # No access log: Meta may post hundreds of webhooks a second; outcomes are counted in /metrics.

@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 
 from shop.media_files import media_path
 from stack import components
+from whatsapp_cloud.streams import stream_gauges
 from whatsapp_cloud.streams.webhook_stream import WebhookStream
 from whatsapp_cloud.webhooks import signature
 from whatsapp_cloud.webhooks.ingest import DEFAULT_MAX_BODY_BYTES, WebhookIngest
@@ -66,6 +67,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    await stream_gauges.refresh(request.app[STORE])
     return web.Response(body=prometheus_client.generate_latest(),
                         headers={"Content-Type": prometheus_client.CONTENT_TYPE_LATEST})
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 from urllib.parse import quote, unquote, urlparse, urlunparse
 
-from stack import components
+from stack import components, log_format
 from stack.setting_values import ConfigError
 from whatsapp_cloud import redis_connection
 from whatsapp_cloud.graph.config import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION
@@ -60,6 +60,8 @@ DEFAULTS = {
     # Agents may send approved templates also inside the service window (an administrator's choice: each
     # template is charged by its category, a free-text reply there is free).
     "HANDOFF_TEMPLATES_IN_WINDOW": "false",
+    # text (for a terminal) or json (one object per line with the wamid and the customer's pseudonym).
+    "LOG_FORMAT": "text",
 }
 
 # Generated on first start and kept, so restarts keep the same local identities.
@@ -181,6 +183,7 @@ def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
                           "above 0")
     env["RASA_TRACKER_EXPIRY_SECONDS"] = str(int(tracker_days * 24 * 3600))  # endpoints.yml takes seconds
 
+    log_format.log_format(env)  # a misspelt LOG_FORMAT stops the start with the reason
     workers = env["BOT_WORKERS"].strip()
     if not workers.isdigit() or not 1 <= int(workers) <= MAX_BOT_WORKERS:
         raise ConfigError(f"BOT_WORKERS={env['BOT_WORKERS']!r} must be a whole number from 1 to {MAX_BOT_WORKERS}")

@@ -132,3 +132,12 @@ def status(var_dir: Path) -> Dict[str, Tuple[str, int]]:
             pid = int(parts[3].rstrip(",")) if len(parts) > 3 and parts[2] == "pid" else 0
             programs[parts[0].split(":")[-1]] = (parts[1], pid)  # "services:rasa" -> rasa
     return programs
+
+
+def control(var_dir: Path, *command: str) -> str:
+    """Run one supervisorctl command (`stop services:actions`, `start services:actions`); its output."""
+    answer = subprocess.run([sys.executable, "-m", "supervisor.supervisorctl", "-c", str(config_path(var_dir)),
+                             *command], capture_output=True, text=True, timeout=120)
+    if answer.returncode != 0:
+        raise RuntimeError(f"supervisorctl {' '.join(command)}: {answer.stdout}{answer.stderr}")
+    return answer.stdout

@@ -61,3 +61,12 @@ POLICY_HELD = Counter(
     ["decision", "reason"],
 )
 POLICY_FLUSHED = Counter("whatsapp_policy_flushed_total", "Deferred messages sent after all", ["trigger"])
+TURN_SECONDS = Histogram(
+    "whatsapp_turn_seconds",
+    "One customer message through Rasa: NLU, policies, actions and the replies handed to the sender",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60),
+)
+UNANSWERED_TURNS = Counter(
+    "whatsapp_unanswered_turns_total",
+    "Turns that produced no reply (a custom action failed) and got the degraded answer instead",
+)

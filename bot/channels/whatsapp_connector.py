@@ -9,10 +9,12 @@ Outbound: WhatsAppOutput (whatsapp_output.py), through the outbound governor.
 
 import asyncio
 import logging
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Text
 
+import aiohttp
 import prometheus_client
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.lock_store import LockError
@@ -30,7 +32,7 @@ from bot.channels.whatsapp_output import NumberedChoices, WhatsAppOutput, split_
 from campaigns.entry_points import Attribution
 from campaigns.replies import CampaignReplies, metadata_for
 from campaigns.settings import CampaignSettings
-from stack import components
+from stack import components, log_format
 from stack.setting_values import flag
 from whatsapp_cloud import metrics as metrics_
 from whatsapp_cloud.events import kinds
@@ -44,6 +46,7 @@ from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings
 from whatsapp_cloud.policy import fallbacks
 from whatsapp_cloud.policy.hooks import PolicyHooks
 from whatsapp_cloud.policy.template_submissions import TemplateReviews
+from whatsapp_cloud.streams import stream_gauges
 from whatsapp_cloud.streams.consumer import WebhookConsumer
 from whatsapp_cloud.streams.consumer_lease import ConsumerLease, ConsumerNameTaken, default_consumer_name, lease_alive
 from whatsapp_cloud.streams.dead_letters import DEFAULT_MAX_ATTEMPTS
@@ -54,6 +57,9 @@ from whatsapp_cloud.webhooks.ingest import DEFAULT_MAX_BODY_BYTES, WebhookIngest
 __all__ = ["WhatsAppInput", "WhatsAppOutput", "split_text"]
 
 logger = logging.getLogger(__name__)
+# What a customer hears when their turn produced no reply (a custom action failed: the action server is down).
+DEGRADED_ANSWER = ("Sorry, I can't look that up right now because of a technical problem on our side. "
+                   "Please write again in a few minutes.")
 
 class WhatsAppInput(InputChannel):
     """Receives WhatsApp webhooks and feeds them to Rasa."""
@@ -143,6 +149,7 @@ class WhatsAppInput(InputChannel):
             verify_token=str(credentials.get("verify_token") or ""),
             app_secrets=tuple(str(s) for s in secrets_ if s),
         )
+        log_format.configure(components.environment(), "rasa")
         return cls(
             config,
             redis_url=str(credentials.get("redis_url") or components.environment().get("REDIS_URL", "")),
@@ -364,6 +371,7 @@ class WhatsAppInput(InputChannel):
 
         @hook.route("/metrics", methods=["GET"])
         async def metrics(request: Request) -> HTTPResponse:
+            await stream_gauges.refresh(self.store)
             return response.raw(prometheus_client.generate_latest(), content_type=prometheus_client.CONTENT_TYPE_LATEST)
 
         @hook.route("/webhook", methods=["POST"])
@@ -396,11 +404,12 @@ class WhatsAppInput(InputChannel):
                 return
         entry_point = await self.entry_points.recorded_for(message)
         replying_to = metadata_for(await self.campaign_replies.origin_of(message))
+        output = WhatsAppOutput(self.sender, turn_key=message.wamid, default_fallback=self.default_fallback)
+        started = time.monotonic()
         await on_new_message(
             UserMessage(
                 text=text,
-                output_channel=WhatsAppOutput(self.sender, turn_key=message.wamid,
-                                              default_fallback=self.default_fallback),
+                output_channel=output,
                 sender_id=message.sender,
                 input_channel=self.name(),
                 message_id=message.wamid,
@@ -409,6 +418,30 @@ class WhatsAppInput(InputChannel):
             )
         )
         await self.nlu.after_turn(message.sender, message.wamid)
+        took = time.monotonic() - started
+        metrics_.TURN_SECONDS.observe(took)
+        about = {"wamid": message.wamid, "customer": components.customer_ref(message.sender)}
+        logger.info("turn of %s taken in %.3f s", about["customer"], took, extra=about)
+        if not output.answered and not await self._actions_answer():
+            # Rasa logs a failed custom action (the action server down) and goes on with no reply: the
+            # customer would hear nothing. They get the degraded answer instead, under the turn's own key.
+            # (A turn silent by design, such as a second STOP, has a healthy action server behind it.)
+            logger.warning("turn %s of %s sent no reply; sending the degraded answer", message.wamid,
+                           about["customer"], extra=about)
+            metrics_.UNANSWERED_TURNS.inc()
+            await output.send_text_message(message.sender, DEGRADED_ANSWER)
+
+    async def _actions_answer(self) -> bool:
+        """Whether the action server answers its health check (ACTIONS_URL; asked only after a silent turn)."""
+        url = self.env.get("ACTIONS_URL")
+        if not url:
+            return False
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session:
+                async with session.get(f"{url}/health") as answer:
+                    return answer.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            return False
 
     async def _offered_or_title(self, message: inbound.InboundMessage, payload: str) -> Optional[str]:
         """A tapped payload as Rasa may read it: a command only if the business offered it to this customer,

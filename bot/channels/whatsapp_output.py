@@ -72,6 +72,11 @@ class WhatsAppOutput(OutputChannel):
         finally:
             self._fallback, self._replaced = None, False
 
+    @property
+    def answered(self) -> bool:
+        """Whether the turn gave the customer anything (sent, deferred or refused by the policy)."""
+        return self._sent_in_turn > 0
+
     @classmethod
     def name(cls) -> Text:
         return "whatsapp"

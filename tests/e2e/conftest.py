@@ -1,11 +1,12 @@
 """Fixtures of the end-to-end tests: whole stacks. The two shared ones live while this package runs (each
 load of the Rasa model costs most of a minute); the modules that use them write as customers of their own."""
 
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
 from tests.e2e.harness import RunningStack, Stack
+from tests.support import chaos
 
 
 @pytest.fixture(scope="package")
@@ -26,3 +27,10 @@ def workflow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
         yield running
     finally:
         running.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The chaos proofs' table (tests/e2e/test_chaos.py), when they ran."""
+    if chaos.ROWS:
+        terminalreporter.write_sep("=", "chaos proofs")
+        terminalreporter.write_line(chaos.table(chaos.ROWS))

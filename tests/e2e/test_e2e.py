@@ -21,6 +21,7 @@ import requests
 
 from stack import settings, supervision
 from stack.background import BackgroundStack
+from whatsapp_cloud import redis_keys
 from whatsapp_cloud.webhooks import signature
 
 ROOT = settings.ROOT
@@ -125,13 +126,13 @@ def test_what_the_nlu_read_of_each_message_is_recorded_once(stack: RunningStack)
                            params={"token": env["RASA_API_TOKEN"]}, timeout=10).json()
     [user_event] = [e for e in tracker["events"] if e["event"] == "user"]
     store = redis.Redis.from_url(env["REDIS_URL"], decode_responses=True)
-    found = [f for _, f in store.xrange("wa:events") if f["kind"] == "nlu_result" and f.get("sender") == wa_id]
+    found = [f for _, f in store.xrange(redis_keys.EVENT_STREAM) if f["kind"] == "nlu_result" and f.get("sender") == wa_id]
     assert len(found) == 1, found
     assert found[0]["wamid"] == user_event["message_id"] == user_event["metadata"]["wamid"]
     assert found[0]["intent"] == user_event["parse_data"]["intent"]["name"] == "greet"
     assert float(found[0]["confidence"]) == round(user_event["parse_data"]["intent"]["confidence"], 4)
     # The message delivered twice earlier in this module was read once.
-    assert len([f for _, f in store.xrange("wa:events")
+    assert len([f for _, f in store.xrange(redis_keys.EVENT_STREAM)
                 if f["kind"] == "nlu_result" and f["wamid"] == "wamid.E2E-DUPLICATE"]) == 1
 
 

@@ -248,7 +248,7 @@ def test_agents_and_quick_replies_by_role(handoff: Handoff) -> None:
 def _routes(handoff: Handoff) -> Set[Tuple[str, str]]:
     found = set()
     for rule in handoff.app.url_map.iter_rules():
-        if not (rule.rule.startswith(("/api/", "/opt-in")) or rule.rule == "/health"):
+        if not (rule.rule.startswith(("/api/", "/opt-in")) or rule.rule in ("/health", "/metrics")):
             continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         found |= {(path, method.lower()) for method in rule.methods - {"HEAD", "OPTIONS"}}

@@ -32,10 +32,12 @@ def make_channel(graph_url: str, **extra: Any) -> WhatsAppInput:
 
 
 def run(
-    graph_url: str, requests: List[Dict[str, Any]], consume: bool = True, turn_delay: float = 0.0, **extra: Any
+    graph_url: str, requests: List[Dict[str, Any]], consume: bool = True, turn_delay: float = 0.0,
+    reply: bool = True, **extra: Any
 ) -> Tuple[List[Any], List[UserMessage]]:
     """Send requests to a fresh Sanic app with the channel mounted (a fresh Rasa process, as far as
-    the channel can tell); then, if `consume`, work off the webhook stream."""
+    the channel can tell); then, if `consume`, work off the webhook stream. Each turn echoes the text, or,
+    with `reply=False`, sends nothing (as Rasa does when a custom action fails)."""
     channel = make_channel(graph_url, **extra)
     received: List[UserMessage] = []
 
@@ -43,7 +45,8 @@ def run(
         received.append(message)
         if turn_delay and len(received) == 1:
             await asyncio.sleep(turn_delay)  # a slow first turn must not let the second overtake it
-        await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
+        if reply:
+            await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
 
     if not consume:  # a process that dies right after answering 200: nothing consumes
         channel.start_consumer = lambda _on_new_message: None  # type: ignore[assignment]

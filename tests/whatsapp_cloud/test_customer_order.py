@@ -159,6 +159,53 @@ def test_a_dead_consumers_entries_and_claims_are_taken_over_within_seconds(redis
     assert handled == [("live", "wamid.D1"), ("live", "wamid.D2")]
 
 
+def test_a_dead_consumers_earlier_entry_taken_over_after_a_later_one_runs_first_without_a_deadlock(redis_url):
+    """The live consumer reads the customer's second message first (it waits for the first, held by the dead
+    consumer), then takes the first over: the first must run at once, not queue behind the second."""
+    customer = "15550003333"
+
+    async def scenario() -> Tuple[Handled, float]:
+        dead_store, live_store = redis_connection.asyncio(redis_url), redis_connection.asyncio(redis_url)
+        handled: Handled = []
+
+        async def never_finishes(message: inbound.InboundMessage) -> None:
+            await asyncio.sleep(3600)
+
+        async def live(message: inbound.InboundMessage) -> None:
+            handled.append(("live", message.wamid))
+
+        alive = lambda name, store=live_store: lease_alive(store, name)  # noqa: E731
+        dying = consumer(dead_store, "worker-dead", never_finishes, alive=alive)
+        lease = ConsumerLease(dead_store, "worker-dead", seconds=1)
+        await lease.acquire()
+        await dying.stream.ensure_group()
+        for n in (1, 2):
+            await dying.stream.append(text_webhook(f"wamid.L{n}", "hi", sender=customer), [customer])
+        await dying._dispatch_all(await dying.stream.new_entries(count=1, block_ms=None))  # the first only
+        await until(lambda: bool(redis_connection.blocking(redis_url).get("wa:in:wamid.L1")), timeout=5)
+        for task in list(dying._in_flight.values()):
+            task.cancel()
+        died = time.monotonic()
+        taker = consumer(live_store, "worker-live", live, alive=alive, order_wait_seconds=60)
+        taker.stream.dead_idle_ms = 500
+        running = asyncio.create_task(taker.run())
+        try:
+            await until(lambda: len(handled) == 2, timeout=20)  # far below the 60 s wait limit
+        finally:
+            took = time.monotonic() - died
+            taker.stop()
+            running.cancel()
+            for task in list(taker._in_flight.values()):
+                task.cancel()
+            await dead_store.close()
+            await live_store.close()
+        return handled, took
+
+    handled, took = asyncio.run(scenario())
+    assert handled == [("live", "wamid.L1"), ("live", "wamid.L2")]
+    assert took < 20
+
+
 def test_a_buried_entry_does_not_hold_its_customer_up(redis_url):
     customer = "15550003333"
 

@@ -210,8 +210,15 @@ class WebhookConsumer:
             else:
                 work.append(asyncio.create_task(_classified(self._record_other(event))))
         for customer, messages in by_customer.items():
-            # One after another per customer in this process; across processes, by the customer's tickets.
-            work.append(self.in_order.submit(customer, lambda c=customer, ms=messages: self._in_turn(entry, c, ms)))
+            turn = lambda c=customer, ms=messages: self._in_turn(entry, c, ms)  # noqa: E731
+            if customer in entry.tickets:
+                # The tickets keep the order, in this process as across processes. Queueing behind this
+                # process's other entries of the customer would deadlock when a dead consumer's earlier entry
+                # is taken over after a later one was read: the earlier would wait behind the later, which
+                # waits for the earlier's ticket (tests/whatsapp_cloud/test_customer_order.py).
+                work.append(asyncio.create_task(turn()))
+            else:  # stored without tickets (an older version): one after another in this process
+                work.append(self.in_order.submit(customer, turn))
         task = asyncio.create_task(self._ack_when_done(entry, work))
         self._in_flight[entry.id] = task
         task.add_done_callback(lambda _t, entry_id=entry.id: self._in_flight.pop(entry_id, None))

@@ -7,10 +7,11 @@ from typing import Any, Dict, Tuple
 
 import pytest
 import redis.asyncio as aioredis
+from flask import Flask
 from prometheus_client import REGISTRY
 from rasa.core.lock_store import LockError
 
-from bot.channels.whatsapp_connector import WhatsAppInput, split_text
+from bot.channels.whatsapp_connector import DEGRADED_ANSWER, WhatsAppInput, split_text
 from tests.support import channel_harness as harness
 from tests.support.channel_harness import (
     CUSTOMER,
@@ -23,7 +24,7 @@ from tests.support.channel_harness import (
     signed_post,
     text_webhook,
 )
-from tests.support.helpers import PAYLOADS, free_port, payload
+from tests.support.helpers import PAYLOADS, free_port, payload, serve_wsgi
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.streams.webhook_stream import WebhookStream
 
@@ -75,6 +76,32 @@ def test_signed_text_message_becomes_a_rasa_turn_and_the_reply_reaches_whatsapp(
     assert message.metadata["wa_profile_name"] == "Sheena Nelson"
     [reply] = standin.extensions["standin_outbox"].after(0)
     assert reply["to"] == CUSTOMER and reply["message"]["text"]["body"] == "echo: Does it come in another color?"
+
+
+def test_a_turn_that_sends_nothing_gets_the_degraded_answer_once(graph: Tuple[str, Any]) -> None:
+    """Rasa logs a failed custom action (the action server down) and answers nothing: the customer gets the
+    degraded answer instead of silence, once, even when the webhook comes twice."""
+    url, standin = graph
+    body = text_webhook("wamid.DEGRADED1", "where is my order 1001")
+    before = REGISTRY.get_sample_value("whatsapp_unanswered_turns_total") or 0
+    (first, second), received = run(url, [signed_post(body), signed_post(body)], reply=False)
+    assert first.status == 200 and second.status == 200 and len(received) == 1
+    [sent] = standin.extensions["standin_outbox"].after(0)
+    assert sent["to"] == CUSTOMER and sent["message"]["text"]["body"] == DEGRADED_ANSWER
+    assert REGISTRY.get_sample_value("whatsapp_unanswered_turns_total") == before + 1
+
+
+def test_a_turn_silent_by_design_stays_silent_while_the_action_server_answers(
+        graph: Tuple[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second STOP is answered by nothing on purpose: with the action server healthy, no degraded answer."""
+    actions = Flask("actions")
+    actions.add_url_rule("/health", "health", lambda: {"status": "ok"})
+    url, standin = graph
+    with serve_wsgi(actions) as actions_url:
+        monkeypatch.setenv("ACTIONS_URL", actions_url)
+        (answer,), received = run(url, [signed_post(text_webhook("wamid.SILENT1", "stop"))], reply=False)
+    assert answer.status == 200 and len(received) == 1
+    assert standin.extensions["standin_outbox"].after(0) == []
 
 
 def test_previous_secret_is_accepted_during_rotation(graph: Tuple[str, Any]) -> None:
