@@ -126,7 +126,8 @@ def test_what_the_nlu_read_of_each_message_is_recorded_once(stack: RunningStack)
                            params={"token": env["RASA_API_TOKEN"]}, timeout=10).json()
     [user_event] = [e for e in tracker["events"] if e["event"] == "user"]
     store = redis.Redis.from_url(env["REDIS_URL"], decode_responses=True)
-    found = [f for _, f in store.xrange(redis_keys.EVENT_STREAM) if f["kind"] == "nlu_result" and f.get("sender") == wa_id]
+    found = [f for _, f in store.xrange(redis_keys.EVENT_STREAM)
+             if f["kind"] == "nlu_result" and f.get("sender") == wa_id]
     assert len(found) == 1, found
     assert found[0]["wamid"] == user_event["message_id"] == user_event["metadata"]["wamid"]
     assert found[0]["intent"] == user_event["parse_data"]["intent"]["name"] == "greet"
