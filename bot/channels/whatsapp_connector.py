@@ -58,6 +58,7 @@ __all__ = ["WhatsAppInput", "WhatsAppOutput", "split_text"]
 
 logger = logging.getLogger(__name__)
 # What a customer hears when their turn produced no reply (a custom action failed: the action server is down).
+ACTIONS_CHECK_SECONDS = 5.0  # how long an answer of the action server's health check is trusted
 DEGRADED_ANSWER = ("Sorry, I can't look that up right now because of a technical problem on our side. "
                    "Please write again in a few minutes.")
 
@@ -96,6 +97,7 @@ class WhatsAppInput(InputChannel):
         self.media_dir = media_dir
         # The deployment's settings (stack/components.py): policy, retention, pricing, the handoff service.
         self.env = components.environment() if env is None else env
+        self._actions_checked_at, self._actions_up = float("-inf"), False  # _actions_answer()
         self.policy_config = components.policy_config(self.env)
         retention = self.policy_config.retention
         self.store = components.async_redis_client(self.env, url=redis_url)
@@ -432,16 +434,21 @@ class WhatsAppInput(InputChannel):
             await output.send_text_message(message.sender, DEGRADED_ANSWER)
 
     async def _actions_answer(self) -> bool:
-        """Whether the action server answers its health check (ACTIONS_URL; asked only after a silent turn)."""
-        url = self.env.get("ACTIONS_URL")
-        if not url:
-            return False
-        try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session:
-                async with session.get(f"{url}/health") as answer:
-                    return answer.status == 200
-        except (aiohttp.ClientError, asyncio.TimeoutError):
-            return False
+        """Whether the action server answers its health check (ACTIONS_URL), asked after a silent turn; the
+        answer is kept for a few seconds, so a burst of silent turns costs one request."""
+        now = time.monotonic()
+        if now - self._actions_checked_at < ACTIONS_CHECK_SECONDS:
+            return self._actions_up
+        url, up = self.env.get("ACTIONS_URL"), False
+        if url:
+            try:
+                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session:
+                    async with session.get(f"{url}/health") as answer:
+                        up = answer.status == 200
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                up = False
+        self._actions_checked_at, self._actions_up = time.monotonic(), up
+        return up
 
     async def _offered_or_title(self, message: inbound.InboundMessage, payload: str) -> Optional[str]:
         """A tapped payload as Rasa may read it: a command only if the business offered it to this customer,

@@ -54,13 +54,17 @@ TRANSIENT_ERRORS = (TransientFailure, RedisError, ConnectionError, OSError, asyn
 
 
 class InOrder:
-    """Runs coroutines one after another per key, concurrently across keys."""
+    """Runs coroutines one after another per key, concurrently across keys. A work ranked before the key's
+    latest one (a customer's earlier message, taken over from a dead consumer after this process read a later
+    one) runs at once: queued behind the later one, which waits for it, it would wait for itself."""
 
     def __init__(self) -> None:
-        self._tails: Dict[str, asyncio.Task] = {}
+        self._tails: Dict[str, Tuple[asyncio.Task, Optional[int]]] = {}
 
-    def submit(self, key: str, work: Callable[[], Awaitable[Any]]) -> asyncio.Task:
-        previous = self._tails.get(key)
+    def submit(self, key: str, work: Callable[[], Awaitable[Any]], rank: Optional[int] = None) -> asyncio.Task:
+        previous, previous_rank = self._tails.get(key, (None, None))
+        if rank is not None and previous_rank is not None and rank < previous_rank:
+            return asyncio.create_task(work())
 
         async def after_previous() -> Any:
             if previous is not None:
@@ -68,12 +72,12 @@ class InOrder:
             return await work()
 
         task = asyncio.create_task(after_previous())
-        self._tails[key] = task
+        self._tails[key] = (task, rank)
         task.add_done_callback(lambda done: self._forget(key, done))
         return task
 
     def _forget(self, key: str, task: asyncio.Task) -> None:
-        if self._tails.get(key) is task:
+        if self._tails.get(key, (None, None))[0] is task:
             del self._tails[key]
 
 
@@ -210,15 +214,10 @@ class WebhookConsumer:
             else:
                 work.append(asyncio.create_task(_classified(self._record_other(event))))
         for customer, messages in by_customer.items():
-            turn = lambda c=customer, ms=messages: self._in_turn(entry, c, ms)  # noqa: E731
-            if customer in entry.tickets:
-                # The tickets keep the order, in this process as across processes. Queueing behind this
-                # process's other entries of the customer would deadlock when a dead consumer's earlier entry
-                # is taken over after a later one was read: the earlier would wait behind the later, which
-                # waits for the earlier's ticket (tests/whatsapp_cloud/test_customer_order.py).
-                work.append(asyncio.create_task(turn()))
-            else:  # stored without tickets (an older version): one after another in this process
-                work.append(self.in_order.submit(customer, turn))
+            # One after another per customer in this process (no polling between them); across processes, by
+            # the customer's tickets, which also rank a taken-over earlier entry before a later one read here.
+            work.append(self.in_order.submit(customer, lambda c=customer, ms=messages: self._in_turn(entry, c, ms),
+                                             rank=entry.tickets.get(customer)))
         task = asyncio.create_task(self._ack_when_done(entry, work))
         self._in_flight[entry.id] = task
         task.add_done_callback(lambda _t, entry_id=entry.id: self._in_flight.pop(entry_id, None))

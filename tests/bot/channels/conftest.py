@@ -4,6 +4,7 @@ from typing import Any, Iterator, Tuple
 
 import pytest
 import redis
+from flask import Flask
 
 from cloud_api_standin.app import create_app
 from tests.support import channel_harness as harness
@@ -34,3 +35,14 @@ def channel_redis(redis_url: str) -> None:
     store = SyncPolicyStore(redis.Redis.from_url(redis_url), PolicyConfig())
     store.record_inbound(CUSTOMER, store.now(), from_referral=False)
     store.record_consent(CUSTOMER, "in", ("utility", "marketing"), "checkout_page", "Send me order updates")
+
+
+@pytest.fixture()
+def healthy_actions(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An action server that answers its health check (ACTIONS_URL): a turn with no reply is then the bot's
+    choice, not a failed action, and gets no degraded answer."""
+    actions = Flask("actions")
+    actions.add_url_rule("/health", "health", lambda: {"status": "ok"})
+    with serve_wsgi(actions) as url:
+        monkeypatch.setenv("ACTIONS_URL", url)
+        yield url

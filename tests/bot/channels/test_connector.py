@@ -7,7 +7,6 @@ from typing import Any, Dict, Tuple
 
 import pytest
 import redis.asyncio as aioredis
-from flask import Flask
 from prometheus_client import REGISTRY
 from rasa.core.lock_store import LockError
 
@@ -24,7 +23,7 @@ from tests.support.channel_harness import (
     signed_post,
     text_webhook,
 )
-from tests.support.helpers import PAYLOADS, free_port, payload, serve_wsgi
+from tests.support.helpers import PAYLOADS, free_port, payload
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.streams.webhook_stream import WebhookStream
 
@@ -92,14 +91,10 @@ def test_a_turn_that_sends_nothing_gets_the_degraded_answer_once(graph: Tuple[st
 
 
 def test_a_turn_silent_by_design_stays_silent_while_the_action_server_answers(
-        graph: Tuple[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+        graph: Tuple[str, Any], healthy_actions: str) -> None:
     """A second STOP is answered by nothing on purpose: with the action server healthy, no degraded answer."""
-    actions = Flask("actions")
-    actions.add_url_rule("/health", "health", lambda: {"status": "ok"})
     url, standin = graph
-    with serve_wsgi(actions) as actions_url:
-        monkeypatch.setenv("ACTIONS_URL", actions_url)
-        (answer,), received = run(url, [signed_post(text_webhook("wamid.SILENT1", "stop"))], reply=False)
+    (answer,), received = run(url, [signed_post(text_webhook("wamid.SILENT1", "stop"))], reply=False)
     assert answer.status == 200 and len(received) == 1
     assert standin.extensions["standin_outbox"].after(0) == []
 
