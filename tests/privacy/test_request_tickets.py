@@ -3,6 +3,7 @@ and removed by the erasure itself; queued erasures are carried out once due, nev
 and left to an administrator while the customer has an open chat."""
 
 import json
+import logging
 from pathlib import Path
 from typing import Iterator
 
@@ -67,7 +68,9 @@ def test_the_export_closes_the_customers_request_for_a_copy(stores: requests.Sto
     assert [t.kind for t in tickets.listed(stores.redis)] == ["erase"]
 
 
-def test_a_queued_erasure_waits_until_due_and_for_rasas_turn_then_is_carried_out(stores: requests.Stores) -> None:
+def test_a_queued_erasure_waits_until_due_and_for_rasas_turn_then_is_carried_out(
+        stores: requests.Stores, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     chatted(stores.redis)
     tickets.record(stores.redis, subject(WA), tickets.ERASE, due_at=1000.0)
     tickets.record(stores.redis, subject(OTHER), tickets.ERASE)  # for an administrator: never automatic
@@ -81,6 +84,8 @@ def test_a_queued_erasure_waits_until_due_and_for_rasas_turn_then_is_carried_out
     assert [(t.wa_id, t.state) for t in tickets.listed(stores.redis)] == [(OTHER, tickets.OPEN)]
     [receipt] = stores.redis.xrange(requests.RECEIPTS)
     assert json.loads(receipt[1]["receipt"])["by"] == "the customer, in the WhatsApp chat"
+    assert any("queued erasure" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if WA in r.getMessage()]  # named by the keyed hash only
 
 
 def test_a_customer_with_an_open_chat_is_left_to_an_administrator(stores: requests.Stores) -> None:

@@ -1,6 +1,7 @@
 """A customer's "delete my data" and "send me a copy of my data": the bot explains and asks with two buttons; a
 yes records the ticket in a real Redis (or queues the erasure when the setting allows), a no records nothing."""
 
+import logging
 from typing import Iterator
 
 import pytest
@@ -35,13 +36,18 @@ def test_the_erasure_is_explained_and_asked_with_yes_and_no_buttons(client: redi
     assert tickets.listed(client) == []  # asking records nothing
 
 
-def test_yes_records_an_erasure_ticket_for_an_administrator(client: redis.Redis) -> None:
+def test_yes_records_an_erasure_ticket_for_an_administrator(client: redis.Redis,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     messages, events = run(ActionConfirmPrivacyRequest(),
                            make_tracker(intent="affirm", text="yes", slots={"privacy_request": "erase"}))
     [ticket] = tickets.listed(client)
     assert (ticket.kind, ticket.wa_id, ticket.state, ticket.due_at) == ("erase", SAM, tickets.OPEN, 0.0)
     assert len(ticket.customer) == 64 and SAM not in ticket.customer
     assert "with our privacy team" in texts(messages) and slot(events, "privacy_request") is None
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("privacy request (erase) of wa:" in line for line in logged)  # the pseudonym, never the number
+    assert not [line for line in logged if SAM in line]
 
 
 def test_with_the_setting_the_erasure_is_queued_to_run_after_this_turn(
@@ -78,8 +84,11 @@ def test_a_yes_with_nothing_asked_records_nothing(client: redis.Redis) -> None:
     assert messages[0]["response"] == "utter_how_can_i_help" and tickets.listed(client) == []
 
 
-def test_redis_down_says_so_and_loses_nothing_silently(client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_redis_down_says_so_and_loses_nothing_silently(client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
     messages, events = run(ActionConfirmPrivacyRequest(),
                            make_tracker(intent="affirm", text="yes", slots={"privacy_request": "erase"}))
     assert "couldn't record your request" in texts(messages) and slot(events, "privacy_request") is None
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR and "not recorded" in r.getMessage()]
+    assert not [r for r in caplog.records if SAM in r.getMessage()]
