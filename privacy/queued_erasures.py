@@ -3,7 +3,7 @@
 The bot only queues the request (privacy/tickets.py) and says its last words in that same turn: erasing
 while Rasa still handles the turn would let it write the tracker back afterwards. So an erasure is due a
 little later (`ERASE_DELAY_SECONDS`, time for the reply and its delivery status to pass) and waits while
-Rasa holds the conversation's lock. A customer who is queued for or talking with an agent is not erased:
+Rasa holds the conversation's lock (at most a minute: a lock older than Rasa's lock lifetime is left over). A customer who is queued for or talking with an agent is not erased:
 the ticket stays for an administrator, with the reason.
 
 Run by the handoff service's background loop every couple of seconds; safe in several workers at once (a
@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 ERASE_DELAY_SECONDS = 20.0
 BY = "the customer, in the WhatsApp chat"
+LOCK_WAIT_SECONDS = 60.0  # Rasa's lock lifetime: a lock still there after that is left over from a crash
 LEASE_SECONDS = 300  # one worker erases a customer; long enough for a scan and the append-only file rewrite
 
 
@@ -41,7 +42,7 @@ class QueuedErasures:
         for ticket in tickets.listed(client):
             if ticket.kind != tickets.ERASE or ticket.state != tickets.QUEUED or ticket.due_at > now:
                 continue
-            if client.exists(LOCK_PREFIX + ticket.wa_id):
+            if client.exists(LOCK_PREFIX + ticket.wa_id) and now < ticket.due_at + LOCK_WAIT_SECONDS:
                 continue  # Rasa is handling a message of this customer: after that turn
             if not client.set(lease_key(ticket.wa_id), "1", nx=True, ex=LEASE_SECONDS):
                 continue  # another worker is on it

@@ -78,6 +78,7 @@ def test_a_queued_erasure_waits_until_due_and_for_rasas_turn_then_is_carried_out
     assert erasures.run(now=999.0) == 0 and stores.redis.exists(TRACKER_PREFIX + WA)
     stores.redis.set(LOCK_PREFIX + WA, "rasa is handling a message")
     assert erasures.run(now=1001.0) == 0 and stores.redis.exists(TRACKER_PREFIX + WA)
+    assert erasures.run(now=1059.0) == 0
     stores.redis.delete(LOCK_PREFIX + WA)
     assert erasures.run(now=1002.0) == 1
     assert not stores.redis.exists(TRACKER_PREFIX + WA)
@@ -107,3 +108,13 @@ def test_the_command_lists_the_requests(stores: requests.Stores, redis_url: str,
         monkeypatch.setenv(name, value)
     assert privacy_command(["requests"]) == 0
     assert capsys.readouterr().out.split() == ["2023-11-14T22:13:20+00:00", "erase", WA, "open"]
+
+
+def test_a_lock_left_over_from_a_crash_holds_the_erasure_up_a_minute_at_most(stores: requests.Stores) -> None:
+    chatted(stores.redis)
+    stores.redis.set(LOCK_PREFIX + WA, "left by a worker that died")
+    tickets.record(stores.redis, subject(WA), tickets.ERASE, due_at=1000.0)
+    assert QueuedErasures(stores).run(now=1030.0) == 0
+    assert QueuedErasures(stores).run(now=1061.0) == 1
+    assert not stores.redis.exists(TRACKER_PREFIX + WA) and not stores.redis.exists(LOCK_PREFIX + WA)
+
