@@ -3,8 +3,9 @@
 The bot only queues the request (privacy/tickets.py) and says its last words in that same turn: erasing
 while Rasa still handles the turn would let it write the tracker back afterwards. So an erasure is due a
 little later (`ERASE_DELAY_SECONDS`, time for the reply and its delivery status to pass) and waits while
-Rasa holds the conversation's lock (at most a minute: a lock older than Rasa's lock lifetime is left over). A customer who is queued for or talking with an agent is not erased:
-the ticket stays for an administrator, with the reason.
+Rasa holds the conversation's lock (at most a minute: a lock older than Rasa's lock lifetime is left over).
+A customer who is queued for or talking with an agent is not erased: the ticket stays for an administrator,
+with the reason.
 
 Run by the handoff service's background loop every couple of seconds; safe in several workers at once (a
 lease per customer).
