@@ -43,7 +43,10 @@ from handoff.settings import HandoffSettings
 from handoff.template_pages import add_template_pages
 from handoff.templates_api import create_templates_api
 from handoff.webhook_subscriptions_api import create_webhook_subscriptions_api
+from privacy import requests as privacy_requests
+from privacy.queued_erasures import QueuedErasures
 from privacy.sweep import Sweeper
+from shop.db import engine_for
 from shop.state_changes import ShopStateChanges
 from stack import components
 from whatsapp_cloud.outbound.media_files import LARGEST as LARGEST_MEDIA
@@ -151,14 +154,19 @@ def create_app(environ: Optional[Mapping[str, str]] = None) -> Flask:
 
     if settings.background:
         stop = app.extensions["background_stop"] = threading.Event()  # set: the loops end after their round
+        erasures = QueuedErasures(privacy_requests.Stores(
+            redis=store, shop=engine_for(settings.database_url, seed=False), media_dir=settings.media_dir,
+            policy=service.messenger.policy_config))
         app.extensions["background"] = start_background(service, app.extensions["analytics"],
-                                                        Sweeper(store, settings.media_dir, settings.age_limits), stop)
+                                                        Sweeper(store, settings.media_dir, settings.age_limits),
+                                                        erasures, stop)
     return app
 
 
-def start_background(service: HandoffService, aggregator: Aggregator, sweeper: Sweeper,
+def start_background(service: HandoffService, aggregator: Aggregator, sweeper: Sweeper, erasures: QueuedErasures,
                      stop: threading.Event) -> list[threading.Thread]:
-    """Assignment, SLA timers, hand-back retries, the analytics aggregates and the retention sweep; every step
+    """Assignment, SLA timers, hand-back retries, the analytics aggregates, the retention sweep and the erasures
+    customers asked for in the chat (when PRIVACY_ERASE_ON_REQUEST allows them at once); every step
     is safe in several workers at once. Hand backs run in a thread of their own, so a hung Rasa never holds up
     assignment or SLA timers; so do the aggregates and the sweep, so a long catch-up or sweep never does either.
     The sweep runs here because this service is always up in every deployment and already runs the periodic
@@ -173,7 +181,8 @@ def start_background(service: HandoffService, aggregator: Aggregator, sweeper: S
 
     threads = [threading.Thread(target=loop, args=(step, name), name=f"handoff-{name}", daemon=True)
                for step, name in ((service.tick_routing, "routing"), (service.tick_handbacks, "handbacks"),
-                                  (aggregator.run, "analytics"), (sweeper.run_if_due, "retention"))]
+                                  (aggregator.run, "analytics"), (sweeper.run_if_due, "retention"),
+                                  (erasures.run, "privacy requests"))]
     for thread in threads:
         thread.start()
     return threads

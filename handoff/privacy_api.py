@@ -1,4 +1,5 @@
-"""Export and erasure of one customer, for administrators (documented in openapi.yaml).
+"""Export and erasure of one customer, and the privacy requests customers made in the chat, for administrators
+(documented in openapi.yaml).
 
 `privacy/` does the work, the same code `python -m privacy` runs; this module only checks who asks, builds
 the stores from the service's settings and turns the outcome into an answer. The inbox's buttons call the
@@ -16,6 +17,7 @@ from flask import Blueprint, Response, current_app, g
 
 from handoff.api import BadRequest, authenticated, body, error, person, service
 from privacy import requests as privacy_requests
+from privacy import tickets
 from privacy.identity import Subject
 from shop.db import engine_for
 from stack import components
@@ -64,6 +66,11 @@ def erase_customer(wa_id: str, confirmation: str, by: str) -> Dict[str, Any]:
     return receipt
 
 
+def privacy_requests_listed() -> list:
+    """What customers asked for in the chat (erasure, copy), oldest first, for administrators."""
+    return [ticket.as_dict() for ticket in tickets.listed(stores().redis)]
+
+
 def admin(view: Any) -> Any:
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if g.agent.role != "admin":
@@ -86,6 +93,13 @@ def create_privacy_api() -> Blueprint:
     @admin
     def export(wa_id: str) -> Any:
         return Response(export_document(wa_id, g.agent.username), mimetype="application/json")
+
+    @api.get("/api/privacy-requests")
+    @authenticated
+    @person
+    @admin
+    def privacy_requests_list() -> Any:
+        return Response(json.dumps({"requests": privacy_requests_listed()}), mimetype="application/json")
 
     @api.post("/api/customers/<wa_id>/erase")
     @authenticated

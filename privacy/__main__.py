@@ -1,16 +1,18 @@
-"""python -m privacy export <wa_id> | erase <wa_id> [--yes] [--by NAME]
+"""python -m privacy export <wa_id> | erase <wa_id> [--yes] [--by NAME] | requests
 
-export prints the JSON document of everything held about the customer; erase asks for the number again
-(or takes --yes), removes the customer from every store and prints the receipt.
+export prints the JSON document of everything held about the customer (and closes their request for a
+copy); erase asks for the number again (or takes --yes), removes the customer from every store and prints
+the receipt; requests lists what customers asked for in the WhatsApp chat, oldest first.
 """
 
 import argparse
 import getpass
 import json
 import sys
+from datetime import datetime, timezone
 from typing import List, Optional
 
-from privacy import requests
+from privacy import requests, tickets
 from privacy.identity import Subject
 from stack import components
 from stack.settings import resolve
@@ -26,6 +28,14 @@ def stores() -> requests.Stores:
     )
 
 
+def print_requests(listed: List[tickets.Ticket]) -> None:
+    if not listed:
+        print("no privacy requests")
+    for ticket in listed:
+        asked = datetime.fromtimestamp(ticket.requested_at, timezone.utc).isoformat(timespec="seconds")
+        print(f"{asked}  {ticket.kind:<5}  {ticket.wa_id}  {ticket.state}  {ticket.note}".rstrip())
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m privacy", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -34,8 +44,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     erase.add_argument("wa_id")
     erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     erase.add_argument("--by", default=getpass.getuser(), help="who erases (in the receipt)")
+    sub.add_parser("requests", help="customers' requests from the chat (erasure, copy), oldest first")
     args = parser.parse_args(argv)
     built = stores()
+    if args.command == "requests":
+        print_requests(tickets.listed(built.redis))
+        return 0
     try:
         subject = Subject.of(args.wa_id, built.policy.hash_key)
     except ValueError as exc:

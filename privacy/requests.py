@@ -13,7 +13,7 @@ from typing import Any, Dict
 import redis
 from sqlalchemy.engine import Engine
 
-from privacy import aof, media
+from privacy import aof, media, tickets
 from privacy.identity import Subject
 from privacy.redis_records import RedisRecords
 from privacy.shop_records import ShopRecords
@@ -40,7 +40,7 @@ def now() -> str:
 
 
 def export(stores: Stores, subject: Subject) -> Dict[str, Any]:
-    """Everything held about the customer, in one JSON-ready document."""
+    """Everything held about the customer, in one JSON-ready document; closes their request for a copy."""
     found = RedisRecords(stores.redis, subject).find()
     document: Dict[str, Any] = {
         "customer": subject.wa_id,
@@ -49,6 +49,7 @@ def export(stores: Stores, subject: Subject) -> Dict[str, Any]:
         "order_database": ShopRecords(stores.shop, subject).export(),
     }
     document["media"] = media.describe(media.files_named_in(stores.media_dir, json.dumps(document, default=str)))
+    tickets.close(stores.redis, tickets.COPY, subject.wa_id)  # the copy the customer asked for is this one
     return document
 
 

@@ -7,6 +7,7 @@ twice. Rasa's keys are spelled here: Rasa writes them, with the prefix `endpoint
 
 from typing import List, Tuple
 
+from privacy import tickets
 from stack import handoff_keys
 from whatsapp_cloud import redis_keys
 
@@ -52,6 +53,8 @@ PREFIXES: List[Tuple[str, str]] = [
     (handoff_keys.window(""), "windows"),
     (handoff_keys.FEED, "handoff feed"),
     (handoff_keys.PREFIX, "handoff"),
+    (tickets.ticket_key("", "")[:-2], "privacy requests"),
+    (tickets.INDEX, "privacy requests"),
 ]
 
 

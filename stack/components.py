@@ -146,6 +146,13 @@ def privacy_hash_key(env: Optional[Env] = None) -> str:
     return env.get("PRIVACY_HASH_KEY", "")
 
 
+def privacy_erase_on_request(env: Optional[Env] = None) -> bool:
+    """Whether a customer's "delete my data" in the chat is carried out without an administrator (after the
+    bot's last reply, privacy/queued_erasures.py) instead of becoming a ticket."""
+    env = environment() if env is None else env
+    return flag(env.get("PRIVACY_ERASE_ON_REQUEST"), False, "PRIVACY_ERASE_ON_REQUEST")
+
+
 def pricing(env: Optional[Env] = None) -> Tuple[engine.PricingConfig, rate_card.RateCard]:
     """The deployment's pricing model and rate card; a bad value raises PricingInputError or RateCardError."""
     env = environment() if env is None else env

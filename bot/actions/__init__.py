@@ -16,6 +16,12 @@ from bot.actions.greeting import ActionGreetCustomer
 from bot.actions.handoff import ActionHumanHandoff
 from bot.actions.orders import ActionDeliveryPeriod, ActionOrderStatus, ActionOrderUpdate
 from bot.actions.other_language import ActionOtherLanguage
+from bot.actions.privacy_requests import (
+    ActionAskDataCopy,
+    ActionAskDataErasure,
+    ActionConfirmPrivacyRequest,
+    ActionKeepData,
+)
 from bot.actions.refunds import ActionGetRefund, ActionRefundUpdate, ActionTrackRefund
 from bot.actions.support import (
     ActionClarify,
@@ -27,6 +33,10 @@ from bot.actions.support import (
 )
 
 __all__ = [
+    "ActionAskDataCopy",
+    "ActionAskDataErasure",
+    "ActionConfirmPrivacyRequest",
+    "ActionKeepData",
     "ActionAskOrderChange",
     "ActionAskOrderId",
     "ActionAskShippingAddress",

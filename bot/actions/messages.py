@@ -109,6 +109,35 @@ MESSAGES: Dict[str, str] = {
         'within 24 hours. Want a person to look at it?'
     ),
     "payment_pending": 'We are still waiting for payment of: {orders}.',
+    "privacy_copy_explained": (
+        'You can have a copy of everything we hold about you: our chats (with the assistant and with our '
+        'team), your orders, refunds, tickets and ratings, invoices, and your message preferences. Our privacy '
+        'team checks the request and sends the copy to you here within 30 days. Shall I ask for it?'
+    ),
+    "privacy_copy_requested": (
+        "Done: your request for a copy of your data is with our privacy team. They'll send it to you here "
+        'within 30 days.'
+    ),
+    "privacy_erasure_explained": (
+        'Erasing your data removes from all our systems our chats (with the assistant and with our team), '
+        'your tickets, invoices, delivery records and message preferences. Your orders, refunds and ratings '
+        'stay in our books without your name, number, e-mail, addresses or anything you wrote. If you have '
+        'stopped our messages, we keep only a coded fingerprint of your number, so that we never message you '
+        "again. This can't be undone, and it doesn't touch the copy WhatsApp itself keeps. Erase your data?"
+    ),
+    "privacy_erasure_queued": (
+        "Done: your data will be erased within a minute. This is our last message; anything you write after "
+        'this starts a new conversation. Thank you for shopping with us.'
+    ),
+    "privacy_erasure_requested": (
+        "Done: your erasure request is with our privacy team. They'll erase your data within 30 days; after "
+        "that we won't hold anything about you, and you won't hear from us unless you write again."
+    ),
+    "privacy_kept": "OK, nothing changes: your data stays as it is.",
+    "privacy_unavailable": (
+        "Sorry, I couldn't record your request just now. Please try again in a few minutes, or type \"agent\" "
+        'and a person will take it.'
+    ),
     "refund_cancel_instead": (
         "Order {order_id} hasn't shipped yet, so the quickest way is to cancel it: the refund then comes "
         'automatically. Type "cancel order {order_id}".'

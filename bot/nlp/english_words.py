@@ -30,6 +30,7 @@ data delete details discount email emails enable disable enter error fee gift in
 mate message messages mobile notification notifications offer offers online option options personal
 phone pickup post product products quick size store shop sign subscribe unsubscribe turn mute update
 updates voucher warranty week weeks wrap
+access copy erase erased erasure export forget gdpr privacy remove request requests stored
 """.split())
 
 # spaCy's list spells "n't", "'ll", ...: only plain words are compared.

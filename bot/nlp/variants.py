@@ -96,36 +96,51 @@ class Typos:
 
 def generate(phrasebook: Dict, hand_written: Dict[str, List[str]], seed: int = SEED) -> Dict[str, List[str]]:
     """Messages per intent, then typo copies of some hand-written examples; none repeats a
-    hand-written example or a message of another intent, since Rasa refuses one text under two."""
+    hand-written example or a message of another intent, since Rasa refuses one text under two.
+
+    Intents are drawn in rounds (an intent's `round` in the phrasebook, 1 when not given; intents
+    with only hand-written examples are in round 1): all of a round's messages and typo copies
+    before the next round's. An intent added in a later round thus leaves the examples of the
+    earlier rounds exactly as they were drawn."""
     rng = random.Random(seed)
     typos = Typos(seed)
     frames, orders = phrasebook["frames"], phrasebook["orders"]
+    intents = phrasebook["intents"]
     seen = {normalise(text) for texts in hand_written.values() for text in texts}
     result: Dict[str, List[str]] = {}
-    for name, intent in phrasebook["intents"].items():
-        combos = candidates(intent, frames)
-        rng.shuffle(combos)
-        messages: List[str] = []
-        for frame, slot, phrase in combos:
-            if len(messages) >= intent.get("count", PER_INTENT):
-                break
-            text = _fill(frame, slot, phrase, orders, rng)
-            if rng.random() < CASUAL_SHARE:
-                text = casual(text, rng)
-            if rng.random() < TYPO_SHARE:
-                text = typos(text, rng)
-            key = normalise(text)
-            if key not in seen:
-                seen.add(key)
-                messages.append(text)
-        result[name] = messages
-    for name, texts in hand_written.items():
-        for text in texts:
-            if "[" not in text and rng.random() < HAND_WRITTEN_TYPO_SHARE:  # entity markup stays intact
-                misspelt = typos(text, rng)
-                if normalise(misspelt) not in seen:
-                    seen.add(normalise(misspelt))
-                    result.setdefault(name, []).append(misspelt)
+
+    def round_of(name: str) -> int:
+        return int(intents.get(name, {}).get("round", 1))
+
+    for current in sorted({round_of(name) for name in [*intents, *hand_written]}):
+        for name, intent in intents.items():
+            if round_of(name) != current:
+                continue
+            combos = candidates(intent, frames)
+            rng.shuffle(combos)
+            messages: List[str] = []
+            for frame, slot, phrase in combos:
+                if len(messages) >= intent.get("count", PER_INTENT):
+                    break
+                text = _fill(frame, slot, phrase, orders, rng)
+                if rng.random() < CASUAL_SHARE:
+                    text = casual(text, rng)
+                if rng.random() < TYPO_SHARE:
+                    text = typos(text, rng)
+                key = normalise(text)
+                if key not in seen:
+                    seen.add(key)
+                    messages.append(text)
+            result[name] = messages
+        for name, texts in hand_written.items():
+            if round_of(name) != current:
+                continue
+            for text in texts:
+                if "[" not in text and rng.random() < HAND_WRITTEN_TYPO_SHARE:  # entity markup stays intact
+                    misspelt = typos(text, rng)
+                    if normalise(misspelt) not in seen:
+                        seen.add(normalise(misspelt))
+                        result.setdefault(name, []).append(misspelt)
     return result
 
 

@@ -9,6 +9,8 @@ import pytest
 import redis
 from playwright.sync_api import Browser, Page, expect
 
+from privacy import tickets
+from privacy.identity import Subject
 from shop.db import engine_for, session_scope
 from shop.models import Customer
 from stack import handoff_keys
@@ -50,6 +52,7 @@ def test_an_admin_exports_and_erases_and_an_agent_sees_no_buttons(handoff: Hando
     alice.goto(chat_url)
     expect(alice.locator(".msg.customer .text", has_text="delete my data")).to_be_visible()
     expect(alice.locator("#customer-privacy")).to_have_count(0)
+    assert alice.request.get(f"{handoff.url}/inbox/privacy-requests").status == 403
     assert alice.request.post(f"{handoff.url}/inbox/customers/{WA}/export",
                               form={"csrf_token": alice.locator("meta[name=csrf-token]").get_attribute("content")}
                               ).status == 403  # hidden, and refused when asked all the same
@@ -76,11 +79,23 @@ def test_an_admin_exports_and_erases_and_an_agent_sees_no_buttons(handoff: Hando
     ada.goto(chat_url)
     erase_with(ada, "4915112340078")
     expect(ada.locator(".flash.error")).to_contain_text("repeat the customer's number")
-    erase_with(ada, "+" + WA)
+    # The customer had asked in the chat too: the request waits on the privacy requests page, erased from there.
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    tickets.record(client, Subject.of(WA, "browser-test-key"), tickets.ERASE)
+    ada.click("nav.pages a:has-text('Privacy requests')")
+    row = ada.locator(f"#request-erase-{WA}")
+    expect(row).to_contain_text(f"+{WA}")
+    expect(row).to_contain_text("erasure")
+    shot(ada, "privacy-3-requests")
+    row.locator("summary:has-text('Erase data')").click()
+    row.locator("input[name=confirm]").fill("+" + WA)
+    row.locator("button:has-text('Erase everything')").click()
     expect(ada.locator("h1")).to_have_text("Customer erased")
     receipt = json.loads(ada.locator("#receipt").inner_text())
     assert receipt["by"] == "ada" and receipt["order_database"]["customers"] == {"anonymised": 1}
     shot(ada, "privacy-2-receipt")
+    ada.goto(f"{handoff.url}/inbox/privacy-requests")
+    expect(ada.locator("main")).to_contain_text("No privacy requests.")  # the erasure took the request too
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     assert not client.exists(handoff_keys.chat(chat_id))
     assert [k for k in client.scan_iter(count=1000) if WA in k] == []

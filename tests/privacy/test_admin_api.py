@@ -9,6 +9,8 @@ from typing import Iterator
 import pytest
 import redis
 
+from privacy import tickets
+from privacy.identity import Subject
 from shop.db import engine_for, session_scope
 from shop.models import Customer
 from stack import handoff_keys
@@ -64,6 +66,8 @@ def test_agents_supervisors_and_the_integration_token_may_neither_export_nor_era
         refused = handoff.api("POST", f"/api/customers/{WA}/erase", token, json={"confirm": WA})
         assert refused.status_code == 403, refused.text
     assert handoff.api("GET", f"/api/customers/{WA}/export", "not-a-token").status_code == 401
+    for token in (handoff.login("alice"), handoff.login("sam"), handoff.env["HANDOFF_API_TOKEN"]):
+        assert handoff.api("GET", "/api/privacy-requests", token).status_code == 403
     assert handoff.service.chats.chat(chat_id)  # nothing erased
 
 
@@ -84,6 +88,9 @@ def test_an_admin_erases_after_confirming_and_once_the_chat_is_resolved(handoff:
     chat_id = chat_with_alice(handoff)
     ada = handoff.login("ada")
     client = redis.Redis.from_url(redis_url, decode_responses=True)
+    tickets.record(client, Subject.of(WA, "api-test-key"), tickets.ERASE)  # asked in the chat
+    [asked] = handoff.api("GET", "/api/privacy-requests", ada).json()["requests"]
+    assert (asked["kind"], asked["wa_id"], asked["state"]) == ("erase", WA, "open")
     assert traces(client)  # the scan sees the customer before
 
     unconfirmed = handoff.api("POST", f"/api/customers/{WA}/erase", ada, json={"confirm": "4915112340043"})
@@ -104,6 +111,7 @@ def test_an_admin_erases_after_confirming_and_once_the_chat_is_resolved(handoff:
     assert receipt["append_only_file"]["status"] == "ok"
 
     assert traces(client) == []
+    assert handoff.api("GET", "/api/privacy-requests", ada).json() == {"requests": []}  # erased with the rest
     assert not (Path(handoff.env["MEDIA_DIR"]) / INVOICE).exists()
     kept = client.xrange("privacy:erasures")
     assert json.loads(kept[-1][1]["receipt"])["customer"] == receipt["customer"]

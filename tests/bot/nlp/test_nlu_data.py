@@ -24,7 +24,7 @@ CUSTOMER_INTENTS = [
     "greet", "goodbye", "thank_you", "affirm", "deny", "bot_challenge", "order_status", "cancel_order",
     "change_order", "get_refund", "track_refund", "refund_policy", "delivery_period", "delivery_options",
     "change_shipping_address", "payment_issue", "payment_methods", "get_invoice", "complaint",
-    "human_handoff", "opt_out", "opt_in", "out_of_scope",
+    "human_handoff", "opt_out", "opt_in", "request_data_erasure", "request_data_copy", "out_of_scope",
 ]
 # Only an order number ("1002", "#1002 please"): decided by a rule in the NLU pipeline
 # (bot/nlp/typed_replies.py), so it needs held-out examples but no training data.
