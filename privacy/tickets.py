@@ -16,16 +16,19 @@ from typing import Any, Dict, List, Optional
 import redis
 
 from privacy.identity import Subject
+from whatsapp_cloud.redis_connection import transaction
+from whatsapp_cloud.redis_keys import SHARED
 
 ERASE, COPY = "erase", "copy"
 KINDS = (ERASE, COPY)
 OPEN, QUEUED = "open", "queued"  # open: waits for an administrator; queued: carried out automatically
-INDEX = "privacy:requests"  # sorted set: "{kind}:{wa_id}" by the time the customer asked
+# `{wa}`: a ticket and the index change in one transaction, so on Redis Cluster they share a slot.
+INDEX = f"{SHARED}:privacy:requests"  # sorted set: "{kind}:{wa_id}" by the time the customer asked
 
 
 def ticket_key(kind: str, wa_id: str) -> str:
     """Hash of one request: kind, wa_id, customer (keyed hash), requested_at, state, due_at, note."""
-    return f"privacy:request:{kind}:{wa_id}"
+    return f"{SHARED}:privacy:request:{kind}:{wa_id}"
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ def record(client: redis.Redis, subject: Subject, kind: str, due_at: Optional[fl
         raise ValueError(f"unknown privacy request {kind!r}: one of {', '.join(KINDS)}")
     now = time.time() if now is None else now
     key = ticket_key(kind, subject.wa_id)
-    with client.pipeline(transaction=True) as pipe:
+    with transaction(client, INDEX) as pipe:
         pipe.hsetnx(key, "requested_at", repr(now))
         pipe.hset(key, mapping={"kind": kind, "wa_id": subject.wa_id, "customer": subject.keyed_hash,
                                 "state": QUEUED if due_at is not None else OPEN,
@@ -88,7 +91,7 @@ def set_state(client: redis.Redis, ticket: Ticket, state: str, note: str = "") -
 
 def close(client: redis.Redis, kind: str, wa_id: str) -> bool:
     """The request was carried out: its ticket goes. True if there was one."""
-    with client.pipeline(transaction=True) as pipe:
+    with transaction(client, INDEX) as pipe:
         pipe.delete(ticket_key(kind, wa_id))
         pipe.zrem(INDEX, f"{kind}:{wa_id}")
         return bool(pipe.execute()[0])
