@@ -51,31 +51,34 @@ def count(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
-def seconds(env: Mapping[str, str], name: str, unit: int, default: int) -> int:
-    """A duration given in `unit`s (3600 for hours, 86400 for days), in whole seconds."""
+def _number(env: Mapping[str, str], name: str) -> Optional[float]:
+    """The setting as a number; None when unset or empty."""
     raw = (env.get(name) or "").strip()
     if not raw:
-        return default
+        return None
     try:
-        value = float(raw)
+        return float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name}={raw!r} is not a number") from exc
+
+
+def seconds(env: Mapping[str, str], name: str, unit: int, default: int) -> int:
+    """A duration given in `unit`s (3600 for hours, 86400 for days), in whole seconds."""
+    value = _number(env, name)
+    if value is None:
+        return default
     if value <= 0:
-        raise ConfigError(f"{name}={raw!r} must be more than 0")
+        raise ConfigError(f"{name}={env[name].strip()!r} must be more than 0")
     return max(1, int(value * unit))
 
 
 def fraction(env: Mapping[str, str], name: str, default: float) -> float:
     """A share between 0 and 1 (a confidence, a rate)."""
-    raw = (env.get(name) or "").strip()
-    if not raw:
+    value = _number(env, name)
+    if value is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name}={raw!r} is not a number") from exc
     if not 0 <= value <= 1:
-        raise ConfigError(f"{name}={raw!r} must be between 0 and 1")
+        raise ConfigError(f"{name}={env[name].strip()!r} must be between 0 and 1")
     return value
 
 
