@@ -22,7 +22,7 @@ from stack.background import free_port
 from stack.wait_for import wait_until_healthy
 from tests.support.redis_process import RedisProcess
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.proof]  # make proof: Rasa loaded three times
 ROOT = settings.ROOT
 
 

@@ -29,7 +29,7 @@ from tests.support.helpers import PAYLOADS, free_port, serve_wsgi
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.webhooks import signature
 
-pytestmark = pytest.mark.usefixtures("channel_redis")
+pytestmark = [pytest.mark.usefixtures("channel_redis"), pytest.mark.proof]  # make proof: about a minute
 
 SECRET = "app-secret"
 MUTATED_PER_FIXTURE = int(os.environ.get("FUZZ_MUTATIONS", "250"))
