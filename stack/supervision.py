@@ -21,6 +21,9 @@ START_RETRIES = 10
 STOP_WAIT_SECONDS = 30
 # Redis first: everything else waits for it.
 PRIORITY = {"redis": 10}
+# The bot workers run below the others' CPU priority: on a busy machine a turn may wait, an acknowledgement
+# to Meta (the intake, Redis) or an agent's page may not. Idle CPU is still theirs to use.
+NICENESS = {"rasa": 10}
 
 
 def procfile(path: Path) -> Dict[str, str]:
@@ -87,6 +90,7 @@ def write_config(var_dir: Path, entries: Mapping[str, str], names: List[str],
             "#!/bin/bash\n"
             f"# {name}: the Procfile entry, its output prefixed with its name (written by stack/supervision.py)\n"
             + "".join(f"export {key}={shlex.quote(value)}\n" for key, value in own.items())
+            + (f"renice -n {NICENESS[kind]} -p $$ > /dev/null\n" if (kind := name.split('-')[0]) in NICENESS else "")
             + f"exec > >(exec sed -u -e {shlex.quote('s/^/' + prefix + '/')}) 2>&1\n"
             f"{command}\n"
         )

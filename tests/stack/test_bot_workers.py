@@ -1,5 +1,7 @@
 """BOT_WORKERS: several Rasa processes, each with its own port and stable consumer name, under supervisord."""
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,20 @@ def test_each_worker_has_its_own_port_and_consumer_name(tmp_path):
 def test_a_wrong_number_of_workers_is_refused(tmp_path, value):
     with pytest.raises(ConfigError, match="BOT_WORKERS"):
         resolve(tmp_path, BOT_WORKERS=value)
+
+
+def test_bot_workers_run_below_the_other_processes_cpu_priority(tmp_path):
+    """A saturated worker must not delay the intake's acknowledgements: the scripts supervisord runs give
+    the workers a higher nice value and leave the others where they started."""
+    report = 'echo "$(ps -o ni= -p $$)" > "$OUT"'
+    supervision.write_config(tmp_path / "sv", {"rasa": report, "ingest": report}, ["ingest", "rasa"],
+                             settings.bot_workers(resolve(tmp_path, BOT_WORKERS="2")))
+    started = int(subprocess.run(["ps", "-o", "ni=", "-p", str(os.getpid())], capture_output=True, text=True,
+                                 check=True).stdout)
+    niceness = {}
+    for name in ("ingest", "rasa-1", "rasa-2"):
+        out = tmp_path / f"{name}.nice"
+        subprocess.run(["/bin/bash", str(tmp_path / "sv" / "run" / f"{name}.sh")], env={**os.environ, "OUT": str(out)},
+                       check=True, timeout=30)
+        niceness[name] = int(out.read_text())
+    assert niceness == {"ingest": started, "rasa-1": max(started, 10), "rasa-2": max(started, 10)}
