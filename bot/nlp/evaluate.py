@@ -8,7 +8,10 @@ nlu` undoes), from four held-out files that are never trained on:
 - customers (a): tests/nlu/customers.yml, written apart from it (long, slang, indirect);
 - typos (b): the same messages with keyboard slips and swapped or dropped letters (nlpaug, a
   seed of its own, other settings than the training variants);
-- out of scope (c): tests/nlu/out_of_scope.yml and tests/nlu/out_of_scope_customers.yml.
+- out of scope (c): tests/nlu/out_of_scope.yml and tests/nlu/out_of_scope_customers.yml;
+- FAQ answers (e): the frequent questions of the holdout and tests/nlu/faq_customers.yml, for which
+  the answer (`faq/opening_hours`, ...) counts: right when the intent is `faq` and the FAQ selector
+  chose that answer.
 For the in-scope sets: macro-F1 and accuracy over the intents (a message sent to `nlu_fallback`
 or `out_of_scope` counts as wrong) and the share that falls back; for (c) the share caught
 (`out_of_scope` or `nlu_fallback`). Then per-intent F1 and the most frequent confusions (d), and
@@ -31,7 +34,9 @@ OUT_OF_SCOPE = "out_of_scope"
 # A message in a language the bot does not speak goes to a person: handled, for a request it cannot serve.
 NOT_SERVED = (FALLBACK, OUT_OF_SCOPE, "other_language")
 NLU_DIR = Path("tests/nlu")
-TARGETS = {"customers_f1": 0.95, "typos_f1": 0.92, "caught": 0.85, "customers_fallback": 0.05}
+TARGETS = {"customers_f1": 0.95, "typos_f1": 0.92, "caught": 0.85, "customers_fallback": 0.05, "faq_answers": 0.9}
+# Sets scored apart from the intents' F1.
+APART = ("out_of_scope", "faq answers (e)")
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 TYPO_SEED = 2026
 
@@ -43,12 +48,21 @@ class Parsed:
     predicted: str
     top_intent: str
     top_confidence: float
+    answer: str = ""  # the FAQ answer selected (`faq/opening_hours`), whatever the intent
 
 
 def read_messages(path: Path) -> List[Tuple[str, str]]:
     from rasa.shared.nlu.training_data.loading import load_data
 
     return [(example.get("text"), example.get("intent")) for example in load_data(str(path)).intent_examples]
+
+
+def read_answers(path: Path) -> List[Tuple[str, str]]:
+    """The messages of a retrieval intent, each with the answer it needs (`faq/opening_hours`)."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return [(example.get("text"), example.get_full_intent()) for example in load_data(str(path)).intent_examples
+            if "/" in example.get_full_intent()]
 
 
 def with_typos(messages: Sequence[Tuple[str, str]], seed: int = TYPO_SEED) -> List[Tuple[str, str]]:
@@ -70,7 +84,9 @@ async def parse_all(model: Path, messages: Sequence[Tuple[str, str]]) -> List[Pa
         result = await agent.parse_message(text)
         ranking = [entry for entry in result.get("intent_ranking", []) if entry["name"] != FALLBACK]
         top = ranking[0] if ranking else {"name": "", "confidence": 0.0}
-        parsed.append(Parsed(text, expected, result["intent"]["name"], top["name"], top["confidence"]))
+        selected = result.get("response_selector", {}).get("faq", {}).get("response", {})
+        parsed.append(Parsed(text, expected, result["intent"]["name"], top["name"], top["confidence"],
+                             selected.get("intent_response_key", "")))
     return parsed
 
 
@@ -114,17 +130,29 @@ def _not_served(message: Parsed, threshold: Optional[float]) -> bool:
 def missed(set_name: str, message: Parsed) -> bool:
     if set_name == "out_of_scope":
         return message.predicted not in NOT_SERVED
+    if set_name == "faq answers (e)":
+        return not answered(message)
     return message.predicted != message.expected
 
 
+def answered(message: Parsed) -> bool:
+    """A frequent question the bot answers with the right answer."""
+    return message.predicted == message.expected.split("/")[0] and message.answer == message.expected
+
+
 def report(sets: Dict[str, List[Parsed]]) -> Tuple[str, Dict[str, Any], bool]:
-    summaries = {name: in_scope_summary(messages) for name, messages in sets.items() if name != "out_of_scope"}
+    summaries = {name: in_scope_summary(messages) for name, messages in sets.items() if name not in APART}
     caught = caught_share(sets["out_of_scope"])
+    answers = sets["faq answers (e)"]
+    answer_share = sum(answered(m) for m in answers) / len(answers)
+    chosen_share = sum(m.answer == m.expected for m in answers) / len(answers)
     lines = ["set                      messages  macro-F1  accuracy  falls back"]
     for name, result in summaries.items():
         lines.append(f"{name:<24} {result['messages']:>8}  {result['macro_f1']:>8.3f}  {result['accuracy']:>8.3f}"
                      f"  {result['falling_back']:>10.1%}")
     lines.append(f"{'out_of_scope (c)':<24} {len(sets['out_of_scope']):>8}  caught {caught:.1%}")
+    lines.append(f"{'faq answers (e)':<24} {len(answers):>8}  right answer {answer_share:.1%} "
+                 f"(the selector alone {chosen_share:.1%})")
     lines += ["", "per intent F1         customers (a)  typos (b)  holdout"]
     for intent in summaries["customers (a)"]["intents"]:
         cells = [summaries[name]["intents"].get(intent, {}).get("f1", float("nan"))
@@ -142,9 +170,10 @@ def report(sets: Dict[str, List[Parsed]]) -> Tuple[str, Dict[str, Any], bool]:
     results = {
         "customers_f1": summaries["customers (a)"]["macro_f1"], "typos_f1": summaries["typos (b)"]["macro_f1"],
         "caught": caught, "customers_fallback": summaries["customers (a)"]["falling_back"],
+        "faq_answers": answer_share,
     }
     met = (results["customers_f1"] >= TARGETS["customers_f1"] and results["typos_f1"] >= TARGETS["typos_f1"]
-           and results["caught"] >= TARGETS["caught"]
+           and results["caught"] >= TARGETS["caught"] and results["faq_answers"] >= TARGETS["faq_answers"]
            and results["customers_fallback"] <= TARGETS["customers_fallback"])
     lines += ["", "targets: " + ", ".join(
         f"{key} {results[key]:.3f} ({'<=' if key == 'customers_fallback' else '>='} {TARGETS[key]})"
@@ -174,6 +203,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "typos (b)": with_typos(customers),
         "out_of_scope": read_messages(args.nlu / "out_of_scope.yml")
         + read_messages(args.nlu / "out_of_scope_customers.yml"),
+        "faq answers (e)": read_answers(args.nlu / "holdout.yml") + read_answers(args.nlu / "faq_customers.yml"),
     }
     flat = [message for messages in texts.values() for message in messages]
     parsed = asyncio.run(parse_all(args.model, flat))

@@ -32,9 +32,16 @@ def test_out_of_scope_is_caught_by_the_intent_or_the_fallback_at_any_threshold()
     assert missed("customers (a)", parsed("greet", "out_of_scope"))
 
 
-def sets(customers: List[Parsed], caught: int) -> dict:
+def answer(expected: str, intent: str, selected: str) -> Parsed:
+    return Parsed("text", expected, intent, intent, 0.9, selected)
+
+
+def sets(customers: List[Parsed], caught: int, answers: int = 10) -> dict:
     out_of_scope = [parsed("out_of_scope", "out_of_scope")] * caught + [parsed("out_of_scope", "greet")] * (10 - caught)
-    return {"holdout": customers, "customers (a)": customers, "typos (b)": customers, "out_of_scope": out_of_scope}
+    faq = ([answer("faq/warranty", "faq", "faq/warranty")] * answers
+           + [answer("faq/warranty", "faq", "faq/gift_cards")] * (10 - answers))
+    return {"holdout": customers, "customers (a)": customers, "typos (b)": customers, "out_of_scope": out_of_scope,
+            "faq answers (e)": faq}
 
 
 def test_report_meets_the_targets_only_when_every_one_is_met() -> None:
@@ -46,6 +53,17 @@ def test_report_meets_the_targets_only_when_every_one_is_met() -> None:
     assert report(sets(one_fallback, caught=10))[2]
     two_fallbacks = perfect[:-2] + [parsed("greet", "nlu_fallback", 0.2), parsed("deny", "nlu_fallback", 0.2)]
     assert not report(sets(two_fallbacks, caught=10))[2]
+    assert report(sets(perfect, caught=9, answers=9))[2]
+    assert not report(sets(perfect, caught=9, answers=8))[2]
+
+
+def test_a_frequent_question_is_answered_only_with_the_faq_intent_and_the_right_answer() -> None:
+    assert not missed("faq answers (e)", answer("faq/warranty", "faq", "faq/warranty"))
+    assert missed("faq answers (e)", answer("faq/warranty", "faq", "faq/gift_cards"))
+    # The selector runs on every message: its choice does not count when the intent is another one.
+    assert missed("faq answers (e)", answer("faq/warranty", "nlu_fallback", "faq/warranty"))
+    _, results, _ = report(sets([parsed("greet", "greet")] * 20, caught=10, answers=7))
+    assert results["summary"]["faq_answers"] == 0.7
 
 
 def test_typo_copy_is_reproducible_and_changes_the_messages() -> None:
