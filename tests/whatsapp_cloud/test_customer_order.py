@@ -260,3 +260,39 @@ def test_a_lost_earlier_entry_holds_the_customer_up_only_until_the_wait_limit(re
     assert asyncio.run(scenario()) == ["wamid.LATER"]
     [gap] = events_of(redis_url, "order_gap")
     assert gap["sender"] == customer and gap["ticket"] == "2"
+
+
+def test_two_consumers_share_a_backlog(redis_url):
+    """A backlog stored before either consumer reads is worked off by both: each reads only what it can
+    start soon. Reading 100 entries at a time, up to 500 held, the first consumer took them all."""
+    customers = [f"1555100{c:04d}" for c in range(120)]
+
+    async def scenario() -> Dict[str, int]:
+        stores = [redis_connection.asyncio(redis_url) for _ in range(2)]
+        handled: Dict[str, int] = {}
+
+        def handler(name: str) -> Callable[[inbound.InboundMessage], Awaitable[None]]:
+            async def handle(message: inbound.InboundMessage) -> None:
+                await asyncio.sleep(0.02)  # a turn
+                handled[name] = handled.get(name, 0) + 1
+            return handle
+
+        workers = [consumer(store, f"worker-{i}", handler(f"worker-{i}"), max_concurrent_turns=1)
+                   for i, store in enumerate(stores)]
+        await workers[0].stream.ensure_group()
+        for c in customers:
+            await workers[0].stream.append(text_webhook(f"wamid.{c}", "hi", sender=c), [c])
+        tasks = [asyncio.create_task(workers[0].run())]
+        await asyncio.sleep(0.05)  # the first consumer reads before the second one starts
+        tasks.append(asyncio.create_task(workers[1].run()))
+        await until(lambda: sum(handled.values()) >= len(customers), timeout=60)
+        for w in workers:
+            w.stop()
+        await asyncio.gather(*tasks)
+        for store in stores:
+            await store.close()
+        return handled
+
+    handled = asyncio.run(scenario())
+    assert sum(handled.values()) == 120
+    assert min(handled.get("worker-0", 0), handled.get("worker-1", 0)) >= 30, handled

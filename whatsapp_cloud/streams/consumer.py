@@ -51,6 +51,7 @@ class PermanentFailure(Exception):
 # Faults that pass: another try can succeed. Everything else is taken for a bug or bad data.
 TRANSIENT_ERRORS = (TransientFailure, RedisError, ConnectionError, OSError, asyncio.TimeoutError,
                     httpx.TransportError)
+READ_BATCH = 100  # new entries read at most at once
 
 
 class InOrder:
@@ -92,7 +93,7 @@ class WebhookConsumer:
         on_status: Optional[StatusHandler] = None,
         on_event: Optional[EventHandler] = None,
         on_inbound: Optional[MessageHandler] = None,
-        max_in_flight: int = 500,
+        max_in_flight: int = 32,
         max_concurrent_turns: int = 2,
         retry_every: float = 5.0,
         yield_seconds: float = 10.0,
@@ -110,6 +111,8 @@ class WebhookConsumer:
         self.on_status = on_status
         self.on_event = on_event  # preferences, template status and other non-message changes
         self.on_inbound = on_inbound  # every customer message, before its turn (windows, consent)
+        # A worker takes from the stream only what it can start soon; the rest stays there for the other
+        # workers (reading 100 at a time, up to 500, one worker took a whole backlog and left the next idle).
         self.max_in_flight = max_in_flight
         self.retry_every = retry_every
         self.max_attempts = max_attempts
@@ -146,7 +149,7 @@ class WebhookConsumer:
                     if self.alive is not None:
                         await self._dispatch_all(await self.stream.reclaim_from_dead(self.alive))
                     last_retry = time.monotonic()
-                await self._dispatch_all(await self.stream.new_entries(block_ms=1000))
+                await self._dispatch_all(await self.stream.new_entries(count=await self._room(), block_ms=1000))
             except asyncio.CancelledError:
                 raise
             except RedisError as exc:
@@ -179,6 +182,12 @@ class WebhookConsumer:
         """Wait for everything dispatched so far (tests and graceful shutdown)."""
         while self._in_flight:
             await asyncio.gather(*list(self._in_flight.values()), return_exceptions=True)
+
+    async def _room(self) -> int:
+        """How many new entries to read: once one is settled when all `max_in_flight` are taken."""
+        while len(self._in_flight) >= self.max_in_flight:
+            await asyncio.wait(list(self._in_flight.values()), return_when=asyncio.FIRST_COMPLETED)
+        return min(READ_BATCH, self.max_in_flight - len(self._in_flight))
 
     async def _dispatch_all(self, entries: List[Entry]) -> None:
         for entry in entries:

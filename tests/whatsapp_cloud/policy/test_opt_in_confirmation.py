@@ -3,10 +3,8 @@ consent log; it never creates consent nor undoes an opt-out. Real Redis, the hoo
 
 import time
 
-import redis
-
 from tests.support.policy_harness import CUSTOMER, PHONE_ID, H, Harness, scenario
-from whatsapp_cloud import redis_keys
+from whatsapp_cloud import redis_connection, redis_keys
 from whatsapp_cloud.policy.consent import OPT_IN_CONFIRM_PAYLOAD, SCOPES
 from whatsapp_cloud.webhooks import inbound
 
@@ -20,7 +18,7 @@ def tap(wamid: str) -> inbound.InboundMessage:
 
 
 def confirmations(redis_url: str) -> list:
-    log = redis.Redis.from_url(redis_url, decode_responses=True).xrange(redis_keys.CONSENT_LOG)
+    log = redis_connection.blocking(redis_url, decode_responses=True).xrange(redis_keys.CONSENT_LOG)
     return [fields for _, fields in log if fields["status"] == "confirmed"]
 
 
