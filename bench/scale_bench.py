@@ -6,15 +6,15 @@ governor's achieved rate, and memory per process. Each figure is printed next to
 
 One stack with BOT_WORKERS=2 as `make run` starts it (free ports, a temporary var/); workers are stopped and
 started with supervisorctl between phases:
-1. memory (RSS, each process with its children) once everything is up and idle;
-2. acknowledgement latency at the intake, `--ack-rate` webhooks/s for `--ack-seconds`, with both workers
+1. acknowledgement latency at the intake, `--ack-rate` webhooks/s for `--ack-seconds`, with both workers
    stopped (the baseline: nothing else runs), then the same while both workers are saturated by a backlog;
-3. turns per second: `--turns` messages stored at once, worked off by 1 worker, then by 2 (new customers
+2. turns per second: `--turns` messages stored at once, worked off by 1 worker, then by 2 (new customers
    each time), with the CPU seconds each process used meanwhile;
-4. end-to-end latency (webhook acknowledged -> reply recorded by the Graph API stand-in) at half of the
+3. end-to-end latency (webhook acknowledged -> reply recorded by the Graph API stand-in) at half of the
    measured 2-worker capacity, one message per new customer;
-5. the outbound governor: `--governor-rate` messages/s configured, 30 s worth sent at once through the
-   sender to the stand-in, achieved rate overall and after the first second (the bucket starts full).
+4. the outbound governor: `--governor-rate` messages/s configured, 30 s worth sent at once through the
+   sender to the stand-in, achieved rate overall and after the first second (the bucket starts full);
+5. memory (RSS and PSS, each process with its children) once every process has done its part.
 """
 
 import argparse
@@ -153,16 +153,20 @@ class Bench:
 
     # --- phases ----------------------------------------------------------------------------------------------
     def memory(self) -> None:
+        """After the other phases (every process has served its share: the workers' first turns alone add about
+        200 MB each): each added worker while both run, then the default stack's 1 worker with rasa-2 stopped
+        (two workers share the pages of their libraries, so PSS would split those between them)."""
+        both = self.memory_mb()
+        self.workers("stop", "rasa-2")
         held = self.memory_mb()
         rss = {name: figures[0] for name, figures in held.items()}
         pss = {name: figures[1] for name, figures in held.items()}
-        default_pss = sum(v for k, v in pss.items() if k != "rasa-2")
-        default_rss = sum(v for k, v in rss.items() if k != "rasa-2")
         self.rows += [
             ("RSS ingest process", f"{rss['ingest']:.0f} MB", "target <= 100 MB"),
-            ("memory of the whole default stack (1 worker), PSS", f"{default_pss:.0f} MB",
-             f"target <= 1500 MB; the sum of RSS, shared pages counted in each process: {default_rss:.0f} MB"),
-            ("RSS each added worker (rasa-2)", f"{rss['rasa-2']:.0f} MB", f"rasa-1 {rss['rasa-1']:.0f} MB"),
+            ("memory of the whole default stack (1 worker), PSS", f"{sum(pss.values()):.0f} MB",
+             f"target <= 1500 MB; the sum of RSS, shared pages counted in each process: {sum(rss.values()):.0f} MB"),
+            ("each added worker (rasa-2), RSS / PSS", f"{both['rasa-2'][0]:.0f} / {both['rasa-2'][1]:.0f} MB",
+             f"rasa-1 alone {rss['rasa-1']:.0f} / {pss['rasa-1']:.0f} MB"),
             ("RSS / PSS by process", ", ".join(f"{k} {rss[k]:.0f}/{pss[k]:.0f}" for k in sorted(held)), "MB"),
         ]
         self.flush()
@@ -310,11 +314,11 @@ def machine() -> str:
 
 
 async def run(bench: Bench, args: argparse.Namespace) -> None:
-    bench.memory()
     await bench.acknowledgements()
     capacity = await bench.scaling()
     await bench.reply_latency(capacity)
     await bench.governor()
+    bench.memory()
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
