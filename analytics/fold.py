@@ -12,6 +12,7 @@ Day-hash fields (`keys.day`; those marked * also in `keys.team_day`):
   handed:customer, handed:proactive       conversations in which the bot escalated at least once
   handoffs*, resolved*, handoff_reason:{r}*, handoff_intent:{i}*
   delivery:sent|delivered|read|failed, delivery:failed_code:{code}   by the day the message was sent
+  delivery:refused                        sends Meta refused (never accepted), their codes in failed_code
   meta_priced:{category}                  messages Meta's statuses priced in that category
   template_fallback:{template}, held:{deferred|blocked}:{reason}
   cost:{category}:messages|charged|micros the cost ledger's charges
@@ -92,6 +93,8 @@ class Fold:
             self.outbound(entry, at)
         elif kind == kinds.STATUS and entry.get("wamid"):
             self.status(entry, at)
+        elif kind == kinds.OUTBOUND_DEAD:
+            self.refused(entry.get("code") or "unknown", day_of(at))
         elif kind in HELD:
             reason = (entry.get("reason") or "unknown")[:REASON_LENGTH]
             self.count(day_of(at), f"held:{HELD[kind]}:{reason}")
@@ -218,6 +221,12 @@ class Fold:
             message["meta_priced"] = True
             self.count(message["day"], f"meta_priced:{entry['pricing_category']}")
         self.keep(key, message, keys.MESSAGE_SECONDS)
+
+    def refused(self, code: str, date: str) -> None:
+        """A send that went to the dead letters: Meta refused it with a permanent error (or every retry failed).
+        Never accepted, so not among the sent; a failure all the same, by its code."""
+        self.count(date, "delivery:refused")
+        self.count(date, f"delivery:failed_code:{code}")
 
     def transition(self, entry: Dict[str, str], at: float) -> None:
         wa_id, chat_key, to = entry["customer"], keys.chat(entry["chat_id"]), entry.get("to")
