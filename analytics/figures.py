@@ -1,8 +1,9 @@
 """The figures of a date range, computed from the daily aggregates (the README's "Analytics" defines each).
 
-`read_range` fetches the aggregates from Redis (and counts the service windows open at `now`); `compute` is pure. Rates are None when their denominator is
-0; percentiles are nearest-rank (p50 of 1, 2, 3, 4 is 2). Office-hours times need the business's hours:
-pass `open_seconds(start, end)` (stack.office_hours.OfficeHours.open_seconds); without it they are None.
+`read_range` fetches the aggregates from Redis (and counts the service windows open at `now`); `compute` is
+pure. Rates are None when their denominator is 0; percentiles are nearest-rank (p50 of 1, 2, 3, 4 is 2).
+Office-hours times need the business's hours: pass `open_seconds(start, end)`
+(stack.office_hours.OfficeHours.open_seconds); without it they are None.
 """
 
 import json

@@ -15,8 +15,7 @@ from analytics.figures import compute, parse_range, read_range
 from analytics.ratings import from_database
 from shop.db import engine_for
 from stack.office_hours import OfficeHours
-from tests.analytics.scripted_day import (EXPECTED, EXPECTED_COST, PHONE, A, B, C, E, Script, as_json, at,
-                                          write_day)
+from tests.analytics.scripted_day import EXPECTED, EXPECTED_COST, PHONE, A, B, C, E, Script, as_json, at, write_day
 from whatsapp_cloud import redis_keys
 from whatsapp_cloud.events import kinds
 from whatsapp_cloud.policy.config import PolicyConfig
