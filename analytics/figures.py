@@ -156,7 +156,8 @@ def _nlu(total: Dict[str, int], config: AnalyticsConfig) -> Dict[str, Any]:
 
 def _csat(total: Dict[str, int], who: str) -> Dict[str, Any]:
     asked, ratings, score = total[f"csat:{who}:asked"], total[f"csat:{who}:ratings"], total[f"csat:{who}:score"]
-    return {"asked": asked, "ratings": ratings, "response_rate": _rate(ratings, asked),
+    answered = total[f"csat:{who}:answered"]
+    return {"asked": asked, "ratings": ratings, "answered": answered, "response_rate": _rate(answered, asked),
             "average": round(score / ratings, 2) if ratings else None}
 
 

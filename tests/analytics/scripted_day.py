@@ -157,8 +157,8 @@ EXPECTED: Dict[str, Any] = {
     "queue_wait_seconds": {"p50": 120.0, "p90": 600.0, "count": 2},
     "agent_first_response_seconds": {"p50": 300.0, "p90": 1200.0, "count": 2},
     "resolution_seconds": {"p50": 1200.0, "p90": 3600.0, "count": 2},
-    "csat": {"bot": {"asked": 1, "ratings": 1, "response_rate": 1.0, "average": 5.0},
-             "agent": {"asked": 1, "ratings": 1, "response_rate": 1.0, "average": 4.0}},
+    "csat": {"bot": {"asked": 1, "ratings": 1, "answered": 1, "response_rate": 1.0, "average": 5.0},
+             "agent": {"asked": 1, "ratings": 1, "answered": 1, "response_rate": 1.0, "average": 4.0}},
     # 9 accepted: A 2, B 2 agent + 1 rating question, C 1 agent, D 1, E 2. Delivered: A's first, D, and the two
     # read without delivered (A's second, E's second); read: A's second, D, E's second; failed: E's first.
     "delivery": {"sent": 9, "delivered": 4, "read": 3, "failed": 1, "refused": 0, "failed_by_code": {"131026": 1}},

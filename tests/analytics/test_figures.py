@@ -168,6 +168,18 @@ def test_the_windows_open_now_are_the_customers_who_wrote_in_the_last_24_hours(s
     assert compute(read_range(store, DAY, DAY, number="another", now=now))["open_now"]["windows"] == 0
 
 
+def test_a_rating_given_unasked_counts_in_the_average_not_in_the_response_rate(store, shop) -> None:
+    write_day(store, shop)
+    script = Script(store, shop)
+    script.rating(E, 2, at(2, "13:01"))  # E was never asked (the bot answered, then E rated)
+    script.rating(A, 4, at(2, "09:03"))  # A's second rating: A's one question is answered already
+    script.inbound(E, at(2, "13:02"))  # a newer event, so the ratings are read
+    Aggregator(store, ratings=from_database(shop)).run()
+    bot = figures(store)["csat"]["bot"]
+    assert (bot["asked"], bot["ratings"], bot["answered"]) == (1, 3, 1)
+    assert bot["response_rate"] == 1.0 and bot["average"] == round(11 / 3, 2)
+
+
 def test_a_range_is_checked() -> None:
     with pytest.raises(ValueError):
         parse_range("2026-11-03", "2026-11-02")
