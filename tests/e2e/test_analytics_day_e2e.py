@@ -61,8 +61,11 @@ from typing import Any, Callable, Dict, Tuple
 import pytest
 import redis
 import requests
+from playwright.sync_api import expect, sync_playwright
 
 from shop.import_orders import COLUMNS, import_file
+from stack.settings import ROOT
+from tests.browser.harness import ARGS, CHROMIUM
 from tests.e2e.harness import Stack, wait_until
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.consent import SCOPES
@@ -335,3 +338,49 @@ def test_the_days_figures_are_those_computed_by_hand(day: Dict[str, Any]) -> Non
         assert after["cost"]["per_resolved"] == round(0.0034 / 7, 6)  # 5 contained + 2 resolved handoffs
 
     assert added["open_now"] == {"conversations": 1, "windows": 8}  # Z; everyone who wrote
+
+
+# Per chart: pygal's drawn data elements, those with a size (a value above 0), and whether it says "No data".
+DRAWN = """() => Object.fromEntries([...document.querySelectorAll('figure.chart')].map(f => [
+  f.id.replace('chart-', ''),
+  {bars: f.querySelectorAll('svg .series .reactive').length,
+   sized: [...f.querySelectorAll('svg .series .reactive')].filter(r => r.getBoundingClientRect().width > 0
+                                                                      && r.getBoundingClientRect().height > 0).length,
+   noData: f.querySelectorAll('svg .no_data').length}]))"""
+SIDEWAYS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+CHARTS = ("conversations", "containment", "handoff-reasons", "first-response", "csat", "delivery", "failures",
+          "cost", "cost-per-conversation", "fallback", "intents")
+SHOTS = ROOT / "results" / "screenshots"
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="make test installs chromium first")
+def test_the_dashboard_draws_every_chart_of_the_day(day: Dict[str, Any], stack: Stack) -> None:
+    """After the day above: a supervisor opens today's dashboard at laptop and phone widths (screenshots in
+    results/screenshots/); every chart has drawn bars with values, none says it has no data."""
+    url, today = stack.env_["HANDOFF_URL"], date.today().isoformat()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            for name, (width, height) in (("laptop", (1366, 768)), ("phone", (390, 844))):
+                page = browser.new_page(viewport={"width": width, "height": height})
+                page.goto(url + "/login")
+                page.fill("input[name=username]", "sam")
+                page.fill("input[name=password]", stack.env_["HANDOFF_DEMO_PASSWORD"])
+                page.click("button:has-text('Sign in')")
+                expect(page).to_have_url(url + "/inbox")
+                page.goto(f"{url}/inbox/analytics?from={today}&to={today}")
+                expect(page.locator(".dashboard-head .meta")).to_contain_text(f"{today} to {today}")
+                drawn = page.evaluate(DRAWN)
+                assert sorted(drawn) == sorted(CHARTS), drawn
+                for chart, found in drawn.items():
+                    assert found["bars"] > 0 and found["sized"] > 0 and found["noData"] == 0, (name, chart, found)
+                expect(page.locator("#chart-failures svg")).to_contain_text("131026")
+                expect(page.locator("#chart-handoff-reasons svg")).to_contain_text("customer_request")
+                windows = page.locator("#table-summary tr", has_text="service windows open now").locator("td").nth(1)
+                expect(windows).to_have_text(str(day["after"]["open_now"]["windows"]))
+                assert page.evaluate(SIDEWAYS) <= 0, name  # nothing wider than the screen
+                page.screenshot(path=str(SHOTS / f"analytics-day-{name}.png"), full_page=True)
+                page.close()
+        finally:
+            browser.close()
