@@ -67,6 +67,8 @@ from shop.import_orders import COLUMNS, import_file
 from stack.settings import ROOT
 from tests.browser.harness import ARGS, CHROMIUM
 from tests.e2e.harness import Stack, wait_until
+from whatsapp_cloud import redis_keys
+from whatsapp_cloud.events import kinds
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.consent import SCOPES
 from whatsapp_cloud.policy.store import SyncPolicyStore
@@ -101,6 +103,19 @@ class Day:
         # agent -> (the wait before the reply, seconds from the customer's message until the reply was sent,
         # and until the resolve was done)
         self.bounds: Dict[str, Tuple[float, float, float]] = {}
+
+    def everyone_offline(self) -> None:
+        """As the stack starts: nobody takes chats (signing in to the inbox sets a person online)."""
+        for token in (*self.agents.values(), self.supervisor):
+            assert self.stack.handoff("PUT", "/api/me/status", token, json={"status": "offline"}).status_code == 200
+
+    def seen(self) -> Dict[str, Any]:
+        """Per customer of the day: what the bot sent them and the intents its NLU read, for a failure's message."""
+        events = redis.Redis.from_url(self.env["REDIS_URL"], decode_responses=True).xrange(redis_keys.EVENT_STREAM)
+        read = [(e["sender"], e["intent"]) for _, e in events if e["kind"] == kinds.NLU_RESULT]
+        return {wa_id: {"sent": [text_of(m["message"]) or m["message"]["type"] for m in self.stack.outbox(wa_id)],
+                        "read": [intent for sender, intent in read if sender == wa_id]}
+                for wa_id in (A, B, N, H, K, F, S, T, Z)}
 
     def figures(self) -> Dict[str, Any]:
         today = date.today().isoformat()
@@ -206,8 +221,7 @@ class Day:
             orders = Path(folder) / "orders.csv"
             orders.write_text(ORDERS.format(A=A, B=B, T=T, S=S))
             import_file(orders, self.env["DATABASE_URL"])
-        for token in self.agents.values():  # no chat goes to anyone by itself: the agents claim them
-            assert self.stack.handoff("PUT", "/api/me/status", token, json={"status": "away"}).status_code == 200
+        self.everyone_offline()  # no chat goes to anyone by itself: the agents claim them
         self.policy.record_consent(T, "in", SCOPES, "checkout_page", "Send me order updates")
         self.standin("POST", "/_standin/fault-rates", json={"permanent": {F: 131026}})
         try:
@@ -265,7 +279,8 @@ def day(stack: Stack) -> Dict[str, Any]:
     script.until(Z, z, lambda m: True)
     # Every accepted message is read in the end (the stand-in's statuses trail the sends by 0.2 s each).
     after = wait_until(lambda: _all_read(script.figures(), before), timeout=60)
-    return {"before": before, "after": after, "script": script, "seconds": time.monotonic() - started}
+    return {"before": before, "after": after, "script": script, "seconds": time.monotonic() - started,
+            "seen": script.seen()}
 
 
 def _all_read(after: Dict[str, Any], before: Dict[str, Any]) -> Any:
@@ -317,14 +332,14 @@ def test_the_days_figures_are_those_computed_by_hand(day: Dict[str, Any]) -> Non
         assert (after["csat"]["agent"]["average"], after["csat"]["agent"]["response_rate"]) == (3.0, 0.5)
 
     nlu = added["nlu"]
-    assert (nlu["messages"], nlu["fell_back"], nlu["fell_back_by"]) == (12, 1, {"nlu": 1})
+    assert (nlu["messages"], nlu["fell_back"], nlu["fell_back_by"]) == (12, 1, {"nlu": 1}), day["seen"]
     if not before["nlu"]["messages"]:
         assert after["fallback_rate"] == round(1 / 12, 4)
 
     # Accepted: A 2 (the status, the thanks), B 5 (confirm, cancelled, refund, rating question, thanks), N 1,
     # H 5 (queue position, Alice, closing, rating question, thanks), K 4 (the same but the thanks), S 1, T 1, Z 1.
     assert added["delivery"] == {"sent": 20, "delivered": 20, "read": 20, "refused": 1,
-                                 "failed_by_code": {"131026": 1}}
+                                 "failed_by_code": {"131026": 1}}, day["seen"]
     assert added["template_fallbacks"] == {"order_update": 1}
     assert added["policy_holds"] == {"deferred": {
         "window closed; template order_update not possible: customer opted out of utility": 1}}  # cut at 80
@@ -384,3 +399,4 @@ def test_the_dashboard_draws_every_chart_of_the_day(day: Dict[str, Any], stack: 
                 page.close()
         finally:
             browser.close()
+            day["script"].everyone_offline()
