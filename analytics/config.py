@@ -25,6 +25,8 @@ class AnalyticsConfig:
     # few messages around them: as long as Rasa keeps the conversation itself (RASA_TRACKER_EXPIRY_DAYS).
     review_text_seconds: int = 30 * DAY
     batch: int = 1000  # stream entries read per transaction
+    # The business number whose customers' service windows open now are counted (WHATSAPP_PHONE_NUMBER_ID).
+    phone_number_id: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "AnalyticsConfig":
@@ -34,4 +36,5 @@ class AnalyticsConfig:
             retention_seconds=seconds(env, "ANALYTICS_RETENTION_DAYS", DAY, cls.retention_seconds),
             low_confidence=fraction(env, "ANALYTICS_LOW_CONFIDENCE", cls.low_confidence),
             review_text_seconds=seconds(env, "ANALYTICS_REVIEW_TEXT_DAYS", DAY, cls.review_text_seconds),
+            phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID", ""),
         )

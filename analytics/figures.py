@@ -1,12 +1,14 @@
 """The figures of a date range, computed from the daily aggregates (the README's "Analytics" defines each).
 
-`read_range` fetches the aggregates from Redis; `compute` is pure. Rates are None when their denominator is
-0; percentiles are nearest-rank (p50 of 1, 2, 3, 4 is 2). Office-hours times need the business's hours:
-pass `open_seconds(start, end)` (stack.office_hours.OfficeHours.open_seconds); without it they are None.
+`read_range` fetches the aggregates from Redis (and counts the service windows open at `now`); `compute` is
+pure. Rates are None when their denominator is 0; percentiles are nearest-rank (p50 of 1, 2, 3, 4 is 2).
+Office-hours times need the business's hours: pass `open_seconds(start, end)`
+(stack.office_hours.OfficeHours.open_seconds); without it they are None.
 """
 
 import json
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Optional
@@ -15,6 +17,8 @@ import redis
 
 from analytics import keys
 from analytics.config import AnalyticsConfig
+from whatsapp_cloud.policy.store import open_windows_program
+from whatsapp_cloud.redis_programs import run_sync
 
 OpenSeconds = Callable[[datetime, datetime], float]
 MAX_DAYS = 366  # one request reads at most a year of days
@@ -35,6 +39,7 @@ class RangeData:
     clock: float = 0.0  # the newest event the aggregator has read
     team: str = ""
     open_conversations: int = 0  # not ended as of the newest event read (with a person included)
+    open_windows: int = 0  # customers whose service window with the business number is open at the time read
 
 
 def parse_range(start: str, end: str) -> tuple:
@@ -49,7 +54,10 @@ def parse_range(start: str, end: str) -> tuple:
     return first, last
 
 
-def read_range(store: redis.Redis, first: date, last: date, team: str = "") -> RangeData:
+def read_range(store: redis.Redis, first: date, last: date, team: str = "", number: str = "",
+               now: Optional[float] = None) -> RangeData:
+    """The range's aggregates; the windows open now are those of `number` (AnalyticsConfig.phone_number_id)
+    at `now` (the wall clock unless given), read from the policy's index, not from every customer's key."""
     dates = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
     pipe = store.pipeline(transaction=False)
     for day in dates:
@@ -66,8 +74,9 @@ def read_range(store: redis.Redis, first: date, last: date, team: str = "") -> R
         days[day] = _ints(answers[3 * n + 1])
         handoffs += [h for h in map(json.loads, answers[3 * n + 2]) if not team or h.get("team") == team]
     currency, clock, open_now = answers[-3:]
+    windows = run_sync(store, open_windows_program(number, time.time() if now is None else now))
     return RangeData(first, last, days, all_days, handoffs, _str(currency or ""), float(clock or 0), team,
-                     int(open_now or 0))
+                     int(open_now or 0), windows)
 
 
 def compute(data: RangeData, config: Optional[AnalyticsConfig] = None,
@@ -108,10 +117,11 @@ def compute(data: RangeData, config: Optional[AnalyticsConfig] = None,
         # Customer messages that fell back / customer messages the bot's NLU read (`nlu_result` events).
         "fallback_rate": _rate(total["nlu:fell_back"], total["nlu:messages"]),
         "nlu": _nlu(total, config),
-        "open_now": {"conversations": data.open_conversations},
+        "open_now": {"conversations": data.open_conversations, "windows": data.open_windows},
         "delivery": {
             "sent": total["delivery:sent"], "delivered": total["delivery:delivered"], "read": total["delivery:read"],
-            "failed": total["delivery:failed"], "failed_by_code": _prefixed(total, "delivery:failed_code:"),
+            "failed": total["delivery:failed"], "refused": total["delivery:refused"],
+            "failed_by_code": _prefixed(total, "delivery:failed_code:"),  # the failed and the refused
         },
         "conversations_by_entry_point": _prefixed(total, "entry_point:"),
         "replies_by_campaign": _prefixed(total, "campaign_reply:"),  # campaign id (or notification) -> replies
@@ -146,7 +156,8 @@ def _nlu(total: Dict[str, int], config: AnalyticsConfig) -> Dict[str, Any]:
 
 def _csat(total: Dict[str, int], who: str) -> Dict[str, Any]:
     asked, ratings, score = total[f"csat:{who}:asked"], total[f"csat:{who}:ratings"], total[f"csat:{who}:score"]
-    return {"asked": asked, "ratings": ratings, "response_rate": _rate(ratings, asked),
+    answered = total[f"csat:{who}:answered"]
+    return {"asked": asked, "ratings": ratings, "answered": answered, "response_rate": _rate(answered, asked),
             "average": round(score / ratings, 2) if ratings else None}
 
 

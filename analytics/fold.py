@@ -12,10 +12,12 @@ Day-hash fields (`keys.day`; those marked * also in `keys.team_day`):
   handed:customer, handed:proactive       conversations in which the bot escalated at least once
   handoffs*, resolved*, handoff_reason:{r}*, handoff_intent:{i}*
   delivery:sent|delivered|read|failed, delivery:failed_code:{code}   by the day the message was sent
+  delivery:refused                        sends Meta refused (never accepted), their codes in failed_code
   meta_priced:{category}                  messages Meta's statuses priced in that category
   template_fallback:{template}, held:{deferred|blocked}:{reason}
   cost:{category}:messages|charged|micros the cost ledger's charges
   csat:{bot|agent}:asked|ratings|score    questions asked, ratings given and their sum
+  csat:{bot|agent}:answered               ratings given in a conversation with a question not yet answered
   nlu:messages, nlu:fell_back, nlu:fell_back:{nlu|core}, nlu:out_of_scope, nlu:low, nlu:intent:{intent}
                                           customer messages the NLU read (`nlu_result`), by the day read
   campaign_reply:{campaign id|notification}, template_reply:{template}   replies quoting such a message
@@ -92,6 +94,8 @@ class Fold:
             self.outbound(entry, at)
         elif kind == kinds.STATUS and entry.get("wamid"):
             self.status(entry, at)
+        elif kind == kinds.OUTBOUND_DEAD:
+            self.refused(entry.get("code") or "unknown", day_of(at))
         elif kind in HELD:
             reason = (entry.get("reason") or "unknown")[:REASON_LENGTH]
             self.count(day_of(at), f"held:{HELD[kind]}:{reason}")
@@ -163,7 +167,9 @@ class Fold:
             if not session["handed"]:
                 self.count(session["day"], "contained")
                 state["contained"] = {"end": session["last"], "day": session["day"]}
-        state["previous"] = {"start": session["start"], "handed": session["handed"]}
+        state["previous"] = {"start": session["start"], "handed": session["handed"],
+                             "csat_asked": session.get("csat_asked", 0),
+                             "csat_answered": session.get("csat_answered", 0)}
         state["session"] = None
         self._save(wa_id, state)
         self.open_sessions[wa_id] = None
@@ -186,6 +192,7 @@ class Fold:
         session = self.activity(entry["recipient"], at, by_customer=False)
         if entry.get("label") == CSAT_QUESTION:
             self.count(session["day"], f"csat:{'agent' if session['handed'] else 'bot'}:asked")
+            session["csat_asked"] = session.get("csat_asked", 0) + 1
         if entry.get("fallback"):
             self.count(day_of(at), f"template_fallback:{entry['fallback']}")
         if entry.get("wamid"):
@@ -218,6 +225,12 @@ class Fold:
             message["meta_priced"] = True
             self.count(message["day"], f"meta_priced:{entry['pricing_category']}")
         self.keep(key, message, keys.MESSAGE_SECONDS)
+
+    def refused(self, code: str, date: str) -> None:
+        """A send that went to the dead letters: Meta refused it with a permanent error (or every retry failed).
+        Never accepted, so not among the sent; a failure all the same, by its code."""
+        self.count(date, "delivery:refused")
+        self.count(date, f"delivery:failed_code:{code}")
 
     def transition(self, entry: Dict[str, str], at: float) -> None:
         wa_id, chat_key, to = entry["customer"], keys.chat(entry["chat_id"]), entry.get("to")
@@ -267,16 +280,20 @@ class Fold:
     # -- CSAT ratings (shop database) ----------------------------------------------------
 
     def rating(self, wa_id: str, score: int, at: float) -> None:
-        """Bot- or agent-settled by the conversation the rating was given in (the current or the one before)."""
+        """Bot- or agent-settled by the conversation the rating was given in (the current or the one before).
+
+        A rating answers a question when its conversation has one not yet answered: only those count in the
+        response rate (a customer who rates unasked would push it above 100%); every rating counts in the average."""
         state = self.state(keys.customer(wa_id)) or {}
         session, previous = state.get("session"), state.get("previous")
-        if session and at >= session["start"]:
-            handed = session["handed"]
-        else:
-            handed = bool(previous and previous["handed"])
-        who = "agent" if handed else "bot"
+        given_in = session if session and at >= session["start"] else previous
+        who = "agent" if given_in and given_in["handed"] else "bot"
         self.count(day_of(at), f"csat:{who}:ratings")
         self.count(day_of(at), f"csat:{who}:score", score)
+        if given_in and given_in.get("csat_answered", 0) < given_in.get("csat_asked", 0):
+            given_in["csat_answered"] = given_in.get("csat_answered", 0) + 1
+            self.count(day_of(at), f"csat:{who}:answered")
+            self._save(wa_id, state)
 
     # -- the transaction -----------------------------------------------------------------
 

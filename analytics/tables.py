@@ -25,6 +25,7 @@ def tables(figures: Dict[str, Any]) -> List[Table]:
         ["handoffs", figures["handoffs"]],
         ["fallback rate", _percent(figures["fallback_rate"])],
         ["conversations open now", figures["open_now"]["conversations"]],
+        ["service windows open now", figures["open_now"]["windows"]],
         [f"WhatsApp cost ({currency})", cost["total"]],
         ["cost per contained conversation", cost["per_contained"]],
         ["cost per resolved conversation", cost["per_resolved"]],
@@ -37,7 +38,7 @@ def tables(figures: Dict[str, Any]) -> List[Table]:
     people = [[kind, name, entry["handoffs"], *_p(entry["first_response_seconds"])[:2],
                *_p(entry["resolution_seconds"])[:2]]
               for kind in ("team", "agent") for name, entry in figures[kind + "s"].items()]
-    csat = [[who, c["asked"], c["ratings"], _percent(c["response_rate"]), c["average"]]
+    csat = [[who, c["asked"], c["ratings"], c["answered"], _percent(c["response_rate"]), c["average"]]
             for who, c in figures["csat"].items()]
     nlu = figures["nlu"]
     nlu_health = [
@@ -60,13 +61,14 @@ def tables(figures: Dict[str, Any]) -> List[Table]:
         Table("times", "Handoff times (seconds)", ["measure", "p50", "p90", "count"], times),
         Table("people", "Teams and agents (seconds)",
               ["", "name", "handoffs", "first response p50", "p90", "resolution p50", "p90"], people),
-        Table("csat", "CSAT", ["settled by", "asked", "ratings", "response rate", "average"], csat),
+        Table("csat", "CSAT", ["settled by", "asked", "ratings", "answering a question", "response rate",
+                               "average"], csat),
         Table("nlu", "NLU health", ["figure", "value"], nlu_health),
         Table("intents", "Top intents", ["intent", "messages"],
               [[i["intent"], i["messages"]] for i in nlu["top_intents"]]),
         Table("delivery", "Delivery", ["stage", "messages"],
-              [[stage, delivery[stage]] for stage in ("sent", "delivered", "read", "failed")]),
-        Table("failures", "Failed deliveries by Meta error code", ["code", "messages"],
+              [[stage, delivery[stage]] for stage in ("sent", "delivered", "read", "failed", "refused")]),
+        Table("failures", "Failed and refused messages by Meta error code", ["code", "messages"],
               _pairs(delivery["failed_by_code"])),
         Table("template_fallbacks", "Messages sent as their template", ["template", "messages"],
               _pairs(figures["template_fallbacks"])),

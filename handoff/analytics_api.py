@@ -25,7 +25,7 @@ def current_figures(first: date, last: date, team: str = "") -> Dict[str, Any]:
     """The figures of a range after catching up on the newest events (the API and the dashboard)."""
     aggregator().run(max_steps=REQUEST_STEPS)
     svc = service()
-    data = read_range(svc.redis, first, last, team)
+    data = read_range(svc.redis, first, last, team, svc.settings.analytics.phone_number_id)
     return compute(data, svc.settings.analytics, svc.settings.office_hours.open_seconds)
 
 

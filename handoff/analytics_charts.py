@@ -127,9 +127,10 @@ def charts(figures: Dict[str, Any]) -> List[Chart]:
         Chart("intents", "Top intents of customer messages", "intents",
               _bars([("messages", intent_counts)], intents, horizontal=True, **_whole(intent_counts))),
         Chart("delivery", "Delivery of everything sent", "delivery", _bars(
-            [("messages", [delivery[stage] for stage in ("sent", "delivered", "read", "failed")])],
-            ["sent", "delivered", "read", "failed"], horizontal=True, **_whole([delivery["sent"]]))),
-        Chart("failures", "Failed deliveries by Meta error code", "failures",
+            [("messages", [delivery[stage] for stage in ("sent", "delivered", "read", "failed", "refused")])],
+            ["sent", "delivered", "read", "failed", "refused"], horizontal=True,
+            **_whole([delivery["sent"], delivery["refused"]]))),
+        Chart("failures", "Failed and refused messages by Meta error code", "failures",
               _bars([("messages", code_counts)], codes, horizontal=True, **_whole(code_counts))),
         Chart("cost", f"WhatsApp cost by category ({currency})", "cost", _bars(
             [("amount", [cost["by_category"][name]["amount"] for name in categories])], categories, formatter=money,

@@ -24,6 +24,7 @@ PREFIXES: List[Tuple[str, str]] = [
     (redis_keys.consent(""), "consent"),
     (redis_keys.CONSENT_LOG, "consent history"),
     (redis_keys.windows(""), "windows"),
+    (redis_keys.open_windows(""), "windows"),
     (redis_keys.outbound_message(""), "delivery records"),
     (redis_keys.send_plan(""), "send plans"),
     (redis_keys.outbound_idempotency(""), "sent messages"),

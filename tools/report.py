@@ -35,7 +35,8 @@ def main(argv: Any = None) -> int:
     store = components.redis_client(env, decode_responses=True)
     try:
         Aggregator(store, config, ratings=from_url(components.database_url(env))).run()
-        figures = compute(read_range(store, first, last, args.team), config, components.office_hours(env).open_seconds)
+        data = read_range(store, first, last, args.team, config.phone_number_id)
+        figures = compute(data, config, components.office_hours(env).open_seconds)
     finally:
         store.close()
     if args.json:

@@ -96,6 +96,12 @@ def windows(recipient: str, number: str = "") -> str:
     return f"wa:windows:{number}:{recipient}" if number else f"wa:windows:{recipient}"
 
 
+def open_windows(number: str) -> str:
+    """Sorted set customer -> when their service window with a business number ends: the windows open now,
+    counted without reading every customer's hash. Members whose window ended are dropped at each write and read."""
+    return f"wa:open-windows:{number}"
+
+
 def consent(recipient: str, number: str = "") -> str:
     """Hash scope -> the latest consent record (opt-in or opt-out) for that scope, per business number."""
     return f"{SHARED}:consent:{number}:{recipient}" if number else f"{SHARED}:consent:{recipient}"

@@ -157,16 +157,17 @@ EXPECTED: Dict[str, Any] = {
     "queue_wait_seconds": {"p50": 120.0, "p90": 600.0, "count": 2},
     "agent_first_response_seconds": {"p50": 300.0, "p90": 1200.0, "count": 2},
     "resolution_seconds": {"p50": 1200.0, "p90": 3600.0, "count": 2},
-    "csat": {"bot": {"asked": 1, "ratings": 1, "response_rate": 1.0, "average": 5.0},
-             "agent": {"asked": 1, "ratings": 1, "response_rate": 1.0, "average": 4.0}},
+    "csat": {"bot": {"asked": 1, "ratings": 1, "answered": 1, "response_rate": 1.0, "average": 5.0},
+             "agent": {"asked": 1, "ratings": 1, "answered": 1, "response_rate": 1.0, "average": 4.0}},
     # 9 accepted: A 2, B 2 agent + 1 rating question, C 1 agent, D 1, E 2. Delivered: A's first, D, and the two
     # read without delivered (A's second, E's second); read: A's second, D, E's second; failed: E's first.
-    "delivery": {"sent": 9, "delivered": 4, "read": 3, "failed": 1, "failed_by_code": {"131026": 1}},
+    "delivery": {"sent": 9, "delivered": 4, "read": 3, "failed": 1, "refused": 0, "failed_by_code": {"131026": 1}},
     "conversations_by_entry_point": {"poster": 1, "flyer": 1},  # A (two messages from the link), B
     "replies_by_campaign": {"c-spring": 1, "notification": 1},  # C quoted the campaign, E the notification
     "replies_by_template": {"weekend_promo": 1, "delivery_update": 1},
     "template_fallbacks": {"order_update": 1},
-    "open_now": {"conversations": 1},  # A's of 11-04: the newest event read is A's message that started it
+    # A's of 11-04: the newest event read is A's message that started it; every window of these days has ended.
+    "open_now": {"conversations": 1, "windows": 0},
     "fallback_rate": 0.4,  # B (core) and C (nlu) of A, A, B, C, E
     "nlu": {"messages": 5, "fell_back": 2, "fell_back_by": {"nlu": 1, "core": 1}, "out_of_scope": 1,
             "low_confidence": 1, "low_confidence_rate": 0.2, "low_confidence_threshold": 0.7,  # A's faq at 0.64

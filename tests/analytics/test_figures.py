@@ -1,6 +1,7 @@
 """The figures of a scripted day match the ones computed by hand, however the streams are read."""
 
 import threading
+import time
 from datetime import date
 from typing import Iterator
 
@@ -15,8 +16,11 @@ from analytics.figures import compute, parse_range, read_range
 from analytics.ratings import from_database
 from shop.db import engine_for
 from stack.office_hours import OfficeHours
-from tests.analytics.scripted_day import EXPECTED, EXPECTED_COST, A, B, Script, as_json, at, write_day
+from tests.analytics.scripted_day import EXPECTED, EXPECTED_COST, PHONE, A, B, C, E, Script, as_json, at, write_day
 from whatsapp_cloud import redis_keys
+from whatsapp_cloud.events import kinds
+from whatsapp_cloud.policy.config import PolicyConfig
+from whatsapp_cloud.policy.store import SyncPolicyStore, utc
 
 DAY = date(2026, 11, 2)
 
@@ -140,6 +144,31 @@ def test_a_rating_newer_than_the_events_read_waits_for_them(store, shop) -> None
     on_the_4th = compute(read_range(store, date(2026, 11, 4), date(2026, 11, 4)))
     # A's is in A's new (bot) conversation; B's after B's handed one of 11-02 ended.
     assert on_the_4th["csat"]["bot"]["ratings"] == 1 and on_the_4th["csat"]["agent"]["ratings"] == 1
+
+
+def test_a_send_meta_refused_is_a_failure_by_its_code_though_never_sent(store, shop) -> None:
+    write_day(store, shop)
+    # As the sender records a permanent refusal (131026 at once, no wamid): the message went to the dead letters.
+    Script(store, shop).event(kinds.OUTBOUND_DEAD, at(2, "13:00:08"), recipient=E, code="131026", label="utter_greet")
+    Aggregator(store, ratings=from_database(shop)).run()
+    delivery = figures(store)["delivery"]
+    assert (delivery["sent"], delivery["failed"], delivery["refused"]) == (9, 1, 1)
+    assert delivery["failed_by_code"] == {"131026": 2}  # E's failed status and the refused send
+
+
+def test_the_windows_open_now_are_the_customers_who_wrote_in_the_last_24_hours(store) -> None:
+    policy = SyncPolicyStore(store, PolicyConfig(phone_number_id=PHONE))
+    now, hour = time.time(), 3600
+    for customer, hours_ago in ((A, 0.1), (B, 23.5), (C, 25), (E, 48)):
+        policy.record_inbound(customer, utc(now - hours_ago * hour), from_referral=False)
+    policy.record_inbound(B, utc(now - 26 * hour), from_referral=False)  # delivered late: B's window stays
+    open_at = lambda when: compute(read_range(store, DAY, DAY, number=PHONE, now=when))["open_now"]["windows"]  # noqa: E731
+    assert open_at(now) == 2  # A and B; C's ended an hour ago, E's a day ago
+    assert store.zcard(redis_keys.open_windows(PHONE)) == 2  # the ended ones are dropped, not kept
+    assert open_at(now + 0.5 * hour + 60) == 1  # B's has ended
+    assert compute(read_range(store, DAY, DAY, number="another", now=now))["open_now"]["windows"] == 0
+    # The key goes when the last window in it ends (A's, in 24 h less 6 minutes).
+    assert 23.8 * hour < store.ttl(redis_keys.open_windows(PHONE)) <= 24 * hour
 
 
 def test_a_range_is_checked() -> None:

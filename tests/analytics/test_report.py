@@ -30,9 +30,10 @@ def test_the_report_prints_the_tables_of_the_day(redis_url: str, tmp_path: Path)
     for expected in ("customer-initiated conversations 4", "containment 50.0%",
                      "durable containment (provisional) 25.0%", "handoff rate 50.0%",
                      "agent first response (wall time) 300 1200 2", "agent first response (office hours) 30 1200 2",
-                     "agent 1 1 100.0% 4", "bot 1 1 100.0% 5",
+                     "agent 1 1 1 100.0% 4", "bot 1 1 1 100.0% 5",
                      "131026 1", "order_update 1", "marketing 1 1 0.025 1", "cost per contained conversation 0.0125",
-                     "fallback rate 40.0%", "conversations open now 1", "fell back (NLU below its threshold) 1",
+                     "fallback rate 40.0%", "conversations open now 1", "service windows open now 0",
+                     "fell back (NLU below its threshold) 1",
                      "fell back (dialogue policy) 1", "low confidence (below 0.7) 1", "out of scope 1", "faq 2"):
         assert expected in lines, (expected, done.stdout)
 

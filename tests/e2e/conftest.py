@@ -11,7 +11,10 @@ from tests.support import chaos
 
 @pytest.fixture(scope="package")
 def handoff_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = Stack(tmp_path_factory.mktemp("var"), HANDOFF_SLA_FIRST_RESPONSE_SECONDS="3600")
+    # A conversation ends after 30 s without a message, and the policy and the stand-in read a shared test clock:
+    # the scripted day of tests/e2e/test_analytics_day_e2e.py sees its conversations end and a day pass.
+    running = Stack(tmp_path_factory.mktemp("var"), HANDOFF_SLA_FIRST_RESPONSE_SECONDS="3600",
+                    ANALYTICS_SESSION_GAP_MINUTES="0.5", WHATSAPP_TEST_CLOCK="true")
     running.start(timeout=300)
     try:
         yield running

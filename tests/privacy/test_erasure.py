@@ -182,9 +182,9 @@ def test_export_holds_the_customer_in_every_store(history):
     assert [e["event"] for e in tracker["events"]][-2:] == ["user", "bot"]
     messages = next(k for k in document["redis"]["keys"] if k["key"] == handoff_keys.messages(chat_id))["value"]
     assert any(m.get("text") == "Will do" for m in messages)
-    # In shared keys: the pending hand back, and the message in the designers' index.
-    assert sorted(m["key"] for m in document["redis"]["members"]) == [analytics_keys.REVIEW,
-                                                                      handoff_keys.HANDBACK_PENDING]
+    # In shared keys: the pending hand back, the message in the designers' index, the open window.
+    assert sorted(m["key"] for m in document["redis"]["members"]) == sorted([
+        analytics_keys.REVIEW, handoff_keys.HANDBACK_PENDING, redis_keys.open_windows(NUMBER_ID)])
     sql = document["order_database"]
     assert [c["name"] for c in sql["customers"]] == ["Mia Weber"]
     assert len(sql["orders"]) == len(sql["invoices"]) == len(sql["tickets"]) == len(sql["csat_ratings"]) == 1

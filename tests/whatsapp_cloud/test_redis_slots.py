@@ -63,6 +63,9 @@ SPLIT_ON_PURPOSE = {
     # The messaging-limit count ({wa}) is written before the customer's windows: a crash between the two
     # transactions leaves the customer counted (the limit errs on the safe side); ZADD counts nobody twice.
     "business_message_program",
+    # The index of open windows is written after the customer's windows: a crash between the two leaves the
+    # count one window short until the customer writes again, never a window that is not open.
+    "inbound_program",
 }
 READS = {"get", "hget", "hgetall", "zcount", "zscore", "llen", "lrange", "exists", "smembers", "zrangebyscore"}
 
@@ -149,6 +152,7 @@ def _sample(parameter: inspect.Parameter) -> Any:
         "status": "in", "scopes": ("utility",), "source": "test", "wording": "yes", "item": {"message": {}},
         "for_capacity": True, "stored": "{}", "token": "t", "seconds": 30, "wamid": "wamid.1", "plan": {},
         "field": "status", "key": "order_update:en_US", "value": "PAUSED", "recorded_by": "alice",
+        "number": NUMBER, "now": at.timestamp(),
     }[parameter.name]
 
 

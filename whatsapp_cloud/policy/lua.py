@@ -156,3 +156,16 @@ else
 end
 return removed
 """
+
+# KEYS[1]: the open windows of a business number (redis_keys.open_windows). ARGV[1]: the customer, ARGV[2]: when
+# their service window now ends, ARGV[3]: the time of the message (windows that ended before it are dropped).
+# Like the windows hash, a customer's end only moves forward (a message delivered late never shortens it); the
+# key expires when the last window in it ends.
+OPEN_WINDOW = """
+local current = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]) or '')
+if current == nil or tonumber(ARGV[2]) > current then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] then redis.call('EXPIREAT', KEYS[1], math.ceil(tonumber(last[2]))) end
+return 0
+"""

@@ -95,10 +95,21 @@ def snapshot_program(recipient: str, config: PolicyConfig) -> Program:
 def inbound_program(recipient: str, sent_at: datetime, from_referral: bool, config: PolicyConfig) -> Program:
     _require_aware(sent_at)
     reply_by = _stamp(sent_at + config.windows.free_entry_reply_deadline) if from_referral else ""
-    (stored,) = yield [("eval", (lua.INBOUND, 1, redis_keys.windows(recipient, config.phone_number_id),
-                                 _stamp(sent_at + config.windows.service), reply_by,
-                                 config.retention.windows_grace_seconds))]
+    service_until = _stamp(sent_at + config.windows.service)
+    # The index of open windows is another key (another slot on a cluster): written after, on its own, as an
+    # index that a crash between the two leaves one window short at worst, never one too long.
+    stored, _ = yield [("eval", (lua.INBOUND, 1, redis_keys.windows(recipient, config.phone_number_id),
+                                 service_until, reply_by, config.retention.windows_grace_seconds)),
+                       ("eval", (lua.OPEN_WINDOW, 1, redis_keys.open_windows(config.phone_number_id),
+                                 recipient, service_until, _stamp(sent_at)))]
     return _windows(_pairs(stored))
+
+
+def open_windows_program(number: str, now: float) -> Program:
+    """How many customers' service windows with `number` are open at `now` (Unix seconds); drops the ended."""
+    key = redis_keys.open_windows(number)
+    _, count = yield [("zremrangebyscore", (key, "-inf", f"({now!r}")), ("zcard", (key,))]
+    return int(count)
 
 
 def business_message_program(recipient: str, at: datetime, outside_window: bool, config: PolicyConfig) -> Program:
