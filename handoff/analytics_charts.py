@@ -77,7 +77,9 @@ def _percent(rate: Optional[float]) -> Optional[float]:
 
 
 def _seconds(value: Any) -> str:
-    return f"{value / 60:.1f} min" if value >= 120 else f"{value:g} s"
+    if value >= 120:
+        return f"{value / 60:.1f} min"
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
 
 
 def charts(figures: Dict[str, Any]) -> List[Chart]:

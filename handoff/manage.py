@@ -20,7 +20,7 @@ from stack.setting_values import flag
 DEMO_AGENTS = (
     # username, name, role, teams, capacity, languages
     ("admin", "Admin", "admin", ("orders", "refunds", "payments", "general"), 5, ("en",)),
-    ("sam", "Sam (supervisor)", "supervisor", ("orders", "refunds", "payments", "general"), 5, ("en",)),
+    ("sam", "Sam", "supervisor", ("orders", "refunds", "payments", "general"), 5, ("en",)),
     ("alice", "Alice", "agent", ("orders", "general"), 3, ("en", "de", "fr")),
     ("bob", "Bob", "agent", ("refunds", "payments", "general"), 3, ("en", "es", "pt")),
 )

@@ -1,15 +1,10 @@
 """What the browser tests share: Debian's Chromium, its flags, screenshots, signing in."""
 
-from pathlib import Path
-
 from playwright.sync_api import Page, expect
 
+from tests.support.chromium import ARGS, CHROMIUM, SHOTS  # noqa: F401 - the browser tests import them from here
 from tests.support.handoff_env import PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
