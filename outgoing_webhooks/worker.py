@@ -12,8 +12,6 @@ import socket
 import threading
 from typing import Callable, Mapping, Optional
 
-import redis
-
 from outgoing_webhooks.delivery import Deliverer
 from outgoing_webhooks.fanout import Fanout
 from outgoing_webhooks.settings import WebhookSettings
@@ -34,7 +32,7 @@ def _loop(step: Callable[[], int], stop: threading.Event, name: str) -> None:
 def main(env: Optional[Mapping[str, str]] = None, stop: Optional[threading.Event] = None) -> None:
     env = components.environment() if env is None else env
     settings = WebhookSettings.from_env(env)
-    store = redis.Redis.from_url(env["REDIS_URL"], socket_timeout=30)
+    store = components.redis_client(env, socket_timeout=30)
     name = f"{socket.gethostname()}-{os.getpid()}"
     fanout, deliverer = Fanout(store, name), Deliverer(store, settings, name)
     fanout.ensure_group()

@@ -19,7 +19,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict
 
-import redis
 import yaml
 
 from stack import components, settings
@@ -61,7 +60,7 @@ def main(argv: Any = None) -> int:
     commands.add_parser("list", help="templates submitted from the app, newest first, with Meta's status")
     args = parser.parse_args(argv)
     env = settings.resolve()
-    submissions = components.template_submissions(redis.Redis.from_url(env["REDIS_URL"]), env)
+    submissions = components.template_submissions(components.redis_client(env), env)
     if args.command == "list":
         for s in submissions.list():
             when = datetime.fromtimestamp(s["submitted_at"], tz=timezone.utc).strftime("%Y-%m-%d %H:%M")

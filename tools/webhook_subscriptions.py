@@ -20,7 +20,7 @@ from outgoing_webhooks.delivery import Deliverer
 from outgoing_webhooks.event_types import TYPES
 from outgoing_webhooks.settings import WebhookSettings
 from outgoing_webhooks.subscriptions import InvalidSubscription, SubscriptionNotFound, Subscriptions
-from stack import settings
+from stack import components, settings
 
 
 def main(argv: Any = None) -> int:
@@ -37,7 +37,7 @@ def main(argv: Any = None) -> int:
     commands.add_parser("resend").add_argument("id", help="the dead letter's id (from dead-letters)")
     args = parser.parse_args(argv)
 
-    store = redis.Redis.from_url(settings.resolve()["REDIS_URL"], decode_responses=True)
+    store = components.redis_client(settings.resolve(), decode_responses=True)
     subscriptions = Subscriptions(store)
     try:
         if args.command == "add":

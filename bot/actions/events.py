@@ -19,7 +19,7 @@ def record(kind: str, **fields: Any) -> None:
     if not url:
         logger.error("no REDIS_URL: %s not recorded", kind)
         return
-    connection = redis.Redis.from_url(url, socket_timeout=5)
+    connection = components.redis_client(url=url, socket_timeout=5)
     try:
         connection.xadd(redis_keys.EVENT_STREAM, entry(kind, **fields),
                         maxlen=components.retention().event_stream_max, approximate=True)

@@ -97,7 +97,7 @@ def record(wa_id: str, kind: str, due_at: Optional[float], redis_url: Optional[s
     if not url:
         raise RuntimeError("the action server needs REDIS_URL to record privacy requests")
     subject = Subject.of(wa_id, components.privacy_hash_key())
-    client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5)
+    client = components.redis_client(url=url, decode_responses=True, socket_timeout=5)
     try:
         return tickets.record(client, subject, kind, due_at=due_at)
     finally:

@@ -126,6 +126,22 @@ def test_no_transaction_is_opened_on_the_client_itself() -> None:
     assert refused == []
 
 
+def test_every_client_is_made_by_redis_connection() -> None:
+    """A client made with redis-py's `from_url` or `Redis(...)` reads neither `redis+cluster://`,
+    `redis+sentinel://` nor REDIS_TLS_CA: on such a deployment that process would fail (the outgoing webhooks'
+    worker, two bot actions and two operator commands did)."""
+    made = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path.name == "redis_connection.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+                        node.func.attr == "from_url" or node.func.attr in ("Redis", "StrictRedis", "RedisCluster")):
+                    made.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert made == []
+
+
 def test_the_keys_of_the_handoff_campaigns_analytics_and_outgoing_webhooks_share_the_event_streams_slot() -> None:
     """Their scripts and transactions write their own keys with `{wa}:events` (and the cost ledger's): every
     key they name carries the `{wa}` tag, so whatever they combine is one slot."""

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
-import redis
 import yaml
 from flask import Flask, request
 
 from cloud_api_standin.app import create_app as create_standin
 from tests.support import channel_harness
 from tests.support.helpers import serve_wsgi
+from whatsapp_cloud import redis_connection
 from whatsapp_cloud.graph.client import SyncGraphApiClient
 from whatsapp_cloud.graph.config import CloudApiConfig
 from whatsapp_cloud.graph.errors import GraphApiError
@@ -82,7 +82,7 @@ SPRING_SALE = {"name": "spring_sale", "language": "en_US", "category": "UTILITY"
 def test_created_reviewed_and_an_approved_one_written_to_the_registry(redis_url, registry_file, graph):
     before = yaml.safe_load(registry_file.read_text())["templates"]
     header = registry_file.read_text().split("templates:")[0]
-    submissions = TemplateSubmissions(redis.Redis.from_url(redis_url), registry_file, graph["client"], WABA)
+    submissions = TemplateSubmissions(redis_connection.blocking(redis_url), registry_file, graph["client"], WABA)
     for fields in (BACK_IN_STOCK, SPRING_SALE):
         submitted = submissions.submit(TemplateDraft.from_mapping(fields), by="ada")
         assert submitted["status"] == "PENDING" and submitted["id"].isdigit() and submitted["submitted_by"] == "ada"
@@ -123,7 +123,7 @@ def test_created_reviewed_and_an_approved_one_written_to_the_registry(redis_url,
 
 
 def test_a_request_meta_refuses_is_not_kept(redis_url, registry_file, graph):
-    submissions = TemplateSubmissions(redis.Redis.from_url(redis_url), registry_file, graph["client"], WABA)
+    submissions = TemplateSubmissions(redis_connection.blocking(redis_url), registry_file, graph["client"], WABA)
     with pytest.raises(GraphApiError) as refused:
         submissions.submit(TemplateDraft.from_mapping({**BACK_IN_STOCK, "name": "order_update"}),
                            by="ada")
@@ -131,11 +131,13 @@ def test_a_request_meta_refuses_is_not_kept(redis_url, registry_file, graph):
     assert submissions.list() == []
 
 
-def test_the_command_line_creates_from_a_file_or_flags_and_lists(redis_url, registry_file, graph, tmp_path,
-                                                                 monkeypatch, capsys):
+def test_the_command_line_creates_from_a_file_or_flags_and_lists(redis_url, redis_proc, registry_file, graph,
+                                                                 tmp_path, monkeypatch, capsys):
     from tools import templates as command
 
-    for name, value in {"REDIS_URL": redis_url, "WHATSAPP_ACCESS_TOKEN": TOKEN, "WHATSAPP_API_BASE_URL": graph["url"],
+    # Rasa's stores need a plain server beside a cluster, as in a deployment on one.
+    for name, value in {"REDIS_URL": redis_url, "RASA_REDIS_URL": redis_proc.url,
+                        "WHATSAPP_ACCESS_TOKEN": TOKEN, "WHATSAPP_API_BASE_URL": graph["url"],
                         "WHATSAPP_PHONE_NUMBER_ID": channel_harness.PHONE_ID, "WHATSAPP_WABA_ID": WABA,
                         "WHATSAPP_APP_SECRET": "s", "WHATSAPP_VERIFY_TOKEN": "v",
                         "VAR_DIR": str(tmp_path / "var"), "ENV_FILE": str(tmp_path / "none.env")}.items():
