@@ -25,6 +25,7 @@ from sanic.response import HTTPResponse
 
 from analytics.config import AnalyticsConfig
 from analytics.nlu_records import NluRecords
+from bot.channels import action_failures
 from bot.channels.handoff_routing import HandoffRouting
 from bot.channels.media_files import add_media_route
 from bot.channels.nlu_recording import NluRecording
@@ -408,26 +409,28 @@ class WhatsAppInput(InputChannel):
         replying_to = metadata_for(await self.campaign_replies.origin_of(message))
         output = WhatsAppOutput(self.sender, turn_key=message.wamid, default_fallback=self.default_fallback)
         started = time.monotonic()
-        await on_new_message(
-            UserMessage(
-                text=text,
-                output_channel=output,
-                sender_id=message.sender,
-                input_channel=self.name(),
-                message_id=message.wamid,
-                metadata={**message.metadata(), **policy_metadata,
-                          **({"wa_entry_point": entry_point} if entry_point else {}), **replying_to},
+        with action_failures.watch() as failed_actions:
+            await on_new_message(
+                UserMessage(
+                    text=text,
+                    output_channel=output,
+                    sender_id=message.sender,
+                    input_channel=self.name(),
+                    message_id=message.wamid,
+                    metadata={**message.metadata(), **policy_metadata,
+                              **({"wa_entry_point": entry_point} if entry_point else {}), **replying_to},
+                )
             )
-        )
         await self.nlu.after_turn(message.sender, message.wamid)
         took = time.monotonic() - started
         metrics_.TURN_SECONDS.observe(took)
         about = {"wamid": message.wamid, "customer": components.customer_ref(message.sender)}
         logger.info("turn of %s taken in %.3f s", about["customer"], took, extra=about)
-        if not output.answered and not await self._actions_answer():
-            # Rasa logs a failed custom action (the action server down) and goes on with no reply: the
-            # customer would hear nothing. They get the degraded answer instead, under the turn's own key.
-            # (A turn silent by design, such as a second STOP, has a healthy action server behind it.)
+        if not output.answered and (failed_actions or not await self._actions_answer()):
+            # Rasa logs a failed custom action (the action server down, or too slow for once) and goes on
+            # with no reply: the customer would hear nothing. They get the degraded answer instead, under the
+            # turn's own key. (A turn silent by design, such as a second STOP, had no action fail and has a
+            # healthy action server behind it.)
             logger.warning("turn %s of %s sent no reply; sending the degraded answer", message.wamid,
                            about["customer"], extra=about)
             metrics_.UNANSWERED_TURNS.inc()

@@ -73,6 +73,10 @@ def run_load(stack: Stack, scenario: str, prefix: str, count: int, messages: int
         missing = {wa_id: [w for n, w in enumerate(load.wamids[wa_id]) if n not in answered[wa_id]]
                    for wa_id in load.customers}
         print("\n".join(chaos.diagnose(env["REDIS_URL"], {k: v for k, v in missing.items() if v})))
+        # What the stack's processes logged as going wrong (the replies each missing message did get are above).
+        wrong = [line for line in stack.lines if any(
+            word in line for word in ("ERROR", "Traceback", "Encountered an exception", "sent no reply"))]
+        print("\n".join(wrong[-60:]))
     assert result.ok, (result, result.problems[:5])
     if problems:
         troubled = sorted({line.split(":")[0] for line in problems})

@@ -6,6 +6,7 @@ tests and the tests of what runs in its inbound hook, such as click-to-chat attr
 
 import asyncio
 import json
+import logging
 from typing import Any, Dict, List, Tuple
 
 from rasa.core.channels.channel import UserMessage
@@ -33,11 +34,12 @@ def make_channel(graph_url: str, **extra: Any) -> WhatsAppInput:
 
 def run(
     graph_url: str, requests: List[Dict[str, Any]], consume: bool = True, turn_delay: float = 0.0,
-    reply: bool = True, **extra: Any
+    reply: bool = True, failed_action: bool = False, **extra: Any
 ) -> Tuple[List[Any], List[UserMessage]]:
     """Send requests to a fresh Sanic app with the channel mounted (a fresh Rasa process, as far as
     the channel can tell); then, if `consume`, work off the webhook stream. Each turn echoes the text, or,
-    with `reply=False`, sends nothing (as Rasa does when a custom action fails)."""
+    with `reply=False`, sends nothing (as Rasa does when a custom action fails); with `failed_action`, it also
+    logs the failure as Rasa's processor does."""
     channel = make_channel(graph_url, **extra)
     received: List[UserMessage] = []
 
@@ -45,6 +47,14 @@ def run(
         received.append(message)
         if turn_delay and len(received) == 1:
             await asyncio.sleep(turn_delay)  # a slow first turn must not let the second overtake it
+        if failed_action:
+            try:
+                raise TimeoutError("the action server did not answer in time")
+            except TimeoutError:
+                logging.getLogger("rasa.core.processor").exception(
+                    "Encountered an exception while running action 'action_greet_customer'.Bot will continue, "
+                    "but the actions events are lost. Please check the logs of your action server for more "
+                    "information.")
         if reply:
             await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
 

@@ -378,3 +378,15 @@ def test_the_channels_consumer_tries_rasas_lock_timeouts_again(graph: Tuple[str,
             await channel.store.close()
 
     asyncio.run(scenario())
+
+
+def test_a_turn_whose_custom_action_failed_gets_the_degraded_answer_while_the_action_server_answers(
+        graph: Tuple[str, Any], healthy_actions: str) -> None:
+    """The action server is up but one call failed (a timeout on a busy machine): Rasa logs it and sends nothing;
+    the health check alone would take the silence for the bot's choice."""
+    url, standin = graph
+    (answer,), received = run(url, [signed_post(text_webhook("wamid.FAILED1", "hi"))], reply=False,
+                              failed_action=True)
+    assert answer.status == 200 and len(received) == 1
+    [sent] = standin.extensions["standin_outbox"].after(0)
+    assert sent["message"]["text"]["body"] == DEGRADED_ANSWER
