@@ -10,10 +10,10 @@ seconds and selects as well or better on the held-out questions (README, "Unders
 from __future__ import annotations
 
 import warnings
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any, Dict, List, Optional, Text
 
 import joblib
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -25,13 +25,12 @@ from rasa.nlu.constants import (
     RESPONSE_SELECTOR_RETRIEVAL_INTENTS,
     RESPONSE_SELECTOR_UTTER_ACTION_KEY,
 )
-from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.nlu.training_data.util import intent_response_key_to_template_key
 
-from bot.nlp.sentence_model import DEFAULT_CONFIG, SentenceModel, readable
+from bot.nlp.sentence_model import DEFAULT_CONFIG, SentenceModel, SentenceModelComponent, readable
 
 MODEL_FILE = "faq_selector.joblib"
 # Rasa's recipe validator knows only its own ResponseSelector and warns that the FAQ's examples train
@@ -42,16 +41,8 @@ RANKING_LENGTH = 10
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class FaqSelector(GraphComponent):
+class FaqSelector(SentenceModelComponent):
     """Logistic regression on the sentence vector and word and character tf-idf, over response keys."""
-
-    @classmethod
-    def required_components(cls) -> List[Type]:
-        return [Featurizer]
-
-    @staticmethod
-    def required_packages() -> List[Text]:
-        return ["sklearn"]
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:

@@ -7,36 +7,27 @@ and trains in seconds instead of minutes.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any, Dict, List, Optional, Text
 
 import joblib
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlp.sentence_model import DEFAULT_CONFIG, SentenceModel, readable
+from bot.nlp.sentence_model import DEFAULT_CONFIG, SentenceModel, SentenceModelComponent, readable
 
 MODEL_FILE = "intent_classifier.joblib"
 RANKING_LENGTH = 10
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class SentenceIntentClassifier(GraphComponent, IntentClassifier):
+class SentenceIntentClassifier(SentenceModelComponent, IntentClassifier):
     """Logistic regression on the sentence vector and word and character tf-idf."""
-
-    @classmethod
-    def required_components(cls) -> List[Type]:
-        return [Featurizer]
-
-    @staticmethod
-    def required_packages() -> List[Text]:
-        return ["sklearn"]
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:

@@ -10,9 +10,11 @@ All three read the tokens as bot/nlp/spelling.py corrected them.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple, Type
 
 import numpy as np
+from rasa.engine.graph import GraphComponent
+from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import csr_matrix, hstack
@@ -28,6 +30,18 @@ Ranking = List[Tuple[str, float]]
 def readable(message: Message) -> bool:
     """A message with text and a sentence vector (buttons' payloads and media have neither)."""
     return bool(message.get(TEXT)) and message.get_dense_features(TEXT)[1] is not None
+
+
+class SentenceModelComponent(GraphComponent):
+    """What the Rasa components built on this model share: the features they read and the package they need."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [Featurizer]
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["sklearn"]
 
 
 class SentenceModel:
