@@ -1,12 +1,15 @@
 """Names for the places a customer's data is kept in Redis, by key prefix, for exports and receipts.
 
-The prefixes come from the key functions themselves (`redis_keys`, `handoff_keys`), so no key is spelled
+The prefixes come from the key functions themselves (`redis_keys`, `handoff_keys`, the campaigns' and the
+outgoing webhooks' `keys`), so no key is spelled
 twice. Rasa's keys are spelled here: Rasa writes them, with the prefix `endpoints.yml` gives
 (`key_prefix: wabot`; RedisTrackerStore adds `tracker:`, RedisLockStore `lock:`).
 """
 
 from typing import List, Tuple
 
+from campaigns import keys as campaign_keys
+from outgoing_webhooks import keys as outgoing_keys
 from privacy import tickets
 from stack import handoff_keys
 from whatsapp_cloud import redis_keys
@@ -40,6 +43,10 @@ PREFIXES: List[Tuple[str, str]] = [
     (redis_keys.PRICING_LOG, "cost ledger"),
     (redis_keys.PRICING_SPEND, "cost ledger"),
     (redis_keys.number_bucket(""), "send pacing"),
+    (outgoing_keys.DELIVERIES, "outgoing webhooks"),
+    (outgoing_keys.RETRIES, "outgoing webhooks"),
+    (outgoing_keys.DEAD, "outgoing webhooks"),
+    (outgoing_keys.log(""), "outgoing webhooks"),
     (redis_keys.WEBHOOK_DEAD, "webhook dead letters"),
     (redis_keys.WEBHOOK_ATTEMPTS, "webhooks"),
     (redis_keys.WEBHOOK_STREAM, "webhooks"),
@@ -56,6 +63,10 @@ PREFIXES: List[Tuple[str, str]] = [
     (handoff_keys.PREFIX, "handoff"),
     (tickets.ticket_key("", "")[:-2], "privacy requests"),
     (tickets.INDEX, "privacy requests"),
+    (campaign_keys.entry_point(""), "campaign entry points"),
+    (campaign_keys.origin(""), "campaign replies"),
+    (campaign_keys.reply_seen(""), "campaign replies"),
+    (campaign_keys.campaign(""), "campaigns"),
 ]
 
 

@@ -6,7 +6,9 @@ from pathlib import Path
 import yaml
 
 from analytics import keys as analytics_keys
+from campaigns import keys as campaign_keys
 from handoff import contract, keys
+from outgoing_webhooks import keys as outgoing_keys
 from privacy import stores
 from stack import handoff_keys
 from whatsapp_cloud import redis_keys
@@ -30,6 +32,12 @@ def test_every_key_prefix_names_a_store():
     assert stores.store_of(handoff_keys.messages("c1")) == "handoff messages"
     assert stores.store_of(redis_keys.pricing_customer("1")) == "cost ledger"
     assert stores.store_of("something:else") == "other"
+    # Keys of the campaigns and the outgoing webhooks that name a customer or carry their events.
+    assert stores.store_of(campaign_keys.entry_point("15551230001")) == "campaign entry points"
+    assert stores.store_of(campaign_keys.origin("wamid.X")) == "campaign replies"
+    assert stores.store_of(campaign_keys.recipients("c-spring")) == "campaigns"
+    assert stores.store_of(outgoing_keys.DELIVERIES) == "outgoing webhooks"
+    assert stores.store_of(outgoing_keys.log("s1")) == "outgoing webhooks"
 
 
 def test_the_designers_texts_are_named_by_the_prefix_analytics_writes():
