@@ -183,15 +183,18 @@ def diagnose(redis_url: str, missing: Dict[str, List[str]]) -> List[str]:
     store = Redis.from_url(redis_url, decode_responses=True)
     events = store.xrange(redis_keys.EVENT_STREAM)
     dead = store.xrange(redis_keys.WEBHOOK_DEAD)
+    unsent = store.xrange(redis_keys.DEAD_LETTERS)
     lines = []
     for wa_id, wamids in missing.items():
         for wamid in wamids:
             kinds = [f["kind"] + (f":{f.get('reason', '')[:80]}" if f.get("reason") else "")
                      for _, f in events if f.get("wamid") == wamid]
             buried = [f.get("reason", "")[:120] for _, f in dead if wamid in f.get("body", "")]
+            # A reply given up on is in the outbound dead letters under the turn's key (wamid:position).
+            replies = [f"{f['code']} {f['reason'][:80]}" for _, f in unsent if f.get("key", "").startswith(wamid)]
             lines.append(f"{wa_id} {wamid[-12:]}: claim={store.get(redis_keys.inbound_claim(wamid))!r} "
                          f"reply reserved={store.get(redis_keys.outbound_idempotency(wamid + ':1'))!r} "
-                         f"events={kinds} dead={buried}")
+                         f"events={kinds} dead={buried} reply dead={replies}")
     return lines
 
 

@@ -1,6 +1,7 @@
 """The outbound governor against the stand-in over real HTTP, with a real Redis."""
 
 import asyncio
+from dataclasses import replace
 from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
@@ -10,7 +11,7 @@ from cloud_api_standin.app import create_app
 from tests.support.helpers import serve_wsgi
 from tests.support.sender_harness import CUSTOMER, FAST, PHONE_ID, inject, sent, text, with_sender
 from whatsapp_cloud.graph.client import SendResult
-from whatsapp_cloud.outbound.sender import OutboundSender
+from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings
 from whatsapp_cloud.outbound.throttle import TokenBucket
 
 
@@ -29,6 +30,18 @@ def test_transient_refusals_are_retried_and_the_message_delivered_once(graph: Tu
     url, app = graph
     inject(url, [{"http_status": 500}, {"code": 130429, "http_status": 400}, {"code": 131000, "http_status": 500}])
     result = with_sender(url, redis_url, lambda s: s.send(text("Your parcel is on its way")))
+    assert isinstance(result, SendResult)
+    assert [m["text"]["body"] for m in sent(app)] == ["Your parcel is on its way"]
+
+
+def test_the_default_tries_outlast_a_run_of_passing_refusals(graph: Tuple[str, Any], redis_url: str) -> None:
+    """Nine refusals in a row that pass (a pair-rate burst of three among 500s and 130429s, as the Graph API
+    faults proof draws them) still end in one delivery with the default number of tries (six gave up)."""
+    url, app = graph
+    burst = [{"code": 131056, "http_status": 400}] * 3
+    inject(url, [{"http_status": 500}, *burst, {"code": 130429, "http_status": 400}, *burst, {"http_status": 500}])
+    quick = replace(SenderSettings(), backoff_base_seconds=0.001, backoff_max_seconds=0.002)  # the default tries
+    result = with_sender(url, redis_url, lambda s: s.send(text("Your parcel is on its way")), settings=quick)
     assert isinstance(result, SendResult)
     assert [m["text"]["body"] for m in sent(app)] == ["Your parcel is on its way"]
 
