@@ -5,6 +5,7 @@ The servers are the same redis-server the other tests use (stack/redis_server.py
 introduced with CLUSTER MEET, which is what `redis-cli --cluster create` does (no redis-cli needed).
 """
 
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -18,12 +19,33 @@ from tests.support.helpers import free_port, wait_for_port
 
 SLOTS = 16384
 HOST = "127.0.0.1"
+# Each node also listens on its port + 10,000 (the cluster bus), so a node's port may be at most 55,535: a free
+# port drawn from the whole range was above it about one time in five, and that node exited at start.
+BUS_OFFSET = 10_000
+HIGHEST_PORT = 65_535 - BUS_OFFSET
+
+
+def node_port() -> int:
+    """A free port whose cluster bus port is free too."""
+    while True:
+        port = free_port()
+        if port <= HIGHEST_PORT and _bindable(port + BUS_OFFSET):
+            return port
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
 
 
 class RedisCluster:
     def __init__(self, data_dir: Path, masters: int = 3) -> None:
         self.data_dir = data_dir
-        self.ports = [free_port() for _ in range(masters)]
+        self.ports = [node_port() for _ in range(masters)]
         self.processes: "List[subprocess.Popen[bytes]]" = []
 
     @property
@@ -39,7 +61,7 @@ class RedisCluster:
                 self.stop()
                 if attempt == attempts - 1:
                     raise
-                self.ports = [free_port() for _ in self.ports]
+                self.ports = [node_port() for _ in self.ports]
                 self.processes = []
         return self
 
