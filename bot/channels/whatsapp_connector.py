@@ -29,6 +29,7 @@ from bot.channels import action_failures
 from bot.channels.handoff_routing import HandoffRouting
 from bot.channels.media_files import add_media_route
 from bot.channels.nlu_recording import NluRecording
+from bot.channels.saved_turns import turn_saved
 from bot.channels.whatsapp_output import NumberedChoices, WhatsAppOutput, split_text
 from campaigns.entry_points import Attribution
 from campaigns.replies import CampaignReplies, metadata_for
@@ -235,6 +236,7 @@ class WhatsAppInput(InputChannel):
                 divert=self._handoff_divert(),
                 transient_errors=(LockError,),
                 alive=alive,
+                ran_before=lambda message: turn_saved(self.nlu.tracker_store, message.sender, message.wamid),
             )
             self.consumer_state = "starting"
             self._consumer_task = asyncio.create_task(self._supervise(self.consumer))

@@ -10,6 +10,7 @@ import random
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
+import pytest
 import redis.asyncio as aioredis
 
 from tests.whatsapp_cloud.harness import events_of, text_webhook
@@ -204,6 +205,64 @@ def test_a_dead_consumers_earlier_entry_taken_over_after_a_later_one_runs_first_
     handled, took = asyncio.run(scenario())
     assert handled == [("live", "wamid.L1"), ("live", "wamid.L2")]
     assert took < 20
+
+
+@pytest.mark.parametrize("taker_name", ["worker-live", "worker-dead"], ids=["taken-over", "restarted"])
+def test_a_turn_saved_by_a_process_that_died_before_marking_it_done_is_not_run_again(redis_url, taker_name):
+    """The first message's turn ran to its end (the dialogue saved it) and the process died before its claim
+    said done; the second message's turn never ended. Whoever takes the entries up (another consumer, or the
+    same one restarted) runs only the second. Before, both ran again and the dialogue held the first twice."""
+    customer = "15550005555"
+
+    async def scenario() -> Handled:
+        dead_store, live_store = redis_connection.asyncio(redis_url), redis_connection.asyncio(redis_url)
+        saved: List[str] = []  # what the dialogue holds
+        handled: Handled = []
+
+        async def saves_then_dies(message: inbound.InboundMessage) -> None:
+            if message.wamid == "wamid.S1":
+                saved.append(message.wamid)
+            await asyncio.sleep(3600)  # killed before the claim is marked done
+
+        async def live(message: inbound.InboundMessage) -> None:
+            handled.append((taker_name, message.wamid))
+            saved.append(message.wamid)
+
+        async def ran_before(message: inbound.InboundMessage) -> bool:
+            return message.wamid in saved
+
+        alive = lambda name, store=live_store: lease_alive(store, name)  # noqa: E731
+        dying = consumer(dead_store, "worker-dead", saves_then_dies, alive=alive)
+        lease = ConsumerLease(dead_store, "worker-dead", seconds=1)
+        await lease.acquire()
+        await dying.stream.ensure_group()
+        await dying.stream.append(text_webhook("wamid.S1", "hi", sender=customer), [customer])
+        await dying.stream.append(text_webhook("wamid.S2", "hi", sender="15550006666"), ["15550006666"])
+        await dying._dispatch_all(await dying.stream.new_entries(count=2, block_ms=None))
+        await until(lambda: saved == ["wamid.S1"] and bool(redis_connection.blocking(redis_url).get(
+            "wa:in:wamid.S2")), timeout=5)
+        for task in list(dying._in_flight.values()):
+            task.cancel()
+        taker = consumer(live_store, taker_name, live, alive=alive, ran_before=ran_before)
+        taker.stream.dead_idle_ms = 500
+        running = asyncio.create_task(taker.run())
+        try:
+            await until(lambda: len(handled) >= 1 and not taker._in_flight
+                        and not redis_connection.blocking(redis_url).xpending(redis_keys.WEBHOOK_STREAM,
+                                                                              redis_keys.WEBHOOK_GROUP)["pending"],
+                        timeout=30)
+        finally:
+            taker.stop()
+            await running
+            await taker.drain()
+            await dead_store.close()
+            await live_store.close()
+        return handled
+
+    assert asyncio.run(scenario()) == [(taker_name, "wamid.S2")]
+    [skipped] = [e for e in events_of(redis_url, "inbound_duplicate") if e["wamid"] == "wamid.S1"]
+    assert skipped["reason"] == "its turn ran before"
+    assert redis_connection.blocking(redis_url).get("wa:in:wamid.S1") == b"done"
 
 
 def test_a_buried_entry_does_not_hold_its_customer_up(redis_url):

@@ -24,7 +24,7 @@ from whatsapp_cloud.events.log import EventLog
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.streams.customer_order import DEFAULT_WAIT_LIMIT
 from whatsapp_cloud.streams.dead_letters import DEFAULT_MAX_ATTEMPTS, WebhookDeadLetters
-from whatsapp_cloud.streams.webhook_stream import Entry, MessageClaims, WebhookStream
+from whatsapp_cloud.streams.webhook_stream import RESUMED, Entry, MessageClaims, WebhookStream
 from whatsapp_cloud.webhooks import inbound
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,9 @@ StatusHandler = Callable[[inbound.StatusUpdate], Awaitable[None]]
 EventHandler = Callable[[inbound.Event], Awaitable[None]]
 # True when the message belongs to a conversation a person has (it was handed over; the bot must not run).
 Divert = Callable[[inbound.InboundMessage], Awaitable[bool]]
+# True when the message's turn already ran to its end (the dialogue holds it): asked only of a message another
+# try may have handled, whose process died (or failed) after the turn and before the claim said done.
+RanBefore = Callable[[inbound.InboundMessage], Awaitable[bool]]
 
 
 class TransientFailure(Exception):
@@ -102,6 +105,7 @@ class WebhookConsumer:
         transient_errors: Tuple[Type[BaseException], ...] = (),
         alive: Optional[Callable[[str], Awaitable[bool]]] = None,
         order_wait_seconds: float = DEFAULT_WAIT_LIMIT,
+        ran_before: Optional[RanBefore] = None,
     ) -> None:
         self.stream = stream
         self.claims = claims
@@ -128,6 +132,7 @@ class WebhookConsumer:
         self.yield_seconds = yield_seconds
         self._last_webhook = 0.0
         self.divert = divert  # None without a handoff service
+        self.ran_before = ran_before
         # Whether another consumer's process is alive (its lease): a dead one's entries are taken over at once.
         self.alive = alive
         self.order = stream.order
@@ -297,26 +302,31 @@ class WebhookConsumer:
         permanent: List[BaseException] = []
         for message in messages:
             try:
-                await self._handle(message)
+                await self._handle(message, again=entry.redelivered)
             except PermanentFailure as exc:
                 permanent.append(exc)  # recorded with the entry; the customer's other messages go on
         if permanent:
             raise permanent[0]
 
-    async def _handle(self, message: inbound.InboundMessage) -> None:
+    async def _handle(self, message: inbound.InboundMessage, again: bool = False) -> None:
+        """`again`: the message's entry was read before, so a turn of it may have run."""
         try:
             ok, why = await self.claims.claim(message.wamid)
             if not ok:
-                metrics.INBOUND.labels(message.type, "duplicate").inc()
-                await self.events.record(kinds.INBOUND_DUPLICATE, wamid=message.wamid, sender=message.sender,
-                                         reason=why)
+                await self._duplicate(message, why)
                 return
         except RedisError as exc:
             raise TransientFailure(f"{message.wamid}: {exc}") from exc
         try:
-            # The claim is renewed while the turn runs, however long the sends are held back.
-            async with self.claims.kept(message.wamid):
-                await self._turn(message)
+            # A process that saved the turn and died before marking it done: running it again would put the
+            # message in the dialogue twice (its replies would not go out twice: their keys are taken).
+            if (again or why == RESUMED) and self.ran_before is not None and await self.ran_before(message):
+                await self._duplicate(message, "its turn ran before")
+            else:
+                # The claim is renewed while the turn runs, however long the sends are held back.
+                async with self.claims.kept(message.wamid):
+                    await self._turn(message)
+                metrics.INBOUND.labels(message.type, "turn" if message.starts_turn else "recorded").inc()
         except HandoffUnreachable as exc:
             metrics.HANDOFF_FORWARDS.labels("unreachable").inc()
             await _quietly(self.events.record(kinds.HANDOFF_UNREACHABLE, wamid=message.wamid, sender=message.sender,
@@ -333,12 +343,14 @@ class WebhookConsumer:
             # Not marked done: a replay of the dead letter (or Meta's own retry) runs the turn again.
             await _quietly(self.claims.release(message.wamid))
             raise PermanentFailure(f"{message.wamid}: {reason}") from exc
-        else:
-            metrics.INBOUND.labels(message.type, "turn" if message.starts_turn else "recorded").inc()
         try:
             await self.claims.done(message.wamid)
         except RedisError as exc:  # the turn ran; a retry finds its replies by their idempotency keys
             raise TransientFailure(f"{message.wamid}: {exc}") from exc
+
+    async def _duplicate(self, message: inbound.InboundMessage, why: str) -> None:
+        metrics.INBOUND.labels(message.type, "duplicate").inc()
+        await self.events.record(kinds.INBOUND_DUPLICATE, wamid=message.wamid, sender=message.sender, reason=why)
 
     async def _turn(self, message: inbound.InboundMessage) -> None:
         await self.events.record(

@@ -27,6 +27,7 @@ from whatsapp_cloud.streams.customer_order import CustomerOrder, parse_tickets
 logger = logging.getLogger(__name__)
 
 DONE = "done"
+RESUMED = "resumed"  # a claim taken up again from a process that is gone
 CLAIM_SECONDS = 120  # renewed while the turn runs; a crashed handler's claim lapses after this
 DONE_SECONDS = 8 * 24 * 3600  # Meta retries a webhook for up to 7 days
 DEAD_IDLE_MS = 5000  # a dead consumer's entries have been idle longer: its lease lapsed 10-15 s after it died
@@ -41,6 +42,8 @@ class Entry:
     body: bytes
     received_at: float
     tickets: Dict[str, int] = field(default_factory=dict)  # customer -> place in their order (customer_order.py)
+    # Read before (pending after a crash or a failed try, or taken over): its messages' turns may have run.
+    redelivered: bool = False
 
 
 class WebhookStream:
@@ -91,7 +94,7 @@ class WebhookStream:
             self.stream, self.group, self.consumer, self.reclaim_idle_ms, self._reclaim_cursor, count=count
         )
         self._reclaim_cursor = as_text(result[0])
-        return [_entry(entry_id, fields) for entry_id, fields in result[1] if fields]
+        return [_entry(entry_id, fields, redelivered=True) for entry_id, fields in result[1] if fields]
 
     async def reclaim_from_dead(self, alive: Callable[[str], Awaitable[bool]], count: int = 100) -> List[Entry]:
         """Take over at once the pending entries of consumers whose process is gone (`alive` says no: their
@@ -106,7 +109,7 @@ class WebhookStream:
             if ids:
                 # Only entries idle a while: of two consumers that both saw the dead one, one takes each entry.
                 claimed = await self.store.xclaim(self.stream, self.group, self.consumer, self.dead_idle_ms, ids)
-                taken.extend(_entry(entry_id, fields) for entry_id, fields in claimed if fields)
+                taken.extend(_entry(entry_id, fields, redelivered=True) for entry_id, fields in claimed if fields)
         return taken
 
     async def ack(self, entry_id: str) -> None:
@@ -122,7 +125,8 @@ class WebhookStream:
         )
         entries: List[Entry] = []
         for _stream, items in reply or []:
-            entries.extend(_entry(entry_id, fields) for entry_id, fields in items if fields)
+            again = start != ">"  # our own pending entries
+            entries.extend(_entry(entry_id, fields, again) for entry_id, fields in items if fields)
         return entries
 
 
@@ -183,7 +187,8 @@ class MessageClaims:
                 logger.warning("could not renew the claim on %s: %s", wamid, exc)
 
     async def claim(self, wamid: str) -> Tuple[bool, str]:
-        """(True, "") when this process should handle the message, else (False, why not)."""
+        """(True, "") when this process should handle the message; (True, RESUMED) when it takes up the claim
+        of a process that is gone, which may have run the turn; else (False, why not)."""
         if wamid in self._here:
             return False, "in progress here"
         ok, why = await self._claim(wamid)
@@ -202,7 +207,7 @@ class MessageClaims:
             return True, ""
         holder = as_text(await self.store.get(key) or b"")
         if holder == self.owner:
-            return True, ""  # ours from before a restart: take it up again
+            return True, RESUMED  # ours from before a restart: take it up again
         if holder == DONE:
             return False, "duplicate"
         if not holder:  # the claim lapsed between the two calls
@@ -210,7 +215,7 @@ class MessageClaims:
         if self.alive is not None and not await self.alive(holder):
             if await self._take_over(keys=[key], args=[holder, self.owner, max(1, round(self.claim_seconds))]):
                 logger.warning("took over %s from %s, a consumer that is gone", wamid, holder)
-                return True, ""
+                return True, RESUMED
             return await self._claim(wamid)
         return False, f"in progress at {holder}"
 
@@ -219,8 +224,8 @@ class MessageClaims:
         self._here.discard(wamid)
 
 
-def _entry(entry_id: object, fields: Dict[bytes, bytes]) -> Entry:
+def _entry(entry_id: object, fields: Dict[bytes, bytes], redelivered: bool = False) -> Entry:
     received = fields.get(b"received_at") or b"0"
     return Entry(as_text(entry_id), fields.get(b"body", b""), float(as_text(received)),
-                 parse_tickets(fields.get(b"tickets")))
+                 parse_tickets(fields.get(b"tickets")), redelivered)
 
