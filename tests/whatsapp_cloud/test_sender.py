@@ -5,6 +5,7 @@ from dataclasses import replace
 from typing import Any, Iterator, List, Optional, Tuple
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 
 from cloud_api_standin.app import create_app
@@ -87,6 +88,68 @@ def test_an_idempotency_key_sends_once(graph: Tuple[str, Any], redis_url: str) -
 
     first, second = with_sender(url, redis_url, work)
     assert first.wamid == second.wamid and len(sent(app)) == 1
+
+
+def redis_fails_once(sender: OutboundSender, step: str) -> None:
+    """Redis goes away at `step` of the sender's next delivery (once): what redis-py raises then."""
+    real = getattr(sender, step)
+
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        setattr(sender, step, real)
+        raise redis.exceptions.ConnectionError("Connection closed by server.")
+
+    setattr(sender, step, failing)
+
+
+def test_a_reply_whose_send_failed_before_its_request_is_sent_when_the_turn_is_tried_again(
+        graph: Tuple[str, Any], redis_url: str) -> None:
+    """Redis went away after the reply's key was reserved and before the request went out. The retried turn
+    sends it, once: before, it took its own reservation for a send under way and the reply never went out."""
+    url, app = graph
+
+    async def work(sender: OutboundSender) -> Tuple[str, Optional[SendResult], Optional[SendResult]]:
+        redis_fails_once(sender, "_pace")
+        try:
+            await sender.send(text("Your order 1002 has shipped"), key="wamid.IN7:1")
+            outcome = "sent"
+        except redis.exceptions.ConnectionError:
+            outcome = "failed"
+        return outcome, await sender.send(text("Your order 1002 has shipped"), key="wamid.IN7:1"), \
+            await sender.send(text("Your order 1002 has shipped"), key="wamid.IN7:1")
+
+    outcome, retried, again = with_sender(url, redis_url, work)
+    assert outcome == "failed" and isinstance(retried, SendResult) and again.wamid == retried.wamid
+    assert [m["text"]["body"] for m in sent(app)] == ["Your order 1002 has shipped"]
+
+
+def test_a_reply_whose_request_went_out_is_not_sent_again_when_its_bookkeeping_failed(
+        graph: Tuple[str, Any], redis_url: str) -> None:
+    """Redis went away after the request (the wamid was never written): Meta may have it, so the retried turn
+    must not send it again, even from the same process."""
+    url, app = graph
+
+    async def work(sender: OutboundSender) -> Optional[SendResult]:
+        redis_fails_once(sender.policy.state, "save_plan")
+        with pytest.raises(redis.exceptions.ConnectionError):
+            await sender.send(text("Your refund is on its way"), key="wamid.IN8:1")
+        return await sender.send(text("Your refund is on its way"), key="wamid.IN8:1")
+
+    assert with_sender(url, redis_url, work) is None
+    assert [m["text"]["body"] for m in sent(app)] == ["Your refund is on its way"]
+
+
+def test_a_reservation_being_sent_by_the_same_process_is_not_taken_twice(
+        graph: Tuple[str, Any], redis_url: str) -> None:
+    """Two runs of the same reply at once in one process: the second finds the first's reservation and leaves
+    it (only a reservation whose delivery failed before its request is taken again)."""
+    url, app = graph
+
+    async def work(sender: OutboundSender) -> List[Optional[SendResult]]:
+        return list(await asyncio.gather(*(sender.send(text("Hello!"), key="wamid.IN9:1") for _ in range(2))))
+
+    results = with_sender(url, redis_url, work)
+    assert sorted(r is None for r in results) == [False, True]
+    assert [m["text"]["body"] for m in sent(app)] == ["Hello!"]
 
 
 def test_sent_messages_are_recorded_for_their_status_webhooks(graph: Tuple[str, Any], redis_url: str) -> None:

@@ -19,7 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -109,7 +109,12 @@ class OutboundSender:
         # The deployment passes its own (stack/components.py); the defaults are Meta's published model and rates.
         self.costs = costs or CostLedger(store, PricingConfig(), rate_card.RateCard.load(rate_card.DEFAULT_PATH),
                                          retention=self.retention)
-        self._holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"  # who holds a send's idempotency key
+        # The idempotency value while this sender sends a message: who holds the key.
+        self._sending = f"{SENDING_MARK}{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        # Keys reserved here whose request has not gone out yet, and those whose delivery then failed (a send
+        # that never reached Meta): only this process knows that such a reservation hides no sent message.
+        self._before_wire: Set[str] = set()
+        self._abandoned: Set[str] = set()
         phone_id = client.config.phone_number_id
         # Windows and consent are per business number: this sender's.
         self.policy.state = self.policy.state.for_number(phone_id)
@@ -147,6 +152,21 @@ class OutboundSender:
                 await self.events.record(kinds.OUTBOUND_DUPLICATE_SKIPPED, key=key, recipient=recipient)
                 sent = already != DEFERRED_MARK and not already.startswith(SENDING_MARK)
                 return Delivery(None, SendResult(already, recipient, None) if sent else None)
+        try:
+            return await self._deliver(payload, recipient, key, label, fallback, queued, assume_window_closed,
+                                       may_queue, ignore_waiting, deadline)
+        except BaseException:
+            if key in self._before_wire:  # e.g. Redis went away before the request: a retry here may send it
+                self._abandoned.add(key)
+            raise
+        finally:
+            self._before_wire.discard(key)
+
+    async def _deliver(
+        self, payload: Dict[str, Any], recipient: str, key: Optional[str], label: str,
+        fallback: Optional[Dict[str, Any]], queued: bool, assume_window_closed: bool, may_queue: bool,
+        ignore_waiting: bool, deadline: Optional[float],
+    ) -> Delivery:
         try:
             decision, snapshot = await self.policy.plan(recipient, payload, fallback, assume_window_closed,
                                                         ignore_waiting)
@@ -195,11 +215,19 @@ class OutboundSender:
 
     async def _reserve(self, key: str) -> Optional[str]:
         """Take the idempotency key for this send; None when taken, else what it already holds (a wamid,
-        DEFERRED_MARK, or SENDING_MARK while another run sends it or after a crash in the middle of a send)."""
+        DEFERRED_MARK, or SENDING_MARK while another run sends it or after a crash in the middle of a send).
+        This sender's own reservation of a send that failed before its request went out is taken again."""
         name = redis_keys.outbound_idempotency(key)
-        if await self.store.set(name, f"{SENDING_MARK}{self._holder}", nx=True, ex=IDEMPOTENCY_SECONDS):
+        if await self.store.set(name, self._sending, nx=True, ex=IDEMPOTENCY_SECONDS):
+            self._abandoned.discard(key)
+            self._before_wire.add(key)
             return None
-        return as_text(await self.store.get(name) or SENDING_MARK)
+        held = as_text(await self.store.get(name) or SENDING_MARK)
+        if held == self._sending and key in self._abandoned:
+            self._abandoned.discard(key)
+            self._before_wire.add(key)
+            return None
+        return held
 
     async def _record_cost(
         self, recipient: str, wamid: str, outgoing: Dict[str, Any], decision: Decision, at: datetime
@@ -290,7 +318,7 @@ class OutboundSender:
         # Recorded before the send: the customer's tap can come back faster than our bookkeeping.
         await self.offered.remember(recipient, payload)
         try:
-            result = await self._send_with_retries(payload, recipient, deadline)
+            result = await self._send_with_retries(payload, recipient, deadline, key)
         except GraphApiError as exc:
             if key:  # not sent: a re-send of the dead letter under the same key must go
                 await self.store.delete(redis_keys.outbound_idempotency(key))
@@ -311,7 +339,7 @@ class OutboundSender:
         return result, None
 
     async def _send_with_retries(self, payload: Dict[str, Any], recipient: str,
-                                 deadline: Optional[float] = None) -> SendResult:
+                                 deadline: Optional[float] = None, key: Optional[str] = None) -> SendResult:
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, GraphApiError) and exc.retryable),
             stop=stop_after_attempt(self.settings.max_attempts) | _stop_before(deadline),
@@ -322,6 +350,7 @@ class OutboundSender:
             with attempt:
                 metrics.OUTBOUND_ATTEMPTS.inc()
                 await self._pace(recipient, deadline)
+                self._before_wire.discard(key)  # from here on Meta may have it, whatever happens next
                 return await self.client.send(payload)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
