@@ -13,9 +13,9 @@ def shot(page: Page, name: str) -> None:
     print(f"screenshot: {path}")
 
 
-def sign_in(page: Page, base: str, username: str) -> None:
+def sign_in(page: Page, base: str, username: str, password: str = PASSWORD) -> None:
     page.goto(base + "/login")
     page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", password)
     page.click("button:has-text('Sign in')")
     expect(page).to_have_url(base + "/inbox")

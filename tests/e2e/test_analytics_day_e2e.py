@@ -64,6 +64,7 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 
 from shop.import_orders import COLUMNS, import_file
+from tests.browser.harness import sign_in
 from tests.e2e.harness import Stack, wait_until
 from tests.support.chromium import ARGS, CHROMIUM, SHOTS
 from whatsapp_cloud import redis_keys
@@ -376,11 +377,7 @@ def test_the_dashboard_draws_every_chart_of_the_day(day: Dict[str, Any], stack: 
         try:
             for name, (width, height) in (("laptop", (1366, 768)), ("phone", (390, 844))):
                 page = browser.new_page(viewport={"width": width, "height": height})
-                page.goto(url + "/login")
-                page.fill("input[name=username]", "sam")
-                page.fill("input[name=password]", stack.env_["HANDOFF_DEMO_PASSWORD"])
-                page.click("button:has-text('Sign in')")
-                expect(page).to_have_url(url + "/inbox")
+                sign_in(page, url, "sam", stack.env_["HANDOFF_DEMO_PASSWORD"])
                 page.goto(f"{url}/inbox/analytics?from={today}&to={today}")
                 expect(page.locator(".dashboard-head .meta")).to_contain_text(f"{today} to {today}")
                 drawn = page.evaluate(DRAWN)
