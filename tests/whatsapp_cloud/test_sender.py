@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from cloud_api_standin.app import create_app
 from tests.support.helpers import serve_wsgi
 from tests.support.sender_harness import CUSTOMER, FAST, PHONE_ID, inject, sent, text, with_sender
+from whatsapp_cloud import redis_keys
 from whatsapp_cloud.graph.client import SendResult
 from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings
 from whatsapp_cloud.outbound.throttle import TokenBucket
@@ -138,18 +139,52 @@ def test_a_reply_whose_request_went_out_is_not_sent_again_when_its_bookkeeping_f
     assert [m["text"]["body"] for m in sent(app)] == ["Your refund is on its way"]
 
 
-def test_a_reservation_being_sent_by_the_same_process_is_not_taken_twice(
-        graph: Tuple[str, Any], redis_url: str) -> None:
-    """Two runs of the same reply at once in one process: the second finds the first's reservation and leaves
-    it (only a reservation whose delivery failed before its request is taken again)."""
+def test_two_runs_of_the_same_reply_at_once_send_it_once(graph: Tuple[str, Any], redis_url: str) -> None:
+    """The second run finds the first's reservation, waits for it, and gets the same wamid."""
     url, app = graph
 
     async def work(sender: OutboundSender) -> List[Optional[SendResult]]:
         return list(await asyncio.gather(*(sender.send(text("Hello!"), key="wamid.IN9:1") for _ in range(2))))
 
-    results = with_sender(url, redis_url, work)
-    assert sorted(r is None for r in results) == [False, True]
+    first, second = with_sender(url, redis_url, work)
+    assert first.wamid == second.wamid
     assert [m["text"]["body"] for m in sent(app)] == ["Hello!"]
+
+
+def test_a_reply_reserved_by_a_run_that_died_before_its_request_is_sent_once_the_reservation_lapses(
+        graph: Tuple[str, Any], redis_url: str) -> None:
+    """A worker killed while its reply waited for the pair rate leaves the reply reserved; the run that takes
+    the turn over sends it. Before, the reservation was read as a send under way and the reply never went."""
+    url, app = graph
+    redis.Redis.from_url(redis_url).set(redis_keys.outbound_idempotency("wamid.IN10:1"), "reserved:dead-host:1:2",
+                                        ex=1)
+
+    async def work(sender: OutboundSender) -> Tuple[Optional[SendResult], Optional[SendResult]]:
+        return (await sender.send(text("Your order 1003 is late"), key="wamid.IN10:1"),
+                await sender.send(text("Your order 1003 is late"), key="wamid.IN10:1"))
+
+    first, again = with_sender(url, redis_url, work)
+    assert isinstance(first, SendResult) and again.wamid == first.wamid
+    assert [m["text"]["body"] for m in sent(app)] == ["Your order 1003 is late"]
+
+
+def test_a_run_whose_reservation_lapsed_and_was_taken_by_another_run_does_not_send(
+        graph: Tuple[str, Any], redis_url: str) -> None:
+    """While this run waited for the pair rate its reservation lapsed and another run of the same reply took
+    the key: only that other run sends."""
+    url, app = graph
+
+    async def work(sender: OutboundSender) -> Optional[SendResult]:
+        real_pace = sender._pace
+
+        async def slow_pace(*args: Any, **kwargs: Any) -> None:
+            await sender.store.set(redis_keys.outbound_idempotency("wamid.IN11:1"), "reserved:other-host:1:2")
+            await real_pace(*args, **kwargs)
+
+        sender._pace = slow_pace
+        return await sender.send(text("Hello again"), key="wamid.IN11:1")
+
+    assert with_sender(url, redis_url, work) is None and sent(app) == []
 
 
 def test_sent_messages_are_recorded_for_their_status_webhooks(graph: Tuple[str, Any], redis_url: str) -> None:

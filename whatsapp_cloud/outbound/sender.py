@@ -46,10 +46,29 @@ logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_SECONDS = 8 * 24 * 3600
 DEFERRED_MARK = "deferred"  # idempotency value of a message waiting in the deferred queue
-SENDING_MARK = "sending:"  # idempotency value while a send is under way (followed by who sends it)
+# Idempotency values while a message is being sent, followed by who sends it. Reserved: nothing has gone out
+# yet (the policy, the pacing); it lapses after RESERVATION_SECONDS, so a run that died then leaves the message
+# to the next. Sending: the request may have reached Meta; never sent again (at most once).
+RESERVED_MARK = "reserved:"
+SENDING_MARK = "sending:"
+RESERVATION_SECONDS = 30
+RESERVATION_POLL_SECONDS = 0.25  # how often a run that finds another's reservation looks again
 FLUSH_LOCK_SECONDS = 120  # renewed before each message sent from the deferred queue
 # A business-scoped user id (BSUID, "US.13491208655302741918"): such customers are addressed by `recipient`.
 BSUID = re.compile(r"^[A-Z]{2}\.[A-Za-z0-9.]+$")
+
+
+# Mark a message as being sent, just before its request: only while the reservation is still ours (or lapsed
+# with nobody else taking it). KEYS[1] the idempotency key. ARGV: our reservation, our sending mark, seconds.
+TO_WIRE = """
+local held = redis.call('get', KEYS[1])
+if held == ARGV[1] or not held then return redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
+return false
+"""
+
+
+class ReservationLost(Exception):
+    """Another run of the same message took its idempotency key after this run's reservation lapsed."""
 
 
 class DeadlinePassed(GraphApiError):
@@ -109,8 +128,9 @@ class OutboundSender:
         # The deployment passes its own (stack/components.py); the defaults are Meta's published model and rates.
         self.costs = costs or CostLedger(store, PricingConfig(), rate_card.RateCard.load(rate_card.DEFAULT_PATH),
                                          retention=self.retention)
-        # The idempotency value while this sender sends a message: who holds the key.
-        self._sending = f"{SENDING_MARK}{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"  # who holds a send's idempotency key
+        self._reserved, self._sending = f"{RESERVED_MARK}{holder}", f"{SENDING_MARK}{holder}"
+        self._to_wire = store.register_script(TO_WIRE)
         # Keys reserved here whose request has not gone out yet, and those whose delivery then failed (a send
         # that never reached Meta): only this process knows that such a reservation hides no sent message.
         self._before_wire: Set[str] = set()
@@ -150,7 +170,7 @@ class OutboundSender:
             if already is not None:
                 metrics.OUTBOUND.labels("duplicate_skipped", "").inc()
                 await self.events.record(kinds.OUTBOUND_DUPLICATE_SKIPPED, key=key, recipient=recipient)
-                sent = already != DEFERRED_MARK and not already.startswith(SENDING_MARK)
+                sent = already != DEFERRED_MARK and not already.startswith((SENDING_MARK, RESERVED_MARK))
                 return Delivery(None, SendResult(already, recipient, None) if sent else None)
         try:
             return await self._deliver(payload, recipient, key, label, fallback, queued, assume_window_closed,
@@ -214,20 +234,26 @@ class OutboundSender:
         return Delivery(decision, result)
 
     async def _reserve(self, key: str) -> Optional[str]:
-        """Take the idempotency key for this send; None when taken, else what it already holds (a wamid,
-        DEFERRED_MARK, or SENDING_MARK while another run sends it or after a crash in the middle of a send).
-        This sender's own reservation of a send that failed before its request went out is taken again."""
+        """Take the idempotency key for this send; None when taken, else what it holds: a wamid, DEFERRED_MARK,
+        or SENDING_MARK (another run sent it, or crashed in the middle of its request).
+
+        Another run's reservation (before its request) is waited for: it ends in a wamid, or lapses if that run
+        died, and then this one sends. This sender's own reservation of a delivery that failed before its
+        request (Redis went away) is taken again at once."""
         name = redis_keys.outbound_idempotency(key)
-        if await self.store.set(name, self._sending, nx=True, ex=IDEMPOTENCY_SECONDS):
-            self._abandoned.discard(key)
-            self._before_wire.add(key)
-            return None
-        held = as_text(await self.store.get(name) or SENDING_MARK)
-        if held == self._sending and key in self._abandoned:
-            self._abandoned.discard(key)
-            self._before_wire.add(key)
-            return None
-        return held
+        give_up = time.monotonic() + RESERVATION_SECONDS + 5  # a reservation without its lifetime (never made so)
+        while True:
+            if await self.store.set(name, self._reserved, nx=True, ex=RESERVATION_SECONDS):
+                break
+            held = as_text(await self.store.get(name) or "")
+            if held == self._reserved and key in self._abandoned:
+                break
+            if held and (not held.startswith(RESERVED_MARK) or time.monotonic() > give_up):
+                return held
+            await asyncio.sleep(RESERVATION_POLL_SECONDS)
+        self._abandoned.discard(key)
+        self._before_wire.add(key)
+        return None
 
     async def _record_cost(
         self, recipient: str, wamid: str, outgoing: Dict[str, Any], decision: Decision, at: datetime
@@ -319,6 +345,11 @@ class OutboundSender:
         await self.offered.remember(recipient, payload)
         try:
             result = await self._send_with_retries(payload, recipient, deadline, key)
+        except ReservationLost:
+            # Ours lapsed while the send waited (pacing), and another run of the same message took it: it sends.
+            metrics.OUTBOUND.labels("duplicate_skipped", "").inc()
+            await self.events.record(kinds.OUTBOUND_DUPLICATE_SKIPPED, key=key, recipient=recipient)
+            return None, None
         except GraphApiError as exc:
             if key:  # not sent: a re-send of the dead letter under the same key must go
                 await self.store.delete(redis_keys.outbound_idempotency(key))
@@ -350,7 +381,13 @@ class OutboundSender:
             with attempt:
                 metrics.OUTBOUND_ATTEMPTS.inc()
                 await self._pace(recipient, deadline)
-                self._before_wire.discard(key)  # from here on Meta may have it, whatever happens next
+                if key in self._before_wire:
+                    # Marked before the request: from here on Meta may have it, whatever happens next.
+                    if not await self._to_wire(keys=[redis_keys.outbound_idempotency(key)],
+                                               args=[self._reserved, self._sending, IDEMPOTENCY_SECONDS]):
+                        self._before_wire.discard(key)
+                        raise ReservationLost(key)
+                    self._before_wire.discard(key)
                 return await self.client.send(payload)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
