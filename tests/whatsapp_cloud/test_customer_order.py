@@ -265,6 +265,38 @@ def test_a_turn_saved_by_a_process_that_died_before_marking_it_done_is_not_run_a
     assert redis_connection.blocking(redis_url).get("wa:in:wamid.S1") == b"done"
 
 
+def test_a_new_delivery_of_a_message_whose_claim_is_taken_over_asks_whether_its_turn_ran(redis_url):
+    """Meta delivers the message again (a new entry) while its claim is held by a process that is gone and had
+    saved its turn: the claim is taken over, and the turn is not run again."""
+
+    async def scenario() -> Tuple[List[str], List[str]]:
+        store = redis_connection.asyncio(redis_url)
+        handled: List[str] = []
+        asked: List[str] = []
+
+        async def live(message: inbound.InboundMessage) -> None:
+            handled.append(message.wamid)
+
+        async def ran_before(message: inbound.InboundMessage) -> bool:
+            asked.append(message.wamid)
+            return True  # the dead process saved it
+
+        await store.set(redis_keys.inbound_claim("wamid.R1"), "worker-gone", ex=120)
+        taker = consumer(store, "worker-live", live, alive=lambda name: _false(), ran_before=ran_before)
+        message = next(e for e in inbound.events(inbound.load(text_webhook("wamid.R1", "hi", sender="15550007777")))
+                       if isinstance(e, inbound.InboundMessage))
+        await taker._handle(message, again=False)
+        await store.close()
+        return handled, asked
+
+    assert asyncio.run(scenario()) == ([], ["wamid.R1"])
+    assert redis_connection.blocking(redis_url).get("wa:in:wamid.R1") == b"done"
+
+
+async def _false() -> bool:
+    return False
+
+
 def test_a_buried_entry_does_not_hold_its_customer_up(redis_url):
     customer = "15550003333"
 

@@ -383,11 +383,11 @@ class OutboundSender:
                 await self._pace(recipient, deadline)
                 if key in self._before_wire:
                     # Marked before the request: from here on Meta may have it, whatever happens next.
-                    if not await self._to_wire(keys=[redis_keys.outbound_idempotency(key)],
-                                               args=[self._reserved, self._sending, IDEMPOTENCY_SECONDS]):
-                        self._before_wire.discard(key)
-                        raise ReservationLost(key)
+                    marked = await self._to_wire(keys=[redis_keys.outbound_idempotency(key)],
+                                                 args=[self._reserved, self._sending, IDEMPOTENCY_SECONDS])
                     self._before_wire.discard(key)
+                    if not marked:
+                        raise ReservationLost(key)
                 return await self.client.send(payload)
         raise AssertionError("unreachable: tenacity reraises the last error")
 

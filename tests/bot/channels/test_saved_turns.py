@@ -1,4 +1,4 @@
-"""A message is taken for run when Rasa's saved conversation holds it by its wamid, read from Rasa's own
+"""A message counts as run once Rasa's saved conversation holds it by its wamid, read from Rasa's own
 RedisTrackerStore as the channel reads the agent's."""
 
 import asyncio
