@@ -34,7 +34,7 @@ from bot.channels.whatsapp_output import NumberedChoices, WhatsAppOutput, split_
 from campaigns.entry_points import Attribution
 from campaigns.replies import CampaignReplies, metadata_for
 from campaigns.settings import CampaignSettings
-from stack import components, log_format
+from stack import components, log_format, task_dump
 from stack.setting_values import flag
 from whatsapp_cloud import metrics as metrics_
 from whatsapp_cloud.events import kinds
@@ -239,6 +239,7 @@ class WhatsAppInput(InputChannel):
                 ran_before=lambda message: turn_saved(self.nlu.tracker_store, message.sender, message.wamid),
             )
             self.consumer_state = "starting"
+            task_dump.install(asyncio.get_running_loop())  # SIGUSR1: where each turn waits
             self._consumer_task = asyncio.create_task(self._supervise(self.consumer))
             self._capacity_task = asyncio.create_task(
                 self.policy_hooks.flush_for_capacity_every(self.capacity_flush_seconds))

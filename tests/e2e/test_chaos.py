@@ -9,6 +9,7 @@ PROOF_FAULT_CUSTOMERS x PROOF_FAULT_MESSAGES for each fault scenario (default 40
 import os
 import re
 import signal
+import time
 from pathlib import Path
 from typing import Dict, Iterator, List
 
@@ -73,6 +74,7 @@ def run_load(stack: Stack, scenario: str, prefix: str, count: int, messages: int
         missing = {wa_id: [w for n, w in enumerate(load.wamids[wa_id]) if n not in answered[wa_id]]
                    for wa_id in load.customers}
         print("\n".join(chaos.diagnose(env["REDIS_URL"], {k: v for k, v in missing.items() if v})))
+        print("\n".join(waiting_tasks(stack)))
         # What the stack's processes logged as going wrong (the replies each missing message did get are above).
         wrong = [line for line in stack.lines if any(
             word in line for word in ("ERROR", "Traceback", "Encountered an exception", "sent no reply"))]
@@ -83,6 +85,15 @@ def run_load(stack: Stack, scenario: str, prefix: str, count: int, messages: int
         print("\n".join(chaos.history(env["REDIS_URL"], trackers, troubled[:3])))
     assert not problems, problems[:5]
     return result
+
+
+def waiting_tasks(stack: Stack) -> List[str]:
+    """The bot workers' asyncio tasks and where each waits (stack/task_dump.py), from their logs."""
+    seen = len(stack.lines)
+    for name in ("rasa-1", "rasa-2"):
+        os.kill(supervision.status(var_dir(stack))[name][1], signal.SIGUSR1)
+    time.sleep(3)
+    return [line for line in stack.lines[seen:] if line.startswith("rasa-")]
 
 
 def turns_taken(port: int) -> float:

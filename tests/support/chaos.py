@@ -183,10 +183,17 @@ def diagnose(redis_url: str, missing: Dict[str, List[str]]) -> List[str]:
     store = Redis.from_url(redis_url, decode_responses=True)
     events = store.xrange(redis_keys.EVENT_STREAM)
     dead = store.xrange(redis_keys.WEBHOOK_DEAD)
+    waiting = store.xrange(redis_keys.WEBHOOK_STREAM)
+    pending = {row["message_id"]: row for row in store.xpending_range(
+        redis_keys.WEBHOOK_STREAM, redis_keys.WEBHOOK_GROUP, "-", "+", 10000)}
     unsent = store.xrange(redis_keys.DEAD_LETTERS)
     lines = []
     for wa_id, wamids in missing.items():
+        lines.append(f"{wa_id}: order {store.hgetall(redis_keys.customer_order(wa_id))}")
         for wamid in wamids:
+            # The stream entry that still carries it: its ticket, and which consumer holds it how often.
+            held = [f"{entry_id} tickets={f.get('tickets')} {_holder(pending.get(entry_id))}"
+                    for entry_id, f in waiting if wamid in f.get("body", "")]
             kinds = [f["kind"] + (f":{f.get('reason', '')[:80]}" if f.get("reason") else "")
                      for _, f in events if f.get("wamid") == wamid]
             buried = [f.get("reason", "")[:120] for _, f in dead if wamid in f.get("body", "")]
@@ -194,8 +201,14 @@ def diagnose(redis_url: str, missing: Dict[str, List[str]]) -> List[str]:
             replies = [f"{f['code']} {f['reason'][:80]}" for _, f in unsent if f.get("key", "").startswith(wamid)]
             lines.append(f"{wa_id} {wamid[-12:]}: claim={store.get(redis_keys.inbound_claim(wamid))!r} "
                          f"reply reserved={store.get(redis_keys.outbound_idempotency(wamid + ':1'))!r} "
-                         f"events={kinds} dead={buried} reply dead={replies}")
+                         f"events={kinds} dead={buried} reply dead={replies} entries={held}")
     return lines
+
+
+def _holder(row: Optional[Dict[str, Any]]) -> str:
+    if row is None:
+        return "not read yet"
+    return f"held by {row['consumer']} (read {row['times_delivered']} times, {row['time_since_delivered']} ms ago)"
 
 
 def history(redis_url: str, trackers: Dict[str, Dict[str, Any]], wa_ids: List[str]) -> List[str]:
