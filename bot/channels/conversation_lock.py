@@ -4,7 +4,7 @@ Rasa serves a conversation's tickets in order and drops a ticket once its lifeti
 waiter whose own ticket lapsed before it was served waits for good: the lock record stays, and no ticket in
 it is ever its own. That happens when a turn cut off by a Redis outage leaves its ticket behind and the
 retried turn's ticket lapses within the second between two looks at the lock (measured: a customer's
-later messages then waited until the worker restarted). Here such a waiter gets LockError instead, which
+later messages then were never answered: `make proof`, scenario c). Here such a waiter gets LockError instead, which
 the webhook consumer treats as passing: the message is tried again with a fresh ticket.
 """
 
