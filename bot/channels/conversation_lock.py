@@ -3,20 +3,17 @@
 Rasa serves a conversation's tickets in order and drops a ticket once its lifetime (60 s) has passed. A
 waiter whose own ticket lapsed before it was served waits for good: the lock record stays, and no ticket in
 it is ever its own. That happens when a turn cut off by a Redis outage leaves its ticket behind and the
-retried turn's ticket lapses within the second between two looks at the lock (measured: a customer's
-later messages then were never answered: `make proof`, scenario c). Here such a waiter gets LockError instead, which
-the webhook consumer treats as passing: the message is tried again with a fresh ticket.
+retried turn's ticket lapses within the second between two looks at the lock (`make proof`, scenario c: a
+customer's later messages were never answered). Here such a waiter gets LockError instead, which the webhook
+consumer treats as passing: the message is tried again with a fresh ticket.
 """
 
 import asyncio
-import logging
 from typing import Text
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
-
-logger = logging.getLogger(__name__)
 
 
 class ConversationLockStore(RedisLockStore):

@@ -18,11 +18,6 @@ def lock_store(redis_proc) -> ConversationLockStore:
     return store
 
 
-async def hold_then_release(store: ConversationLockStore, conversation: str, seconds: float) -> None:
-    async with store.lock(conversation, lock_lifetime=30):
-        await asyncio.sleep(seconds)
-
-
 def test_a_turn_whose_ticket_lapses_behind_one_a_cut_off_turn_left_gets_lock_error_instead_of_waiting_for_ever(
         lock_store: ConversationLockStore) -> None:
     lock_store.issue_ticket("15551230001", 3)  # a turn cut off by a Redis outage: never cleaned up
