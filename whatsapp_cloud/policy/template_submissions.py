@@ -56,7 +56,9 @@ def record_program(draft: TemplateDraft, answer: Mapping[str, Any], by: str, at:
               "id": str(answer["id"]), "status": str(answer.get("status") or "PENDING").upper(), "reason": "",
               "request": json.dumps(draft.request()), "examples": json.dumps(dict(draft.examples)),
               "submitted_by": by, "submitted_at": repr(at),
-              "status_at": repr(float(int(at)))}  # Meta times its webhooks in whole seconds
+              # Meta's answer carries no time of its own, and its review webhook can be timed (by Meta's clock, in
+              # whole seconds) before ours kept the answer: any review is newer than the answer.
+              "status_at": "0"}
     yield [("hset_many", (redis_keys.template_submission(key), fields)),
            ("zadd", (redis_keys.TEMPLATE_SUBMISSIONS, {key: at}))]
     return _decoded(fields)

@@ -20,8 +20,15 @@ from whatsapp_cloud.graph.config import CloudApiConfig
 from whatsapp_cloud.graph.errors import GraphApiError
 from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.template_drafts import TemplateDraft
-from whatsapp_cloud.policy.template_submissions import SubmissionError, TemplateSubmissions
-from whatsapp_cloud.policy.templates import TemplateRegistry
+from whatsapp_cloud.policy.template_submissions import (
+    SubmissionError,
+    TemplateSubmissions,
+    get_program,
+    record_program,
+    status_program,
+)
+from whatsapp_cloud.policy.templates import TemplateRegistry, template_key
+from whatsapp_cloud.redis_programs import run_sync
 
 WABA = "100000000000002"
 TOKEN = "tok"
@@ -155,3 +162,18 @@ def test_the_command_line_creates_from_a_file_or_flags_and_lists(redis_url, redi
     listed = [line.split()[:4] for line in capsys.readouterr().out.splitlines()]
     assert listed == [["spring_sale", "en_US", "UTILITY", "PENDING"],  # newest first; Meta has not answered here
                       ["back_in_stock", "en_US", "UTILITY", "PENDING"]]
+
+
+def test_a_review_timed_by_meta_before_our_clock_recorded_the_submission_is_applied(redis_url, registry_file):
+    # Meta's answer and its review webhook race the record (and Meta's clock is not ours): the webhook's whole
+    # second may be earlier than the moment the submission was kept. Seen as a review left PENDING.
+    store = redis_connection.blocking(redis_url)
+    answer = {"id": "1234567890", "status": "PENDING", "category": "UTILITY"}
+    kept_at = 1_700_000_000.002
+    run_sync(store, record_program(TemplateDraft.from_mapping(SPRING_SALE), answer, "ada", kept_at))
+    key = template_key("spring_sale", "en_US")
+    reviewed = run_sync(store, status_program(key, "REJECTED", "INCORRECT_CATEGORY", kept_at - 1.002))
+    assert reviewed is not None and reviewed["status"] == "REJECTED"
+    # An older review than the one applied is still ignored.
+    assert run_sync(store, status_program(key, "APPROVED", "", kept_at - 2)) is None
+    assert run_sync(store, get_program(key))["status"] == "REJECTED"
