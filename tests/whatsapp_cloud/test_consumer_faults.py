@@ -14,12 +14,20 @@ from prometheus_client import REGISTRY
 from rasa.core.lock_store import LockError
 
 from bot.channels.handoff_routing import HandoffRouting
+from cloud_api_standin.app import create_app
 from handoff import keys as handoff_keys
 from stack.settings import ROOT
+from tests.support.helpers import serve_wsgi
+from tests.support.sender_harness import CUSTOMER, PHONE_ID, inject, sent, text
 from tests.whatsapp_cloud.harness import events_of, text_webhook
 from whatsapp_cloud import redis_connection, redis_keys
 from whatsapp_cloud.events.log import EventLog
+from whatsapp_cloud.graph.client import GraphApiClient
+from whatsapp_cloud.graph.config import CloudApiConfig
 from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
+from whatsapp_cloud.outbound.sender import OutboundSender, SenderSettings
+from whatsapp_cloud.policy.config import PolicyConfig
+from whatsapp_cloud.policy.store import PolicyStore
 from whatsapp_cloud.streams.consumer import WebhookConsumer
 from whatsapp_cloud.streams.webhook_stream import Entry, MessageClaims, WebhookStream
 from whatsapp_cloud.webhooks import inbound
@@ -233,3 +241,43 @@ def test_an_unreachable_handoff_service_holds_up_only_its_own_customer(redis_url
     [(_, letter)] = client.xrange(redis_keys.WEBHOOK_DEAD)
     assert letter[b"kind"] == b"exhausted" and b"handoff service did not take wamid.AGENT" in letter[b"reason"]
     assert len(events_of(redis_url, "handoff_unreachable")) == 2
+
+
+def test_a_reply_waiting_out_a_refusal_lends_its_turn_slot_to_another_customer(redis_url: str) -> None:
+    """One turn at a time: while a customer's reply waits out Meta's refusal (backoff), another customer's
+    turn runs. It used to wait for the whole backoff: two replies in backoff stalled a worker for minutes."""
+    app = create_app({"WHATSAPP_ACCESS_TOKEN": "tok", "WHATSAPP_APP_SECRET": "sec",
+                      "WHATSAPP_PHONE_NUMBER_ID": PHONE_ID, "STANDIN_WEBHOOK_URL": "http://127.0.0.1:9/"})
+    app.test_client().post(f"/_standin/customers/{CUSTOMER}/messages", json={"text": "hi"})
+    finished: Dict[str, float] = {}
+    began: List[float] = []
+    started = time.monotonic()
+
+    async def run(url: str) -> None:
+        store = redis_connection.asyncio(redis_url)
+        policy = PolicyStore(store, PolicyConfig())
+        await policy.record_inbound(CUSTOMER, await policy.now(), from_referral=False)  # window open
+        client = GraphApiClient(CloudApiConfig(access_token="tok", phone_number_id=PHONE_ID, api_base_url=url))
+        # The first try is refused; the second comes after 2 to 6 s of backoff.
+        sender = OutboundSender(client, store, SenderSettings(max_attempts=3, backoff_base_seconds=4))
+
+        async def handle(message: inbound.InboundMessage) -> None:
+            if message.sender == CUSTOMER:
+                began.append(time.monotonic() - started)
+                await WebhookStream(store, "rasa-test").append(text_webhook("wamid.NEXT", "hi"))  # comes meanwhile
+                assert await sender.send(text("Your parcel is on its way")) is not None
+            finished[message.sender] = time.monotonic() - started
+
+        try:
+            await consume(redis_url, [text_webhook("wamid.WAITS", "hi", CUSTOMER)],
+                          handle, lambda: len(finished) == 2, timeout=30, max_concurrent_turns=1)
+        finally:
+            await client.aclose()
+            await store.close()
+
+    with serve_wsgi(app) as url:
+        inject(url, [{"http_status": 500}])
+        asyncio.run(run(url))
+    assert [m["text"]["body"] for m in sent(app)] == ["Your parcel is on its way"]
+    assert finished[CUSTOMER] - began[0] > 2
+    assert finished["16505551234"] < finished[CUSTOMER] - 1  # answered while the other reply waited

@@ -41,6 +41,7 @@ from whatsapp_cloud.pricing.cost_ledger import CostLedger, kind_of
 from whatsapp_cloud.pricing.engine import PricingConfig, PricingInputError
 from whatsapp_cloud.redis_values import as_text
 from whatsapp_cloud.retention import Retention
+from whatsapp_cloud.turn_slots import wait_without_slot
 
 logger = logging.getLogger(__name__)
 
@@ -375,6 +376,7 @@ class OutboundSender:
             retry=retry_if_exception(lambda exc: isinstance(exc, GraphApiError) and exc.retryable),
             stop=stop_after_attempt(self.settings.max_attempts) | _stop_before(deadline),
             wait=self._backoff,
+            sleep=wait_without_slot,  # a turn's slot serves other customers while its reply waits
             reraise=True,
         )
         async for attempt in retrying:
@@ -416,7 +418,7 @@ class OutboundSender:
                     break
                 if deadline is not None and time.monotonic() + wait > deadline:
                     raise DeadlinePassed("not sent: the caller's deadline came before a send slot")
-                await asyncio.sleep(wait)
+                await wait_without_slot(wait)
 
 
 class _stop_before(stop_base):

@@ -25,6 +25,7 @@ from whatsapp_cloud.outbound.delivery_status import DeliveryStatus
 from whatsapp_cloud.streams.customer_order import DEFAULT_WAIT_LIMIT
 from whatsapp_cloud.streams.dead_letters import DEFAULT_MAX_ATTEMPTS, WebhookDeadLetters
 from whatsapp_cloud.streams.webhook_stream import RESUMED, Entry, MessageClaims, WebhookStream
+from whatsapp_cloud.turn_slots import TurnSlots
 from whatsapp_cloud.webhooks import inbound
 
 logger = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ class WebhookConsumer:
         self._stopping = asyncio.Event()
         # Rasa's NLU runs on the event loop that also answers Meta's webhooks: a few turns at a
         # time keep acknowledgements fast under a burst; the rest stay pending in the stream.
-        self._turn_slots = asyncio.Semaphore(max_concurrent_turns)
+        self._turn_slots = TurnSlots(max_concurrent_turns)
         # While webhooks are arriving, a new turn waits (up to `yield_seconds`) for a pause, so
         # Meta gets its 200s first and the turns run right after the burst.
         self.yield_seconds = yield_seconds
@@ -363,7 +364,7 @@ class WebhookConsumer:
         if self.divert is not None and await self.divert(message):
             metrics.HANDOFF_FORWARDS.labels("forwarded").inc()
             return
-        async with self._turn_slots:
+        async with self._turn_slots.held():
             await self._after_webhooks_pause()
             await self.handle_message(message)
 
