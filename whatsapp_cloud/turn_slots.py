@@ -37,7 +37,7 @@ class TurnSlots:
             yield
         finally:
             _current.reset(token)
-            if slot.holding:  # not while lent out (a wait cancelled before it took the slot back)
+            if slot.holding:  # not while lent out (a wait cancelled before it took it back)
                 self._free.release()
 
 
@@ -49,8 +49,6 @@ async def wait_without_slot(seconds: float) -> None:
         return
     slot.holding = False
     slot.free.release()
-    try:
-        await asyncio.sleep(seconds)
-    finally:
-        await slot.free.acquire()
-        slot.holding = True
+    await asyncio.sleep(seconds)  # cancelled here or below: the turn ends without a slot, and releases none
+    await slot.free.acquire()
+    slot.holding = True
