@@ -18,6 +18,7 @@ import requests
 
 from cloud_api_standin import webhooks
 from stack.background import free_port
+from whatsapp_cloud.outbound.sender import SenderSettings
 
 GREETED = re.compile(r"^Hi Seq(\d+)!")
 ROWS: List[Dict[str, Any]] = []  # one per scenario, printed by tests/e2e/conftest.py at the end
@@ -116,9 +117,20 @@ def replies_to(standin_url: str, wa_ids: List[str], expected: int, quiet: float 
                 got[record_["to"]].append(record_)
                 last_change = time.monotonic()
         complete = all(len(greeted(sent)) >= expected for sent in got.values())
-        if time.monotonic() - last_change > (quiet if complete else max(quiet, 120)):
+        if time.monotonic() - last_change > (quiet if complete else max(quiet, RETRY_SPAN)):
             break
     return got
+
+
+def retry_span(settings: SenderSettings, request_seconds: float = 12) -> float:
+    """The longest one reply can take to go out: every try refused slowly and the longest backoff after each
+    (a reply still in backoff is late, not lost; the proof waits that long for a change before it reckons)."""
+    waits = sum(min(settings.backoff_base_seconds * 4 ** n, settings.backoff_max_seconds)
+                for n in range(settings.max_attempts - 1))
+    return waits + settings.max_attempts * request_seconds
+
+
+RETRY_SPAN = retry_span(SenderSettings())  # the stack's defaults
 
 
 def greeted(outbox: List[Dict[str, Any]]) -> List[int]:
