@@ -24,8 +24,10 @@ export RASA_TELEMETRY_ENABLED := false
 run: $(MODEL)
 	@$(PY) -m stack.run
 
+# Two test processes: most tests wait on processes and sockets, so two keep both cores busy. Each file runs
+# whole in one process, so its module fixtures (a whole stack) start once.
 test: $(MODEL) lint validate test-stories $(CHROMIUM) $(POSTGRES)
-	$(PY) -m pytest -m "not proof"
+	$(PY) -m pytest -m "not proof" -n 2 --dist loadfile
 
 # Whole-system proofs that take longer (two Rasa workers behind the intake, ...): tests marked `proof`.
 proof: $(MODEL)

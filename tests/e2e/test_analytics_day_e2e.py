@@ -6,8 +6,8 @@ implies. The stack is the package's `handoff_stack` (tests/e2e/conftest.py), sta
 ANALYTICS_SESSION_GAP_MINUTES=0.5 (so a conversation ends after 30 s without a message, and the day's
 conversations end within the test) and WHATSAPP_TEST_CLOCK (so "a day later" is one moment for the policy
 and the stand-in). Other modules write to the same stack as customers of their own, never at the same time
-(pytest runs one test at a time): the figures compared are the difference between the analytics before and
-after the day, taken once every earlier conversation has ended.
+(each test process starts its own stack and runs one test at a time): the figures compared are the difference
+between the analytics before and after the day, taken once every earlier conversation has ended.
 
 The script (fresh numbers 155588800NN; their orders are imported as the business imports its own):
 
