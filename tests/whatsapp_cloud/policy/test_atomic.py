@@ -15,7 +15,9 @@ from whatsapp_cloud.policy.config import PolicyConfig
 from whatsapp_cloud.policy.store import SyncPolicyStore
 from whatsapp_cloud.policy.windows import WindowConfig, Windows, after_business_message, after_inbound
 
-BASE = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+# From now: Redis drops a windows key a day after its last window ends (whatsapp_cloud/retention.py), so
+# windows timed from a fixed date would vanish as written once that date is two days old.
+BASE = datetime.now(timezone.utc).replace(microsecond=0)
 NUMBER = "100000000000001"
 CONFIG = PolicyConfig(phone_number_id=NUMBER)
 EXAMPLES = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
