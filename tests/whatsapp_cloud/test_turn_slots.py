@@ -58,8 +58,20 @@ def test_a_turn_cancelled_while_its_slot_is_lent_out_ends_at_once_and_leaves_the
     assert asyncio.run(go()) == 1
 
 
-def test_outside_a_turn_it_is_a_plain_wait() -> None:
-    async def go() -> None:
-        await wait_without_slot(0.01)
+def test_outside_a_turn_it_waits_and_lends_no_one_elses_slot() -> None:
+    async def go() -> bool:
+        slots = TurnSlots(1)
 
-    asyncio.run(go())
+        async def holder() -> None:
+            async with slots.held():
+                await asyncio.sleep(10)
+
+        taker = asyncio.create_task(holder())
+        await asyncio.sleep(0.01)  # the only slot is taken by a turn
+        await wait_without_slot(0.01)  # a wait outside any turn (a campaign's send, say)
+        still_held = slots._free.locked()
+        taker.cancel()
+        await asyncio.gather(taker, return_exceptions=True)
+        return still_held
+
+    assert asyncio.run(go()) is True
